@@ -1,0 +1,26 @@
+// swift-tools-version:5.9
+import PackageDescription
+
+// No package dependencies: the builder runs inside the Nix sandbox, and
+// nixpkgs would have to pin every one. C libraries come from pkg-config.
+let package = Package(
+    name: "mkportable",
+    products: [
+        .executable(name: "mkportable", targets: ["mkportable"]),
+        .library(name: "SquashFS", targets: ["SquashFS"]),
+    ],
+    targets: [
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CLZMA", pkgConfig: "liblzma", providers: [.apt(["liblzma-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .target(
+            name: "SquashFS",
+            dependencies: ["CZstd", "CLZMA", "CZlib", "CLZ4"]
+        ),
+        .target(name: "PortableService", dependencies: ["SquashFS"]),
+        .executableTarget(name: "mkportable", dependencies: ["SquashFS", "PortableService"]),
+        .testTarget(name: "SquashFSTests", dependencies: ["SquashFS"]),
+        .testTarget(name: "MkportableTests", dependencies: ["SquashFS", "PortableService"]),
+    ]
+)

@@ -1,0 +1,175 @@
+/// The input of the image writer: a tree of entries, independent of where
+/// it came from. Names are raw bytes (POSIX names need not be UTF-8) and are
+/// sorted bytewise by the writer, so construction order never matters.
+///
+/// Only the properties that may reach the image are modelled: names, entry
+/// types, permission bits, sizes, contents and link targets. Owners, times,
+/// inode numbers, link counts and xattrs of the source are deliberately
+/// absent, so they cannot leak into an image.
+public struct Directory: Sendable {
+    /// Permission bits (07777).
+    public var mode: UInt16
+    public var entries: [Entry]
+
+    public init(mode: UInt16 = 0o755, entries: [Entry] = []) {
+        self.mode = mode
+        self.entries = entries
+    }
+}
+
+public struct Entry: Sendable {
+    public var name: [UInt8]
+    public var node: Node
+
+    public init(name: [UInt8], node: Node) {
+        self.name = name
+        self.node = node
+    }
+
+    public init(_ name: String, _ node: Node) {
+        self.init(name: Array(name.utf8), node: node)
+    }
+}
+
+public indirect enum Node: Sendable {
+    case directory(Directory)
+    case file(File)
+    case symlink(target: [UInt8], mode: UInt16)
+    case fifo(mode: UInt16)
+    case socket(mode: UInt16)
+    case characterDevice(mode: UInt16, major: UInt32, minor: UInt32)
+    case blockDevice(mode: UInt16, major: UInt32, minor: UInt32)
+}
+
+/// A regular file. `size` is what the scan saw; the writer reads exactly that
+/// many bytes and fails if the source turns out to be shorter or longer.
+public struct File: Sendable {
+    public var mode: UInt16
+    public var size: UInt64
+    public var source: FileSource
+
+    public init(mode: UInt16, size: UInt64, source: FileSource) {
+        self.mode = mode
+        self.size = size
+        self.source = source
+    }
+
+    /// A file whose bytes are given in memory.
+    public init(mode: UInt16 = 0o644, bytes: [UInt8]) {
+        self.init(mode: mode, size: UInt64(bytes.count), source: .bytes(bytes))
+    }
+}
+
+public enum FileSource: Sendable {
+    /// Read from this path (raw bytes, no NUL) when the image is written,
+    /// in place, with POSIX calls.
+    case path([UInt8])
+    /// Inline content, for small generated files.
+    case bytes([UInt8])
+}
+
+extension Node {
+    /// A short word for messages: "directory", "regular file", ...
+    public var kindDescription: String {
+        switch self {
+        case .directory: return "directory"
+        case .file: return "regular file"
+        case .symlink: return "symlink"
+        case .fifo: return "fifo"
+        case .socket: return "socket"
+        case .characterDevice: return "character device"
+        case .blockDevice: return "block device"
+        }
+    }
+}
+
+/// Bytewise lexicographic order, the order the kernel's directory lookup
+/// (strcmp over index names) relies on.
+@inlinable
+public func bytewiseLess(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    let n = min(a.count, b.count)
+    var i = 0
+    while i < n {
+        if a[i] != b[i] { return a[i] < b[i] }
+        i += 1
+    }
+    return a.count < b.count
+}
+
+extension Directory {
+    /// Adds or replaces nothing: inserts `node` at `path` (components),
+    /// creating missing parent directories with `parentMode`.
+    /// Throws if any component already exists in a way that conflicts.
+    public mutating func insert(
+        _ node: Node, at path: [[UInt8]], parentMode: UInt16 = 0o755
+    ) throws(SquashFSError) {
+        precondition(!path.isEmpty)
+        let name = path[0]
+        let index = entries.firstIndex { $0.name == name }
+        if path.count == 1 {
+            if index != nil {
+                throw SquashFSError("\(renderPath(path)): already exists in the tree; each path may be given once")
+            }
+            entries.append(Entry(name: name, node: node))
+            return
+        }
+        let rest = Array(path.dropFirst())
+        if let index {
+            guard case .directory(var sub) = entries[index].node else {
+                throw SquashFSError("\(renderPath([name])): is a \(entries[index].node.kindDescription), but \(renderPath(path)) needs it to be a directory")
+            }
+            entries[index].node = .directory(Directory())  // drop the reference to avoid a copy
+            do {
+                try sub.insert(node, at: rest, parentMode: parentMode)
+            } catch {
+                entries[index].node = .directory(sub)
+                throw SquashFSError("\(renderPath([name]))/\(error.message)")
+            }
+            entries[index].node = .directory(sub)
+        } else {
+            var sub = Directory(mode: parentMode)
+            try sub.insert(node, at: rest, parentMode: parentMode)
+            entries.append(Entry(name: name, node: .directory(sub)))
+        }
+    }
+
+    /// Looks up a path of components; nil if absent.
+    public func lookup(_ path: [[UInt8]]) -> Node? {
+        guard let first = path.first else { return .directory(self) }
+        guard let e = entries.first(where: { $0.name == first }) else { return nil }
+        if path.count == 1 { return e.node }
+        guard case .directory(let d) = e.node else { return nil }
+        return d.lookup(Array(path.dropFirst()))
+    }
+}
+
+/// Renders path components for a message, escaping bytes that are not
+/// printable UTF-8.
+public func renderPath(_ components: [[UInt8]]) -> String {
+    components.map(renderName).joined(separator: "/")
+}
+
+public func renderName(_ name: [UInt8]) -> String {
+    var out = ""
+    if let s = String(validating: name, as: UTF8.self) {
+        for u in s.unicodeScalars {
+            if u.value < 0x20 || u.value == 0x7f {
+                out += "\\x" + String(u.value, radix: 16, uppercase: false).leftPadded(2)
+            } else {
+                out.unicodeScalars.append(u)
+            }
+        }
+        return out
+    }
+    for b in name {
+        if b >= 0x20 && b < 0x7f { out.unicodeScalars.append(Unicode.Scalar(b)) }
+        else { out += "\\x" + String(b, radix: 16).leftPadded(2) }
+    }
+    return out
+}
+
+extension String {
+    func leftPadded(_ n: Int) -> String {
+        count >= n ? self : String(repeating: "0", count: n - count) + self
+    }
+}
