@@ -1,0 +1,50 @@
+/// A fast 64-bit content hash used only to find duplicate-file candidates.
+/// Candidates are always confirmed byte for byte, so collisions cost time,
+/// never correctness.
+struct ContentHash {
+    private var h: UInt64 = 0x9E37_79B9_7F4A_7C15
+    private var total: UInt64 = 0
+
+    mutating func update(_ p: UnsafeRawPointer, _ n: Int) {
+        var i = 0
+        var h = self.h
+        while i + 8 <= n {
+            let w = p.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            h = (h ^ w) &* 0x100_0000_01B3 &+ 0x2545_F491_4F6C_DD1D
+            h ^= h >> 29
+            i += 8
+        }
+        while i < n {
+            h = (h ^ UInt64(p.load(fromByteOffset: i, as: UInt8.self))) &* 0x100_0000_01B3
+            i += 1
+        }
+        self.h = h
+        total &+= UInt64(n)
+    }
+
+    var value: UInt64 {
+        var x = h ^ total
+        x ^= x >> 33
+        x = x &* 0xFF51_AFD7_ED55_8CCD
+        x ^= x >> 33
+        return x
+    }
+}
+
+@inline(__always)
+func isAllZero(_ p: UnsafeRawPointer, _ n: Int) -> Bool {
+    var i = 0
+    while i + 32 <= n {
+        let a = p.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            | p.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)
+            | p.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self)
+            | p.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self)
+        if a != 0 { return false }
+        i += 32
+    }
+    while i < n {
+        if p.load(fromByteOffset: i, as: UInt8.self) != 0 { return false }
+        i += 1
+    }
+    return true
+}

@@ -1,0 +1,313 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where one regular file's data ended up.
+struct FileLayout {
+    var blocksStart: UInt64 = 0
+    var blockSizes: [UInt32] = []
+    var fragment: UInt32 = FragmentTable.none
+    var fragmentOffset: UInt32 = 0
+    var sparseBytes: UInt64 = 0
+}
+
+/// Writes the data area: full blocks of every file, then fragment blocks of
+/// packed tails, in one fixed order decided by the file list alone.
+///
+/// On-disk rule: a file's full blocks are contiguous from its blocks_start;
+/// each has a u32 size word (bit 24 = stored uncompressed, 0 = all-zero
+/// block stored sparse with no bytes). The tail shorter than a block goes
+/// into a fragment block at an offset, and fragment blocks are written
+/// between files as they fill. A file whose bytes equal an earlier file's
+/// (confirmed byte for byte) gets the earlier file's blocks and fragment.
+///
+/// Reading happens on the calling thread with pread into a fixed set of
+/// reusable slots; `jobs` threads compress slots; the calling thread writes
+/// finished slots strictly in submission order. Memory is bounded by the
+/// slot count, whatever the amount of data.
+final class DataWriter {
+    struct Progress { var done: UInt64; var total: UInt64 }
+
+    private enum Kind { case data(file: Int, block: Int), fragment(UInt32) }
+    private enum Outcome { case pending, sparse, raw, compressed(Int), failed(SquashFSError) }
+
+    private final class Slot {
+        let input: UnsafeMutableRawPointer
+        let output: UnsafeMutableRawPointer
+        var length = 0
+        var kind: Kind = .fragment(0)
+        var outcome: Outcome = .pending
+        init(blockSize: Int) {
+            input = .allocate(byteCount: blockSize, alignment: 64)
+            output = .allocate(byteCount: blockSize, alignment: 64)
+        }
+        deinit {
+            input.deallocate()
+            output.deallocate()
+        }
+    }
+
+    private let blockSize: Int
+    private let output: OutputFile
+    private let monitor = Monitor()
+    private var queue: [Slot] = []
+    private var queueHead = 0
+    private var stopping = false
+    private var threads: [WorkerThread] = []
+
+    private var free: [Slot] = []
+    private var inflight: [Slot] = []
+    private var inflightHead = 0
+
+    private var fragmentSlot: Slot?
+    private var fragmentIndex: UInt32 = 0
+    private(set) var fragments = FragmentTable()
+
+    private(set) var layouts: [FileLayout]
+    private(set) var duplicateOf: [Int32]
+    private(set) var duplicateCount = 0
+
+    private let scratchA: UnsafeMutableRawPointer
+    private let scratchB: UnsafeMutableRawPointer
+
+    init(fileCount: Int, blockSize: Int, compressor: any Compressor, jobs: Int, output: OutputFile) {
+        self.blockSize = blockSize
+        self.output = output
+        layouts = Array(repeating: FileLayout(), count: fileCount)
+        duplicateOf = Array(repeating: -1, count: fileCount)
+        scratchA = .allocate(byteCount: blockSize, alignment: 64)
+        scratchB = .allocate(byteCount: blockSize, alignment: 64)
+        let slotCount = 2 * jobs + 2
+        free = (0..<slotCount).map { _ in Slot(blockSize: blockSize) }
+        for _ in 0..<jobs {
+            let worker = compressor.makeWorker()
+            threads.append(WorkerThread { [unowned self] in self.work(worker) })
+        }
+    }
+
+    deinit {
+        shutdown()
+        scratchA.deallocate()
+        scratchB.deallocate()
+    }
+
+    private func shutdown() {
+        monitor.locked {
+            stopping = true
+            monitor.broadcast()
+        }
+        for t in threads { t.join() }
+        threads = []
+    }
+
+    // MARK: compression workers
+
+    private func work(_ worker: any CompressorWorker) {
+        let blockSize = self.blockSize
+        while true {
+            monitor.lock()
+            while queueHead == queue.count && !stopping { monitor.wait() }
+            if queueHead == queue.count {
+                monitor.unlock()
+                return
+            }
+            let slot = queue[queueHead]
+            queueHead += 1
+            if queueHead > 64 && queueHead * 2 > queue.count {
+                queue.removeFirst(queueHead)
+                queueHead = 0
+            }
+            monitor.unlock()
+
+            let outcome: Outcome
+            if case .data = slot.kind, slot.length == blockSize, isAllZero(slot.input, slot.length) {
+                outcome = .sparse
+            } else {
+                do {
+                    let r = try worker.compress(
+                        UnsafeRawBufferPointer(start: slot.input, count: slot.length),
+                        into: UnsafeMutableRawBufferPointer(start: slot.output, count: blockSize))
+                    outcome = r.map { .compressed($0) } ?? .raw
+                } catch {
+                    outcome = .failed(error)
+                }
+            }
+            monitor.locked {
+                slot.outcome = outcome
+                monitor.broadcast()
+            }
+        }
+    }
+
+    // MARK: ordered submission and writing
+
+    private func acquire() throws(SquashFSError) -> Slot {
+        if free.isEmpty { try retireOldest() }
+        return free.removeLast()
+    }
+
+    private func submit(_ slot: Slot) {
+        slot.outcome = .pending
+        monitor.locked {
+            queue.append(slot)
+            monitor.broadcast()
+        }
+        inflight.append(slot)
+    }
+
+    private func retireOldest() throws(SquashFSError) {
+        let slot = inflight[inflightHead]
+        inflightHead += 1
+        if inflightHead > 64 && inflightHead * 2 > inflight.count {
+            inflight.removeFirst(inflightHead)
+            inflightHead = 0
+        }
+        monitor.lock()
+        while case .pending = slot.outcome { monitor.wait() }
+        let outcome = slot.outcome
+        monitor.unlock()
+        free.append(slot)
+
+        let sizeWord: UInt32
+        let start = output.position
+        switch outcome {
+        case .pending: fatalError("unreachable")
+        case .failed(let e): throw e
+        case .sparse:
+            sizeWord = 0
+        case .raw:
+            try output.write(slot.input, slot.length)
+            sizeWord = UInt32(slot.length) | (1 << 24)
+        case .compressed(let n):
+            try output.write(slot.output, n)
+            sizeWord = UInt32(n)
+        }
+        switch slot.kind {
+        case .data(let file, let block):
+            if block == 0 { layouts[file].blocksStart = start }
+            layouts[file].blockSizes.append(sizeWord)
+            if sizeWord == 0 { layouts[file].sparseBytes += UInt64(blockSize) }
+        case .fragment(let index):
+            fragments.set(index, start: start, size: sizeWord)
+        }
+    }
+
+    private func appendTail(_ p: UnsafeRawPointer, _ n: Int, file: Int) throws(SquashFSError) {
+        if let slot = fragmentSlot, slot.length + n > blockSize {
+            submit(slot)
+            fragmentSlot = nil
+        }
+        if fragmentSlot == nil {
+            let slot = try acquire()
+            fragmentIndex = fragments.reserve()
+            slot.kind = .fragment(fragmentIndex)
+            slot.length = 0
+            fragmentSlot = slot
+        }
+        let slot = fragmentSlot!
+        (slot.input + slot.length).copyMemory(from: p, byteCount: n)
+        layouts[file].fragment = fragmentIndex
+        layouts[file].fragmentOffset = UInt32(slot.length)
+        slot.length += n
+    }
+
+    // MARK: duplicate detection
+
+    private struct DupKey: Hashable { var size: UInt64; var hash: UInt64 }
+    private var seen: [DupKey: [Int]] = [:]
+
+    private func hashFile(_ r: SourceReader, size: UInt64) throws(SquashFSError) -> UInt64 {
+        var h = ContentHash()
+        var off: UInt64 = 0
+        while off < size {
+            let n = Int(min(UInt64(blockSize), size - off))
+            try r.read(into: scratchA, count: n, at: off)
+            h.update(scratchA, n)
+            off += UInt64(n)
+        }
+        return h.value
+    }
+
+    private func sameContent(_ a: SourceReader, _ b: SourceReader, size: UInt64) throws(SquashFSError) -> Bool {
+        var off: UInt64 = 0
+        while off < size {
+            let n = Int(min(UInt64(blockSize), size - off))
+            try a.read(into: scratchA, count: n, at: off)
+            try b.read(into: scratchB, count: n, at: off)
+            if memcmp(scratchA, scratchB, n) != 0 { return false }
+            off += UInt64(n)
+        }
+        return true
+    }
+
+    // MARK: driver
+
+    /// Writes the data of `files` (in this order) and returns when every
+    /// block is on disk. `mayHaveTwin[i]` is false when no other file has
+    /// the same size, which lets unique files skip the hashing pass.
+    func run(files: [File], paths: (Int) -> String, mayHaveTwin: [Bool],
+             progress: ((Progress) -> Void)?) throws(SquashFSError) {
+        defer { shutdown() }
+        var done: UInt64 = 0
+        let total = files.reduce(UInt64(0)) { $0 + $1.size }
+        for (i, file) in files.enumerated() {
+            let size = file.size
+            if size == 0 { continue }
+            let reader = try SourceReader(file, displayPath: paths(i))
+            defer { reader.close() }
+
+            if mayHaveTwin[i] {
+                let key = DupKey(size: size, hash: try hashFile(reader, size: size))
+                var twin = -1
+                for candidate in seen[key] ?? [] {
+                    let other = try SourceReader(files[candidate], displayPath: paths(candidate))
+                    defer { other.close() }
+                    if try sameContent(reader, other, size: size) { twin = candidate; break }
+                }
+                if twin >= 0 {
+                    duplicateOf[i] = Int32(twin)
+                    duplicateCount += 1
+                    try reader.checkEnd()
+                    done += size
+                    progress?(Progress(done: done, total: total))
+                    continue
+                }
+                seen[key, default: []].append(i)
+            }
+
+            let fullBlocks = Int(size / UInt64(blockSize))
+            layouts[i].blockSizes.reserveCapacity(fullBlocks)
+            var off: UInt64 = 0
+            for b in 0..<fullBlocks {
+                let slot = try acquire()
+                try reader.read(into: slot.input, count: blockSize, at: off)
+                slot.length = blockSize
+                slot.kind = .data(file: i, block: b)
+                submit(slot)
+                off += UInt64(blockSize)
+                done += UInt64(blockSize)
+                progress?(Progress(done: done, total: total))
+            }
+            let tail = Int(size - off)
+            if tail > 0 {
+                try reader.read(into: scratchA, count: tail, at: off)
+                try appendTail(scratchA, tail, file: i)
+                done += UInt64(tail)
+            }
+            try reader.checkEnd()
+            progress?(Progress(done: done, total: total))
+        }
+        if let slot = fragmentSlot {
+            submit(slot)
+            fragmentSlot = nil
+        }
+        while inflightHead < inflight.count { try retireOldest() }
+        try output.flush()
+    }
+
+    /// The layout a file's inode should describe (its twin's for duplicates).
+    func layout(of file: Int) -> FileLayout {
+        let d = duplicateOf[file]
+        return d >= 0 ? layouts[Int(d)] : layouts[file]
+    }
+}

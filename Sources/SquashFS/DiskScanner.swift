@@ -1,0 +1,124 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Scans a path on disk into a `Node` without reading file contents: files
+/// become `.path` sources that the writer reads in place later.
+///
+/// Only names, types, permission bits, sizes and link targets are taken.
+/// Owners, times, inode numbers, link counts and xattrs are ignored, so
+/// hard links become independent entries and `readdir` order is irrelevant
+/// (the writer sorts).
+public func scanSource(path: String) throws(SquashFSError) -> Node {
+    var scanner = DiskScanner()
+    return try scanner.scan(Array(path.utf8))
+}
+
+struct DiskScanner {
+    private var nameBuffer = [UInt8](repeating: 0, count: 4096)
+
+    mutating func scan(_ path: [UInt8]) throws(SquashFSError) -> Node {
+        var st = stat()
+        let rc = Posix.withCString(path) { lstat($0, &st) }
+        if rc != 0 {
+            let e = errno
+            throw SquashFSError("\(renderName(path)): cannot stat (\(Posix.errorString(e)))")
+        }
+        return try node(path, st)
+    }
+
+    private mutating func node(_ path: [UInt8], _ st: stat) throws(SquashFSError) -> Node {
+        let mode = UInt16(st.st_mode & 0o7777)
+        switch st.st_mode & S_IFMT {
+        case S_IFDIR:
+            return .directory(try directory(path, mode: mode))
+        case S_IFREG:
+            return .file(File(mode: mode, size: UInt64(st.st_size), source: .path(path)))
+        case S_IFLNK:
+            return .symlink(target: try readLink(path, size: Int(st.st_size)), mode: mode)
+        case S_IFIFO:
+            return .fifo(mode: mode)
+        case S_IFSOCK:
+            return .socket(mode: mode)
+        case S_IFCHR:
+            return .characterDevice(mode: mode, major: devMajor(st.st_rdev), minor: devMinor(st.st_rdev))
+        case S_IFBLK:
+            return .blockDevice(mode: mode, major: devMajor(st.st_rdev), minor: devMinor(st.st_rdev))
+        default:
+            throw SquashFSError("\(renderName(path)): unsupported file type \(String(st.st_mode & S_IFMT, radix: 8))")
+        }
+    }
+
+    private func readLink(_ path: [UInt8], size: Int) throws(SquashFSError) -> [UInt8] {
+        var cap = max(size, 255) + 1
+        while true {
+            var buf = [UInt8](repeating: 0, count: cap)
+            let n = Posix.withCString(path) { p in
+                buf.withUnsafeMutableBufferPointer { b in
+                    b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: cap) { readlink(p, $0, cap) }
+                }
+            }
+            if n < 0 {
+                let e = errno
+                throw SquashFSError("\(renderName(path)): cannot read symlink (\(Posix.errorString(e)))")
+            }
+            if n < cap { return Array(buf[0..<n]) }
+            cap *= 2
+        }
+    }
+
+    private mutating func directory(_ path: [UInt8], mode: UInt16) throws(SquashFSError) -> Directory {
+        guard let dir = Posix.withCString(path, { opendir($0) }) else {
+            let e = errno
+            if e == EACCES {
+                throw SquashFSError("\(renderName(path)): permission denied listing this directory; make it readable and searchable (chmod u+rx) or run as a user who can")
+            }
+            throw SquashFSError("\(renderName(path)): cannot open directory (\(Posix.errorString(e)))")
+        }
+        defer { closedir(dir) }
+        let fd = dirfd(dir)
+        var names: [[UInt8]] = []
+        while true {
+            errno = 0
+            guard let ent = readdir(dir) else {
+                if errno != 0 {
+                    let e = errno
+                    throw SquashFSError("\(renderName(path)): cannot read directory (\(Posix.errorString(e)))")
+                }
+                break
+            }
+            let name: [UInt8] = withUnsafeBytes(of: ent.pointee.d_name) { raw in
+                let len = strnlen(raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count)
+                return Array(raw[0..<len])
+            }
+            if name == [46] || name == [46, 46] { continue }
+            names.append(name)
+        }
+        var entries: [Entry] = []
+        entries.reserveCapacity(names.count)
+        for name in names {
+            var child = path
+            if child.last != UInt8(ascii: "/") { child.append(UInt8(ascii: "/")) }
+            child.append(contentsOf: name)
+            var st = stat()
+            let rc = Posix.withCString(name) { fstatat(fd, $0, &st, AT_SYMLINK_NOFOLLOW) }
+            if rc != 0 {
+                let e = errno
+                throw SquashFSError("\(renderName(child)): cannot stat (\(Posix.errorString(e)))")
+            }
+            entries.append(Entry(name: name, node: try node(child, st)))
+        }
+        return Directory(mode: mode, entries: entries)
+    }
+}
+
+/// glibc's dev_t encoding (the macros are not imported into Swift).
+func devMajor(_ d: dev_t) -> UInt32 {
+    let d = UInt64(d)
+    return UInt32(truncatingIfNeeded: ((d >> 8) & 0xFFF) | ((d >> 32) & ~UInt64(0xFFF)))
+}
+
+func devMinor(_ d: dev_t) -> UInt32 {
+    let d = UInt64(d)
+    return UInt32(truncatingIfNeeded: (d & 0xFF) | ((d >> 12) & ~UInt64(0xFF)))
+}

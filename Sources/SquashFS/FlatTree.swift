@@ -1,0 +1,159 @@
+/// The tree flattened into arrays, with the orders the writer needs:
+/// children sorted bytewise, file ids in depth-first pre-order (the data
+/// order), and a post-order that numbers inodes 1...n with the root last.
+struct FlatTree {
+    enum Kind {
+        case directory(children: [Int], subdirs: Int)
+        case file(Int)
+        case symlink([UInt8])
+        case fifo
+        case socket
+        case characterDevice(UInt32, UInt32)
+        case blockDevice(UInt32, UInt32)
+    }
+
+    struct FlatNode {
+        var name: [UInt8]
+        var mode: UInt16
+        var parent: Int
+        var kind: Kind
+    }
+
+    private(set) var nodes: [FlatNode] = []
+    private(set) var files: [File] = []
+    private(set) var fileNode: [Int] = []
+    private(set) var postOrder: [Int] = []
+    private(set) var inodeNumber: [UInt32] = []
+
+    static let maxName = 256
+
+    init(root: Directory) throws(SquashFSError) {
+        var pending: [Directory] = [root]
+        nodes.append(FlatNode(name: [], mode: root.mode, parent: -1, kind: .directory(children: [], subdirs: 0)))
+        var dirNode = [0]  // node index of pending[k]
+        var k = 0
+        while k < pending.count {
+            let dir = pending[k]
+            let me = dirNode[k]
+            pending[k] = Directory()  // release the subtree once flattened
+            k += 1
+            let entries = dir.entries.sorted { bytewiseLess($0.name, $1.name) }
+            var children: [Int] = []
+            children.reserveCapacity(entries.count)
+            var subdirs = 0
+            for (j, e) in entries.enumerated() {
+                try checkName(e.name, in: me)
+                if j > 0 && entries[j - 1].name == e.name {
+                    throw SquashFSError("\(path(of: me, then: e.name)): appears twice in one directory; names must be unique")
+                }
+                let index = nodes.count
+                let kind: Kind
+                let mode: UInt16
+                switch e.node {
+                case .directory(let d):
+                    kind = .directory(children: [], subdirs: 0)
+                    mode = d.mode
+                    pending.append(d)
+                    dirNode.append(index)
+                    subdirs += 1
+                case .file(let f):
+                    kind = .file(-1)
+                    mode = f.mode
+                    if case .bytes(let b) = f.source, UInt64(b.count) != f.size {
+                        throw SquashFSError("\(path(of: me, then: e.name)): inline content has \(b.count) bytes but the size says \(f.size)")
+                    }
+                case .symlink(let target, let m):
+                    if target.isEmpty || target.contains(0) {
+                        throw SquashFSError("\(path(of: me, then: e.name)): symlink target must be non-empty and contain no NUL byte")
+                    }
+                    kind = .symlink(target)
+                    mode = m
+                case .fifo(let m):
+                    kind = .fifo
+                    mode = m
+                case .socket(let m):
+                    kind = .socket
+                    mode = m
+                case .characterDevice(let m, let major, let minor), .blockDevice(let m, let major, let minor):
+                    if major >= 1 << 12 || minor >= 1 << 20 {
+                        throw SquashFSError("\(path(of: me, then: e.name)): device number \(major):\(minor) out of range (major < 4096, minor < 1048576)")
+                    }
+                    if case .characterDevice = e.node { kind = .characterDevice(major, minor) } else { kind = .blockDevice(major, minor) }
+                    mode = m
+                }
+                nodes.append(FlatNode(name: e.name, mode: mode & 0o7777, parent: me, kind: kind))
+                if case .file(let f) = e.node { pendingFiles.append((index, f)) }
+                children.append(index)
+            }
+            nodes[me].kind = .directory(children: children, subdirs: subdirs)
+        }
+        orderFiles()
+        numberInodes()
+    }
+
+    private var pendingFiles: [(Int, File)] = []
+
+    private func checkName(_ name: [UInt8], in dir: Int) throws(SquashFSError) {
+        if name.isEmpty {
+            throw SquashFSError("\(path(of: dir, then: [])): an entry has an empty name")
+        }
+        if name.count > FlatTree.maxName {
+            throw SquashFSError("\(path(of: dir, then: name)): name is \(name.count) bytes; squashfs allows at most \(FlatTree.maxName)")
+        }
+        if name.contains(UInt8(ascii: "/")) || name.contains(0) || name == [46] || name == [46, 46] {
+            throw SquashFSError("\(path(of: dir, then: name)): invalid name (no '/', NUL, '.' or '..')")
+        }
+    }
+
+    /// Depth-first pre-order over sorted children: the data order.
+    private mutating func orderFiles() {
+        var byNode: [Int: File] = [:]
+        byNode.reserveCapacity(pendingFiles.count)
+        for (n, f) in pendingFiles { byNode[n] = f }
+        pendingFiles = []
+        var stack = [0]
+        while let n = stack.popLast() {
+            switch nodes[n].kind {
+            case .directory(let children, _):
+                stack.append(contentsOf: children.reversed())
+            case .file:
+                nodes[n].kind = .file(files.count)
+                files.append(byNode[n]!)
+                fileNode.append(n)
+            default:
+                break
+            }
+        }
+    }
+
+    /// Post-order over sorted children; inode number = position + 1.
+    private mutating func numberInodes() {
+        inodeNumber = [UInt32](repeating: 0, count: nodes.count)
+        postOrder.reserveCapacity(nodes.count)
+        var stack: [(node: Int, expanded: Bool)] = [(0, false)]
+        while let (n, expanded) = stack.popLast() {
+            if case .directory(let children, _) = nodes[n].kind, !expanded {
+                stack.append((n, true))
+                for c in children.reversed() { stack.append((c, false)) }
+                continue
+            }
+            postOrder.append(n)
+            inodeNumber[n] = UInt32(postOrder.count)
+        }
+    }
+
+    func path(of node: Int, then name: [UInt8]) -> String {
+        var parts: [[UInt8]] = name.isEmpty ? [] : [name]
+        var n = node
+        while n > 0 {
+            parts.append(nodes[n].name)
+            n = nodes[n].parent
+        }
+        return "/" + renderPath(parts.reversed())
+    }
+
+    func displayPath(ofFile f: Int) -> String {
+        if case .path(let p) = files[f].source { return renderName(p) }
+        return path(of: fileNode[f], then: [])
+    }
+}

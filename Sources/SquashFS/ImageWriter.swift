@@ -1,0 +1,141 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writes `root` as a squashfs 4.0 image at `path`.
+///
+/// The image is a function of the tree and the options alone: entries are
+/// sorted bytewise, inode numbers follow that order, data is laid out in
+/// that order, every owner is 0:0 and every time is `options.mtime`.
+/// Thread count and timing change nothing. The file appears at `path` only
+/// when complete (written beside it under a temporary name, then renamed).
+public func writeImage(root: Directory, to path: String, options: ImageOptions) throws(SquashFSError) -> ImageStats {
+    try ImageWriter(options: options).write(root: root, to: path)
+}
+
+struct ImageWriter {
+    let options: ImageOptions
+
+    init(options: ImageOptions) throws(SquashFSError) {
+        let bs = options.blockSize
+        guard bs >= 4096 && bs <= 1 << 20 && bs & (bs - 1) == 0 else {
+            throw SquashFSError("block size \(bs): must be a power of two from 4096 (4K) to 1048576 (1M)")
+        }
+        self.options = options
+    }
+
+    func write(root: Directory, to path: String) throws(SquashFSError) -> ImageStats {
+        let tree = try FlatTree(root: root)
+        let output = try OutputFile(path: path)
+        let compressor = options.compressor
+
+        // Superblock placeholder, then the options block if any.
+        try output.write([UInt8](repeating: 0, count: Superblock.size))
+        var flags: Superblock.Flags = [.duplicates, .exportable, .noXattrs, .alwaysFragments]
+        if let opts = compressor.options {
+            flags.insert(.compressorOptions)
+            var b = ByteBuffer()
+            b.u16(UInt16(opts.count) | 0x8000)
+            b.append(opts)
+            try output.write(b.bytes)
+        }
+
+        // Data area.
+        var sizeCounts: [UInt64: Int] = [:]
+        for f in tree.files where f.size > 0 { sizeCounts[f.size, default: 0] += 1 }
+        let data = DataWriter(fileCount: tree.files.count, blockSize: options.blockSize,
+                              compressor: compressor, jobs: max(1, options.jobs), output: output)
+        var bar = options.progress ? ProgressBar() : nil
+        try data.run(files: tree.files,
+                     paths: { tree.displayPath(ofFile: $0) },
+                     mayHaveTwin: tree.files.map { (sizeCounts[$0.size] ?? 0) > 1 },
+                     progress: bar == nil ? nil : { bar!.update(done: $0.done, total: $0.total) })
+        bar?.finish()
+
+        // Metadata: inodes and listings in post-order, so every listing is
+        // written after its children's inodes and before its own inode.
+        let worker = compressor.makeWorker()
+        var inodes = InodeTable(worker: worker, mtime: options.mtime)
+        var directories = DirectoryTable(worker: worker)
+        var export = ExportTable(inodeCount: tree.nodes.count)
+        var refs = [UInt64](repeating: 0, count: tree.nodes.count)
+        var types = [InodeType](repeating: .directory, count: tree.nodes.count)
+        let count = UInt32(tree.nodes.count)
+
+        for i in tree.postOrder {
+            let node = tree.nodes[i]
+            let number = tree.inodeNumber[i]
+            let ref: UInt64
+            switch node.kind {
+            case .directory(let children, let subdirs):
+                let listing = children.map {
+                    DirectoryChild(name: tree.nodes[$0].name, inodeRef: refs[$0],
+                                   inodeNumber: tree.inodeNumber[$0], type: types[$0])
+                }
+                let place = try directories.add(listing)
+                let parent = node.parent >= 0 ? tree.inodeNumber[node.parent] : count + 1
+                ref = try inodes.addDirectory(
+                    mode: node.mode, number: number, linkCount: 2 + UInt32(subdirs),
+                    listingSize: place.listingSize, blockStart: place.blockStart,
+                    blockOffset: place.blockOffset, parent: parent, index: place.index)
+                types[i] = .directory
+            case .file(let f):
+                let l = data.layout(of: f)
+                ref = try inodes.addFile(
+                    mode: node.mode, number: number, size: tree.files[f].size,
+                    blocksStart: l.blocksStart, blockSizes: l.blockSizes,
+                    fragment: l.fragment, fragmentOffset: l.fragmentOffset, sparseBytes: l.sparseBytes)
+                types[i] = .file
+            case .symlink(let target):
+                ref = try inodes.addSymlink(mode: node.mode, number: number, target: target)
+                types[i] = .symlink
+            case .fifo:
+                ref = try inodes.addIPC(.fifo, mode: node.mode, number: number)
+                types[i] = .fifo
+            case .socket:
+                ref = try inodes.addIPC(.socket, mode: node.mode, number: number)
+                types[i] = .socket
+            case .characterDevice(let major, let minor):
+                ref = try inodes.addDevice(.characterDevice, mode: node.mode, number: number, major: major, minor: minor)
+                types[i] = .characterDevice
+            case .blockDevice(let major, let minor):
+                ref = try inodes.addDevice(.blockDevice, mode: node.mode, number: number, major: major, minor: minor)
+                types[i] = .blockDevice
+            }
+            refs[i] = ref
+            export.record(inodeNumber: number, ref: ref)
+        }
+
+        // Tables, in mksquashfs's order: inodes, directories, fragments,
+        // export, ids.
+        let inodeTableStart = output.position
+        try output.write(try inodes.finish())
+        let directoryTableStart = output.position
+        try output.write(try directories.finish())
+        let frag = try data.fragments.build(start: output.position, worker: worker)
+        try output.write(frag.bytes)
+        let exp = try export.build(start: output.position, worker: worker)
+        try output.write(exp.bytes)
+        let ids = IdTable()
+        let id = try ids.build(start: output.position, worker: worker)
+        try output.write(id.bytes)
+        let bytesUsed = output.position
+
+        let pad = Int((4096 - bytesUsed % 4096) % 4096)
+        try output.write([UInt8](repeating: 0, count: pad))
+
+        let sb = Superblock(
+            inodeCount: count, modificationTime: options.mtime, blockSize: UInt32(options.blockSize),
+            fragmentCount: UInt32(data.fragments.count), compressor: compressor.id, flags: flags,
+            idCount: UInt16(ids.ids.count), rootInode: refs[0], bytesUsed: bytesUsed,
+            idTableStart: id.indexStart, inodeTableStart: inodeTableStart,
+            directoryTableStart: directoryTableStart, fragmentTableStart: frag.indexStart,
+            exportTableStart: exp.indexStart)
+        try output.write(sb.encode(), at: 0)
+        try output.commit()
+
+        return ImageStats(bytesUsed: bytesUsed, imageSize: bytesUsed + UInt64(pad),
+                          inodeCount: Int(count), fileBytes: tree.files.reduce(0) { $0 + $1.size },
+                          duplicateFiles: data.duplicateCount, fragmentCount: data.fragments.count)
+    }
+}

@@ -1,0 +1,64 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads one regular file's bytes in place: from disk with pread into
+/// caller-provided buffers, or from memory for inline content.
+struct SourceReader {
+    private let fd: Int32
+    private let inline: [UInt8]?
+    let displayPath: String
+    let expectedSize: UInt64
+
+    init(_ file: File, displayPath: String) throws(SquashFSError) {
+        self.displayPath = displayPath
+        self.expectedSize = file.size
+        switch file.source {
+        case .bytes(let b):
+            fd = -1
+            inline = b
+        case .path(let p):
+            inline = nil
+            let f = Posix.withCString(p) { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
+            if f < 0 {
+                let e = errno
+                if e == EACCES {
+                    throw SquashFSError("\(displayPath): permission denied reading this file; make it readable (chmod u+r) or run as a user who can read it")
+                }
+                throw SquashFSError("\(displayPath): cannot open for reading (\(Posix.errorString(e)))")
+            }
+            fd = f
+        }
+    }
+
+    func close() {
+        if fd >= 0 { _ = Glibc.close(fd) }
+    }
+
+    /// Fills exactly `count` bytes at `offset`, or throws if the file has
+    /// become shorter than its scanned size.
+    func read(into buf: UnsafeMutableRawPointer, count: Int, at offset: UInt64) throws(SquashFSError) {
+        if let inline {
+            inline.withUnsafeBytes { src in
+                buf.copyMemory(from: src.baseAddress! + Int(offset), byteCount: count)
+            }
+            return
+        }
+        guard let n = Posix.preadFully(fd, buf, count, offset) else {
+            let e = errno
+            throw SquashFSError("\(displayPath): read failed at byte \(offset) (\(Posix.errorString(e)))")
+        }
+        if n < count {
+            throw SquashFSError("\(displayPath): file shrank while being read (expected \(expectedSize) bytes, found end of file at \(offset + UInt64(n))); do not modify the source while the image is written")
+        }
+    }
+
+    /// Throws if the file's size is no longer the scanned size.
+    func checkEnd() throws(SquashFSError) {
+        if inline != nil { return }
+        var st = stat()
+        if fstat(fd, &st) == 0 && UInt64(st.st_size) != expectedSize {
+            throw SquashFSError("\(displayPath): file changed size while being read (expected \(expectedSize) bytes, now \(st.st_size)); do not modify the source while the image is written")
+        }
+    }
+}
