@@ -1,0 +1,185 @@
+// The only file that calls liblzma.
+//
+// Squashfs xz blocks are complete .xz streams, as mksquashfs 4.5.1's
+// xz_wrapper.c makes them: lzma_stream_buffer_encode with check
+// LZMA_CHECK_CRC32, LZMA2 at preset 6 (LZMA_PRESET_DEFAULT) with the
+// dictionary size set explicitly, and with BCJ filters each block is also
+// compressed through [BCJ, LZMA2] for every selected filter and the smallest
+// stream wins (ties go to the earlier chain: plain LZMA2 first, then the
+// filters in the order x86, powerpc, ia64, arm, armthumb, sparc).
+// The buffer encoder writes the compressed and uncompressed sizes into the
+// block header, which the streaming encoder does not, so only it gives
+// mksquashfs's bytes.
+import CLZMA
+
+public struct XzCompressor: Compressor {
+    /// BCJ filters in mksquashfs's order, which fixes each one's bit in the
+    /// options block and the order they are tried in.
+    public enum Filter: String, CaseIterable, Sendable {
+        case x86, powerpc, ia64, arm, armthumb, sparc
+
+        var bit: UInt32 { 1 << UInt32(Filter.allCases.firstIndex(of: self)!) }
+
+        /// LZMA_FILTER_* ids (lzma/bcj.h); the C macros do not reach Swift.
+        var lzmaID: lzma_vli {
+            switch self {
+            case .x86: return 0x04
+            case .powerpc: return 0x05
+            case .ia64: return 0x06
+            case .arm: return 0x07
+            case .armthumb: return 0x08
+            case .sparc: return 0x09
+            }
+        }
+    }
+
+    public let blockSize: Int
+    /// The data-block dictionary size: the block size unless -Xdict-size.
+    public let dictionarySize: Int
+    /// Selected BCJ filters, in mksquashfs's order, without repeats.
+    public let filters: [Filter]
+
+    /// `dictionarySize` must be at least 8192 (unless it is the block size),
+    /// at most the block size, and 2^n or 2^n + 2^(n-1); `parseCompressor`
+    /// checks that with a proper message, this initialiser only traps.
+    public init(blockSize: Int, dictionarySize: Int? = nil, filters: Set<Filter> = []) {
+        let dictionary = dictionarySize ?? blockSize
+        precondition(CompressorSupport.isValidBlockSize(blockSize), "xz: bad block size \(blockSize)")
+        precondition(dictionary == blockSize
+                     || (dictionary >= 8192 && dictionary <= blockSize && Self.isStorableDictionarySize(dictionary)),
+                     "xz: bad dictionary size \(dictionary)")
+        self.blockSize = blockSize
+        self.dictionarySize = dictionary
+        self.filters = Filter.allCases.filter { filters.contains($0) }
+    }
+
+    /// True for 2^n and 2^n + 2^(n-1): what the xz header can store, and
+    /// what mksquashfs and the kernel check.
+    public static func isStorableDictionarySize(_ size: Int) -> Bool {
+        guard size > 0 else { return false }
+        let lowest = size & -size
+        return size == lowest || size == 3 * lowest
+    }
+
+    public var id: CompressorID { .xz }
+
+    /// dictionary_size u32, filters bitmask u32; nil when the dictionary is
+    /// the block size and no filter is selected.
+    public var options: [UInt8]? {
+        if dictionarySize == blockSize && filters.isEmpty { return nil }
+        return CompressorSupport.le32(UInt32(dictionarySize)) + CompressorSupport.le32(filters.reduce(0) { $0 | $1.bit })
+    }
+
+    public var description: String {
+        var words = ["xz"]
+        if !filters.isEmpty { words += ["-Xbcj", filters.map(\.rawValue).joined(separator: ",")] }
+        if dictionarySize != blockSize { words += ["-Xdict-size", CompressorSupport.formatSize(dictionarySize)] }
+        return words.joined(separator: " ")
+    }
+
+    public func makeWorker() -> any CompressorWorker {
+        makeWorker(dictionarySize: dictionarySize, filters: filters)
+    }
+
+    func makeWorker(dictionarySize: Int, filters: [Filter]) -> any CompressorWorker {
+        XzWorker(dictionarySize: dictionarySize, filters: filters.map(\.lzmaID), blockSize: blockSize)
+    }
+}
+
+final class XzWorker: CompressorWorker {
+    private static let lzma2ID: lzma_vli = 0x21 // LZMA_FILTER_LZMA2
+    private static let chainEnd: lzma_vli = .max // LZMA_VLI_UNKNOWN
+
+    private let lzmaOptions: UnsafeMutablePointer<lzma_options_lzma>
+    private let presetFailed: Bool
+    /// Filter chains, each ending in LZMA_VLI_UNKNOWN: plain LZMA2 first.
+    private let chains: [UnsafeMutablePointer<lzma_filter>]
+    private let scratch: CompressorScratch?
+
+    init(dictionarySize: Int, filters: [lzma_vli], blockSize: Int) {
+        lzmaOptions = .allocate(capacity: 1)
+        lzmaOptions.initialize(to: lzma_options_lzma())
+        // LZMA_PRESET_DEFAULT is 6. The encoder does not modify the options,
+        // so setting them once equals mksquashfs setting them per block.
+        presetFailed = lzma_lzma_preset(lzmaOptions, 6) != 0
+        lzmaOptions.pointee.dict_size = UInt32(dictionarySize)
+        let options = UnsafeMutableRawPointer(lzmaOptions)
+
+        let plain = UnsafeMutablePointer<lzma_filter>.allocate(capacity: 2)
+        plain.initialize(from: [lzma_filter(id: Self.lzma2ID, options: options),
+                                lzma_filter(id: Self.chainEnd, options: nil)], count: 2)
+        var chains = [plain]
+        for bcj in filters {
+            let chain = UnsafeMutablePointer<lzma_filter>.allocate(capacity: 3)
+            chain.initialize(from: [lzma_filter(id: bcj, options: nil),
+                                    lzma_filter(id: Self.lzma2ID, options: options),
+                                    lzma_filter(id: Self.chainEnd, options: nil)], count: 3)
+            chains.append(chain)
+        }
+        self.chains = chains
+        scratch = chains.count > 1 ? CompressorScratch(capacity: max(blockSize, CompressorSupport.metadataBlockSize)) : nil
+    }
+
+    deinit {
+        for chain in chains { chain.deallocate() }
+        lzmaOptions.deallocate()
+    }
+
+    func compress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(SquashFSError) -> Int? {
+        guard !presetFailed else { throw SquashFSError("xz: liblzma rejected preset 6") }
+        // Only a result strictly smaller than the input is of use. The
+        // encoder's bytes do not depend on the room given (it fails with
+        // LZMA_BUF_ERROR when they do not fit), so this equals mksquashfs,
+        // which offers a whole block and then discards results >= input.
+        let limit = min(output.count, input.count - 1)
+        guard limit > 0, let source = input.baseAddress, let destination = output.baseAddress else { return nil }
+        scratch?.reserve(limit)
+
+        var best: (buffer: UnsafeMutableRawPointer, length: Int)? = nil
+        for chain in chains {
+            let target = best?.buffer == destination ? scratch!.pointer : destination
+            var length = 0
+            let status = lzma_stream_buffer_encode(chain, LZMA_CHECK_CRC32, nil,
+                                                   source.assumingMemoryBound(to: UInt8.self), input.count,
+                                                   target.assumingMemoryBound(to: UInt8.self), &length, limit)
+            if status == LZMA_OK {
+                if best == nil || best!.length > length { best = (target, length) }
+            } else if status != LZMA_BUF_ERROR {
+                throw SquashFSError("xz: lzma_stream_buffer_encode failed (\(Self.describe(status)))")
+            }
+        }
+        guard let chosen = best else { return nil }
+        if chosen.buffer != destination {
+            destination.copyMemory(from: chosen.buffer, byteCount: chosen.length)
+        }
+        return chosen.length
+    }
+
+    func decompress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(SquashFSError) -> Int {
+        guard let source = input.baseAddress, let destination = output.baseAddress else {
+            throw SquashFSError("xz: empty block cannot be decompressed")
+        }
+        var memlimit = UInt64.max
+        var inPosition = 0
+        var outPosition = 0
+        let status = lzma_stream_buffer_decode(&memlimit, 0, nil,
+                                               source.assumingMemoryBound(to: UInt8.self), &inPosition, input.count,
+                                               destination.assumingMemoryBound(to: UInt8.self), &outPosition, output.count)
+        guard status == LZMA_OK, inPosition == input.count else {
+            throw SquashFSError("xz: corrupt block or output too small (\(Self.describe(status)), \(input.count - inPosition) input bytes left)")
+        }
+        return outPosition
+    }
+
+    private static func describe(_ status: lzma_ret) -> String {
+        switch status {
+        case LZMA_MEM_ERROR: return "out of memory"
+        case LZMA_OPTIONS_ERROR: return "unsupported options"
+        case LZMA_DATA_ERROR: return "corrupt data"
+        case LZMA_FORMAT_ERROR: return "not an xz stream"
+        case LZMA_BUF_ERROR: return "buffer too small"
+        case LZMA_UNSUPPORTED_CHECK: return "unsupported check"
+        default: return "lzma_ret \(status.rawValue)"
+        }
+    }
+}
