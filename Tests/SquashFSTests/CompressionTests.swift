@@ -42,6 +42,8 @@ final class CompressionTests: XCTestCase {
             ("lz4", 1 << 20, .lz4, "lz4", [1, 0, 0, 0, 0, 0, 0, 0]),
             ("lz4 -Xhc", 1 << 20, .lz4, "lz4 -Xhc", [1, 0, 0, 0, 1, 0, 0, 0]),
             ("  xz\t-Xbcj   x86  ", 1 << 20, .xz, "xz -Xbcj x86", [0, 0, 0x10, 0, 1, 0, 0, 0]),
+            // mksquashfs takes one trailing comma in a list.
+            ("xz -Xbcj x86,", 1 << 20, .xz, "xz -Xbcj x86", [0, 0, 0x10, 0, 1, 0, 0, 0]),
         ]
         for (spec, blockSize, id, description, options) in cases {
             let compressor: any Compressor
@@ -71,7 +73,9 @@ final class CompressionTests: XCTestCase {
             ("xz -Xfoo", 1 << 20, ["--comp \"xz -Xfoo\": unknown option -Xfoo for xz; " + xzForms]),
             ("xz -Xbcj", 1 << 20, ["-Xbcj needs a value", "x86, powerpc"]),
             ("xz -Xbcj mips", 1 << 20, ["unknown filter \"mips\"", "x86, powerpc, ia64, arm, armthumb, sparc"]),
-            ("xz -Xbcj x86,", 1 << 20, ["empty item"]),
+            ("xz -Xbcj x86,,arm", 1 << 20, ["empty item"]),
+            ("xz -Xbcj ,x86", 1 << 20, ["empty item"]),
+            ("gzip -Xstrategy fixed,,filtered", 1 << 20, ["empty item"]),
             ("xz -Xdict-size", 1 << 20, ["-Xdict-size needs a value", "NK, NM or N%"]),
             ("xz -Xdict-size abc", 1 << 20, ["-Xdict-size abc is not a size", "N% of the block size"]),
             ("xz -Xdict-size 4K", 1 << 20, ["4K (4096 bytes) is below the minimum of 8192"]),
@@ -292,34 +296,30 @@ final class CompressionTests: XCTestCase {
     /// very same options block, data blocks and metadata blocks.
     func testMatchesMksquashfs() throws {
         guard let mksquashfs = Tools.find("mksquashfs") else { throw XCTSkip("mksquashfs not installed") }
-        let blockSize = 1 << 17
-        // Blocks: text, random (stored raw), machine code, sparse-ish, a tail.
-        var mostlyZero = [UInt8](repeating: 0, count: blockSize)
-        for i in stride(from: 0, to: blockSize, by: 4099) { mostlyZero[i] = UInt8(truncatingIfNeeded: i) }
-        let big = Samples.text(blockSize) + Samples.random(blockSize, seed: 9) + Samples.executable(blockSize)
-            + mostlyZero + Samples.text(5000)
-
         let dir = try Tools.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let source = dir.appendingPathComponent("src")
-        try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
-        // Sorted first, so its blocks come right after the options block.
-        try Data(big).write(to: source.appendingPathComponent("0000big"))
-        // Enough inodes for a full, compressed 8 KiB inode-table block.
-        for i in 0..<400 {
-            try Data("small file \(i)\n".utf8).write(to: source.appendingPathComponent(String(format: "f%04d", i)))
-        }
 
-        let specs = ["gzip", "gzip -Xcompression-level 6 -Xwindow-size 12 -Xstrategy filtered,huffman_only,fixed",
-                     "xz", "xz -Xdict-size 25%", "xz -Xbcj x86,arm -Xdict-size 64K",
-                     "zstd", "zstd -Xcompression-level 19", "lz4", "lz4 -Xhc"]
-        for spec in specs {
+        let cases: [(spec: String, blockSize: Int)] = [
+            ("gzip", 1 << 17), ("gzip -Xcompression-level 6 -Xwindow-size 12 -Xstrategy filtered,huffman_only,fixed", 1 << 17),
+            ("gzip -Xstrategy default,run_length_encoded", 4096),
+            ("xz", 1 << 17), ("xz -Xdict-size 25%", 1 << 17), ("xz -Xbcj x86,arm -Xdict-size 64K", 1 << 17),
+            ("xz", 4096), ("xz -Xbcj x86", 1 << 20),
+            ("zstd", 1 << 17), ("zstd -Xcompression-level 19", 1 << 17), ("zstd -Xcompression-level 3", 4096),
+            ("lz4", 1 << 17), ("lz4 -Xhc", 1 << 17), ("lz4 -Xhc", 4096),
+        ]
+        var sources: [Int: (URL, [UInt8])] = [:]
+        for (spec, blockSize) in cases {
+            if sources[blockSize] == nil {
+                sources[blockSize] = try Self.makeSourceTree(in: dir, blockSize: blockSize)
+            }
+            let (source, big) = sources[blockSize]!
             let compressor = try parseCompressor(spec, blockSize: blockSize)
             let image = dir.appendingPathComponent("image.sqfs")
             let arguments = [source.path, image.path, "-noappend", "-no-fragments", "-no-xattrs", "-quiet",
                              "-no-progress", "-b", "\(blockSize)", "-comp"] + spec.split(separator: " ").map(String.init)
             let run = try Tools.run(mksquashfs, arguments)
             XCTAssertEqual(run.status, 0, "\(spec): mksquashfs failed")
+            let spec = "\(spec) (block size \(blockSize))"
             let bytes = [UInt8](try Data(contentsOf: image))
             func le16(_ at: Int) -> Int { Int(bytes[at]) | Int(bytes[at + 1]) << 8 }
             func le64(_ at: Int) -> Int { (0..<8).reduce(0) { $0 | Int(bytes[at + $1]) << (8 * $1) } }
@@ -361,6 +361,25 @@ final class CompressionTests: XCTestCase {
     }
 
     // MARK: - Helpers
+
+    /// A source tree for mksquashfs: one big file whose blocks are text,
+    /// random (stored raw), machine code, nearly all zeros (but not sparse)
+    /// and a short tail, sorted first so its blocks follow the options
+    /// block; then 400 small files, enough inodes for a full, compressed
+    /// 8 KiB inode-table block.
+    static func makeSourceTree(in dir: URL, blockSize: Int) throws -> (URL, [UInt8]) {
+        var mostlyZero = [UInt8](repeating: 0, count: blockSize)
+        for i in stride(from: 0, to: blockSize, by: 4099) { mostlyZero[i] = UInt8(truncatingIfNeeded: i | 1) }
+        let big = Samples.text(blockSize) + Samples.random(blockSize, seed: 9) + Samples.executable(blockSize)
+            + mostlyZero + Samples.text(min(5000, blockSize - 1))
+        let source = dir.appendingPathComponent("src-\(blockSize)")
+        try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
+        try Data(big).write(to: source.appendingPathComponent("0000big"))
+        for i in 0..<400 {
+            try Data("small file \(i)\n".utf8).write(to: source.appendingPathComponent(String(format: "f%04d", i)))
+        }
+        return (source, big)
+    }
 
     /// Equality of byte arrays, reported as lengths and the first difference.
     static func assertSameBytes(_ actual: [UInt8], _ expected: [UInt8], _ message: String,

@@ -207,9 +207,11 @@ private func integer(_ text: String, option: String, range: ClosedRange<Int>, fa
     return value
 }
 
-/// Splits `a,b,c`; empty items (`a,,b`, `a,`) are rejected.
+/// Splits `a,b,c`. Like mksquashfs, one trailing comma is allowed (`a,`);
+/// other empty items (`a,,b`, `,a`) are rejected.
 private func commaList(_ text: String, option: String, fail: (String) -> SquashFSError) throws(SquashFSError) -> [String] {
-    let items = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+    var items = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+    if items.count > 1, items.last == "" { items.removeLast() }
     if items.contains(where: \.isEmpty) {
         throw fail("\(option) \(text) has an empty item; give names separated by single commas")
     }
