@@ -77,7 +77,7 @@ final class DataWriter {
         duplicateOf = Array(repeating: -1, count: fileCount)
         scratchA = .allocate(byteCount: blockSize, alignment: 64)
         scratchB = .allocate(byteCount: blockSize, alignment: 64)
-        let slotCount = 2 * jobs + 2
+        let slotCount = 4 * jobs + 4
         free = (0..<slotCount).map { _ in Slot(blockSize: blockSize) }
         for _ in 0..<jobs {
             let worker = compressor.makeWorker()
@@ -91,7 +91,15 @@ final class DataWriter {
         scratchB.deallocate()
     }
 
+    /// MKPORTABLE_TRACE=1 reports how long workers starved and how long
+    /// the ordered writer waited, to tell I/O-bound from CPU-bound runs.
+    private let traceIdle = getenv("MKPORTABLE_TRACE") != nil
+    private var idleStart = 0.0, idleTotal = 0.0, mainWait = 0.0
+    private func now() -> Double { var ts = timespec(); clock_gettime(CLOCK_MONOTONIC, &ts); return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9 }
+
     private func shutdown() {
+        if threads.isEmpty { return }
+        if traceIdle { fputs("trace: workers idle \(idleTotal)s, main waited \(mainWait)s\n", stderr) }
         monitor.locked {
             stopping = true
             monitor.broadcast()
@@ -106,7 +114,9 @@ final class DataWriter {
         let blockSize = self.blockSize
         while true {
             monitor.lock()
+            if queueHead == queue.count && !stopping && traceIdle { idleStart = now() }
             while queueHead == queue.count && !stopping { monitor.wait() }
+            if traceIdle && idleStart > 0 { idleTotal += now() - idleStart; idleStart = 0 }
             if queueHead == queue.count {
                 monitor.unlock()
                 return
@@ -163,7 +173,9 @@ final class DataWriter {
             inflightHead = 0
         }
         monitor.lock()
+        let t0 = traceIdle ? now() : 0
         while case .pending = slot.outcome { monitor.wait() }
+        if traceIdle { mainWait += now() - t0 }
         let outcome = slot.outcome
         monitor.unlock()
         free.append(slot)
