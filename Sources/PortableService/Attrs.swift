@@ -1,0 +1,398 @@
+/// Reading the derivation's attributes: the JSON file Nix writes for
+/// `__structuredAttrs = true` (`.attrs.json`), and the reference graphs
+/// `exportReferencesGraph` asks Nix for.
+///
+/// The attributes this builder reads (nix/portable-service.nix sets them):
+///
+/// | attribute              | JSON type             | meaning |
+/// |------------------------|-----------------------|---------|
+/// | `pname`, `version`     | string                | image file `${pname}_${version}.raw` |
+/// | `units`                | list of strings       | unit files (store paths) |
+/// | `description`          | string or null        | PORTABLE_PRETTY_NAME |
+/// | `homepage`             | string or null        | HOME_URL |
+/// | `symlinks`             | list of `{object, symlink}` | links in the image |
+/// | `contents`             | list of strings       | extra store paths (closure only) |
+/// | `squash-compression`   | string                | default `xz -Xdict-size 100%` |
+/// | `squash-block-size`    | string or number      | default `1M` |
+/// | `exportReferencesGraph`| `{KEY: [paths]}`      | which keys hold the closure |
+/// | `KEY`                  | list of `{path, references, …}` | the closure, filled in by Nix |
+/// | `outputs.out`          | string                | where the image goes |
+///
+/// The closure is the union of every graph named in `exportReferencesGraph`.
+/// With structured attributes Nix stores each graph in the JSON under its
+/// key. Without them, Nix writes a text file named after the key into the
+/// build directory instead; when the JSON has no such key, the file
+/// `KEY` next to the attributes file is read (see `parseGraphText`).
+public enum Attrs {
+    /// One store path of a reference graph.
+    public struct GraphEntry: Sendable, Equatable {
+        public var path: String
+        public var references: [String]
+
+        public init(path: String, references: [String]) {
+            self.path = path
+            self.references = references
+        }
+    }
+
+    /// Reads and parses an attributes file; the top level must be an object.
+    public static func load(path: String) throws(PortableServiceError) -> JSONObject {
+        let bytes: [UInt8]
+        switch FileIO.readFile(path) {
+        case .bytes(let b): bytes = b
+        case .missing:
+            throw .file(path, "no such file", fix: "pass the attributes file Nix wrote for a __structuredAttrs derivation")
+        case .failed(let why):
+            throw .file(path, "cannot read (\(why))")
+        }
+        return try parse(bytes, origin: path)
+    }
+
+    public static func parse(_ bytes: [UInt8], origin: String) throws(PortableServiceError) -> JSONObject {
+        let value: JSONValue
+        do {
+            value = try parseJSON(bytes)
+        } catch {
+            throw PortableServiceError("\(origin):\(error.line):\(error.column): invalid JSON: \(error.message)")
+        }
+        guard case .object(let object) = value else {
+            throw .file(origin, "the top level is \(value.kindDescription); an attributes file holds an attribute set")
+        }
+        return object
+    }
+
+    /// Reads the text-form reference graph for `key` from `directory`
+    /// (where Nix writes it: the build directory), or nil if there is none.
+    public static func readGraphFile(key: String, directory: String) throws(PortableServiceError) -> [UInt8]? {
+        if key.isEmpty || key.contains("/") || key == "." || key == ".." || key.contains("\0") {
+            throw .attribute("exportReferencesGraph", "key \(quoted(key)) is not a plain file name, so no graph file can be named after it")
+        }
+        let path = directory + "/" + key
+        switch FileIO.readFile(path) {
+        case .bytes(let b): return b
+        case .missing: return nil
+        case .failed(let why): throw .file(path, "cannot read reference graph (\(why))")
+        }
+    }
+
+    /// `outputs.out`, where the image directory goes.
+    public static func outputPath(_ attrs: JSONObject) throws(PortableServiceError) -> String? {
+        guard let outputs = attrs["outputs"] else { return nil }
+        guard case .object(let o) = outputs else {
+            throw .attribute("outputs", "expected an attribute set, found \(outputs.kindDescription)")
+        }
+        guard let out = o["out"] else { return nil }
+        guard case .string(let s) = out else {
+            throw .attribute("outputs.out", "expected a string, found \(out.kindDescription)")
+        }
+        return s
+    }
+
+    /// Makes the image spec. `graphFile` returns the bytes of the text-form
+    /// reference graph named by a key, or nil if there is none.
+    public static func imageSpec(
+        _ attrs: JSONObject,
+        storeDir: String = StorePath.defaultStoreDir,
+        graphFile: (String) throws(PortableServiceError) -> [UInt8]? = { _ in nil }
+    ) throws(PortableServiceError) -> ImageSpec {
+        guard StorePath.isValidStoreDir(storeDir) else {
+            throw PortableServiceError("store directory \(quoted(storeDir)) (from NIX_STORE) is not an absolute path like /nix/store")
+        }
+        let reader = Reader(attrs: attrs)
+
+        let pname = try reader.requiredString("pname")
+        if let why = pnameProblem(pname) {
+            throw .attribute("pname", "\(quoted(pname)) \(why)")
+        }
+        let version = try reader.requiredString("version")
+        if let why = versionProblem(version) {
+            throw .attribute("version", "\(quoted(version)) \(why)")
+        }
+        let description = try reader.optionalString("description")
+        if let description, let why = OSRelease.valueProblem(description) {
+            throw .attribute("description", why, fix: "it becomes PORTABLE_PRETTY_NAME in /etc/os-release")
+        }
+        let homepage = try reader.optionalString("homepage")
+        if let homepage, let why = OSRelease.valueProblem(homepage) {
+            throw .attribute("homepage", why, fix: "it becomes HOME_URL in /etc/os-release")
+        }
+
+        // The closure first: units, contents and symlink objects must be in it.
+        let storePaths = try closure(attrs, storeDir: storeDir, graphFile: graphFile)
+        let inClosure = Set(storePaths)
+
+        let unitPaths = try reader.stringList("units", required: true)
+        if unitPaths.isEmpty {
+            throw .attribute("units", "the list is empty", fix: "a portable service image needs at least one unit for portablectl to attach")
+        }
+        var units: [ImageSpec.Unit] = []
+        var seenNames: [String: Int] = [:]
+        for (i, path) in unitPaths.enumerated() {
+            let where_ = "units[\(i)]"
+            guard let root = StorePath.root(of: path, storeDir: storeDir) else {
+                throw .attribute(where_, "\(quoted(path)) is not in the store \(storeDir)", fix: "give a derivation or store path whose output is the unit file")
+            }
+            guard inClosure.contains(root) else {
+                throw .attribute(where_, "\(quoted(root)) is not in the closure", fix: "list it in exportReferencesGraph (nix/portable-service.nix does)")
+            }
+            let name = UnitName.fromPath(path, storeDir: storeDir)
+            if let why = UnitName.problem(name, pname: pname) {
+                throw .attribute(where_, "unit \(quoted(name)): \(why)")
+            }
+            if let other = seenNames[name] {
+                throw .attribute(where_, "unit \(quoted(name)) is also units[\(other)]", fix: "each unit needs its own name under /etc/systemd/system")
+            }
+            seenNames[name] = i
+            units.append(ImageSpec.Unit(name: name, path: path))
+        }
+
+        for (i, path) in try reader.stringList("contents", required: false).enumerated() {
+            guard let root = StorePath.root(of: path, storeDir: storeDir) else {
+                throw .attribute("contents[\(i)]", "\(quoted(path)) is not in the store \(storeDir)", fix: "contents are derivations or store paths")
+            }
+            guard inClosure.contains(root) else {
+                throw .attribute("contents[\(i)]", "\(quoted(root)) is not in the closure", fix: "list it in exportReferencesGraph (nix/portable-service.nix does)")
+            }
+        }
+
+        var symlinks: [ImageSpec.Symlink] = []
+        for (i, item) in try reader.list("symlinks", required: false).enumerated() {
+            let where_ = "symlinks[\(i)]"
+            guard case .object(let o) = item else {
+                throw .attribute(where_, "expected an attribute set { object, symlink }, found \(item.kindDescription)")
+            }
+            for key in o.keys where key != "object" && key != "symlink" {
+                throw .attribute(where_, "unknown attribute \(quoted(key))", fix: "each entry is { object = ...; symlink = \"/path\"; }")
+            }
+            guard case .string(let object)? = o["object"] else {
+                throw .attribute("\(where_).object", o["object"].map { "expected a string, found \($0.kindDescription)" } ?? "missing", fix: "object is what the link points to")
+            }
+            guard case .string(let link)? = o["symlink"] else {
+                throw .attribute("\(where_).symlink", o["symlink"].map { "expected a string, found \($0.kindDescription)" } ?? "missing", fix: "symlink is where the link goes in the image, e.g. \"/bin/sh\"")
+            }
+            if object.isEmpty || object.contains("\0") {
+                throw .attribute("\(where_).object", "\(quoted(object)) is not a usable link target (empty or containing NUL)")
+            }
+            if let root = StorePath.root(of: object, storeDir: storeDir), !inClosure.contains(root) {
+                throw .attribute("\(where_).object", "\(quoted(root)) is not in the closure", fix: "list it in exportReferencesGraph (nix/portable-service.nix does)")
+            }
+            let components = try symlinkComponents(link, where_: "\(where_).symlink")
+            symlinks.append(ImageSpec.Symlink(path: components, target: object))
+        }
+
+        let compression = try reader.optionalString("squash-compression") ?? ImageSpec.defaultCompression
+        let blockSize = try reader.blockSize() ?? ImageSpec.defaultBlockSize
+
+        return ImageSpec(
+            pname: pname, version: version, units: units,
+            osRelease: OSRelease(pname: pname, description: description, homepage: homepage),
+            symlinks: symlinks, storeDir: storeDir, storePaths: storePaths,
+            compression: compression, blockSize: blockSize
+        )
+    }
+
+    /// Why `version` cannot be part of the image file name, or nil.
+    static func versionProblem(_ version: String) -> String? {
+        if version.isEmpty { return "is empty; the image is named ${pname}_${version}.raw" }
+        if version.contains("/") { return "contains '/'; the image is named ${pname}_${version}.raw, a single file name" }
+        for u in version.unicodeScalars where u.value < 0x20 || u.value == 0x7F {
+            return "contains a control character; the image is named ${pname}_${version}.raw"
+        }
+        return nil
+    }
+
+    /// `/bin/sh` → `["bin", "sh"]`. A leading `/` is optional (nixpkgs
+    /// writes `$out/${symlink}`, so both mean the same); repeated slashes
+    /// and `.` components are dropped; `..` and the root itself are refused.
+    static func symlinkComponents(_ link: String, where_: String) throws(PortableServiceError) -> [String] {
+        if link.contains("\0") {
+            throw .attribute(where_, "\(quoted(link)) contains NUL")
+        }
+        var components: [String] = []
+        for c in link.split(separator: "/", omittingEmptySubsequences: true) {
+            if c == "." { continue }
+            if c == ".." {
+                throw .attribute(where_, "\(quoted(link)) contains '..'", fix: "give the link's path from the image root, e.g. \"/bin/sh\"")
+            }
+            components.append(String(c))
+        }
+        if components.isEmpty {
+            throw .attribute(where_, "\(quoted(link)) names the image root", fix: "give the link's path from the image root, e.g. \"/bin/sh\"")
+        }
+        return components
+    }
+
+    // MARK: closure
+
+    /// The union of all reference graphs named in `exportReferencesGraph`,
+    /// sorted (bytewise) and unique. Checks that every path is a store path
+    /// and that the set is closed under references.
+    static func closure(
+        _ attrs: JSONObject, storeDir: String,
+        graphFile: (String) throws(PortableServiceError) -> [UInt8]?
+    ) throws(PortableServiceError) -> [String] {
+        guard let erg = attrs["exportReferencesGraph"] else { return [] }
+        guard case .object(let graphs) = erg else {
+            throw .attribute("exportReferencesGraph", "expected an attribute set { KEY = [ paths ]; }, found \(erg.kindDescription)")
+        }
+        var entries: [(entry: GraphEntry, origin: String)] = []
+        for key in graphs.keys {
+            if let value = attrs[key] {
+                guard case .array(let items) = value else {
+                    throw .attribute(key, "expected the reference graph Nix writes for exportReferencesGraph (a list of { path, references, ... }), found \(value.kindDescription)")
+                }
+                for (i, item) in items.enumerated() {
+                    entries.append((try graphEntry(item, where_: "\(key)[\(i)]"), "attribute \(key)[\(i)]"))
+                }
+            } else if let bytes = try graphFile(key) {
+                for e in try parseGraphText(bytes, origin: key) {
+                    entries.append((e, "reference graph file \(key)"))
+                }
+            } else {
+                throw .attribute(key, "missing: exportReferencesGraph names it, but neither the attributes nor the build directory hold that graph", fix: "build with __structuredAttrs = true (Nix fills it in), or put Nix's text graph in a file named \(quoted(key)) next to the attributes file")
+            }
+        }
+        var paths = Set<String>()
+        for (e, _) in entries { paths.insert(e.path) }
+        for (e, origin) in entries {
+            guard StorePath.name(ofRoot: e.path, storeDir: storeDir) != nil else {
+                throw PortableServiceError("\(origin): \(quoted(e.path)) is not a store path in \(storeDir); a reference graph lists whole store paths")
+            }
+            for r in e.references where !paths.contains(r) {
+                throw PortableServiceError("\(origin): \(quoted(e.path)) references \(quoted(r)), which the graph does not list; the closure must be complete")
+            }
+        }
+        return paths.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+    }
+
+    static func graphEntry(_ value: JSONValue, where_: String) throws(PortableServiceError) -> GraphEntry {
+        guard case .object(let o) = value else {
+            throw .attribute(where_, "expected { path, references, ... }, found \(value.kindDescription)")
+        }
+        guard case .string(let path)? = o["path"] else {
+            throw .attribute("\(where_).path", o["path"].map { "expected a string, found \($0.kindDescription)" } ?? "missing")
+        }
+        var references: [String] = []
+        if let refs = o["references"] {
+            guard case .array(let items) = refs else {
+                throw .attribute("\(where_).references", "expected a list of store paths, found \(refs.kindDescription)")
+            }
+            for (i, r) in items.enumerated() {
+                guard case .string(let s) = r else {
+                    throw .attribute("\(where_).references[\(i)]", "expected a string, found \(r.kindDescription)")
+                }
+                references.append(s)
+            }
+        } else {
+            throw .attribute("\(where_).references", "missing")
+        }
+        return GraphEntry(path: path, references: references)
+    }
+
+    /// Parses the text form of a reference graph, which Nix writes when the
+    /// derivation does not use structured attributes. For each store path:
+    ///
+    ///     /nix/store/…-a        the path
+    ///                           its deriver (empty: Nix leaves it out)
+    ///     2                     the number of references
+    ///     /nix/store/…-a        each reference, one a line
+    ///     /nix/store/…-b
+    ///
+    /// Every line ends with a newline, the last one included.
+    public static func parseGraphText(_ bytes: [UInt8], origin: String) throws(PortableServiceError) -> [GraphEntry] {
+        if let last = bytes.last, last != UInt8(ascii: "\n") {
+            throw .file(origin, "does not end with a newline; not a reference graph as Nix writes it")
+        }
+        var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map {
+            String(decoding: $0, as: UTF8.self)
+        }
+        if !lines.isEmpty { lines.removeLast() }  // after the final newline
+        var entries: [GraphEntry] = []
+        var i = 0
+        func line(_ n: Int, _ what: String) throws(PortableServiceError) -> String {
+            guard n < lines.count else {
+                throw .file(origin, "ends at line \(lines.count) where \(what) (line \(n + 1)) should follow; not a complete reference graph")
+            }
+            return lines[n]
+        }
+        while i < lines.count {
+            let path = lines[i]
+            if path.isEmpty {
+                throw .file(origin, "line \(i + 1) is empty where a store path should be")
+            }
+            _ = try line(i + 1, "the deriver line")
+            let countText = try line(i + 2, "the number of references")
+            guard !countText.isEmpty, countText.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let count = Int(countText) else {
+                throw .file(origin, "line \(i + 3): \(quoted(countText)) is not a number of references")
+            }
+            var refs: [String] = []
+            for k in 0..<count {
+                let r = try line(i + 3 + k, "reference \(k + 1) of \(count) of \(path)")
+                if r.isEmpty {
+                    throw .file(origin, "line \(i + 4 + k) is empty where a reference of \(path) should be")
+                }
+                refs.append(r)
+            }
+            entries.append(GraphEntry(path: path, references: refs))
+            i += 3 + count
+        }
+        return entries
+    }
+}
+
+/// Typed access to the attributes, with messages that name the attribute.
+struct Reader {
+    let attrs: JSONObject
+
+    func requiredString(_ key: String) throws(PortableServiceError) -> String {
+        guard let v = attrs[key] else {
+            throw .attribute(key, "missing", fix: "portableService needs pname, version and units")
+        }
+        guard case .string(let s) = v else {
+            throw .attribute(key, "expected a string, found \(v.kindDescription)")
+        }
+        return s
+    }
+
+    func optionalString(_ key: String) throws(PortableServiceError) -> String? {
+        guard let v = attrs[key] else { return nil }
+        switch v {
+        case .null: return nil
+        case .string(let s): return s
+        default: throw .attribute(key, "expected a string or null, found \(v.kindDescription)")
+        }
+    }
+
+    func list(_ key: String, required: Bool) throws(PortableServiceError) -> [JSONValue] {
+        guard let v = attrs[key] else {
+            if required { throw .attribute(key, "missing", fix: "portableService needs pname, version and units") }
+            return []
+        }
+        guard case .array(let items) = v else {
+            throw .attribute(key, "expected a list, found \(v.kindDescription)")
+        }
+        return items
+    }
+
+    func stringList(_ key: String, required: Bool) throws(PortableServiceError) -> [String] {
+        var out: [String] = []
+        for (i, item) in try list(key, required: required).enumerated() {
+            guard case .string(let s) = item else {
+                throw .attribute("\(key)[\(i)]", "expected a store path string, found \(item.kindDescription)")
+            }
+            out.append(s)
+        }
+        return out
+    }
+
+    /// `squash-block-size`: a string such as "1M", or a plain number.
+    func blockSize() throws(PortableServiceError) -> String? {
+        guard let v = attrs["squash-block-size"] else { return nil }
+        switch v {
+        case .null: return nil
+        case .string(let s): return s
+        case .number(let n): return n.text
+        default: throw .attribute("squash-block-size", "expected a size such as \"1M\" or 131072, found \(v.kindDescription)")
+        }
+    }
+}

@@ -1,0 +1,135 @@
+/// Everything an image is made of, as a plain value: what the derivation's
+/// attributes asked for, already checked. `Attrs.swift` makes one from the
+/// attributes JSON; `Layout.swift` turns one into a file tree. Nothing here
+/// touches the file system.
+public struct ImageSpec: Sendable, Equatable {
+    public struct Unit: Sendable, Equatable {
+        /// The file name under /etc/systemd/system.
+        public var name: String
+        /// Where the unit file is on disk (a store path, read in place).
+        public var path: String
+
+        public init(name: String, path: String) {
+            self.name = name
+            self.path = path
+        }
+    }
+
+    public struct Symlink: Sendable, Equatable {
+        /// Where the link goes in the image, as components below the root
+        /// (`["bin", "sh"]` for `/bin/sh`).
+        public var path: [String]
+        /// What the link points to, exactly as given (`object`).
+        public var target: String
+
+        public init(path: [String], target: String) {
+            self.path = path
+            self.target = target
+        }
+    }
+
+    public var pname: String
+    public var version: String
+    public var units: [Unit]
+    public var osRelease: OSRelease
+    public var symlinks: [Symlink]
+    /// The store directory the closure lives in, e.g. `/nix/store`.
+    public var storeDir: String
+    /// Every store path of the closure, sorted and unique. The image's store
+    /// holds exactly these.
+    public var storePaths: [String]
+    /// As given in `squash-compression`, e.g. `xz -Xdict-size 100%`.
+    public var compression: String
+    /// As given in `squash-block-size`, e.g. `1M`.
+    public var blockSize: String
+
+    public init(
+        pname: String, version: String, units: [Unit], osRelease: OSRelease,
+        symlinks: [Symlink], storeDir: String, storePaths: [String],
+        compression: String, blockSize: String
+    ) {
+        self.pname = pname
+        self.version = version
+        self.units = units
+        self.osRelease = osRelease
+        self.symlinks = symlinks
+        self.storeDir = storeDir
+        self.storePaths = storePaths
+        self.compression = compression
+        self.blockSize = blockSize
+    }
+
+    /// The image's file name, `${pname}_${version}.raw`: the portable
+    /// services spec reads the part before `_` as the image name and the
+    /// `.raw` suffix as the image type.
+    public var imageFileName: String { "\(pname)_\(version).raw" }
+
+    public static let defaultCompression = "xz -Xdict-size 100%"
+    public static let defaultBlockSize = "1M"
+}
+
+/// Store path arithmetic on strings. A store path is `STOREDIR/NAME` where
+/// NAME is `HASH-name`, HASH being 32 base-32 characters.
+public enum StorePath {
+    public static let defaultStoreDir = "/nix/store"
+    static let hashLength = 32
+    static let base32 = Array("0123456789abcdfghijklmnpqrsvwxyz".utf8)
+
+    /// The name of `path` if it is a store path itself (not something inside
+    /// one): `/nix/store/abc…-hello` → `abc…-hello`.
+    public static func name(ofRoot path: String, storeDir: String) -> String? {
+        let prefix = storeDir + "/"
+        guard path.hasPrefix(prefix) else { return nil }
+        let name = String(path.dropFirst(prefix.count))
+        return isValidName(name) ? name : nil
+    }
+
+    /// The store path that contains `path` (`/nix/store/abc…-x/bin/y` →
+    /// `/nix/store/abc…-x`), or nil if `path` is not in the store.
+    public static func root(of path: String, storeDir: String) -> String? {
+        let prefix = storeDir + "/"
+        guard path.hasPrefix(prefix) else { return nil }
+        let rest = path.dropFirst(prefix.count)
+        let name = String(rest.prefix(while: { $0 != "/" }))
+        return isValidName(name) ? prefix + name : nil
+    }
+
+    /// `abc…-hello` → `hello`.
+    public static func nameWithoutHash(_ name: String) -> String {
+        let bytes = Array(name.utf8)
+        guard bytes.count > hashLength + 1, bytes[hashLength] == UInt8(ascii: "-") else { return name }
+        return String(decoding: bytes[(hashLength + 1)...], as: UTF8.self)
+    }
+
+    /// A store path name as Nix makes them: 32 base-32 hash characters, `-`,
+    /// then a non-empty name of `A-Z a-z 0-9 + - . _ ? =` not starting
+    /// with `.`.
+    public static func isValidName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard bytes.count > hashLength + 1, bytes[hashLength] == UInt8(ascii: "-") else { return false }
+        for b in bytes[..<hashLength] where !base32.contains(b) { return false }
+        let rest = bytes[(hashLength + 1)...]
+        if rest.first == UInt8(ascii: ".") { return false }
+        for b in rest {
+            switch b {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                continue
+            case UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "?"), UInt8(ascii: "="):
+                continue
+            default:
+                return false
+            }
+        }
+        return true
+    }
+
+    /// Checks a store directory such as `/nix/store`: absolute, no empty,
+    /// `.` or `..` components, no trailing slash.
+    public static func isValidStoreDir(_ dir: String) -> Bool {
+        guard dir.hasPrefix("/"), dir.count > 1, !dir.hasSuffix("/") else { return false }
+        for c in dir.dropFirst().split(separator: "/", omittingEmptySubsequences: false) {
+            if c.isEmpty || c == "." || c == ".." || c.contains("\0") { return false }
+        }
+        return true
+    }
+}

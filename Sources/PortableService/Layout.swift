@@ -1,0 +1,87 @@
+import SquashFS
+
+/// Turns an `ImageSpec` into the image's file tree, laid out as nixpkgs'
+/// portableService lays it out:
+///
+///     /dev /proc /run /sys /tmp                  empty mount points (0755)
+///     /var/{cache,lib,log,tmp}                   empty mount points (0755)
+///     /etc/os-release                            generated (0444, as nixpkgs copies it from the store)
+///     /etc/resolv.conf /etc/machine-id           empty, for the host's to be mounted over (0644)
+///     /etc/systemd/system/<unit name>            each unit, read in place from the store
+///     <symlink>                                  -> <object>, parents made 0755
+///     /nix/store/<name>                          each store path of the closure, read in place
+///
+/// The root is 0755. Owners and times are not part of the tree: the writer
+/// makes everything 0:0 and stamps one mtime.
+///
+/// Only the tree is made here; file contents are read when the writer
+/// writes the image. `scan` is the writer's `scanSource` (injectable so the
+/// layout can be tested without a store).
+public enum Layout {
+    public static let mountPoints: [[String]] = [
+        ["proc"], ["sys"], ["dev"], ["run"], ["tmp"],
+        ["var", "tmp"], ["var", "lib"], ["var", "cache"], ["var", "log"],
+    ]
+
+    public static func tree(
+        for spec: ImageSpec,
+        scan: (String) throws(SquashFSError) -> Node = { path throws(SquashFSError) in try scanSource(path: path) }
+    ) throws(PortableServiceError) -> Directory {
+        var root = Directory(mode: 0o755)
+
+        func put(_ node: Node, at path: [String], what: String) throws(PortableServiceError) {
+            do {
+                try root.insert(node, at: path.map { Array($0.utf8) }, parentMode: 0o755)
+            } catch {
+                throw PortableServiceError("\(what): cannot place /\(path.joined(separator: "/")) in the image: \(error.message)")
+            }
+        }
+
+        // The scaffold.
+        try put(.directory(Directory(mode: 0o755)), at: ["etc", "systemd", "system"], what: "scaffold")
+        for p in mountPoints {
+            try put(.directory(Directory(mode: 0o755)), at: p, what: "scaffold")
+        }
+        try put(.file(File(mode: 0o444, bytes: spec.osRelease.render())), at: ["etc", "os-release"], what: "scaffold")
+        try put(.file(File(mode: 0o644, bytes: [])), at: ["etc", "resolv.conf"], what: "scaffold")
+        try put(.file(File(mode: 0o644, bytes: [])), at: ["etc", "machine-id"], what: "scaffold")
+
+        // Units: copies of single regular files.
+        for (i, unit) in spec.units.enumerated() {
+            let node: Node
+            do {
+                node = try scan(unit.path)
+            } catch {
+                throw .attribute("units[\(i)]", "cannot read unit \(quoted(unit.name)): \(error.message)")
+            }
+            guard case .file = node else {
+                throw .attribute("units[\(i)]", "\(quoted(unit.path)) is a \(node.kindDescription); a unit must be one regular file", fix: "give the derivation that produces the unit file itself")
+            }
+            try put(node, at: ["etc", "systemd", "system", unit.name], what: "units[\(i)] (\(unit.name))")
+        }
+
+        // Symlinks, after the scaffold so that a clash with it is reported.
+        for (i, link) in spec.symlinks.enumerated() {
+            try put(.symlink(target: Array(link.target.utf8), mode: 0o777), at: link.path, what: "symlinks[\(i)]")
+        }
+
+        // The closure, read in place.
+        let storeComponents = spec.storeDir.split(separator: "/").map(String.init)
+        if root.lookup(storeComponents.map { Array($0.utf8) }) == nil {
+            try put(.directory(Directory(mode: 0o755)), at: storeComponents, what: "scaffold")
+        }
+        for path in spec.storePaths {
+            guard let name = StorePath.name(ofRoot: path, storeDir: spec.storeDir) else {
+                throw PortableServiceError("closure: \(quoted(path)) is not a store path in \(spec.storeDir)")
+            }
+            let node: Node
+            do {
+                node = try scan(path)
+            } catch {
+                throw PortableServiceError("closure: cannot read store path: \(error.message)")
+            }
+            try put(node, at: storeComponents + [name], what: "closure")
+        }
+        return root
+    }
+}

@@ -1,0 +1,221 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import PortableService
+import SquashFS
+
+/// The Nix builder: attributes JSON → `ImageSpec` → file tree → image.
+///
+/// - `mkportable` with no arguments is builder mode: Nix runs it as the
+///   derivation's `builder` with `__structuredAttrs = true`.
+/// - `mkportable build --attrs FILE --out DIR` does the same outside Nix.
+///
+/// Where builder mode finds the attributes: `$NIX_ATTRS_JSON_FILE` if that
+/// file exists, else `$NIX_BUILD_TOP/.attrs.json`. The fallback is needed
+/// twice over: Nix before 2.4-ish set no variable at all, and Nix 2.8 (as
+/// Debian 12 ships it) sets NIX_ATTRS_JSON_FILE to the build directory's
+/// path *outside* the sandbox (/tmp/nix-build-NAME.drv-0/.attrs.json),
+/// which does not exist inside it, where the file is /build/.attrs.json.
+///
+/// The image's mtime is `$SOURCE_DATE_EPOCH` if set, else 0, as for
+/// `pack`. Inside Nix the builder's environment is fixed by the derivation,
+/// and nix/portable-service.nix does not set SOURCE_DATE_EPOCH (Nix itself
+/// does not either; stdenv does, and no stdenv is involved), so Nix-built
+/// images always carry mtime 0, and `build` outside Nix reproduces them
+/// byte for byte as long as SOURCE_DATE_EPOCH is unset there too.
+///
+/// Threads: `$NIX_BUILD_CORES`, where 0 or unset means every core. The
+/// thread count never changes the image.
+enum BuilderCommand {
+    static let help = """
+    Usage: mkportable build --attrs FILE --out DIR [--graph-dir DIR]
+           mkportable            (builder mode, run by Nix)
+
+    Builds a portable service image from a derivation's structured
+    attributes (.attrs.json) the way the Nix builder does, and writes
+    DIR/${pname}_${version}.raw (replacing an image of that name).
+
+    Options:
+      --attrs FILE      the attributes JSON, as Nix writes it for a
+                        derivation with __structuredAttrs = true.
+      --out DIR         the output directory (made if missing).
+      --graph-dir DIR   where text-form reference graphs are (files named
+                        after the exportReferencesGraph keys that the JSON
+                        does not hold). Default: the directory of FILE.
+      -h, --help        show this help.
+
+    Environment: NIX_BUILD_CORES (threads; 0 or unset: all cores),
+    SOURCE_DATE_EPOCH (image mtime; default 0), NIX_STORE (default
+    /nix/store).
+    """
+
+    struct UsageError: Error { let message: String }
+
+    static func run(arguments: [String], environment: [String: String]) -> Int32 {
+        do {
+            return try runThrowing(arguments: arguments, environment: environment)
+        } catch let e as UsageError {
+            fputs("mkportable: error: \(e.message)\n", stderr)
+            return 2
+        } catch let e as PortableServiceError {
+            fputs("mkportable: error: \(e.message)\n", stderr)
+        } catch let e as SquashFSError {
+            fputs("mkportable: error: \(e.message)\n", stderr)
+        } catch {
+            fputs("mkportable: error: \(error)\n", stderr)
+        }
+        return 1
+    }
+
+    struct Job {
+        var attrsPath: String
+        var outDir: String?
+        var graphDir: String
+        var progress: Bool
+    }
+
+    private static func runThrowing(arguments: [String], environment: [String: String]) throws -> Int32 {
+        let job: Job
+        if arguments.isEmpty {
+            job = try builderJob(environment)
+        } else if arguments[0] == "build" {
+            guard let j = try buildJob(Array(arguments.dropFirst())) else {
+                print(help)
+                return 0
+            }
+            job = j
+        } else {
+            throw UsageError(message: "unknown command \(arguments[0]); see mkportable --help")
+        }
+
+        let attrs = try Attrs.load(path: job.attrsPath)
+        guard let outDir = try job.outDir ?? Attrs.outputPath(attrs) ?? environment["out"] else {
+            throw PortableServiceError("\(job.attrsPath): no outputs.out in the attributes and $out is not set; pass --out DIR")
+        }
+        let storeDir = environment["NIX_STORE"].flatMap { $0.isEmpty ? nil : $0 } ?? StorePath.defaultStoreDir
+        let graphDir = job.graphDir
+        let spec = try Attrs.imageSpec(attrs, storeDir: storeDir) { key throws(PortableServiceError) -> [UInt8]? in
+            try Attrs.readGraphFile(key: key, directory: graphDir)
+        }
+
+        // Options first: a bad compression setting should fail before the scan.
+        let options = try imageOptions(spec, environment: environment, progress: job.progress)
+        let root = try Layout.tree(for: spec)
+
+        try makeDirectory(outDir)
+        let imagePath = outDir.hasSuffix("/") ? outDir + spec.imageFileName : outDir + "/" + spec.imageFileName
+        let stats = try writeImage(root: root, to: imagePath, options: options)
+        fputs("mkportable: wrote \(imagePath): \(spec.storePaths.count) store paths, \(spec.units.count) units, \(stats.inodeCount) inodes, \(stats.imageSize) bytes (\(options.compressor.description), block size \(options.blockSize), mtime \(options.mtime))\n", stderr)
+        return 0
+    }
+
+    static func builderJob(_ environment: [String: String]) throws -> Job {
+        let buildTop = environment["NIX_BUILD_TOP"].flatMap { $0.isEmpty ? nil : $0 }
+        var candidates: [String] = []
+        if let f = environment["NIX_ATTRS_JSON_FILE"], !f.isEmpty { candidates.append(f) }
+        if let top = buildTop { candidates.append(top + "/.attrs.json") }
+        guard !candidates.isEmpty else {
+            throw UsageError(message: "no command given and not run by Nix (neither NIX_ATTRS_JSON_FILE nor NIX_BUILD_TOP is set); use `mkportable build --attrs FILE --out DIR` or `mkportable pack`, see mkportable --help")
+        }
+        guard let path = candidates.first(where: { access($0, F_OK) == 0 }) else {
+            throw PortableServiceError("no attributes file at \(candidates.joined(separator: " or ")); the derivation must set __structuredAttrs = true (nix/portable-service.nix does)")
+        }
+        return Job(attrsPath: path, outDir: nil, graphDir: buildTop ?? dirname(path), progress: false)
+    }
+
+    /// nil means: help was asked for.
+    static func buildJob(_ args: [String]) throws -> Job? {
+        var attrs: String?
+        var out: String?
+        var graphDir: String?
+        var i = 0
+        func value(_ name: String) throws -> String {
+            i += 1
+            guard i < args.count, !args[i].isEmpty else {
+                throw UsageError(message: "\(name) needs a value; see mkportable build --help")
+            }
+            return args[i]
+        }
+        while i < args.count {
+            switch args[i] {
+            case "-h", "--help": return nil
+            case "--attrs": attrs = try value("--attrs")
+            case "--out": out = try value("--out")
+            case "--graph-dir": graphDir = try value("--graph-dir")
+            default:
+                throw UsageError(message: "unexpected argument \(args[i]); usage: mkportable build --attrs FILE --out DIR [--graph-dir DIR]")
+            }
+            i += 1
+        }
+        guard let attrs else {
+            throw UsageError(message: "--attrs FILE is required; usage: mkportable build --attrs FILE --out DIR")
+        }
+        guard let out else {
+            throw UsageError(message: "--out DIR is required; usage: mkportable build --attrs FILE --out DIR")
+        }
+        return Job(attrsPath: attrs, outDir: out, graphDir: graphDir ?? dirname(attrs), progress: isatty(2) != 0)
+    }
+
+    static func imageOptions(_ spec: ImageSpec, environment: [String: String], progress: Bool) throws -> ImageOptions {
+        let blockSize: Int
+        do {
+            blockSize = try parseBlockSize(spec.blockSize)
+        } catch {
+            throw PortableServiceError.attribute("squash-block-size", error.message)
+        }
+        let compressor: any Compressor
+        do {
+            compressor = try parseCompressor(spec.compression, blockSize: blockSize)
+        } catch {
+            // The parser names the setting as pack's `--comp "..."`; here it
+            // came from the derivation attribute.
+            var message = error.message
+            if message.hasPrefix("--comp \"") {
+                let chars = Array(message)
+                var i = 8
+                while i + 2 < chars.count, !(chars[i] == "\"" && chars[i + 1] == ":" && chars[i + 2] == " ") { i += 1 }
+                if i + 2 < chars.count { message = String(chars[(i + 3)...]) }
+            }
+            throw PortableServiceError.attribute("squash-compression", "\(quotedValue(spec.compression)): \(message)")
+        }
+        var mtime: UInt32 = 0
+        if let epoch = environment["SOURCE_DATE_EPOCH"], !epoch.isEmpty {
+            guard epoch.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let v = UInt32(epoch) else {
+                throw PortableServiceError("SOURCE_DATE_EPOCH \(quotedValue(epoch)): must be whole seconds since 1970 from 0 to 4294967295; unset it for mtime 0")
+            }
+            mtime = v
+        }
+        return ImageOptions(compressor: compressor, blockSize: blockSize, jobs: jobs(environment), mtime: mtime, progress: progress)
+    }
+
+    static func jobs(_ environment: [String: String]) -> Int {
+        if let s = environment["NIX_BUILD_CORES"], let n = Int(s), n > 0 { return min(n, 1024) }
+        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+
+    static func makeDirectory(_ path: String) throws {
+        if mkdir(path, 0o755) == 0 { return }
+        let e = errno
+        var st = stat()
+        if e == EEXIST, stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFDIR { return }
+        throw PortableServiceError("\(path): cannot create the output directory (\(String(cString: strerror(e))))")
+    }
+
+    static func dirname(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        let d = path[..<slash]
+        return d.isEmpty ? "/" : String(d)
+    }
+
+    static func quotedValue(_ s: String) -> String {
+        "\"" + s.replacingOccurrences("\"", with: "\\\"") + "\""
+    }
+}
+
+extension String {
+    fileprivate func replacingOccurrences(_ target: Character, with replacement: String) -> String {
+        var out = ""
+        for c in self { if c == target { out += replacement } else { out.append(c) } }
+        return out
+    }
+}
