@@ -1,0 +1,93 @@
+# mkportable built with nixpkgs' Swift toolchain, callPackage style:
+#
+#   mkportable = pkgs.callPackage ./nix/package.nix { };
+#
+# The usual nixpkgs shape for a SwiftPM executable: `swift` and `swiftpm`
+# in nativeBuildInputs (swiftpm's setup hook supplies the build phase,
+# `swift build -c release` plus $swiftpmFlags, and the `swiftpmBinPath`
+# helper), the clang-based `swiftPackages.stdenv`, and an explicit install
+# phase. The package has no SwiftPM dependencies, so there is no
+# swiftpm2nix-generated configure phase. The C compression libraries are
+# found through pkg-config (Package.swift's system library targets).
+#
+# Not built on the development machine (it has no nixpkgs); written against
+# nixpkgs' Swift packaging as documented and used by packages there. The
+# sources use typed throws, so the toolchain must be Swift 6.0 or newer;
+# older nixpkgs (Swift 5.10) fail the assertion below with that message.
+{
+  lib,
+  swiftPackages,
+  swift,
+  swiftpm,
+  pkg-config,
+  zstd,
+  xz,
+  zlib,
+  lz4,
+}:
+
+let
+  swiftVersion = lib.getVersion swift;
+in
+assert lib.assertMsg (lib.versionAtLeast swiftVersion "6.0")
+  "mkportable needs Swift 6.0 or newer (it uses typed throws); this nixpkgs has Swift ${swiftVersion}";
+
+swiftPackages.stdenv.mkDerivation {
+  pname = "mkportable";
+  version = "0.1.0";
+
+  # What `swift build` reads; tests, examples and Nix files stay out, so
+  # editing them does not rebuild mkportable.
+  src = lib.fileset.toSource {
+    root = ../.;
+    fileset = lib.fileset.unions [
+      ../Package.swift
+      ../Sources
+      (lib.fileset.maybeMissing ../Tests)
+    ];
+  };
+
+  strictDeps = true;
+  __structuredAttrs = true;
+
+  nativeBuildInputs = [
+    swift
+    swiftpm
+    pkg-config
+  ];
+
+  buildInputs = [
+    zstd
+    xz
+    zlib
+    lz4
+  ];
+
+  # Only the executable: the test targets need nix-build, squashfs readers
+  # and root, none of which a Nix build has.
+  swiftpmFlags = [
+    "--product"
+    "mkportable"
+  ];
+
+  installPhase = ''
+    runHook preInstall
+    install -Dm755 "$(swiftpmBinPath)/mkportable" "$out/bin/mkportable"
+    runHook postInstall
+  '';
+
+  doCheck = false;
+
+  doInstallCheck = true;
+  installCheckPhase = ''
+    runHook preInstallCheck
+    "$out/bin/mkportable" --version
+    runHook postInstallCheck
+  '';
+
+  meta = {
+    description = "Builds systemd portable service images (squashfs) from Nix closures, reproducibly";
+    mainProgram = "mkportable";
+    platforms = lib.platforms.linux;
+  };
+}
