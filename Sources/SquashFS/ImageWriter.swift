@@ -54,7 +54,7 @@ struct ImageWriter {
 
         // Metadata: inodes and listings in post-order, so every listing is
         // written after its children's inodes and before its own inode.
-        let worker = compressor.makeWorker()
+        let worker = compressor.makeMetadataWorker()
         var inodes = InodeTable(worker: worker, mtime: options.mtime)
         var directories = DirectoryTable(worker: worker)
         var export = ExportTable(inodeCount: tree.nodes.count)
