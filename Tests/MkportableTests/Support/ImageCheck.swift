@@ -130,7 +130,11 @@ open class ImageTestCase: XCTestCase {
     }
 
     open override func tearDown() {
-        work?.remove()
+        if let work, ProcessInfo.processInfo.environment["MKPORTABLE_TEST_KEEP"] != nil, testRun?.hasSucceeded == false {
+            print("note: MKPORTABLE_TEST_KEEP: keeping \(work.path) (sources and images of \(name))")
+        } else {
+            work?.remove()
+        }
         work = nil
         super.tearDown()
     }

@@ -252,8 +252,11 @@ enum Readers {
             case .regular: return [.kind, .size, .content]
             case .directory: return [.kind]
             // 7-Zip rewrites absolute targets to point into the output
-            // directory, so only relative targets are comparable.
-            case .symlink: return e.target?.first == UInt8(ascii: "/") ? [.kind] : [.kind, .target]
+            // directory and collapses "//", so only other targets compare.
+            case .symlink:
+                let t = e.target ?? []
+                let collapses = zip(t, t.dropFirst()).contains { $0 == UInt8(ascii: "/") && $1 == UInt8(ascii: "/") }
+                return t.first == UInt8(ascii: "/") || collapses ? [.kind] : [.kind, .target]
             // Devices, fifos and sockets come out as empty regular files.
             default: return []
             }
@@ -363,12 +366,17 @@ public enum PseudoFile {
             e.target = t; e.size = UInt64(t.count)
             i = line.count
         case "C", "B":
-            guard var ma = num(), var mi = num() else { return nil }
-            // unsquashfs 4.5.1 prints "rdev >> 8" and "rdev & 0xff" of the
-            // 32-bit on-disk rdev, which is wrong for minors above 255
-            // (new_encode_dev puts minor bits 8-19 at 20-31). Re-decode.
-            if ma > 0xfff && mi <= 0xff {
-                let raw = ma << 8 | mi
+            var j = i
+            guard let maTok = token(line, from: &j), let printedMajor = Int64(String(decoding: maTok, as: UTF8.self)) else { return nil }
+            i = j
+            guard var mi = num() else { return nil }
+            // unsquashfs 4.5.1 prints the signed "rdev >> 8" and "rdev & 0xff"
+            // of the 32-bit on-disk rdev, which is wrong for minors above 255
+            // (new_encode_dev keeps minor bits 8-19 in bits 20-31).
+            // Rebuild the raw value and decode it properly.
+            var ma = UInt64(UInt32(truncatingIfNeeded: printedMajor))
+            if mi <= 0xff {
+                let raw = UInt64(UInt32(truncatingIfNeeded: ma << 8 | mi))
                 ma = (raw >> 8) & 0xfff
                 mi = (raw & 0xff) | ((raw >> 12) & 0xfff00)
             }

@@ -110,7 +110,9 @@ public enum Packer: CustomStringConvertible {
                                      stderr: Data("\(image): exists; pass --force to overwrite\n".utf8))
             }
             var args = [source.string, image.string, "-noappend", "-all-root", "-no-xattrs", "-quiet", "-no-progress"]
-            args += ["-comp"] + (options.comp ?? "xz -Xdict-size 100%").split(separator: " ").map(String.init)
+            // mksquashfs's plain "xz" is the documented default (dictionary =
+            // block size); spelled with -Xdict-size 100% it refuses 4K blocks.
+            args += ["-comp"] + (options.comp ?? "xz").split(separator: " ").map(String.init)
             args += ["-b", options.blockSize ?? "1M"]
             if let j = options.jobs { args += ["-processors", String(j)] }
             let t = String(options.effectiveMtime)
