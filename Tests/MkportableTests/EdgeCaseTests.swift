@@ -46,6 +46,26 @@ final class EdgeCaseTests: ImageTestCase {
         try checkSizesAround(blockSize: 1 << 20, label: "1M", comp: "gzip", textToo: false)
     }
 
+    /// Compressed blocks of more than half a 1M block (the size where a
+    /// writer may bypass its output buffer), written between small writes:
+    /// a fragment block of text + random tails, and full blocks that
+    /// compress to 50-95% of their size, each followed by a small file.
+    func testLargeCompressedBlocksBetweenSmallWrites() throws {
+        let src = try newSource()
+        let mb = 1 << 20
+        try src.file("a-text-tail", TestData.text(mb / 2, seed: 40))
+        try src.file("b-random-tail", TestData.random(mb / 2, seed: 41))
+        for (i, f) in [0.45, 0.55, 0.7, 0.85, 0.95].enumerated() {
+            let randomPart = Int(Double(mb) * f)
+            try src.file(RawPath("c\(i)-mixed-block"), TestData.text(mb - randomPart, seed: UInt64(50 + i)) + TestData.random(randomPart, seed: UInt64(60 + i)))
+            try src.file(RawPath("c\(i)-mixed-block-plus-tail"), TestData.text(mb - randomPart, seed: UInt64(50 + i)) + TestData.random(randomPart, seed: UInt64(60 + i)) + Array("tail".utf8))
+            try src.file(RawPath("c\(i)-small"), Array("small \(i)".utf8))
+        }
+        for comp in ["gzip", "xz", "lz4"] {
+            try packAndVerify(src.root, options: options(comp, "1M"), label: "--comp \(comp) --block-size 1M", name: "large-\(comp).sqfs")
+        }
+    }
+
     /// A file whose block list does not fit in one 8K metadata block
     /// (3,000 blocks × 4 bytes), so its inode spans metadata blocks.
     func testFileWithThousandsOfBlocks() throws {

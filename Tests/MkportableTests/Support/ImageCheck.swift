@@ -171,8 +171,10 @@ open class ImageTestCase: XCTestCase {
                                        scratch: scratch, label: label, file: file, line: line)
         ImageCheck.verifySuperblock(image: image, options: options, expected: want, packer: packer, label: label, file: file, line: line)
         let core: Set<ImageReader> = Set(readers).intersection([.unsquashfsPseudo, .unsquashfsExtract, .sqfs2tar])
-        XCTAssertTrue(core.isSubset(of: Set(report.readersRun)),
-                      "[\(label)] core readers did not run: \(report.unavailable.map { "\($0.0.rawValue): \($0.1)" })", file: file, line: line)
+        let missing = core.subtracting(report.readersRun).map(\.rawValue).sorted()
+        XCTAssertTrue(missing.isEmpty, "[\(label)] core readers failed or were unavailable: \(missing.joined(separator: ", "))"
+                      + (report.unavailable.isEmpty ? "" : " (unavailable: \(report.unavailable.map { "\($0.0.rawValue): \($0.1)" }))"),
+                      file: file, line: line)
         return (image, report)
     }
 }

@@ -84,11 +84,6 @@ enum Readers {
         if Shell.which(tool) == nil { throw ReaderUnavailable(reader: reader, reason: "\(tool) not found in PATH") }
     }
 
-    static func freshDirectory(_ path: RawPath) throws {
-        Posix.removeTree(path)
-        try Posix.makeDirectories(path.parent.isRoot ? path : path.parent)
-    }
-
     // MARK: unsquashfs -pf
 
     static func unsquashfsPseudo(image: RawPath, scratch: RawPath, options: ReadOptions) throws -> ReaderOutput {
@@ -214,7 +209,7 @@ enum Readers {
     /// 7-Zip (through 26.x) has no lz4 decoder for squashfs.
     static func requireSevenZipSupport(_ reader: ImageReader, _ image: RawPath) throws {
         try requireTool(reader, "7zz")
-        if let sb = try? Superblock.read(image), sb.compressorName == "lz4" {
+        if (try? Superblock.compressorName(of: image)) == "lz4" {
             throw ReaderUnavailable(reader: reader, reason: "7-Zip cannot decompress lz4 squashfs images")
         }
     }

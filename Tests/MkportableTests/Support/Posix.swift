@@ -100,6 +100,24 @@ public enum Posix {
         }
     }
 
+    /// The first `count` bytes (fewer if the file is shorter).
+    public static func readPrefix(_ path: RawPath, count: Int) throws -> [UInt8] {
+        let fd = try withCPath(path) { try check(open($0, O_RDONLY | O_CLOEXEC), "open", path) }
+        defer { close(fd) }
+        var out = [UInt8](repeating: 0, count: count)
+        var got = 0
+        while got < count {
+            let n = out.withUnsafeMutableBytes { read(fd, $0.baseAddress! + got, count - got) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw PosixError(operation: "read", path: path, code: errno)
+            }
+            if n == 0 { break }
+            got += n
+        }
+        return Array(out[0..<got])
+    }
+
     public static func readFile(_ path: RawPath) throws -> [UInt8] {
         var out: [UInt8] = []
         try readChunks(path) { out.append(contentsOf: $0) }

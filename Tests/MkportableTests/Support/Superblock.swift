@@ -42,8 +42,20 @@ public struct Superblock: CustomStringConvertible {
         public var description: String
     }
 
+    /// The compressor named by the superblock, read without validating
+    /// anything else.
+    public static func compressorName(of image: RawPath) throws -> String {
+        let head = try Posix.readPrefix(image, count: 22)
+        guard head.count == 22 else { throw Malformed(description: "\(image): too short for a superblock") }
+        let id = UInt16(head[20]) | UInt16(head[21]) << 8
+        let names = ["gzip", "lzma", "lzo", "xz", "lz4", "zstd"]
+        return (1...names.count).contains(Int(id)) ? names[Int(id) - 1] : "unknown(\(id))"
+    }
+
     public static func read(_ image: RawPath) throws -> Superblock {
-        let data = try Posix.readFile(image)
+        // The superblock and the options block (at most one 8K metadata block).
+        let data = try Posix.readPrefix(image, count: 96 + 2 + 8192)
+        let fileSize = UInt64(try Posix.lstat(image).st_size)
         guard data.count >= 96 else { throw Malformed(description: "\(image): \(data.count) bytes, shorter than a superblock") }
         func u16(_ o: Int) -> UInt16 { UInt16(data[o]) | UInt16(data[o + 1]) << 8 }
         func u32(_ o: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(data[o + $1]) << (8 * $1) } }
@@ -51,7 +63,7 @@ public struct Superblock: CustomStringConvertible {
         var sb = Superblock(magic: u32(0), inodeCount: u32(4), mkfsTime: u32(8), blockSize: u32(12), fragmentCount: u32(16),
                             compressionID: u16(20), blockLog: u16(22), flags: u16(24), idCount: u16(26),
                             versionMajor: u16(28), versionMinor: u16(30), bytesUsed: u64(40), xattrTableStart: u64(56),
-                            compressorOptions: nil, fileSize: UInt64(data.count))
+                            compressorOptions: nil, fileSize: fileSize)
         if sb.flags & compressorOptionsFlag != 0 {
             guard data.count >= 98 else { throw Malformed(description: "options flag set but no options block") }
             let header = u16(96)
