@@ -111,6 +111,7 @@ final class PackReaderTests: ImageTestCase {
         try src.file("a/file", "hello")
         try src.symlink("a/link", to: "file")
         try src.dir("d", mode: 0o700)
+        if Posix.isRoot { try src.charDevice("dev", major: 1, minor: 3) }
         let options = PackOptions(comp: "gzip", blockSize: "4K", mtime: 42)
         let image = try pack(src.root, options: options)
         let good = try Manifest.expected(fromSource: src.root, as: packer.attributes(for: options))
@@ -138,6 +139,12 @@ final class PackReaderTests: ImageTestCase {
         mutations.append(("unexpected entry", m, Set(ImageReader.allCases)))
         m = good; m["a/link"]!.kind = .regular
         mutations.append(("type", m, Set(ImageReader.allCases)))
+        m = good; m["a/file"]!.linkCount = 2
+        mutations.append(("link count", m, [.unsquashfsExtract, .kernel]))
+        if Posix.isRoot {
+            m = good; m["dev"]!.device = DeviceNumber(major: 1, minor: 5)
+            mutations.append(("device number", m, [.unsquashfsPseudo, .unsquashfsExtract, .kernel, .sqfs2tar]))
+        }
 
         for reader in ImageReader.allCases {
             let out: ReaderOutput
