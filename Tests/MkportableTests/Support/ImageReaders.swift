@@ -239,7 +239,13 @@ enum Readers {
         Posix.removeTree(dir)
         try Posix.makeDirectories(dir)
         defer { Posix.removeTree(dir) }
-        try Shell.check("7zz", ["x", "-y", "-bd", "-snld20", "-tSquashFS", "-o" + dir.string, image.string])
+        // -snld20 lets 7-Zip create links it deems dangerous ("..", ".");
+        // older releases only know -snld.
+        var r = try Shell.run("7zz", ["x", "-y", "-bd", "-snld20", "-tSquashFS", "-o" + dir.string, image.string])
+        if !r.succeeded && (r.stderrText + r.stdoutText).lowercased().contains("unsupported switch") {
+            r = try Shell.run("7zz", ["x", "-y", "-bd", "-snld", "-tSquashFS", "-o" + dir.string, image.string])
+        }
+        if !r.succeeded { throw CommandFailed(result: r) }
         let m = try Manifest.scan(directory: dir)
         return ReaderOutput(reader: .sevenZipExtract, manifest: m, coverage: { p, e in
             if p.isRoot { return [] }
