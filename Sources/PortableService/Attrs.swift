@@ -105,7 +105,7 @@ public enum Attrs {
             throw .attribute("pname", "\(quoted(pname)) \(why)")
         }
         let version = try reader.requiredString("version")
-        if let why = versionProblem(version) {
+        if let why = versionProblem(version, pname: pname) {
             throw .attribute("version", "\(quoted(version)) \(why)")
         }
         let description = try reader.optionalString("description")
@@ -192,11 +192,26 @@ public enum Attrs {
     }
 
     /// Why `version` cannot be part of the image file name, or nil.
-    static func versionProblem(_ version: String) -> String? {
-        if version.isEmpty { return "is empty; the image is named ${pname}_${version}.raw" }
-        if version.contains("/") { return "contains '/'; the image is named ${pname}_${version}.raw, a single file name" }
-        for u in version.unicodeScalars where u.value < 0x20 || u.value == 0x7F {
-            return "contains a control character; the image is named ${pname}_${version}.raw"
+    ///
+    /// systemd takes the image's name from the file name without `.raw`
+    /// (`image_name_is_valid` in src/shared/discover-image.c: a valid file
+    /// name, no control characters) and ignores what follows the first `_`,
+    /// so the version may hold anything a file name may, except that we also
+    /// refuse white space: it is never part of a Nix version and breaks
+    /// every unquoted use of the file name. The whole file name must fit in
+    /// 255 bytes (NAME_MAX).
+    static func versionProblem(_ version: String, pname: String) -> String? {
+        let fileName = "${pname}_${version}.raw"
+        if version.isEmpty { return "is empty; the image is named \(fileName), e.g. \"1.0\"" }
+        for u in version.unicodeScalars {
+            if u == "/" { return "contains '/'; the image is named \(fileName), a single file name" }
+            if u.value < 0x20 || u.value == 0x7F || (u.value >= 0x80 && u.value < 0xA0) || u.properties.isWhitespace {
+                return "contains \(describeScalar(u)); the image is named \(fileName), so use a version without white space or control characters, e.g. \"1.0\""
+            }
+        }
+        let length = pname.utf8.count + 1 + version.utf8.count + 4
+        if length > 255 {
+            return "makes the image file name \(length) bytes long (\(fileName)); file names hold at most 255 bytes, so shorten the version"
         }
         return nil
     }

@@ -31,8 +31,8 @@ public enum UnitName {
             return "the name must end in \(portableSuffixes.joined(separator: ", ")) (the unit types portablectl attaches)"
         }
         let stem = bytes.dropLast(suffix.utf8.count)
-        for b in stem where !isUnitNameByte(b) {
-            return "the name contains \(describeByte(b)); a unit name may contain only letters, digits and : - _ . \\ @"
+        for u in String(decoding: stem, as: UTF8.self).unicodeScalars where !(u.isASCII && isUnitNameByte(UInt8(u.value))) {
+            return "the name contains \(describeScalar(u)); a unit name may contain only letters, digits and : - _ . \\ @"
         }
         if stem.first == UInt8(ascii: "@") {
             return "the name starts with '@'; a template or instance needs a prefix before '@'"
@@ -69,28 +69,63 @@ public enum UnitName {
     }
 }
 
-/// Checks `pname`: it names the image file, is the unit prefix portablectl
-/// matches, and is written into os-release as PORTABLE_ID and
-/// PORTABLE_PREFIXES (a space-separated list). So: a letter or digit first,
-/// then letters, digits and `: - _ .` (unit-name characters without `@`,
-/// which would make every unit an instance, and `\`).
+/// Checks `pname`: it names the image file `${pname}_${version}.raw`, is
+/// the unit prefix portablectl matches, and is written into os-release as
+/// PORTABLE_ID and PORTABLE_PREFIXES (a space-separated list).
+///
+/// portablectl derives the prefix from the image file name (systemd
+/// src/portable/portablectl.c, `extract_prefix`): the name up to the first
+/// `_`, which must consist of `A-Z a-z 0-9 - .` only (unit-name characters
+/// without `:` and `\`, and without `_`, the separator before the version).
+/// So a `_` in pname would cut the prefix short (`my_app_1.0.raw` → prefix
+/// `my`, and no `my_app.service` matches it), and a `:` makes portablectl
+/// refuse the image name. The first character must be a letter or digit (a
+/// leading `.` would hide the image file, a leading `-` reads as an option).
 public func pnameProblem(_ pname: String) -> String? {
     let bytes = Array(pname.utf8)
-    guard let first = bytes.first else { return "is empty" }
+    guard let first = bytes.first else {
+        return "is empty; it names the image file ${pname}_${version}.raw and is the prefix of every unit name, e.g. \"demo\""
+    }
     if bytes.count > 200 { return "is \(bytes.count) bytes long; keep it under 200 so unit names stay within systemd's 255" }
     let isAlnum: (UInt8) -> Bool = { b in
         (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
     }
-    guard isAlnum(first) else { return "must start with a letter or digit (it is the image's unit prefix)" }
-    for b in bytes where !(isAlnum(b) || b == UInt8(ascii: ":") || b == UInt8(ascii: "-") || b == UInt8(ascii: "_") || b == UInt8(ascii: ".")) {
-        return "contains \(describeByte(b)); use only letters, digits and : - _ . (it is the image's unit prefix)"
+    for u in pname.unicodeScalars where !(u.isASCII && (isAlnum(UInt8(u.value)) || u == "-" || u == ".")) {
+        switch u {
+        case "_":
+            return "contains '_'; portablectl takes the image file name up to the first '_' as the unit prefix, so use '-' instead (e.g. \(quoted(pname.replacingUnderscores())))"
+        case ":":
+            return "contains ':'; portablectl accepts only letters, digits, '-' and '.' in an image's prefix"
+        case "/":
+            return "contains '/'; it names a single image file ${pname}_${version}.raw; use only letters, digits, '-' and '.'"
+        default:
+            return "contains \(describeScalar(u)); portablectl accepts only letters, digits, '-' and '.' in an image's prefix"
+        }
+    }
+    guard isAlnum(first) else {
+        return "must start with a letter or digit (it is the image's unit prefix and names the image file)"
     }
     return nil
 }
 
-func describeByte(_ b: UInt8) -> String {
-    if b >= 0x21 && b < 0x7F { return "'\(String(UnicodeScalar(b)))'" }
-    if b == 0x20 { return "a space" }
-    let hex = String(b, radix: 16, uppercase: true)
-    return "byte 0x" + (hex.count < 2 ? "0" + hex : hex)
+extension String {
+    fileprivate func replacingUnderscores() -> String {
+        String(String.UnicodeScalarView(unicodeScalars.map { $0 == "_" ? "-" : $0 }))
+    }
+}
+
+/// A character for a message: `'x'`, "a space", "a tab", "the control
+/// character U+000A", "'é' (U+00E9)".
+func describeScalar(_ u: Unicode.Scalar) -> String {
+    let hex = String(u.value, radix: 16, uppercase: true)
+    let code = "U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+    switch u {
+    case " ": return "a space"
+    case "\t": return "a tab"
+    default:
+        if u.value < 0x20 || u.value == 0x7F || (u.value >= 0x80 && u.value < 0xA0) { return "the control character \(code)" }
+        if u.properties.isWhitespace { return "the white space character \(code)" }
+        if u.isASCII { return "'\(u)'" }
+        return "'\(u)' (\(code))"
+    }
 }
