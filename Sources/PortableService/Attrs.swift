@@ -156,6 +156,7 @@ public enum Attrs {
         }
 
         var symlinks: [ImageSpec.Symlink] = []
+        var symlinkTexts: [String] = []
         for (i, item) in try reader.list("symlinks", required: false).enumerated() {
             let where_ = "symlinks[\(i)]"
             guard case .object(let o) = item else {
@@ -176,9 +177,14 @@ public enum Attrs {
             if let root = StorePath.root(of: object, storeDir: storeDir), !inClosure.contains(root) {
                 throw .attribute("\(where_).object", "\(quoted(root)) is not in the closure", fix: "list it in exportReferencesGraph (nix/portable-service.nix does)")
             }
+            if object.utf8.count > 4095 {
+                throw .attribute("\(where_).object", "is \(object.utf8.count) bytes long; a symlink target holds at most 4095 bytes (PATH_MAX)")
+            }
             let components = try symlinkComponents(link, where_: "\(where_).symlink")
             symlinks.append(ImageSpec.Symlink(path: components, target: object))
+            symlinkTexts.append(link)
         }
+        try Placement.checkSymlinks(symlinks, given: symlinkTexts, units: units, storeDir: storeDir)
 
         let compression = try reader.optionalString("squash-compression") ?? ImageSpec.defaultCompression
         let blockSize = try reader.blockSize() ?? ImageSpec.defaultBlockSize
@@ -220,14 +226,20 @@ public enum Attrs {
     /// writes `$out/${symlink}`, so both mean the same); repeated slashes
     /// and `.` components are dropped; `..` and the root itself are refused.
     static func symlinkComponents(_ link: String, where_: String) throws(PortableServiceError) -> [String] {
+        if link.isEmpty {
+            throw .attribute(where_, "is empty", fix: "give the link's path in the image, e.g. \"/bin/sh\"")
+        }
         if link.contains("\0") {
-            throw .attribute(where_, "\(quoted(link)) contains NUL")
+            throw .attribute(where_, "\(quoted(link)) contains NUL", fix: "give the link's path in the image, e.g. \"/bin/sh\"")
         }
         var components: [String] = []
         for c in link.split(separator: "/", omittingEmptySubsequences: true) {
             if c == "." { continue }
             if c == ".." {
                 throw .attribute(where_, "\(quoted(link)) contains '..'", fix: "give the link's path from the image root, e.g. \"/bin/sh\"")
+            }
+            if c.utf8.count > 255 {
+                throw .attribute(where_, "\(quoted(link)) has a component of \(c.utf8.count) bytes; a file name holds at most 255 bytes")
             }
             components.append(String(c))
         }

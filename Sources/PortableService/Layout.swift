@@ -23,6 +23,19 @@ public enum Layout {
         ["var", "tmp"], ["var", "lib"], ["var", "cache"], ["var", "log"],
     ]
 
+    /// Where the units go.
+    public static let unitDirectory = ["etc", "systemd", "system"]
+
+    /// The scaffold's directories (their parents are made as needed).
+    public static var scaffoldDirectories: [[String]] { [unitDirectory] + mountPoints }
+
+    /// The scaffold's generated files, with what they are (for messages).
+    public static let scaffoldFiles: [(path: [String], what: String)] = [
+        (["etc", "os-release"], "the os-release file mkportable generates"),
+        (["etc", "resolv.conf"], "the empty /etc/resolv.conf the host's is mounted over"),
+        (["etc", "machine-id"], "the empty /etc/machine-id the host's is mounted over"),
+    ]
+
     public static func tree(
         for spec: ImageSpec,
         scan: (String) throws(SquashFSError) -> Node = { path throws(SquashFSError) in try scanSource(path: path) }
