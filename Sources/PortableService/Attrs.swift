@@ -43,7 +43,7 @@ public enum Attrs {
         case .missing:
             throw .file(path, "no such file", fix: "pass the attributes file Nix wrote for a __structuredAttrs derivation")
         case .failed(let why):
-            throw .file(path, "cannot read (\(why))")
+            throw .file(path, "cannot read the attributes file (\(why))", fix: "it must be a readable file: the JSON Nix writes for a __structuredAttrs derivation")
         }
         return try parse(bytes, origin: path)
     }
@@ -53,10 +53,10 @@ public enum Attrs {
         do {
             value = try parseJSON(bytes)
         } catch {
-            throw PortableServiceError("\(origin):\(error.line):\(error.column): invalid JSON: \(error.message)")
+            throw PortableServiceError("\(origin):\(error.line):\(error.column): invalid JSON: \(error.message); the attributes file must be the complete JSON Nix writes for a __structuredAttrs derivation (was it cut short or edited?)")
         }
         guard case .object(let object) = value else {
-            throw .file(origin, "the top level is \(value.kindDescription); an attributes file holds an attribute set")
+            throw .file(origin, "the top level is \(value.kindDescription); an attributes file holds an attribute set", fix: "pass the JSON Nix writes for a __structuredAttrs derivation")
         }
         return object
     }
@@ -262,56 +262,61 @@ public enum Attrs {
         guard case .object(let graphs) = erg else {
             throw .attribute("exportReferencesGraph", "expected an attribute set { KEY = [ paths ]; }, found \(erg.kindDescription)")
         }
-        var entries: [(entry: GraphEntry, origin: String)] = []
+        var entries: [(entry: GraphEntry, origin: String, key: String)] = []
         for key in graphs.keys {
             if let value = attrs[key] {
                 guard case .array(let items) = value else {
-                    throw .attribute(key, "expected the reference graph Nix writes for exportReferencesGraph (a list of { path, references, ... }), found \(value.kindDescription)")
+                    throw .attribute(key, "expected the reference graph Nix writes for exportReferencesGraph (a list of { path, references, ... }), found \(value.kindDescription)", fix: graphFix(key))
                 }
                 for (i, item) in items.enumerated() {
-                    entries.append((try graphEntry(item, where_: "\(key)[\(i)]"), "attribute \(key)[\(i)]"))
+                    entries.append((try graphEntry(item, where_: "\(key)[\(i)]", key: key), "attribute \(key)[\(i)]", key))
                 }
             } else if let bytes = try graphFile(key) {
                 for e in try parseGraphText(bytes, origin: key) {
-                    entries.append((e, "reference graph file \(key)"))
+                    entries.append((e, "reference graph file \(key)", key))
                 }
             } else {
                 throw .attribute(key, "missing: exportReferencesGraph names it, but neither the attributes nor the build directory hold that graph", fix: "build with __structuredAttrs = true (Nix fills it in), or put Nix's text graph in a file named \(quoted(key)) next to the attributes file")
             }
         }
         var paths = Set<String>()
-        for (e, _) in entries { paths.insert(e.path) }
-        for (e, origin) in entries {
+        for e in entries { paths.insert(e.entry.path) }
+        for (e, origin, key) in entries {
             guard StorePath.name(ofRoot: e.path, storeDir: storeDir) != nil else {
-                throw PortableServiceError("\(origin): \(quoted(e.path)) is not a store path in \(storeDir); a reference graph lists whole store paths")
+                throw PortableServiceError("\(origin): \(quoted(e.path)) is not a store path in \(storeDir); a reference graph lists whole store paths; \(graphFix(key))")
             }
             for r in e.references where !paths.contains(r) {
-                throw PortableServiceError("\(origin): \(quoted(e.path)) references \(quoted(r)), which the graph does not list; the closure must be complete")
+                throw PortableServiceError("\(origin): \(quoted(e.path)) references \(quoted(r)), which the graph does not list; the closure must be complete; \(graphFix(key))")
             }
         }
         return paths.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
     }
 
-    static func graphEntry(_ value: JSONValue, where_: String) throws(PortableServiceError) -> GraphEntry {
+    /// How to fix a malformed reference graph.
+    static func graphFix(_ key: String) -> String {
+        "\(key) is the closure Nix writes for exportReferencesGraph.\(key); do not set an attribute of that name yourself (nix/portable-service.nix sets only exportReferencesGraph)"
+    }
+
+    static func graphEntry(_ value: JSONValue, where_: String, key: String) throws(PortableServiceError) -> GraphEntry {
         guard case .object(let o) = value else {
-            throw .attribute(where_, "expected { path, references, ... }, found \(value.kindDescription)")
+            throw .attribute(where_, "expected { path, references, ... }, found \(value.kindDescription)", fix: graphFix(key))
         }
         guard case .string(let path)? = o["path"] else {
-            throw .attribute("\(where_).path", o["path"].map { "expected a string, found \($0.kindDescription)" } ?? "missing")
+            throw .attribute("\(where_).path", o["path"].map { "expected a string, found \($0.kindDescription)" } ?? "missing", fix: graphFix(key))
         }
         var references: [String] = []
         if let refs = o["references"] {
             guard case .array(let items) = refs else {
-                throw .attribute("\(where_).references", "expected a list of store paths, found \(refs.kindDescription)")
+                throw .attribute("\(where_).references", "expected a list of store paths, found \(refs.kindDescription)", fix: graphFix(key))
             }
             for (i, r) in items.enumerated() {
                 guard case .string(let s) = r else {
-                    throw .attribute("\(where_).references[\(i)]", "expected a string, found \(r.kindDescription)")
+                    throw .attribute("\(where_).references[\(i)]", "expected a string, found \(r.kindDescription)", fix: graphFix(key))
                 }
                 references.append(s)
             }
         } else {
-            throw .attribute("\(where_).references", "missing")
+            throw .attribute("\(where_).references", "missing", fix: graphFix(key))
         }
         return GraphEntry(path: path, references: references)
     }
@@ -326,9 +331,11 @@ public enum Attrs {
     ///     /nix/store/…-b
     ///
     /// Every line ends with a newline, the last one included.
+    static let textGraphFix = "the file is the reference graph Nix writes for exportReferencesGraph without structured attributes; let Nix write it, do not edit it"
+
     public static func parseGraphText(_ bytes: [UInt8], origin: String) throws(PortableServiceError) -> [GraphEntry] {
         if let last = bytes.last, last != UInt8(ascii: "\n") {
-            throw .file(origin, "does not end with a newline; not a reference graph as Nix writes it")
+            throw .file(origin, "does not end with a newline; not a reference graph as Nix writes it", fix: textGraphFix)
         }
         var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map {
             String(decoding: $0, as: UTF8.self)
@@ -338,25 +345,25 @@ public enum Attrs {
         var i = 0
         func line(_ n: Int, _ what: String) throws(PortableServiceError) -> String {
             guard n < lines.count else {
-                throw .file(origin, "ends at line \(lines.count) where \(what) (line \(n + 1)) should follow; not a complete reference graph")
+                throw .file(origin, "ends at line \(lines.count) where \(what) (line \(n + 1)) should follow; not a complete reference graph", fix: textGraphFix)
             }
             return lines[n]
         }
         while i < lines.count {
             let path = lines[i]
             if path.isEmpty {
-                throw .file(origin, "line \(i + 1) is empty where a store path should be")
+                throw .file(origin, "line \(i + 1) is empty where a store path should be", fix: textGraphFix)
             }
             _ = try line(i + 1, "the deriver line")
             let countText = try line(i + 2, "the number of references")
             guard !countText.isEmpty, countText.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let count = Int(countText) else {
-                throw .file(origin, "line \(i + 3): \(quoted(countText)) is not a number of references")
+                throw .file(origin, "line \(i + 3): \(quoted(countText)) is not a number of references", fix: textGraphFix)
             }
             var refs: [String] = []
             for k in 0..<count {
                 let r = try line(i + 3 + k, "reference \(k + 1) of \(count) of \(path)")
                 if r.isEmpty {
-                    throw .file(origin, "line \(i + 4 + k) is empty where a reference of \(path) should be")
+                    throw .file(origin, "line \(i + 4 + k) is empty where a reference of \(path) should be", fix: textGraphFix)
                 }
                 refs.append(r)
             }

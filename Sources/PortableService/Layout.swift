@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import SquashFS
 
 /// Turns an `ImageSpec` into the image's file tree, laid out as nixpkgs'
@@ -51,26 +54,41 @@ public enum Layout {
         }
 
         // The scaffold.
-        try put(.directory(Directory(mode: 0o755)), at: ["etc", "systemd", "system"], what: "scaffold")
-        for p in mountPoints {
+        for p in scaffoldDirectories {
             try put(.directory(Directory(mode: 0o755)), at: p, what: "scaffold")
         }
-        try put(.file(File(mode: 0o444, bytes: spec.osRelease.render())), at: ["etc", "os-release"], what: "scaffold")
-        try put(.file(File(mode: 0o644, bytes: [])), at: ["etc", "resolv.conf"], what: "scaffold")
-        try put(.file(File(mode: 0o644, bytes: [])), at: ["etc", "machine-id"], what: "scaffold")
+        for (p, _) in scaffoldFiles {
+            let bytes = p == ["etc", "os-release"] ? spec.osRelease.render() : []
+            try put(.file(File(mode: p == ["etc", "os-release"] ? 0o444 : 0o644, bytes: bytes)), at: p, what: "scaffold")
+        }
 
-        // Units: copies of single regular files.
+        // Units: copies of single regular files. A unit given as a symlink
+        // (a package's alias, say) is followed, as `cp` would.
         for (i, unit) in spec.units.enumerated() {
-            let node: Node
+            let where_ = "units[\(i)]"
+            var node: Node
             do {
                 node = try scan(unit.path)
             } catch {
-                throw .attribute("units[\(i)]", "cannot read unit \(quoted(unit.name)): \(error.message)")
+                throw .attribute(where_, "cannot read the unit file \(quoted(unit.path)): \(error.message)",
+                                 fix: "give the derivation or store path that holds the unit file, and build through Nix so that it exists")
+            }
+            if case .symlink(let target, _) = node {
+                guard let resolved = resolveSymlinks(unit.path) else {
+                    throw .attribute(where_, "\(quoted(unit.path)) is a symlink to \(quoted(String(decoding: target, as: UTF8.self))), which does not exist",
+                                     fix: "give the unit file itself, or a symlink to an existing unit file")
+                }
+                do {
+                    node = try scan(resolved)
+                } catch {
+                    throw .attribute(where_, "cannot read the unit file \(quoted(resolved)) that \(quoted(unit.path)) links to: \(error.message)")
+                }
             }
             guard case .file = node else {
-                throw .attribute("units[\(i)]", "\(quoted(unit.path)) is a \(node.kindDescription); a unit must be one regular file", fix: "give the derivation that produces the unit file itself")
+                throw .attribute(where_, "\(quoted(unit.path)) is a \(node.kindDescription); a unit must be one regular file",
+                                 fix: "give the unit file itself, e.g. \"${pkg}/lib/systemd/system/\(unit.name)\" rather than its directory")
             }
-            try put(node, at: ["etc", "systemd", "system", unit.name], what: "units[\(i)] (\(unit.name))")
+            try put(node, at: unitDirectory + [unit.name], what: "units[\(i)] (\(unit.name))")
         }
 
         // Symlinks, after the scaffold so that a clash with it is reported.
@@ -91,10 +109,22 @@ public enum Layout {
             do {
                 node = try scan(path)
             } catch {
+                var st = stat()
+                if lstat(path, &st) != 0 && (errno == ENOENT || errno == ENOTDIR) {
+                    throw PortableServiceError("closure: cannot read store path: \(quoted(path)) is not on disk (No such file or directory); the reference graph lists it, so realise it first (nix-store --realise \(path)) or build through Nix")
+                }
                 throw PortableServiceError("closure: cannot read store path: \(error.message)")
             }
             try put(node, at: storeComponents + [name], what: "closure")
         }
         return root
     }
+}
+
+/// The path `path` finally points to, following every symlink (realpath), or
+/// nil if that does not exist.
+func resolveSymlinks(_ path: String) -> String? {
+    guard let p = realpath(path, nil) else { return nil }
+    defer { free(p) }
+    return String(cString: p)
 }

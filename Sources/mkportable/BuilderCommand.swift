@@ -161,7 +161,9 @@ enum BuilderCommand {
         do {
             blockSize = try parseBlockSize(spec.blockSize)
         } catch {
-            throw PortableServiceError.attribute("squash-block-size", error.message)
+            // The parser names the setting as pack's `--block-size "..."`;
+            // here it came from the derivation attribute.
+            throw PortableServiceError.attribute("squash-block-size", "\(quotedValue(spec.blockSize)): \(stripOptionName(error.message, "--block-size"))")
         }
         let compressor: any Compressor
         do {
@@ -169,14 +171,7 @@ enum BuilderCommand {
         } catch {
             // The parser names the setting as pack's `--comp "..."`; here it
             // came from the derivation attribute.
-            var message = error.message
-            if message.hasPrefix("--comp \"") {
-                let chars = Array(message)
-                var i = 8
-                while i + 2 < chars.count, !(chars[i] == "\"" && chars[i + 1] == ":" && chars[i + 2] == " ") { i += 1 }
-                if i + 2 < chars.count { message = String(chars[(i + 3)...]) }
-            }
-            throw PortableServiceError.attribute("squash-compression", "\(quotedValue(spec.compression)): \(message)")
+            throw PortableServiceError.attribute("squash-compression", "\(quotedValue(spec.compression)): \(stripOptionName(error.message, "--comp"))")
         }
         var mtime: UInt32 = 0
         if let epoch = environment["SOURCE_DATE_EPOCH"], !epoch.isEmpty {
@@ -193,12 +188,35 @@ enum BuilderCommand {
         return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }
 
+    /// `--comp "xz -Xnope": unknown option ...` → `unknown option ...`.
+    static func stripOptionName(_ message: String, _ option: String) -> String {
+        let chars = Array(message)
+        let lead = Array(option + " \"")
+        guard chars.starts(with: lead) else { return message }
+        var i = lead.count
+        while i + 2 < chars.count, !(chars[i] == "\"" && chars[i + 1] == ":" && chars[i + 2] == " ") { i += 1 }
+        return i + 2 < chars.count ? String(chars[(i + 3)...]) : message
+    }
+
     static func makeDirectory(_ path: String) throws {
         if mkdir(path, 0o755) == 0 { return }
         let e = errno
         var st = stat()
-        if e == EEXIST, stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFDIR { return }
-        throw PortableServiceError("\(path): cannot create the output directory (\(String(cString: strerror(e))))")
+        if e == EEXIST {
+            if stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFDIR { return }
+            throw PortableServiceError("\(path): the output path exists and is not a directory; the image goes into a directory there, so remove that file or choose another output")
+        }
+        let parent = dirname(path)
+        let fix: String
+        switch e {
+        case EACCES, EPERM, EROFS:
+            fix = "make \(parent) writable for the user running the build, or choose another output directory"
+        case ENOENT:
+            fix = "create \(parent) first, or choose another output directory"
+        default:
+            fix = "choose another output directory"
+        }
+        throw PortableServiceError("\(path): cannot create the output directory (\(String(cString: strerror(e)))); \(fix)")
     }
 
     static func dirname(_ path: String) -> String {
