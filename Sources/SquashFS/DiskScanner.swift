@@ -71,7 +71,7 @@ struct DiskScanner {
         guard let dir = Posix.withCString(path, { opendir($0) }) else {
             let e = errno
             if e == EACCES {
-                throw SquashFSError("\(renderName(path)): permission denied listing this directory; make it readable and searchable (chmod u+rx) or run as a user who can")
+                throw SquashFSError("\(renderName(path)): permission denied listing this directory; make it readable and searchable by the user running mkportable (e.g. chmod a+rx) or run as a user who can")
             }
             throw SquashFSError("\(renderName(path)): cannot open directory (\(Posix.errorString(e)))")
         }
@@ -93,6 +93,11 @@ struct DiskScanner {
             }
             if name == [46] || name == [46, 46] { continue }
             names.append(name)
+        }
+        // Listing needs read permission, looking at the entries search
+        // permission; say which is missing rather than "cannot stat".
+        if !names.isEmpty && faccessat(fd, ".", X_OK, AT_EACCESS) != 0 && errno == EACCES {
+            throw SquashFSError("\(renderName(path)): permission denied searching this directory; make it searchable by the user running mkportable (e.g. chmod a+x) or run as a user who can")
         }
         var entries: [Entry] = []
         entries.reserveCapacity(names.count)

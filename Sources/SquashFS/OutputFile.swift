@@ -20,7 +20,21 @@ final class OutputFile {
         let slash = path.lastIndex(of: "/")
         let dir = slash.map { String(path[..<$0]) } ?? "."
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        tempPath = (dir.isEmpty ? "" : dir + "/") + ".\(base).tmp-\(getpid())"
+        if base.utf8.count > 255 {
+            throw SquashFSError("\(path): the file name is \(base.utf8.count) bytes long; a file name holds at most 255 bytes, so choose a shorter one")
+        }
+        // The temporary name must fit in a file name too: shorten the part
+        // taken from the image's name if needed (on a character boundary).
+        let suffix = ".tmp-\(getpid())"
+        var stem = ""
+        var stemBytes = 0
+        for u in base.unicodeScalars {
+            let n = String(u).utf8.count
+            if 1 + stemBytes + n + suffix.utf8.count > 255 { break }
+            stem.unicodeScalars.append(u)
+            stemBytes += n
+        }
+        tempPath = (dir.isEmpty ? "" : dir + "/") + "." + stem + suffix
         unlink(tempPath)
         fd = open(tempPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         if fd < 0 {

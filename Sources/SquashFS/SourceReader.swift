@@ -19,13 +19,27 @@ struct SourceReader {
             inline = b
         case .path(let p):
             inline = nil
-            let f = Posix.withCString(p) { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
+            // O_NONBLOCK: if the file was replaced by a FIFO since the scan,
+            // open must not wait for a writer (for regular files it changes
+            // nothing). O_NOFOLLOW: nor may it have become a symlink.
+            let f = Posix.withCString(p) { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK) }
             if f < 0 {
                 let e = errno
                 if e == EACCES {
-                    throw SquashFSError("\(displayPath): permission denied reading this file; make it readable (chmod u+r) or run as a user who can read it")
+                    throw SquashFSError("\(displayPath): permission denied reading this file; make it readable by the user running mkportable (e.g. chmod a+r) or run as a user who can read it")
+                }
+                if e == ENOENT {
+                    throw SquashFSError("\(displayPath): the file disappeared after the scan; do not modify the source while the image is written")
+                }
+                if e == ELOOP {
+                    throw SquashFSError("\(displayPath): the file was replaced by a symlink after the scan; do not modify the source while the image is written")
                 }
                 throw SquashFSError("\(displayPath): cannot open for reading (\(Posix.errorString(e)))")
+            }
+            var st = stat()
+            if fstat(f, &st) != 0 || (st.st_mode & S_IFMT) != S_IFREG {
+                _ = Glibc.close(f)
+                throw SquashFSError("\(displayPath): is no longer a regular file (it was replaced after the scan); do not modify the source while the image is written")
             }
             fd = f
         }
