@@ -33,6 +33,9 @@ let
     concatStringsSep
     elem
     filter
+    foldl'
+    genList
+    elemAt
     getContext
     hasContext
     head
@@ -41,6 +44,7 @@ let
     isString
     length
     match
+    replaceStrings
     split
     storeDir
     stringLength
@@ -135,6 +139,212 @@ let
       null;
 
   fail = msg: throw "portableService: ${msg}";
+
+  # A character for a message, as mkportable describes it.
+  describeChar =
+    c:
+    if c == " " then
+      "a space"
+    else if c == "\t" then
+      "a tab"
+    else if c == "\n" then
+      "a newline"
+    else if match "[!-~]" c != null then
+      "'${c}'"
+    else
+      "a control or non-ASCII character";
+
+  # The first character of `s` outside the character class `allowed`
+  # (a regex bracket expression body), or null.
+  firstOutside =
+    allowed: s:
+    let
+      m = match "[${allowed}]*([^${allowed}]).*" s;
+    in
+    if m == null then null else head m;
+
+  # The checks mkportable's builder makes (Sources/PortableService), with
+  # the same wording, so that a mistake is reported at evaluation time.
+  # Each returns null when fine, else the message.
+
+  # pname: the prefix portablectl derives from the image file name (the
+  # name up to the first '_', only letters, digits, '-' and '.').
+  pnameProblem =
+    pname:
+    let
+      bad = firstOutside "A-Za-z0-9.-" pname;
+    in
+    if !isString pname then
+      "pname must be a string"
+    else if pname == "" then
+      "pname is empty; it names the image file \${pname}_\${version}.raw and is the prefix of every unit name, e.g. \"demo\""
+    else if stringLength pname > 200 then
+      "pname \"${pname}\" is ${toString (stringLength pname)} bytes long; keep it under 200 so unit names stay within systemd's 255"
+    else if bad == "_" then
+      "pname \"${pname}\" contains '_'; portablectl takes the image file name up to the first '_' as the unit prefix, so use '-' instead (e.g. \"${replaceStrings [ "_" ] [ "-" ] pname}\")"
+    else if bad == ":" then
+      "pname \"${pname}\" contains ':'; portablectl accepts only letters, digits, '-' and '.' in an image's prefix"
+    else if bad == "/" then
+      "pname \"${pname}\" contains '/'; it names a single image file \${pname}_\${version}.raw; use only letters, digits, '-' and '.'"
+    else if bad != null then
+      "pname \"${pname}\" contains ${describeChar bad}; portablectl accepts only letters, digits, '-' and '.' in an image's prefix"
+    else if match "[A-Za-z0-9].*" pname == null then
+      "pname \"${pname}\" must start with a letter or digit (it is the image's unit prefix and names the image file)"
+    else
+      null;
+
+  # version: part of the image file name, and of the derivation name
+  # (${pname}-img-${version}), which Nix restricts further.
+  versionProblem =
+    pname: version:
+    let
+      fileName = "\${pname}_\${version}.raw";
+      ws = match "[^[:space:][:cntrl:]]*([[:space:][:cntrl:]]).*" version;
+      bad = firstOutside "A-Za-z0-9+._?=-" version;
+    in
+    if !isString version then
+      "version must be a string"
+    else if version == "" then
+      "version is empty; the image is named ${fileName}, e.g. \"1.0\""
+    else if match ".*/.*" version != null then
+      "version \"${version}\" contains '/'; the image is named ${fileName}, a single file name"
+    else if ws != null then
+      "version \"${version}\" contains ${describeChar (head ws)}; the image is named ${fileName}, so use a version without white space or control characters, e.g. \"1.0\""
+    else if stringLength pname + stringLength version + 5 > 255 then
+      "version \"${version}\" makes the image file name ${toString (stringLength pname + stringLength version + 5)} bytes long (${fileName}); file names hold at most 255 bytes, so shorten the version"
+    else if bad != null then
+      "version \"${version}\" contains ${describeChar bad}, which Nix does not allow in the derivation name \${pname}-img-\${version}; use letters, digits and + - . _ ? ="
+    else
+      null;
+
+  # "/etc//ssl/" -> [ "etc" "ssl" ]; null when there is a ".." component.
+  pathComponents =
+    s:
+    let
+      parts = filter (c: isString c && c != "" && c != ".") (split "/" s);
+    in
+    if elem ".." parts then null else parts;
+
+  isPrefixOf =
+    a: b: length a <= length b && all (i: elemAt a i == elemAt b i) (genList (i: i) (length a));
+
+  render = p: "/" + concatStringsSep "/" p;
+
+  storeComponents = filter (c: isString c && c != "") (split "/" storeDir);
+
+  unitDirectory = [
+    "etc"
+    "systemd"
+    "system"
+  ];
+
+  # Scaffold entries a symlink may not replace (see Layout.swift).
+  scaffoldFiles = [
+    {
+      path = [
+        "etc"
+        "os-release"
+      ];
+      what = "the os-release file mkportable generates";
+    }
+    {
+      path = [
+        "etc"
+        "resolv.conf"
+      ];
+      what = "the empty /etc/resolv.conf the host's is mounted over";
+    }
+    {
+      path = [
+        "etc"
+        "machine-id"
+      ];
+      what = "the empty /etc/machine-id the host's is mounted over";
+    }
+  ];
+  scaffoldDirectories =
+    [
+      {
+        path = unitDirectory;
+        what = "the unit directory /etc/systemd/system";
+      }
+    ]
+    ++ map
+      (p: {
+        path = p;
+        what = "the mount point ${render p}, which must stay an empty directory";
+      })
+      [
+        [ "proc" ]
+        [ "sys" ]
+        [ "dev" ]
+        [ "run" ]
+        [ "tmp" ]
+        [
+          "var"
+          "tmp"
+        ]
+        [
+          "var"
+          "lib"
+        ]
+        [
+          "var"
+          "cache"
+        ]
+        [
+          "var"
+          "log"
+        ]
+      ];
+
+  firstOf = l: if l == [ ] then null else head l;
+
+  # Where symlinks[i] may go; `links` are { symlink (as given), path
+  # (components) }, `unitNames` the units' file names.
+  symlinkProblem =
+    unitNames: links: i:
+    let
+      link = elemAt links i;
+      p = link.path;
+      shown = "\"${link.symlink}\"";
+      pretty = render p;
+      at = "symlinks[${toString i}].symlink";
+      files =
+        scaffoldFiles
+        ++ genList (k: {
+          path = unitDirectory ++ [ (elemAt unitNames k) ];
+          what = "the unit file of units[${toString k}] (${elemAt unitNames k})";
+        }) (length unitNames);
+      reserved = files ++ scaffoldDirectories;
+      same = firstOf (filter (r: r.path == p) reserved);
+      insideFile = firstOf (filter (r: length p > length r.path && isPrefixOf r.path p) files);
+      holds = firstOf (filter (r: length r.path > length p && isPrefixOf p r.path) reserved);
+      earlier = genList (j: { index = j; } // elemAt links j) i;
+      dup = firstOf (filter (o: o.path == p) earlier);
+      inOther = firstOf (filter (o: isPrefixOf o.path p) earlier);
+      parentOfOther = firstOf (filter (o: isPrefixOf p o.path) earlier);
+    in
+    if isPrefixOf storeComponents p then
+      "${at}: ${shown} is ${
+        if length p == length storeComponents then "" else "inside "
+      }the image's ${storeDir}, which holds exactly the closure; put the link outside the store (e.g. \"/bin/${elemAt p (length p - 1)}\") and point its object into the store"
+    else if isPrefixOf p storeComponents then
+      "${at}: ${shown} would replace ${pretty}, the directory that holds the image's ${storeDir}; choose a path outside ${pretty}"
+    else if same != null then
+      "${at}: ${shown} is ${same.what}; choose another path for the link"
+    else if insideFile != null then
+      "${at}: ${shown} lies inside ${render insideFile.path}, which is ${insideFile.what}, a file; choose another path for the link"
+    else if holds != null then
+      "${at}: ${shown} would replace the directory ${pretty}, which holds ${render holds.path} (${holds.what}); link individual entries inside ${pretty} instead"
+    else if dup != null then
+      "${at}: ${shown} is also symlinks[${toString dup.index}].symlink (\"${dup.symlink}\"); each link needs its own path; drop one of them"
+    else if inOther != null then
+      "${at}: ${shown} lies inside symlinks[${toString inOther.index}].symlink \"${inOther.symlink}\", which is a symlink and cannot hold entries; drop one of them, or make symlinks[${toString inOther.index}] point to a directory that already holds this entry"
+    else if parentOfOther != null then
+      "${at}: ${shown} is a parent of symlinks[${toString parentOfOther.index}].symlink \"${parentOfOther.symlink}\"; a symlink cannot hold entries; drop one of them, or make symlinks[${toString i}] point to a directory that already holds that entry"
+    else
+      null;
 in
 
 {
@@ -157,18 +367,43 @@ let
   unitPaths = map str units;
   contentPaths = map str contents;
 
-  checkedSymlinks = map (
-    s:
+  checkedSymlinks = genList (
+    i:
+    let
+      s = elemAt symlinks i;
+      at = "symlinks[${toString i}]";
+    in
     if !(isAttrs s && s ? object && s ? symlink) then
-      fail "each symlinks entry must be { object = ...; symlink = \"/path\"; }"
+      fail "${at}: each symlinks entry must be { object = ...; symlink = \"/path\"; }"
     else if !isString s.symlink then
-      fail "symlinks: symlink must be a string path such as \"/bin/sh\""
+      fail "${at}.symlink: symlink must be a string path such as \"/bin/sh\""
+    else if s.symlink == "" then
+      fail "${at}.symlink: is empty; give the link's path in the image, e.g. \"/bin/sh\""
+    else if pathComponents s.symlink == null then
+      fail "${at}.symlink: \"${s.symlink}\" contains '..'; give the link's path from the image root, e.g. \"/bin/sh\""
+    else if pathComponents s.symlink == [ ] then
+      fail "${at}.symlink: \"${s.symlink}\" names the image root; give the link's path from the image root, e.g. \"/bin/sh\""
+    else if str s.object == "" then
+      fail "${at}.object: \"\" is not a usable link target (empty)"
     else
       {
         object = str s.object;
         symlink = s.symlink;
       }
-  ) symlinks;
+  ) (if isList symlinks then length symlinks else throw "portableService: symlinks must be a list of { object, symlink }");
+
+  symlinkPlaces = map (s: {
+    inherit (s) symlink;
+    path = pathComponents s.symlink;
+  }) checkedSymlinks;
+
+  symlinkChecks = genList (
+    i:
+    let
+      problem = symlinkProblem (map unitName unitPaths) symlinkPlaces i;
+    in
+    if problem != null then fail problem else true
+  ) (length symlinkPlaces);
 
   unitChecks = map (
     path:
@@ -185,12 +420,14 @@ let
   ) unitPaths;
 
   checks =
-    if !isString pname || match "[A-Za-z0-9][A-Za-z0-9:_.-]*" pname == null then
-      fail "pname \"${toString pname}\" must start with a letter or digit and contain only letters, digits and : - _ . (it is the image's unit prefix)"
-    else if !isString version || version == "" || match ".*/.*" version != null then
-      fail "version must be a non-empty string without '/' (the image is named \${pname}_\${version}.raw)"
-    else if !isList units || units == [ ] then
-      fail "units must be a non-empty list of unit file derivations"
+    if pnameProblem pname != null then
+      fail (pnameProblem pname)
+    else if versionProblem pname version != null then
+      fail (versionProblem pname version)
+    else if !isList units then
+      fail "units must be a list of unit file derivations"
+    else if units == [ ] then
+      fail "units: the list is empty; a portable service image needs at least one unit for portablectl to attach"
     else if squashfsTools != null then
       trace "warning: portableService: squashfsTools is ignored; mkportable writes the squashfs image itself" true
     else if squashfs-tools != null then
@@ -232,6 +469,7 @@ let
 in
 assert checks;
 assert all (x: x) unitChecks;
+assert all (x: x) symlinkChecks;
 drv
 // {
   inherit pname version;
