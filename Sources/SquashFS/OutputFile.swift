@@ -67,7 +67,9 @@ final class OutputFile {
 
     func write(_ p: UnsafeRawPointer, _ n: Int) throws(SquashFSError) {
         if n == 0 { return }
-        if buffered + n > bufferCapacity { try flush() }
+        // Large writes go straight to the file; the buffer must be flushed
+        // first, since `flush` places it just below `position`.
+        if buffered + n > bufferCapacity || n >= bufferCapacity / 2 { try flush() }
         if n >= bufferCapacity / 2 {
             let e = Posix.pwriteFully(fd, p, n, position)
             if e != 0 { throw fail(e) }
