@@ -64,6 +64,7 @@ enum PackCommand {
 
     private static func runThrowing(arguments: [String], environment: [String: String]) throws -> Int32 {
         var comp = "xz -Xdict-size 100%"
+        var compGiven = false
         var blockSizeText = "1M"
         var jobs: Int?
         var mtime: UInt32?
@@ -83,7 +84,9 @@ enum PackCommand {
             case "-h", "--help":
                 print(help)
                 return 0
-            case "--comp": comp = try value(a)
+            case "--comp":
+                comp = try value(a)
+                compGiven = true
             case "--block-size": blockSizeText = try value(a)
             case "--jobs":
                 let v = try value(a)
@@ -117,6 +120,9 @@ enum PackCommand {
         let source = positional[0], image = positional[1]
 
         let blockSize = try parseBlockSize(blockSizeText)
+        // The default "-Xdict-size 100%" cannot go below xz's 8 KiB minimum;
+        // under 8 KiB blocks the default means plain xz (dictionary = block).
+        if !compGiven && blockSize < 8192 { comp = "xz" }
         let compressor = try parseCompressor(comp, blockSize: blockSize)
         if mtime == nil, let epoch = environment["SOURCE_DATE_EPOCH"], !epoch.isEmpty {
             mtime = try parseMtime(epoch, what: "SOURCE_DATE_EPOCH")
@@ -140,7 +146,7 @@ enum PackCommand {
         let options = ImageOptions(compressor: compressor, blockSize: blockSize,
                                    jobs: jobs ?? defaultJobs(environment), mtime: mtime ?? 0,
                                    progress: isatty(2) != 0)
-        _ = try writeImage(root: root, to: image, options: options)
+        _ = try writeImage(root: consume root, to: image, options: options)
         return 0
     }
 }

@@ -29,6 +29,9 @@ final class CompressionTests: XCTestCase {
             ("xz -Xdict-size 12K", 1 << 17, .xz, "xz -Xdict-size 12K", [0, 0x30, 0, 0, 0, 0, 0, 0]),
             ("xz -Xdict-size 512.0K", 1 << 20, .xz, "xz -Xdict-size 512K", [0, 0, 8, 0, 0, 0, 0, 0]),
             ("xz -Xbcj x86", 1 << 20, .xz, "xz -Xbcj x86", [0, 0, 0x10, 0, 1, 0, 0, 0]),
+            // 4K blocks: the stored dictionary is raised to 8 KiB so the
+            // kernel's preallocated dictionary fits the metadata streams.
+            ("xz -Xbcj x86", 4096, .xz, "xz -Xbcj x86", [0, 0x20, 0, 0, 1, 0, 0, 0]),
             ("xz -Xbcj x86,arm", 1 << 17, .xz, "xz -Xbcj x86,arm", [0, 0, 2, 0, 9, 0, 0, 0]),
             ("xz -Xbcj sparc,armthumb,arm,ia64,powerpc,x86", 1 << 20, .xz,
              "xz -Xbcj x86,powerpc,ia64,arm,armthumb,sparc", [0, 0, 0x10, 0, 0x3f, 0, 0, 0]),

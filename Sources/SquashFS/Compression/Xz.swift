@@ -65,9 +65,15 @@ public struct XzCompressor: Compressor {
 
     /// dictionary_size u32, filters bitmask u32; nil when the dictionary is
     /// the block size and no filter is selected.
+    ///
+    /// The kernel preallocates its xz dictionary from the stored size, and
+    /// metadata blocks are always compressed with an 8 KiB dictionary. So
+    /// the stored size is never below 8 KiB: with 4 KiB blocks mksquashfs
+    /// stores 4096 and writes images the kernel cannot mount.
     public var options: [UInt8]? {
         if dictionarySize == blockSize && filters.isEmpty { return nil }
-        return CompressorSupport.le32(UInt32(dictionarySize)) + CompressorSupport.le32(filters.reduce(0) { $0 | $1.bit })
+        let stored = max(dictionarySize, 8192)
+        return CompressorSupport.le32(UInt32(stored)) + CompressorSupport.le32(filters.reduce(0) { $0 | $1.bit })
     }
 
     public var description: String {
