@@ -4,6 +4,7 @@ import Glibc
 
 /// Where one regular file's data ended up.
 struct FileLayout {
+    var size: UInt64 = 0
     var blocksStart: UInt64 = 0
     var blockSizes: [UInt32] = []
     var fragment: UInt32 = FragmentTable.none
@@ -31,19 +32,19 @@ final class DataWriter {
     private enum Kind { case data(file: Int, block: Int), fragment(UInt32) }
     private enum Outcome { case pending, sparse, raw, compressed(Int), failed(SquashFSError) }
 
+    /// One block in flight. Its single buffer holds the input until a
+    /// worker compresses it, then the stored bytes (compressed output is
+    /// copied back over the input), so a slot costs one block of memory.
     private final class Slot {
-        let input: UnsafeMutableRawPointer
-        let output: UnsafeMutableRawPointer
+        let buffer: UnsafeMutableRawPointer
         var length = 0
         var kind: Kind = .fragment(0)
         var outcome: Outcome = .pending
         init(blockSize: Int) {
-            input = .allocate(byteCount: blockSize, alignment: 64)
-            output = .allocate(byteCount: blockSize, alignment: 64)
+            buffer = .allocate(byteCount: blockSize, alignment: 64)
         }
         deinit {
-            input.deallocate()
-            output.deallocate()
+            buffer.deallocate()
         }
     }
 
@@ -75,6 +76,7 @@ final class DataWriter {
         self.output = output
         layouts = Array(repeating: FileLayout(), count: fileCount)
         duplicateOf = Array(repeating: -1, count: fileCount)
+        nextTwin = Array(repeating: -1, count: fileCount)
         scratchA = .allocate(byteCount: blockSize, alignment: 64)
         scratchB = .allocate(byteCount: blockSize, alignment: 64)
         let slotCount = 4 * jobs + 4
@@ -112,6 +114,8 @@ final class DataWriter {
 
     private func work(_ worker: any CompressorWorker) {
         let blockSize = self.blockSize
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: blockSize, alignment: 64)
+        defer { scratch.deallocate() }
         while true {
             monitor.lock()
             if queueHead == queue.count && !stopping && traceIdle { idleStart = now() }
@@ -130,14 +134,18 @@ final class DataWriter {
             monitor.unlock()
 
             let outcome: Outcome
-            if case .data = slot.kind, slot.length == blockSize, isAllZero(slot.input, slot.length) {
+            if case .data = slot.kind, slot.length == blockSize, isAllZero(slot.buffer, slot.length) {
                 outcome = .sparse
             } else {
                 do {
-                    let r = try worker.compress(
-                        UnsafeRawBufferPointer(start: slot.input, count: slot.length),
-                        into: UnsafeMutableRawBufferPointer(start: slot.output, count: blockSize))
-                    outcome = r.map { .compressed($0) } ?? .raw
+                    if let n = try worker.compress(
+                        UnsafeRawBufferPointer(start: slot.buffer, count: slot.length),
+                        into: UnsafeMutableRawBufferPointer(start: scratch, count: blockSize)) {
+                        slot.buffer.copyMemory(from: scratch, byteCount: n)
+                        outcome = .compressed(n)
+                    } else {
+                        outcome = .raw
+                    }
                 } catch {
                     outcome = .failed(error)
                 }
@@ -188,10 +196,10 @@ final class DataWriter {
         case .sparse:
             sizeWord = 0
         case .raw:
-            try output.write(slot.input, slot.length)
+            try output.write(slot.buffer, slot.length)
             sizeWord = UInt32(slot.length) | (1 << 24)
         case .compressed(let n):
-            try output.write(slot.output, n)
+            try output.write(slot.buffer, n)
             sizeWord = UInt32(n)
         }
         switch slot.kind {
@@ -217,7 +225,7 @@ final class DataWriter {
             fragmentSlot = slot
         }
         let slot = fragmentSlot!
-        (slot.input + slot.length).copyMemory(from: p, byteCount: n)
+        (slot.buffer + slot.length).copyMemory(from: p, byteCount: n)
         layouts[file].fragment = fragmentIndex
         layouts[file].fragmentOffset = UInt32(slot.length)
         slot.length += n
@@ -226,7 +234,10 @@ final class DataWriter {
     // MARK: duplicate detection
 
     private struct DupKey: Hashable { var size: UInt64; var hash: UInt64 }
-    private var seen: [DupKey: [Int]] = [:]
+    /// First written file per (size, hash); `nextTwin` chains the others,
+    /// so the table costs no allocation per file.
+    private var seen: [DupKey: Int32] = [:]
+    private var nextTwin: [Int32] = []
 
     private func hashFile(_ r: SourceReader, size: UInt64) throws(SquashFSError) -> UInt64 {
         var h = ContentHash()
@@ -264,6 +275,7 @@ final class DataWriter {
         let total = files.reduce(UInt64(0)) { $0 + $1.size }
         for (i, file) in files.enumerated() {
             let size = file.size
+            layouts[i].size = size
             if size == 0 { continue }
             let reader = try SourceReader(file, displayPath: paths(i))
             defer { reader.close() }
@@ -271,7 +283,9 @@ final class DataWriter {
             if mayHaveTwin[i] {
                 let key = DupKey(size: size, hash: try hashFile(reader, size: size))
                 var twin = -1
-                for candidate in seen[key] ?? [] {
+                var candidate = Int(seen[key] ?? -1)
+                while candidate >= 0 {
+                    defer { candidate = Int(nextTwin[candidate]) }
                     let other = try SourceReader(files[candidate], displayPath: paths(candidate))
                     defer { other.close() }
                     if try sameContent(reader, other, size: size) { twin = candidate; break }
@@ -284,7 +298,8 @@ final class DataWriter {
                     progress?(Progress(done: done, total: total))
                     continue
                 }
-                seen[key, default: []].append(i)
+                nextTwin[i] = seen[key] ?? -1
+                seen[key] = Int32(i)
             }
 
             let fullBlocks = Int(size / UInt64(blockSize))
@@ -292,7 +307,7 @@ final class DataWriter {
             var off: UInt64 = 0
             for b in 0..<fullBlocks {
                 let slot = try acquire()
-                try reader.read(into: slot.input, count: blockSize, at: off)
+                try reader.read(into: slot.buffer, count: blockSize, at: off)
                 slot.length = blockSize
                 slot.kind = .data(file: i, block: b)
                 submit(slot)
@@ -315,7 +330,15 @@ final class DataWriter {
         }
         while inflightHead < inflight.count { try retireOldest() }
         try output.flush()
+        // Only the layouts are needed from here on.
+        seen = [:]
+        nextTwin = []
+        free = []
+        inflight = []
     }
+
+    /// Bytes of file data in the tree, duplicates included.
+    var fileBytes: UInt64 { layouts.reduce(0) { $0 + $1.size } }
 
     /// The layout a file's inode should describe (its twin's for duplicates).
     func layout(of file: Int) -> FileLayout {

@@ -101,17 +101,22 @@ struct DiskScanner {
         }
         var entries: [Entry] = []
         entries.reserveCapacity(names.count)
+        let shared = SourcePath(path)
         for name in names {
-            var child = path
-            if child.last != UInt8(ascii: "/") { child.append(UInt8(ascii: "/")) }
-            child.append(contentsOf: name)
             var st = stat()
             let rc = Posix.withCString(name) { fstatat(fd, $0, &st, AT_SYMLINK_NOFOLLOW) }
             if rc != 0 {
                 let e = errno
-                throw SquashFSError("\(renderName(child)): cannot stat (\(Posix.errorString(e)))")
+                throw SquashFSError("\(renderName(shared.appending(name))): cannot stat (\(Posix.errorString(e)))")
             }
-            entries.append(Entry(name: name, node: try node(child, st)))
+            if (st.st_mode & S_IFMT) == S_IFREG {
+                // Regular files share the directory's path buffer.
+                let file = File(mode: UInt16(st.st_mode & 0o7777), size: UInt64(st.st_size),
+                                source: .entry(directory: shared, name: name))
+                entries.append(Entry(name: name, node: .file(file)))
+            } else {
+                entries.append(Entry(name: name, node: try node(shared.appending(name), st)))
+            }
         }
         return Directory(mode: mode, entries: entries)
     }

@@ -31,7 +31,9 @@ public struct Entry: Sendable {
     }
 }
 
-public indirect enum Node: Sendable {
+// Not `indirect`: the recursion goes through `Directory.entries`, an array,
+// so no per-entry box is needed (it would cost an allocation per entry).
+public enum Node: Sendable {
     case directory(Directory)
     case file(File)
     case symlink(target: [UInt8], mode: UInt16)
@@ -64,8 +66,38 @@ public enum FileSource: Sendable {
     /// Read from this path (raw bytes, no NUL) when the image is written,
     /// in place, with POSIX calls.
     case path([UInt8])
+    /// The file `name` in the directory at `directory`. Directory scans use
+    /// this so that every file of a directory shares one path buffer.
+    case entry(directory: SourcePath, name: [UInt8])
     /// Inline content, for small generated files.
     case bytes([UInt8])
+}
+
+/// A directory path shared by the `FileSource.entry` values of its files.
+public final class SourcePath: Sendable {
+    public let bytes: [UInt8]
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    /// The full path of `name` inside this directory.
+    public func appending(_ name: [UInt8]) -> [UInt8] {
+        var p: [UInt8] = []
+        p.reserveCapacity(bytes.count + 1 + name.count)
+        p.append(contentsOf: bytes)
+        if p.last != UInt8(ascii: "/") { p.append(UInt8(ascii: "/")) }
+        p.append(contentsOf: name)
+        return p
+    }
+}
+
+extension FileSource {
+    /// The path to read, for sources on disk.
+    public var diskPath: [UInt8]? {
+        switch self {
+        case .path(let p): return p
+        case .entry(let d, let n): return d.appending(n)
+        case .bytes: return nil
+        }
+    }
 }
 
 extension Node {

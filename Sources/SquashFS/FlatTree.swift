@@ -27,9 +27,11 @@ struct FlatTree {
 
     static let maxName = 256
 
-    init(root: Directory) throws(SquashFSError) {
-        var pending: [Directory] = [root]
+    init(root: consuming Directory) throws(SquashFSError) {
+        let total = Self.count(root)
+        nodes.reserveCapacity(total)
         nodes.append(FlatNode(name: [], mode: root.mode, parent: -1, kind: .directory(children: [], subdirs: 0)))
+        var pending: [Directory] = [consume root]
         var dirNode = [0]  // node index of pending[k]
         var k = 0
         while k < pending.count {
@@ -82,16 +84,31 @@ struct FlatTree {
                     mode = m
                 }
                 nodes.append(FlatNode(name: e.name, mode: mode & 0o7777, parent: me, kind: kind))
-                if case .file(let f) = e.node { pendingFiles.append((index, f)) }
+                if case .file(let f) = e.node {
+                    nodes[index].kind = .file(bfsFiles.count)
+                    bfsFiles.append(f)
+                }
                 children.append(index)
             }
             nodes[me].kind = .directory(children: children, subdirs: subdirs)
         }
         orderFiles()
+        bfsFiles = []
         numberInodes()
     }
 
-    private var pendingFiles: [(Int, File)] = []
+    /// Files in flattening order, until `orderFiles` puts them in data order.
+    private var bfsFiles: [File] = []
+
+    private static func count(_ root: Directory) -> Int {
+        var n = 1
+        var stack = [root]
+        while let d = stack.popLast() {
+            n += d.entries.count
+            for e in d.entries { if case .directory(let sub) = e.node { stack.append(sub) } }
+        }
+        return n
+    }
 
     private func checkName(_ name: [UInt8], in dir: Int) throws(SquashFSError) {
         if name.isEmpty {
@@ -107,18 +124,16 @@ struct FlatTree {
 
     /// Depth-first pre-order over sorted children: the data order.
     private mutating func orderFiles() {
-        var byNode: [Int: File] = [:]
-        byNode.reserveCapacity(pendingFiles.count)
-        for (n, f) in pendingFiles { byNode[n] = f }
-        pendingFiles = []
+        files.reserveCapacity(bfsFiles.count)
+        fileNode.reserveCapacity(bfsFiles.count)
         var stack = [0]
         while let n = stack.popLast() {
             switch nodes[n].kind {
             case .directory(let children, _):
                 stack.append(contentsOf: children.reversed())
-            case .file:
+            case .file(let bfs):
                 nodes[n].kind = .file(files.count)
-                files.append(byNode[n]!)
+                files.append(bfsFiles[bfs])
                 fileNode.append(n)
             default:
                 break
@@ -152,8 +167,13 @@ struct FlatTree {
         return "/" + renderPath(parts.reversed())
     }
 
+    /// Drops the file sources (paths, inline bytes) once the data is written.
+    mutating func releaseFiles() {
+        files = []
+    }
+
     func displayPath(ofFile f: Int) -> String {
-        if case .path(let p) = files[f].source { return renderName(p) }
+        if let p = files[f].source.diskPath { return renderName(p) }
         return path(of: fileNode[f], then: [])
     }
 }

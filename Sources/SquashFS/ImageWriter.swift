@@ -9,8 +9,10 @@ import Glibc
 /// that order, every owner is 0:0 and every time is `options.mtime`.
 /// Thread count and timing change nothing. The file appears at `path` only
 /// when complete (written beside it under a temporary name, then renamed).
-public func writeImage(root: Directory, to path: String, options: ImageOptions) throws(SquashFSError) -> ImageStats {
-    try ImageWriter(options: options).write(root: root, to: path)
+/// `root` is consumed: once flattened, the caller's tree is released, so
+/// pass it with `consume` to keep peak memory at one copy of the metadata.
+public func writeImage(root: consuming Directory, to path: String, options: ImageOptions) throws(SquashFSError) -> ImageStats {
+    try ImageWriter(options: options).write(root: consume root, to: path)
 }
 
 struct ImageWriter {
@@ -24,8 +26,8 @@ struct ImageWriter {
         self.options = options
     }
 
-    func write(root: Directory, to path: String) throws(SquashFSError) -> ImageStats {
-        let tree = try FlatTree(root: root)
+    func write(root: consuming Directory, to path: String) throws(SquashFSError) -> ImageStats {
+        var tree = try FlatTree(root: consume root)
         let output = try OutputFile(path: path)
         let compressor = options.compressor
 
@@ -41,16 +43,22 @@ struct ImageWriter {
         }
 
         // Data area.
-        var sizeCounts: [UInt64: Int] = [:]
-        for f in tree.files where f.size > 0 { sizeCounts[f.size, default: 0] += 1 }
         let data = DataWriter(fileCount: tree.files.count, blockSize: options.blockSize,
                               compressor: compressor, jobs: max(1, options.jobs), output: output)
-        var bar = options.progress ? ProgressBar() : nil
-        try data.run(files: tree.files,
-                     paths: { tree.displayPath(ofFile: $0) },
-                     mayHaveTwin: tree.files.map { (sizeCounts[$0.size] ?? 0) > 1 },
-                     progress: bar == nil ? nil : { bar!.update(done: $0.done, total: $0.total) })
-        bar?.finish()
+        do {
+            var sizeCounts: [UInt64: Int] = [:]
+            for f in tree.files where f.size > 0 { sizeCounts[f.size, default: 0] += 1 }
+            let mayHaveTwin = tree.files.map { (sizeCounts[$0.size] ?? 0) > 1 }
+            sizeCounts = [:]
+            var bar = options.progress ? ProgressBar() : nil
+            let t = tree
+            try data.run(files: tree.files,
+                         paths: { t.displayPath(ofFile: $0) },
+                         mayHaveTwin: mayHaveTwin,
+                         progress: bar == nil ? nil : { bar!.update(done: $0.done, total: $0.total) })
+            bar?.finish()
+        }
+        tree.releaseFiles()
 
         // Metadata: inodes and listings in post-order, so every listing is
         // written after its children's inodes and before its own inode.
@@ -82,7 +90,7 @@ struct ImageWriter {
             case .file(let f):
                 let l = data.layout(of: f)
                 ref = try inodes.addFile(
-                    mode: node.mode, number: number, size: tree.files[f].size,
+                    mode: node.mode, number: number, size: l.size,
                     blocksStart: l.blocksStart, blockSizes: l.blockSizes,
                     fragment: l.fragment, fragmentOffset: l.fragmentOffset, sparseBytes: l.sparseBytes)
                 types[i] = .file
@@ -135,7 +143,7 @@ struct ImageWriter {
         try output.commit()
 
         return ImageStats(bytesUsed: bytesUsed, imageSize: bytesUsed + UInt64(pad),
-                          inodeCount: Int(count), fileBytes: tree.files.reduce(0) { $0 + $1.size },
+                          inodeCount: Int(count), fileBytes: data.fileBytes,
                           duplicateFiles: data.duplicateCount, fragmentCount: data.fragments.count)
     }
 }

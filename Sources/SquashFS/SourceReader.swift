@@ -17,7 +17,8 @@ struct SourceReader {
         case .bytes(let b):
             fd = -1
             inline = b
-        case .path(let p):
+        case .path, .entry:
+            let p = file.source.diskPath!
             inline = nil
             // O_NONBLOCK: if the file was replaced by a FIFO since the scan,
             // open must not wait for a writer (for regular files it changes
