@@ -78,9 +78,10 @@ public enum ImageCheck {
         if sb.compressorName != options.effectiveCompressor { problems.append("compressor \(sb.compressorName), expected \(options.effectiveCompressor)") }
         if Int(sb.blockSize) != options.effectiveBlockSize { problems.append("block size \(sb.blockSize), expected \(options.effectiveBlockSize)") }
         if sb.blockSize > 0 && (1 << Int(sb.blockLog)) != Int(sb.blockSize) { problems.append("block_log \(sb.blockLog) does not match block size \(sb.blockSize)") }
-        let wantOptions = Superblock.expectedOptions(comp: options.comp, blockSize: options.effectiveBlockSize)
-        if sb.compressorOptions != wantOptions {
-            problems.append("compressor options \(sb.compressorOptions.map { "\($0)" } ?? "absent"), expected \(wantOptions.map { "\($0)" } ?? "absent")")
+        let wantOptions = Superblock.acceptableOptions(comp: options.comp, blockSize: options.effectiveBlockSize)
+        if !wantOptions.contains(where: { $0 == sb.compressorOptions }) {
+            problems.append("compressor options \(sb.compressorOptions.map { "\($0)" } ?? "absent"), expected "
+                            + wantOptions.map { $0.map { "\($0)" } ?? "absent" }.joined(separator: " or "))
         }
         // One inode per path (the stand-in shares inodes between hard links).
         if packer.hardLinksAsSeparateInodes && Int(sb.inodeCount) != expected.count {

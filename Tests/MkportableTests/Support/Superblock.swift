@@ -75,6 +75,20 @@ public struct Superblock: CustomStringConvertible {
         return sb
     }
 
+    /// Every options block a correct writer may store for `comp`: the one
+    /// mksquashfs writes, and for xz below 8K blocks also the same with an
+    /// 8 KiB dictionary (the kernel sizes its dictionary from this field
+    /// and metadata blocks are 8 KiB, so mksquashfs's 4096 cannot mount).
+    public static func acceptableOptions(comp: String?, blockSize: Int) -> [[UInt8]?] {
+        let base = expectedOptions(comp: comp, blockSize: blockSize)
+        var out = [base]
+        if let b = base, (comp ?? "xz").hasPrefix("xz"), b.count == 8 {
+            let dict = UInt32(b[0]) | UInt32(b[1]) << 8 | UInt32(b[2]) << 16 | UInt32(b[3]) << 24
+            if dict < 8192 { out.append([0x00, 0x20, 0x00, 0x00] + b[4...]) }
+        }
+        return out
+    }
+
     /// The compressor options block mksquashfs (and so the kernel) expects
     /// for a `--comp` string: nil when every setting is the default.
     public static func expectedOptions(comp: String?, blockSize: Int) -> [UInt8]? {
