@@ -49,6 +49,7 @@ final class DataWriter {
     }
 
     private let blockSize: Int
+    private let compressorID: CompressorID
     private let output: OutputFile
     private let monitor = Monitor()
     private var queue: [Slot] = []
@@ -73,6 +74,7 @@ final class DataWriter {
 
     init(fileCount: Int, blockSize: Int, compressor: any Compressor, jobs: Int, output: OutputFile) {
         self.blockSize = blockSize
+        self.compressorID = compressor.id
         self.output = output
         layouts = Array(repeating: FileLayout(), count: fileCount)
         duplicateOf = Array(repeating: -1, count: fileCount)
@@ -116,6 +118,7 @@ final class DataWriter {
         let blockSize = self.blockSize
         let scratch = UnsafeMutableRawPointer.allocate(byteCount: blockSize, alignment: 64)
         defer { scratch.deallocate() }
+        var probe = IncompressibleProbe(compressorID: compressorID)
         while true {
             monitor.lock()
             if queueHead == queue.count && !stopping && traceIdle { idleStart = now() }
@@ -136,6 +139,8 @@ final class DataWriter {
             let outcome: Outcome
             if case .data = slot.kind, slot.length == blockSize, isAllZero(slot.buffer, slot.length) {
                 outcome = .sparse
+            } else if probe.isIncompressible(slot.buffer, slot.length, scratch: scratch, capacity: blockSize) {
+                outcome = .raw
             } else {
                 do {
                     if let n = try worker.compress(
@@ -344,5 +349,46 @@ final class DataWriter {
     func layout(of file: Int) -> FileLayout {
         let d = duplicateOf[file]
         return d >= 0 ? layouts[Int(d)] : layouts[file]
+    }
+}
+
+/// Spares the configured compressor blocks it cannot shrink, such as
+/// already-compressed files, by a cheap test that depends on the bytes only.
+///
+/// A block counts as incompressible when its byte histogram is nearly flat
+/// (order-0 entropy of at least 7.99 bits per byte, so no entropy coder can
+/// save more than 0.13%) and zstd at level 1, whose window spans the whole
+/// block, cannot save 1% either (so there are no long repeats to exploit).
+/// Such a block is stored uncompressed: at most about 1% larger than the
+/// slow compressor might have made it, at a few milliseconds instead of
+/// hundreds. lz4 is as fast as the test, so it is not probed.
+struct IncompressibleProbe {
+    private let zstd: (any CompressorWorker)?
+    private var counts = [Int](repeating: 0, count: 256)
+
+    init(compressorID: CompressorID) {
+        zstd = compressorID == .lz4 ? nil : ZstdCompressor(level: 1).makeWorker()
+    }
+
+    mutating func isIncompressible(_ p: UnsafeMutableRawPointer, _ n: Int,
+                                   scratch: UnsafeMutableRawPointer, capacity: Int) -> Bool {
+        guard let zstd, n >= 4096 else { return false }
+        for i in 0..<256 { counts[i] = 0 }
+        let bytes = UnsafeRawBufferPointer(start: p, count: n)
+        counts.withUnsafeMutableBufferPointer { c in
+            for b in bytes { c[Int(b)] += 1 }
+        }
+        var entropy = 0.0
+        let total = Double(n)
+        for c in counts where c > 0 {
+            let q = Double(c) / total
+            entropy -= q * log2(q)
+        }
+        if entropy < 7.99 { return false }
+        let out = UnsafeMutableRawBufferPointer(start: scratch, count: capacity)
+        guard let compressed = try? zstd.compress(UnsafeRawBufferPointer(start: p, count: n), into: out) else {
+            return true  // zstd could not shrink it at all
+        }
+        return compressed * 100 >= n * 99
     }
 }

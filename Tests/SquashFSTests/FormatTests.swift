@@ -153,4 +153,24 @@ final class FormatTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("/x: appears twice"), "\(e)")
         }
     }
+
+    func testIncompressibleProbe() {
+        let n = 1 << 20
+        var rng = SystemRandomNumberGenerator()
+        let random = (0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        let chunk = Array(random[0..<65536])
+        let repeated = Array((0..<16).map { _ in chunk }.joined())
+        let text = Array(String(repeating: "portable service images from nix ", count: n / 33 + 1).utf8.prefix(n))
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: n, alignment: 16)
+        defer { scratch.deallocate() }
+        func check(_ data: [UInt8], _ id: CompressorID) -> Bool {
+            var probe = IncompressibleProbe(compressorID: id)
+            var copy = data
+            return copy.withUnsafeMutableBytes { probe.isIncompressible($0.baseAddress!, $0.count, scratch: scratch, capacity: n) }
+        }
+        XCTAssertTrue(check(random, .xz), "random bytes should be stored raw without running xz")
+        XCTAssertFalse(check(text, .xz), "text must be compressed")
+        XCTAssertFalse(check(repeated, .xz), "a flat histogram with long repeats must still be compressed")
+        XCTAssertFalse(check(random, .lz4), "lz4 is never probed")
+    }
 }
