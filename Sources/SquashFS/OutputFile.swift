@@ -42,12 +42,14 @@ final class OutputFile {
             throw SquashFSError("\(path): cannot create the image (\(Posix.errorString(e))); make sure \(dir.isEmpty ? "/" : dir) exists and is writable")
         }
         buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferCapacity, alignment: 16)
+        InterruptCleanup.register(tempPath)
     }
 
     deinit {
         buffer.deallocate()
         if fd >= 0 { close(fd) }
         if !committed { unlink(tempPath) }
+        InterruptCleanup.unregister(tempPath)
     }
 
     private func fail(_ e: Int32) -> SquashFSError {
@@ -101,10 +103,61 @@ final class OutputFile {
         if fsync(fd) != 0 { throw fail(errno) }
         if close(fd) != 0 { let e = errno; fd = -1; throw fail(e) }
         fd = -1
+        InterruptCleanup.unregister(tempPath)
         if rename(tempPath, finalPath) != 0 {
             let e = errno
             throw SquashFSError("\(finalPath): cannot move the finished image into place (\(Posix.errorString(e)))")
         }
         committed = true
     }
+}
+
+/// Removes the temporary image when the process is stopped by SIGINT,
+/// SIGTERM or SIGHUP (Ctrl-C, a build timeout) while writing, then dies of
+/// the same signal: an interrupted write leaves nothing behind either.
+/// Handlers are installed only for signals whose action is the default,
+/// so a caller's own handling (or SIG_IGN under nohup) is kept.
+enum InterruptCleanup {
+    /// The temporary file to remove, as a C string the handler can use
+    /// without allocating; nil when no image is being written.
+    nonisolated(unsafe) static var path: UnsafeMutablePointer<CChar>? = nil
+    nonisolated(unsafe) static var installed = false
+    static let lock = Monitor()
+
+    static func register(_ temp: String) {
+        lock.locked {
+            let old = path
+            path = strdup(temp)
+            free(old)
+            if !installed {
+                installed = true
+                for sig in [SIGINT, SIGTERM, SIGHUP] {
+                    var current = sigaction()
+                    sigaction(sig, nil, &current)
+                    if current.__sigaction_handler.sa_handler == nil {  // SIG_DFL
+                        var action = sigaction()
+                        action.__sigaction_handler.sa_handler = interruptCleanupHandler
+                        sigemptyset(&action.sa_mask)
+                        action.sa_flags = Int32(truncatingIfNeeded: SA_RESETHAND)
+                        sigaction(sig, &action, nil)
+                    }
+                }
+            }
+        }
+    }
+
+    static func unregister(_ temp: String) {
+        lock.locked {
+            guard let p = path, String(cString: p) == temp else { return }
+            path = nil
+            free(p)
+        }
+    }
+}
+
+/// The handler: unlink (async-signal-safe), then die of the signal (the
+/// action was reset to the default on entry).
+private func interruptCleanupHandler(_ sig: Int32) {
+    if let p = InterruptCleanup.path { unlink(p) }
+    raise(sig)
 }
