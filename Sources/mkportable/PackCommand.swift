@@ -41,11 +41,11 @@ enum PackCommand {
         do {
             return try runThrowing(arguments: arguments, environment: environment)
         } catch let e as Failure {
-            fputs("mkportable pack: error: \(e.message)\n", stderr)
+            fputs("mkportable pack: error: \(oneLine(e.message))\n", stderr)
         } catch let e as SquashFSError {
-            fputs("mkportable pack: error: \(e.message)\n", stderr)
+            fputs("mkportable pack: error: \(oneLine(e.message))\n", stderr)
         } catch {
-            fputs("mkportable pack: error: \(error)\n", stderr)
+            fputs("mkportable pack: error: \(oneLine("\(error)"))\n", stderr)
         }
         return 1
     }
