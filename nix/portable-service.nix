@@ -115,15 +115,18 @@ let
     pname: name:
     let
       lp = stringLength pname;
+      matching = filter (suffix: hasSuffix suffix name) suffixes;
+      suffix = head matching;
+      bad = firstOutside "A-Za-z0-9:_.\\@-" name;
     in
     if stringLength name > 255 then
-      "the name is longer than 255 bytes"
-    else if !any (suffix: hasSuffix suffix name) suffixes then
+      "the name is ${toString (stringLength name)} bytes long; systemd allows at most 255"
+    else if matching == [ ] then
       "the name must end in ${concatStringsSep ", " suffixes} (the unit types portablectl attaches)"
-    else if match "[A-Za-z0-9:_.\\@-]+" name == null then
-      "a unit name may contain only letters, digits and : - _ . \\ @"
+    else if bad != null then
+      "the name contains ${describeChar bad}; a unit name may contain only letters, digits and : - _ . \\ @"
     else if substring 0 1 name == "@" then
-      "a template or instance needs a prefix before '@'"
+      "the name starts with '@'; a template or instance needs a prefix before '@'"
     else if
       !(
         substring 0 lp name == pname
@@ -134,7 +137,7 @@ let
         ]
       )
     then
-      "portablectl attaches only units whose name is the image prefix \"${pname}\" followed by '-', '.' or '@', e.g. \"${pname}.service\" or \"${pname}-worker.service\"; rename the unit's derivation"
+      "portablectl attaches only units whose name is the image prefix \"${pname}\" followed by '-', '.' or '@', e.g. \"${pname}${suffix}\" or \"${pname}-worker${suffix}\"; rename the unit's derivation"
     else
       null;
 
