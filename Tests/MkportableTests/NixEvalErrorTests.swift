@@ -1,0 +1,151 @@
+import Foundation
+import PortableService
+import XCTest
+
+/// The Nix function refuses what the builder would refuse, at evaluation
+/// time, with the builder's own words: each case evaluates
+/// nix/portable-service.nix with builtins-only inputs (units from
+/// builtins.toFile, mkportable given as a plain path, so nothing is built)
+/// and checks the error against the message the builder's checks produce
+/// for the same input, computed in process.
+///
+/// Needs nix-instantiate (skipped, with the reason printed, without it).
+final class NixEvalErrorTests: XCTestCase {
+    static let function = MkportableBinary.packageRoot.path + "/nix/portable-service.nix"
+
+    func requireNix() throws {
+        for tool in ["nix-instantiate", "nix-build"] where Shell.which(tool) == nil {
+            print("note: NixEvalErrorTests skipped: \(tool) not found (install nix-bin)")
+            throw XCTSkip("\(tool) not found")
+        }
+    }
+
+    /// A Nix string literal.
+    static func nix(_ s: String) -> String {
+        var out = "\""
+        for c in s.unicodeScalars {
+            switch c {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "$": out += "\\$"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out + "\""
+    }
+
+    /// The expression: portableService called with `pname`, `version`,
+    /// units made by builtins.toFile (one per name) and `symlinks`, each
+    /// { object, symlink } with a plain object path.
+    func expression(pname: String = "demo", version: String = "1.0", units: [String] = ["demo.service"],
+                    symlinks: [String] = []) -> String {
+        let unitList = units.map { "(builtins.toFile \(Self.nix($0)) \"[Service]\\nExecStart=/bin/true\\n\")" }.joined(separator: " ")
+        let linkList = symlinks.map { "{ object = \"/run\"; symlink = \(Self.nix($0)); }" }.joined(separator: " ")
+        return """
+        let ps = import \(Self.function) { mkportable = "/bin/sh"; };
+        in (ps { pname = \(Self.nix(pname)); version = \(Self.nix(version)); units = [ \(unitList) ]; symlinks = [ \(linkList) ]; }).drvPath
+        """
+    }
+
+    func evaluate(_ expr: String) throws -> CommandResult {
+        try Shell.run("nix-instantiate", ["--eval", "-E", expr, "--option", "substituters", ""])
+    }
+
+    /// What the builder says about the same input (storeDir /nix/store),
+    /// without its "attribute " prefix; nil if it accepts it.
+    func builderMessage(pname: String = "demo", version: String = "1.0", units: [String] = ["demo.service"],
+                        symlinks: [String] = []) -> String? {
+        let unitPaths = units.enumerated().map { "/nix/store/\(fakeStoreName($0.element, seed: 900 + $0.offset))" }
+        func js(_ s: String) -> String { BuilderFixture.js(s) }
+        let json = """
+        {"pname": \(js(pname)), "version": \(js(version)), "units": [\(unitPaths.map(js).joined(separator: ", "))],
+         "symlinks": [\(symlinks.map { "{\"object\": \"/run\", \"symlink\": \(js($0))}" }.joined(separator: ", "))],
+         "exportReferencesGraph": {"closure": []},
+         "closure": [\(unitPaths.map { "{\"path\": \(js($0)), \"references\": []}" }.joined(separator: ", "))]}
+        """
+        do {
+            _ = try Attrs.imageSpec(try Attrs.parse(Array(json.utf8), origin: "attrs.json"), storeDir: "/nix/store")
+            return nil
+        } catch {
+            let m = error.message
+            return m.hasPrefix("attribute ") ? String(m.dropFirst("attribute ".count)) : m
+        }
+    }
+
+    /// Nix's error line (the one with "error:"), for messages.
+    func errorText(_ r: CommandResult) -> String {
+        r.stderrText.split(separator: "\n").filter { !$0.contains("--show-trace") }.joined(separator: "\n")
+    }
+
+    func testValidArgumentsEvaluate() throws {
+        try requireNix()
+        let r = try evaluate(expression(units: ["demo.service", "demo-worker.timer", "demo-web.socket"], symlinks: ["/etc/ssl", "/var/run", "/bin/sh"]))
+        XCTAssertTrue(r.succeeded, r.summary)
+        XCTAssertTrue(r.stdoutText.contains("-demo-img-1.0.drv"), r.stdoutText)
+        XCTAssertNil(builderMessage(units: ["demo.service", "demo-worker.timer", "demo-web.socket"], symlinks: ["/etc/ssl", "/var/run", "/bin/sh"]))
+    }
+
+    func testBadUnitNames() throws {
+        try requireNix()
+        for name in ["other.service", "demox.socket", "demo.conf", "demo=x.service", "demo?.timer"] {
+            guard let builder = builderMessage(units: [name]) else { XCTFail("the builder accepts unit \(name)"); continue }
+            // The builder: `units[0]: unit "NAME": WHY`; Nix names the path too.
+            let why = String(builder.drop { $0 != ":" }.dropFirst(2))
+            let whyAfterName = String(why.drop { $0 != ":" }.dropFirst(2))
+            XCTAssertEqual(UnitName.problem(name, pname: "demo"), whyAfterName, name)
+            let r = try evaluate(expression(units: [name]))
+            XCTAssertFalse(r.succeeded, "unit \(name) must be refused at evaluation time: \(r.summary)")
+            let text = errorText(r)
+            XCTAssertTrue(text.contains("error: portableService: unit \"\(name)\" (/nix/store/"), "«\(text)»")
+            XCTAssertTrue(text.contains("-\(name)): \(whyAfterName)"), "«\(text)» should end with the builder's «\(whyAfterName)»")
+        }
+    }
+
+    func testBadSymlinks() throws {
+        try requireNix()
+        let cases: [[String]] = [
+            [""], ["/a/../b"], ["/"], ["/nix/store/abc"], ["/nix/store"], ["/nix"],
+            ["/etc/os-release"], ["/etc/machine-id"], ["/proc"], ["/var/log"], ["/etc/systemd/system"],
+            ["/etc/systemd/system/demo.service"], ["/etc/os-release/x"], ["/etc"], ["/var"],
+            ["/bin/sh", "bin//sh/"], ["/opt/a", "/opt/a/b"], ["/opt/a/b", "/opt/a"],
+        ]
+        for links in cases {
+            guard let builder = builderMessage(symlinks: links) else { XCTFail("the builder accepts symlinks \(links)"); continue }
+            XCTAssertTrue(builder.hasPrefix("symlinks["), builder)
+            let r = try evaluate(expression(symlinks: links))
+            XCTAssertFalse(r.succeeded, "symlinks \(links) must be refused at evaluation time: \(r.summary)")
+            let text = errorText(r)
+            XCTAssertTrue(text.contains("error: portableService: \(builder)"), "symlinks \(links): «\(text)» should carry the builder's message «\(builder)»")
+        }
+        // nix-build stops at the same point, before building anything.
+        let r = try Shell.run("nix-build", ["--no-out-link", "-E", expression(symlinks: ["/nix/store/abc"]), "--option", "substituters", ""])
+        XCTAssertFalse(r.succeeded, r.summary)
+        XCTAssertTrue(r.stderrText.contains("error: portableService: symlinks[0].symlink: \"/nix/store/abc\" is inside the image's /nix/store, which holds exactly the closure"), r.stderrText)
+        XCTAssertFalse(r.stderrText.contains("building '"), "nothing may be built: \(r.stderrText)")
+    }
+
+    func testBadPnamesAndVersions() throws {
+        try requireNix()
+        for pname in ["de_mo", "de:mo", "de mo", "", "-demo", "de/mo", "de@mo"] {
+            guard let why = pnameProblem(pname) else { XCTFail("the builder accepts pname \(pname)"); continue }
+            let r = try evaluate(expression(pname: pname, units: ["x.service"]))
+            XCTAssertFalse(r.succeeded, "pname \(pname.debugDescription): \(r.summary)")
+            let text = errorText(r)
+            XCTAssertTrue(text.contains("error: portableService: pname") && text.contains(why), "pname \(pname.debugDescription): «\(text)» should carry «\(why)»")
+        }
+        for version in ["", "1 0", "1/0", "1\t0", String(repeating: "9", count: 247)] {
+            guard let builder = builderMessage(version: version) else { XCTFail("the builder accepts version \(version)"); continue }
+            // `version "V" WHY`: compare WHY.
+            let why = version.isEmpty ? String(builder.dropFirst("version: \"\" ".count)) : String(builder.components(separatedBy: "\" ").dropFirst().joined(separator: "\" "))
+            let r = try evaluate(expression(version: version))
+            XCTAssertFalse(r.succeeded, "version \(version.debugDescription): \(r.summary)")
+            let text = errorText(r)
+            XCTAssertTrue(text.contains("error: portableService: version") && text.contains(why), "version \(version.prefix(20).debugDescription): «\(text)» should carry «\(why)»")
+        }
+        // A version the builder would take but Nix cannot put in a derivation name.
+        let r = try evaluate(expression(version: "1~rc1"))
+        XCTAssertTrue(errorText(r).contains("error: portableService: version \"1~rc1\" contains '~', which Nix does not allow in the derivation name ${pname}-img-${version}"), r.summary)
+    }
+}
