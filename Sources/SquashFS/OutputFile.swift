@@ -103,12 +103,14 @@ final class OutputFile {
         if fsync(fd) != 0 { throw fail(errno) }
         if close(fd) != 0 { let e = errno; fd = -1; throw fail(e) }
         fd = -1
-        InterruptCleanup.unregister(tempPath)
         if rename(tempPath, finalPath) != 0 {
             let e = errno
             throw SquashFSError("\(finalPath): cannot move the finished image into place (\(Posix.errorString(e)))")
         }
         committed = true
+        // After the rename: until then an interrupt must still remove the
+        // temporary file (afterwards its name no longer exists).
+        InterruptCleanup.unregister(tempPath)
     }
 }
 
