@@ -40,6 +40,8 @@ final class DataWriter {
         var length = 0
         var kind: Kind = .fragment(0)
         var outcome: Outcome = .pending
+        /// The block lies in a hole of the source: zeros, not read.
+        var hole = false
         init(blockSize: Int) {
             buffer = .allocate(byteCount: blockSize, alignment: 64)
         }
@@ -137,7 +139,9 @@ final class DataWriter {
             monitor.unlock()
 
             let outcome: Outcome
-            if case .data = slot.kind, slot.length == blockSize, isAllZero(slot.buffer, slot.length) {
+            if slot.hole {
+                outcome = .sparse
+            } else if case .data = slot.kind, slot.length == blockSize, isAllZero(slot.buffer, slot.length) {
                 outcome = .sparse
             } else if probe.isIncompressible(slot.buffer, slot.length, scratch: scratch, capacity: blockSize) {
                 outcome = .raw
@@ -226,6 +230,7 @@ final class DataWriter {
             let slot = try acquire()
             fragmentIndex = fragments.reserve()
             slot.kind = .fragment(fragmentIndex)
+            slot.hole = false
             slot.length = 0
             fragmentSlot = slot
         }
@@ -281,9 +286,12 @@ final class DataWriter {
         for (i, file) in files.enumerated() {
             let size = file.size
             layouts[i].size = size
-            if size == 0 { continue }
             let reader = try SourceReader(file, displayPath: paths(i))
             defer { reader.close() }
+            if size == 0 {
+                try reader.checkEnd()
+                continue
+            }
 
             if mayHaveTwin[i] {
                 let key = DupKey(size: size, hash: try hashFile(reader, size: size))
@@ -312,7 +320,8 @@ final class DataWriter {
             var off: UInt64 = 0
             for b in 0..<fullBlocks {
                 let slot = try acquire()
-                try reader.read(into: slot.buffer, count: blockSize, at: off)
+                slot.hole = reader.isHole(at: off, count: blockSize)
+                if !slot.hole { try reader.read(into: slot.buffer, count: blockSize, at: off) }
                 slot.length = blockSize
                 slot.kind = .data(file: i, block: b)
                 submit(slot)

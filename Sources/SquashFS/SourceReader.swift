@@ -9,6 +9,9 @@ struct SourceReader {
     private let inline: [UInt8]?
     let displayPath: String
     let expectedSize: UInt64
+    /// The file occupies fewer disk blocks than its size: it has holes,
+    /// which `isHole` finds without reading them.
+    let hasHoles: Bool
 
     init(_ file: File, displayPath: String) throws(SquashFSError) {
         self.displayPath = displayPath
@@ -17,6 +20,7 @@ struct SourceReader {
         case .bytes(let b):
             fd = -1
             inline = b
+            hasHoles = false
         case .path, .entry:
             let p = file.source.diskPath!
             inline = nil
@@ -43,7 +47,18 @@ struct SourceReader {
                 throw SquashFSError("\(displayPath): is no longer a regular file (it was replaced after the scan); do not modify the source while the image is written")
             }
             fd = f
+            hasHoles = Int64(st.st_blocks) * 512 < Int64(st.st_size)
         }
+    }
+
+    /// True when `[offset, offset + count)` lies entirely in a hole, so it
+    /// reads as zeros. Asks the file system (SEEK_DATA) instead of reading.
+    func isHole(at offset: UInt64, count: Int) -> Bool {
+        guard hasHoles, fd >= 0 else { return false }
+        let seekData: Int32 = 3  // SEEK_DATA, not imported from the C headers
+        let next = lseek(fd, off_t(offset), seekData)
+        if next < 0 { return errno == ENXIO }  // no data at or after offset
+        return UInt64(next) >= offset + UInt64(count)
     }
 
     func close() {
@@ -74,6 +89,12 @@ struct SourceReader {
         var st = stat()
         if fstat(fd, &st) == 0 && UInt64(st.st_size) != expectedSize {
             throw SquashFSError("\(displayPath): file changed size while being read (expected \(expectedSize) bytes, now \(st.st_size)); do not modify the source while the image is written")
+        }
+        // A file can hold more than its stated size (procfs, sysfs): one
+        // byte past the end must read as end of file.
+        var byte: UInt8 = 0
+        if pread(fd, &byte, 1, off_t(expectedSize)) > 0 {
+            throw SquashFSError("\(displayPath): has more data than its size of \(expectedSize) bytes (a /proc or /sys file, or one still being written); copy it into a regular file first")
         }
     }
 }

@@ -150,6 +150,32 @@ final class FaultTests: XCTestCase {
         XCTAssertEqual(imageLikeFiles(in: outDir).sorted(), ["dir.sqfs", "image.sqfs"])
     }
 
+    /// A file whose stat size understates its contents (procfs reports 0
+    /// bytes): storing it empty would be silent data loss, so pack refuses.
+    func testFileWithMoreDataThanItsSize() throws {
+        guard Posix.isRoot else {
+            print("note: /proc file test skipped: a bind mount needs root")
+            throw XCTSkip("needs root")
+        }
+        let src = try TreeBuilder(root: tmp.sub("src"))
+        try src.file("version", "")
+        let target = src.root.appending("version")
+        let m = try Shell.run("mount", ["--bind", "/proc/version", target.string])
+        guard m.succeeded else {
+            print("note: /proc file test skipped: bind mount refused: \(m.stderrText)")
+            throw XCTSkip("bind mount refused")
+        }
+        defer { _ = try? Shell.run("umount", [target.string]) }
+        XCTAssertEqual(try Posix.lstat(target).st_size, 0, "procfs reports size 0")
+        let out = tmp.sub("out")
+        try Posix.mkdir(out)
+        let image = out.appending("image.sqfs")
+        let r = try pack(["--comp", "gzip", src.root.string, image.string])
+        assertCleanFailure(r, prefix: "mkportable pack: error: ",
+                           ["version: has more data than its size of 0 bytes", "copy it into a regular file first"], label: "procfs")
+        XCTAssertEqual(imageLikeFiles(in: out), [], "nothing may be left in the output directory")
+    }
+
     /// ENOSPC in the middle of the image, on a 1 MiB tmpfs: one line with
     /// the image path, and the temporary file is gone (the tmpfs is empty
     /// again, so its space was given back too).
