@@ -321,6 +321,11 @@ let
         }) (length unitNames);
       reserved = files ++ scaffoldDirectories;
       same = firstOf (filter (r: r.path == p) reserved);
+      unitLike =
+        if length p == length unitDirectory + 1 && isPrefixOf unitDirectory p then
+          firstOf (filter (suffix: hasSuffix suffix (elemAt p (length p - 1))) suffixes)
+        else
+          null;
       insideFile = firstOf (filter (r: length p > length r.path && isPrefixOf r.path p) files);
       holds = firstOf (filter (r: length r.path > length p && isPrefixOf p r.path) reserved);
       earlier = genList (j: { index = j; } // elemAt links j) i;
@@ -336,6 +341,8 @@ let
       "${at}: ${shown} would replace ${pretty}, the directory that holds the image's ${storeDir}; choose a path outside ${pretty}"
     else if same != null then
       "${at}: ${shown} is ${same.what}; choose another path for the link"
+    else if unitLike != null then
+      "${at}: ${shown} is a ${unitLike} file in the unit directory, where portablectl would attach it without the unit checks and resolve the link on the host; pass the unit in `units` instead"
     else if insideFile != null then
       "${at}: ${shown} lies inside ${render insideFile.path}, which is ${insideFile.what}, a file; choose another path for the link"
     else if holds != null then

@@ -11,6 +11,9 @@
 ///   `/etc/machine-id`, a mount point such as `/proc`, `/etc/systemd/system`)
 ///   or a unit file, lie inside a scaffold file, or replace a directory that
 ///   holds scaffold entries (`/etc`, `/var`);
+/// - be a unit-named entry of `/etc/systemd/system` (`foo.service`):
+///   portablectl would attach it without the unit checks and follow the
+///   link on the host; units belong in `units`;
 /// - be the same path as another symlink, or lie inside another symlink
 ///   (a symlink cannot hold entries).
 ///
@@ -63,6 +66,11 @@ enum Placement {
             }
             for r in reserved where r.path == p {
                 throw .attribute(where_, "\(shown) is \(r.what)", fix: "choose another path for the link")
+            }
+            if p.count == Layout.unitDirectory.count + 1 && p.starts(with: Layout.unitDirectory),
+               let suffix = UnitName.portableSuffixes.first(where: { p.last!.hasSuffix($0) }) {
+                throw .attribute(where_, "\(shown) is a \(suffix) file in the unit directory, where portablectl would attach it without the unit checks and resolve the link on the host",
+                                 fix: "pass the unit in `units` instead")
             }
             for r in reserved where !r.isDirectory && p.count > r.path.count && p.starts(with: r.path) {
                 throw .attribute(where_, "\(shown) lies inside \(render(r.path)), which is \(r.what), a file",

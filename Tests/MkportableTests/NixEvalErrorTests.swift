@@ -108,7 +108,7 @@ final class NixEvalErrorTests: XCTestCase {
         let cases: [[String]] = [
             [""], ["/a/../b"], ["/"], ["/nix/store/abc"], ["/nix/store"], ["/nix"],
             ["/etc/os-release"], ["/etc/machine-id"], ["/proc"], ["/var/log"], ["/etc/systemd/system"],
-            ["/etc/systemd/system/demo.service"], ["/etc/os-release/x"], ["/etc"], ["/var"],
+            ["/etc/systemd/system/demo.service"], ["/etc/systemd/system/demo-extra.timer"], ["/etc/os-release/x"], ["/etc"], ["/var"],
             ["/bin/sh", "bin//sh/"], ["/opt/a", "/opt/a/b"], ["/opt/a/b", "/opt/a"],
         ]
         for links in cases {
