@@ -54,17 +54,10 @@ enum BuilderCommand {
     static func run(arguments: [String], environment: [String: String]) -> Int32 {
         do {
             return try runThrowing(arguments: arguments, environment: environment)
-        } catch let e as UsageError {
-            fputs("mkportable: error: \(oneLine(e.message))\n", stderr)
-            return 2
-        } catch let e as PortableServiceError {
-            fputs("mkportable: error: \(oneLine(e.message))\n", stderr)
-        } catch let e as SquashFSError {
-            fputs("mkportable: error: \(oneLine(e.message))\n", stderr)
         } catch {
-            fputs("mkportable: error: \(oneLine("\(error)"))\n", stderr)
+            reportError(error, prefix: "mkportable")
+            return error is UsageError ? 2 : 1
         }
-        return 1
     }
 
     struct Job {
@@ -228,28 +221,6 @@ enum BuilderCommand {
     static func quotedValue(_ s: String) -> String {
         "\"" + oneLine(s.replacingOccurrences("\"", with: "\\\"")) + "\""
     }
-}
-
-/// An error message as one line: control characters (a newline in a
-/// quoted value, say) are written as escapes, so that the message stays
-/// one line in a Nix build log whatever the input was.
-func oneLine(_ message: String) -> String {
-    var out = ""
-    for u in message.unicodeScalars {
-        switch u {
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 || u.value == 0x7F || (u.value >= 0x80 && u.value < 0xA0) || u == "\u{2028}" || u == "\u{2029}" {
-                let hex = String(u.value, radix: 16)
-                out += "\\x" + (hex.count < 2 ? "0" + hex : hex)
-            } else {
-                out.unicodeScalars.append(u)
-            }
-        }
-    }
-    return out
 }
 
 extension String {

@@ -40,14 +40,10 @@ enum PackCommand {
     static func run(arguments: [String], environment: [String: String]) -> Int32 {
         do {
             return try runThrowing(arguments: arguments, environment: environment)
-        } catch let e as Failure {
-            fputs("mkportable pack: error: \(oneLine(e.message))\n", stderr)
-        } catch let e as SquashFSError {
-            fputs("mkportable pack: error: \(oneLine(e.message))\n", stderr)
         } catch {
-            fputs("mkportable pack: error: \(oneLine("\(error)"))\n", stderr)
+            reportError(error, prefix: "mkportable pack")
+            return 1
         }
-        return 1
     }
 
     static func defaultJobs(_ environment: [String: String]) -> Int {
