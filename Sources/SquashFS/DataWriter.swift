@@ -80,7 +80,6 @@ final class DataWriter {
         self.output = output
         layouts = Array(repeating: FileLayout(), count: fileCount)
         duplicateOf = Array(repeating: -1, count: fileCount)
-        nextTwin = Array(repeating: -1, count: fileCount)
         scratchA = .allocate(byteCount: blockSize, alignment: 64)
         scratchB = .allocate(byteCount: blockSize, alignment: 64)
         let slotCount = 4 * jobs + 4
@@ -243,11 +242,7 @@ final class DataWriter {
 
     // MARK: duplicate detection
 
-    private struct DupKey: Hashable { var size: UInt64; var hash: UInt64 }
-    /// First written file per (size, hash); `nextTwin` chains the others,
-    /// so the table costs no allocation per file.
-    private var seen: [DupKey: Int32] = [:]
-    private var nextTwin: [Int32] = []
+    private var twins = TwinTable(fileCount: 0, candidates: 0)
 
     private func hashFile(_ r: SourceReader, size: UInt64) throws(SquashFSError) -> UInt64 {
         var h = ContentHash()
@@ -283,6 +278,7 @@ final class DataWriter {
         defer { shutdown() }
         var done: UInt64 = 0
         let total = files.reduce(UInt64(0)) { $0 + $1.size }
+        twins = TwinTable(fileCount: files.count, candidates: mayHaveTwin.reduce(0) { $0 + ($1 ? 1 : 0) })
         for (i, file) in files.enumerated() {
             let size = file.size
             layouts[i].size = size
@@ -294,11 +290,11 @@ final class DataWriter {
             }
 
             if mayHaveTwin[i] {
-                let key = DupKey(size: size, hash: try hashFile(reader, size: size))
+                let hash = try hashFile(reader, size: size)
                 var twin = -1
-                var candidate = Int(seen[key] ?? -1)
+                var candidate = twins.latest(size: size, hash: hash)
                 while candidate >= 0 {
-                    defer { candidate = Int(nextTwin[candidate]) }
+                    defer { candidate = twins.earlier(than: candidate) }
                     let other = try SourceReader(files[candidate], displayPath: paths(candidate))
                     defer { other.close() }
                     if try sameContent(reader, other, size: size) { twin = candidate; break }
@@ -311,8 +307,7 @@ final class DataWriter {
                     progress?(Progress(done: done, total: total))
                     continue
                 }
-                nextTwin[i] = seen[key] ?? -1
-                seen[key] = Int32(i)
+                twins.add(i, size: size, hash: hash)
             }
 
             let fullBlocks = Int(size / UInt64(blockSize))
@@ -345,8 +340,7 @@ final class DataWriter {
         while inflightHead < inflight.count { try retireOldest() }
         try output.flush()
         // Only the layouts are needed from here on.
-        seen = [:]
-        nextTwin = []
+        twins = TwinTable(fileCount: 0, candidates: 0)
         free = []
         inflight = []
     }
