@@ -3,7 +3,8 @@
 /// order), and a post-order that numbers inodes 1...n with the root last.
 struct FlatTree {
     enum Kind {
-        case directory(children: [Int], subdirs: Int)
+        /// Children are contiguous in `nodes` (they are flattened together).
+        case directory(children: Range<Int32>, subdirs: Int32)
         case file(Int)
         case symlink([UInt8])
         case fifo
@@ -15,7 +16,7 @@ struct FlatTree {
     struct FlatNode {
         var name: [UInt8]
         var mode: UInt16
-        var parent: Int
+        var parent: Int32
         var kind: Kind
     }
 
@@ -30,7 +31,7 @@ struct FlatTree {
     init(root: consuming Directory) throws(SquashFSError) {
         let total = Self.count(root)
         nodes.reserveCapacity(total)
-        nodes.append(FlatNode(name: [], mode: root.mode, parent: -1, kind: .directory(children: [], subdirs: 0)))
+        nodes.append(FlatNode(name: [], mode: root.mode, parent: -1, kind: .directory(children: 0..<0, subdirs: 0)))
         var pending: [Directory] = [consume root]
         var dirNode = [0]  // node index of pending[k]
         var k = 0
@@ -40,9 +41,8 @@ struct FlatTree {
             pending[k] = Directory()  // release the subtree once flattened
             k += 1
             let entries = dir.entries.sorted { bytewiseLess($0.name, $1.name) }
-            var children: [Int] = []
-            children.reserveCapacity(entries.count)
-            var subdirs = 0
+            let firstChild = Int32(nodes.count)
+            var subdirs: Int32 = 0
             for (j, e) in entries.enumerated() {
                 try checkName(e.name, in: me)
                 if j > 0 && entries[j - 1].name == e.name {
@@ -53,7 +53,7 @@ struct FlatTree {
                 let mode: UInt16
                 switch e.node {
                 case .directory(let d):
-                    kind = .directory(children: [], subdirs: 0)
+                    kind = .directory(children: 0..<0, subdirs: 0)
                     mode = d.mode
                     pending.append(d)
                     dirNode.append(index)
@@ -83,14 +83,13 @@ struct FlatTree {
                     if case .characterDevice = e.node { kind = .characterDevice(major, minor) } else { kind = .blockDevice(major, minor) }
                     mode = m
                 }
-                nodes.append(FlatNode(name: e.name, mode: mode & 0o7777, parent: me, kind: kind))
+                nodes.append(FlatNode(name: e.name, mode: mode & 0o7777, parent: Int32(me), kind: kind))
                 if case .file(let f) = e.node {
                     nodes[index].kind = .file(bfsFiles.count)
                     bfsFiles.append(f)
                 }
-                children.append(index)
             }
-            nodes[me].kind = .directory(children: children, subdirs: subdirs)
+            nodes[me].kind = .directory(children: firstChild..<Int32(nodes.count), subdirs: subdirs)
         }
         orderFiles()
         bfsFiles = []
@@ -130,7 +129,7 @@ struct FlatTree {
         while let n = stack.popLast() {
             switch nodes[n].kind {
             case .directory(let children, _):
-                stack.append(contentsOf: children.reversed())
+                stack.append(contentsOf: children.reversed().map(Int.init))
             case .file(let bfs):
                 nodes[n].kind = .file(files.count)
                 files.append(bfsFiles[bfs])
@@ -149,7 +148,7 @@ struct FlatTree {
         while let (n, expanded) = stack.popLast() {
             if case .directory(let children, _) = nodes[n].kind, !expanded {
                 stack.append((n, true))
-                for c in children.reversed() { stack.append((c, false)) }
+                for c in children.reversed() { stack.append((Int(c), false)) }
                 continue
             }
             postOrder.append(n)
@@ -162,7 +161,7 @@ struct FlatTree {
         var n = node
         while n > 0 {
             parts.append(nodes[n].name)
-            n = nodes[n].parent
+            n = Int(nodes[n].parent)
         }
         return "/" + renderPath(parts.reversed())
     }

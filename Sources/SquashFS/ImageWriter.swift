@@ -76,12 +76,13 @@ struct ImageWriter {
             let ref: UInt64
             switch node.kind {
             case .directory(let children, let subdirs):
-                let listing = children.map {
-                    DirectoryChild(name: tree.nodes[$0].name, inodeRef: refs[$0],
-                                   inodeNumber: tree.inodeNumber[$0], type: types[$0])
+                let listing = children.map { c in
+                    let c = Int(c)
+                    return DirectoryChild(name: tree.nodes[c].name, inodeRef: refs[c],
+                                          inodeNumber: tree.inodeNumber[c], type: types[c])
                 }
                 let place = try directories.add(listing)
-                let parent = node.parent >= 0 ? tree.inodeNumber[node.parent] : count + 1
+                let parent = node.parent >= 0 ? tree.inodeNumber[Int(node.parent)] : count + 1
                 ref = try inodes.addDirectory(
                     mode: node.mode, number: number, linkCount: 2 + UInt32(subdirs),
                     listingSize: place.listingSize, blockStart: place.blockStart,
