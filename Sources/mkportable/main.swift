@@ -6,14 +6,6 @@ import Glibc
 // (no arguments with NIX_ATTRS_JSON_FILE set, or `build --attrs --out`).
 
 setvbuf(stdout, nil, _IOLBF, 0)
-// Memory: one malloc arena, so the memory the scan frees is reused by the
-// compression threads instead of each thread growing an arena of its own;
-// and a fixed mmap threshold, so each large compressor work area is
-// returned to the system when freed instead of lingering in the heap.
-@_silgen_name("mallopt") func c_mallopt(_ param: Int32, _ value: Int32) -> Int32
-_ = c_mallopt(-8, 1)  // M_ARENA_MAX
-_ = c_mallopt(-3, 256 * 1024)  // M_MMAP_THRESHOLD
-
 var environment: [String: String] = [:]
 var envp = environ
 while let entry = envp.pointee {
