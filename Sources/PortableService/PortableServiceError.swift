@@ -32,19 +32,28 @@ public struct PortableServiceError: Error, CustomStringConvertible, Sendable, Eq
     }
 }
 
-/// Quotes a value for a message: JSON-like double quotes with control
-/// characters escaped, so that a message stays on one line.
-func quoted(_ s: String) -> String {
-    var out = "\""
+/// Quotes a value for a message: JSON-like double quotes, with `"`, `\`
+/// and control characters escaped, so that a message stays on one line.
+public func quoted(_ s: String) -> String {
+    "\"" + escapeForMessage(s, quoting: true) + "\""
+}
+
+/// Writes what would break a one-line message as escapes: C0 and C1
+/// control characters, DEL, and the Unicode line and paragraph
+/// separators; with `quoting`, also `"` and `\`. Every error line of
+/// mkportable goes through this, so it stays one line in a Nix build log
+/// whatever the input was.
+public func escapeForMessage(_ s: String, quoting: Bool = false) -> String {
+    var out = ""
     for u in s.unicodeScalars {
         switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
+        case "\"" where quoting: out += "\\\""
+        case "\\" where quoting: out += "\\\\"
         case "\n": out += "\\n"
-        case "\t": out += "\\t"
         case "\r": out += "\\r"
+        case "\t": out += "\\t"
         default:
-            if u.value < 0x20 || u.value == 0x7f {
+            if u.value < 0x20 || u.value == 0x7F || (u.value >= 0x80 && u.value < 0xA0) || u == "\u{2028}" || u == "\u{2029}" {
                 let hex = String(u.value, radix: 16)
                 out += "\\x" + (hex.count < 2 ? "0" + hex : hex)
             } else {
@@ -52,5 +61,5 @@ func quoted(_ s: String) -> String {
             }
         }
     }
-    return out + "\""
+    return out
 }

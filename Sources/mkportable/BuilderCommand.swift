@@ -156,7 +156,7 @@ enum BuilderCommand {
         } catch {
             // The parser names the setting as pack's `--block-size "..."`;
             // here it came from the derivation attribute.
-            throw PortableServiceError.attribute("squash-block-size", "\(quotedValue(spec.blockSize)): \(stripOptionName(error.message, "--block-size"))")
+            throw PortableServiceError.attribute("squash-block-size", "\(quoted(spec.blockSize)): \(stripOptionName(error.message, "--block-size"))")
         }
         let compressor: any Compressor
         do {
@@ -164,12 +164,12 @@ enum BuilderCommand {
         } catch {
             // The parser names the setting as pack's `--comp "..."`; here it
             // came from the derivation attribute.
-            throw PortableServiceError.attribute("squash-compression", "\(quotedValue(spec.compression)): \(stripOptionName(error.message, "--comp"))")
+            throw PortableServiceError.attribute("squash-compression", "\(quoted(spec.compression)): \(stripOptionName(error.message, "--comp"))")
         }
         var mtime: UInt32 = 0
         if let epoch = environment["SOURCE_DATE_EPOCH"], !epoch.isEmpty {
             guard epoch.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let v = UInt32(epoch) else {
-                throw PortableServiceError("SOURCE_DATE_EPOCH \(quotedValue(epoch)): must be whole seconds since 1970 from 0 to 4294967295; unset it for mtime 0")
+                throw PortableServiceError("SOURCE_DATE_EPOCH \(quoted(epoch)): must be whole seconds since 1970 from 0 to 4294967295; unset it for mtime 0")
             }
             mtime = v
         }
@@ -216,17 +216,5 @@ enum BuilderCommand {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         let d = path[..<slash]
         return d.isEmpty ? "/" : String(d)
-    }
-
-    static func quotedValue(_ s: String) -> String {
-        "\"" + oneLine(s.replacingOccurrences("\"", with: "\\\"")) + "\""
-    }
-}
-
-extension String {
-    fileprivate func replacingOccurrences(_ target: Character, with replacement: String) -> String {
-        var out = ""
-        for c in self { if c == target { out += replacement } else { out.append(c) } }
-        return out
     }
 }
