@@ -12,15 +12,24 @@ struct FileLayout {
     var sparseBytes: UInt64 = 0
 }
 
-/// Writes the data area: full blocks of every file, then fragment blocks of
-/// packed tails, in one fixed order decided by the file list alone.
+/// Writes the data area: the full blocks of every file in data order, then
+/// the fragment blocks of packed tails, in one fixed order decided by the
+/// file list and the file contents alone.
 ///
 /// On-disk rule: a file's full blocks are contiguous from its blocks_start;
 /// each has a u32 size word (bit 24 = stored uncompressed, 0 = all-zero
 /// block stored sparse with no bytes). The tail shorter than a block goes
-/// into a fragment block at an offset, and fragment blocks are written
-/// between files as they fill. A file whose bytes equal an earlier file's
-/// (confirmed byte for byte) gets the earlier file's blocks and fragment.
+/// into a fragment block at an offset. A file whose bytes equal an earlier
+/// file's (confirmed byte for byte) gets the earlier file's blocks and
+/// fragment.
+///
+/// Tails are packed in "similarity order", not in data order: sorted by the
+/// file name's stem (up to the first dot after the first byte), then the
+/// rest of the name, then data order. That puts `foo.py` beside
+/// `foo.cpython-311.pyc` and every `__init__.py` together, so each
+/// fragment block holds related text that the compressor can match across
+/// files; on a Python standard library it saves 1.6% of the fragment bytes
+/// with xz. Blocks carry a `BlockContent` hint decided by their bytes.
 ///
 /// Reading happens on the calling thread with pread into a fixed set of
 /// reusable slots; `jobs` threads compress slots; the calling thread writes
@@ -39,6 +48,9 @@ final class DataWriter {
         let buffer: UnsafeMutableRawPointer
         var length = 0
         var kind: Kind = .fragment(0)
+        var content: BlockContent = .general
+        /// Fragment slots: bytes of tails of x86 executables.
+        var x86Bytes = 0
         var outcome: Outcome = .pending
         /// The block lies in a hole of the source: zeros, not read.
         var hole = false
@@ -148,7 +160,8 @@ final class DataWriter {
                 do {
                     if let n = try worker.compress(
                         UnsafeRawBufferPointer(start: slot.buffer, count: slot.length),
-                        into: UnsafeMutableRawBufferPointer(start: scratch, count: blockSize)) {
+                        into: UnsafeMutableRawBufferPointer(start: scratch, count: blockSize),
+                        content: slot.content) {
                         slot.buffer.copyMemory(from: scratch, byteCount: n)
                         outcome = .compressed(n)
                     } else {
@@ -220,10 +233,17 @@ final class DataWriter {
         }
     }
 
-    private func appendTail(_ p: UnsafeRawPointer, _ n: Int, file: Int) throws(SquashFSError) {
+    private func submitFragment() {
+        guard let slot = fragmentSlot else { return }
+        // Mostly machine code: the x86 filter; otherwise tuned for packing.
+        slot.content = slot.x86Bytes * 2 > slot.length ? .x86Code : .packedTails
+        submit(slot)
+        fragmentSlot = nil
+    }
+
+    private func appendTail(_ p: UnsafeRawPointer, _ n: Int, file: Int, x86: Bool) throws(SquashFSError) {
         if let slot = fragmentSlot, slot.length + n > blockSize {
-            submit(slot)
-            fragmentSlot = nil
+            submitFragment()
         }
         if fragmentSlot == nil {
             let slot = try acquire()
@@ -231,6 +251,7 @@ final class DataWriter {
             slot.kind = .fragment(fragmentIndex)
             slot.hole = false
             slot.length = 0
+            slot.x86Bytes = 0
             fragmentSlot = slot
         }
         let slot = fragmentSlot!
@@ -238,6 +259,7 @@ final class DataWriter {
         layouts[file].fragment = fragmentIndex
         layouts[file].fragmentOffset = UInt32(slot.length)
         slot.length += n
+        if x86 { slot.x86Bytes += n }
     }
 
     // MARK: duplicate detection
@@ -271,35 +293,51 @@ final class DataWriter {
     // MARK: driver
 
     /// Writes the data of `files` (in this order) and returns when every
-    /// block is on disk. `mayHaveTwin[i]` is false when no other file has
-    /// the same size, which lets unique files skip the hashing pass.
-    func run(files: [File], paths: (Int) -> String, mayHaveTwin: [Bool],
+    /// block is on disk. `names(i)` is file i's name (its last path
+    /// component) and its directory's rank in path order, which order the
+    /// tails. `mayHaveTwin[i]` is false when
+    /// no other file has the same size, which lets unique files skip the
+    /// hashing pass.
+    func run(files: [File], paths: (Int) -> String, names: (Int) -> (name: [UInt8], directory: Int32), mayHaveTwin: [Bool],
              progress: ((Progress) -> Void)?) throws(SquashFSError) {
         defer { shutdown() }
         var done: UInt64 = 0
         let total = files.reduce(UInt64(0)) { $0 + $1.size }
         twins = TwinTable(fileCount: files.count, candidates: mayHaveTwin.reduce(0) { $0 + ($1 ? 1 : 0) })
+        let blockSize = UInt64(self.blockSize)
+
+        // Pass 1, data order: full blocks of files of at least one block.
+        // Their tails (and files smaller than a block) wait for pass 2.
+        var tails: [Int32] = []
+        var x86Files = Set<Int32>()  // of the files in `tails`
+        let header = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 8)
+        defer { header.deallocate() }
         for (i, file) in files.enumerated() {
             let size = file.size
             layouts[i].size = size
+            if size > 0 && size < blockSize {
+                // Only the header now, to group machine code in pass 2.
+                if size >= 20, let reader = try? SourceReader(file, displayPath: paths(i)) {
+                    if (try? reader.read(into: header, count: 20, at: 0)) != nil,
+                       BlockContent.isX86Executable(header, 20) {
+                        x86Files.insert(Int32(i))
+                    }
+                    reader.close()
+                }
+                tails.append(Int32(i))
+                continue
+            }
             let reader = try SourceReader(file, displayPath: paths(i))
             defer { reader.close() }
             if size == 0 {
                 try reader.checkEnd()
                 continue
             }
-
             if mayHaveTwin[i] {
                 let hash = try hashFile(reader, size: size)
-                var twin = -1
-                var candidate = twins.latest(size: size, hash: hash)
-                while candidate >= 0 {
-                    defer { candidate = twins.earlier(than: candidate) }
-                    let other = try SourceReader(files[candidate], displayPath: paths(candidate))
-                    defer { other.close() }
-                    if try sameContent(reader, other, size: size) { twin = candidate; break }
-                }
-                if twin >= 0 {
+                if let twin = try findTwin(of: i, hash: hash, files: files, paths: paths, matching: { (other: SourceReader) throws(SquashFSError) -> Bool in
+                    try sameContent(reader, other, size: size)
+                }) {
                     duplicateOf[i] = Int32(twin)
                     duplicateCount += 1
                     try reader.checkEnd()
@@ -310,39 +348,140 @@ final class DataWriter {
                 twins.add(i, size: size, hash: hash)
             }
 
-            let fullBlocks = Int(size / UInt64(blockSize))
+            let fullBlocks = Int(size / blockSize)
             layouts[i].blockSizes.reserveCapacity(fullBlocks)
+            var content = BlockContent.general
             var off: UInt64 = 0
             for b in 0..<fullBlocks {
                 let slot = try acquire()
-                slot.hole = reader.isHole(at: off, count: blockSize)
-                if !slot.hole { try reader.read(into: slot.buffer, count: blockSize, at: off) }
-                slot.length = blockSize
+                slot.hole = reader.isHole(at: off, count: self.blockSize)
+                if !slot.hole { try reader.read(into: slot.buffer, count: self.blockSize, at: off) }
+                if b == 0 && !slot.hole && BlockContent.isX86Executable(slot.buffer, self.blockSize) {
+                    content = .x86Code
+                }
+                slot.length = self.blockSize
                 slot.kind = .data(file: i, block: b)
+                slot.content = content
                 submit(slot)
-                off += UInt64(blockSize)
-                done += UInt64(blockSize)
+                off += blockSize
+                done += blockSize
                 progress?(Progress(done: done, total: total))
             }
-            let tail = Int(size - off)
-            if tail > 0 {
-                try reader.read(into: scratchA, count: tail, at: off)
-                try appendTail(scratchA, tail, file: i)
-                done += UInt64(tail)
+            if off < size {
+                tails.append(Int32(i))
+                if content == .x86Code { x86Files.insert(Int32(i)) }
+            } else {
+                try reader.checkEnd()
             }
+        }
+
+        // Pass 2, similarity order: tails into fragment blocks.
+        tails = Self.similarityOrder(tails, x86: x86Files, names: names)
+        for t in tails {
+            let i = Int(t)
+            let size = layouts[i].size
+            let reader = try SourceReader(files[i], displayPath: paths(i))
+            defer { reader.close() }
+            let off = size / blockSize * blockSize
+            let tail = Int(size - off)
+            try reader.read(into: scratchA, count: tail, at: off)
+            var x86 = x86Files.contains(t)
+            if off == 0 {
+                if mayHaveTwin[i] {
+                    var h = ContentHash()
+                    h.update(scratchA, tail)
+                    let hash = h.value
+                    if let twin = try findTwin(of: i, hash: hash, files: files, paths: paths, matching: { (other: SourceReader) throws(SquashFSError) -> Bool in
+                        try other.read(into: scratchB, count: tail, at: 0)
+                        return memcmp(scratchA, scratchB, tail) == 0
+                    }) {
+                        duplicateOf[i] = Int32(twin)
+                        duplicateCount += 1
+                        try reader.checkEnd()
+                        done += size
+                        progress?(Progress(done: done, total: total))
+                        continue
+                    }
+                    twins.add(i, size: size, hash: hash)
+                }
+                x86 = BlockContent.isX86Executable(scratchA, tail)
+            }
+            try appendTail(scratchA, tail, file: i, x86: x86)
             try reader.checkEnd()
+            done += UInt64(tail)
             progress?(Progress(done: done, total: total))
         }
-        if let slot = fragmentSlot {
-            submit(slot)
-            fragmentSlot = nil
-        }
+        submitFragment()
         while inflightHead < inflight.count { try retireOldest() }
         try output.flush()
         // Only the layouts are needed from here on.
         twins = TwinTable(fileCount: 0, candidates: 0)
         free = []
         inflight = []
+    }
+
+    /// The earlier file (in the order files were added) with the same
+    /// size and hash whose bytes `matching` confirms, or nil.
+    private func findTwin(of file: Int, hash: UInt64, files: [File], paths: (Int) -> String,
+                          matching: (SourceReader) throws(SquashFSError) -> Bool) throws(SquashFSError) -> Int? {
+        var candidate = twins.latest(size: files[file].size, hash: hash)
+        while candidate >= 0 {
+            let other = try SourceReader(files[candidate], displayPath: paths(candidate))
+            defer { other.close() }
+            if try matching(other) { return candidate }
+            candidate = twins.earlier(than: candidate)
+        }
+        return nil
+    }
+
+    /// Sorts tails into similarity order: tails of x86 executables first,
+    /// then by name stem (the bytes before the first dot that is not the
+    /// first byte), then directory (by path), then extension (from the last
+    /// such dot), then data order.
+    static func similarityOrder(_ tails: [Int32], x86: Set<Int32>,
+                                names: (Int) -> (name: [UInt8], directory: Int32)) -> [Int32] {
+        let dot = UInt8(ascii: ".")
+        struct Key {
+            var name: [UInt8]
+            var stem: Int
+            var ext: Int
+            var directory: Int32
+            var machineCode: Bool
+        }
+        var keys: [Key] = []
+        keys.reserveCapacity(tails.count)
+        for t in tails {
+            let (name, directory) = names(Int(t))
+            var stem = 1
+            while stem < name.count && name[stem] != dot { stem += 1 }
+            var ext = name.count
+            while ext > stem && name[ext - 1] != dot { ext -= 1 }
+            ext = ext > stem ? ext - 1 : name.count
+            keys.append(Key(name: name, stem: stem, ext: ext, directory: directory, machineCode: x86.contains(t)))
+        }
+        func compare(_ a: ArraySlice<UInt8>, _ b: ArraySlice<UInt8>) -> Int {
+            a.withUnsafeBytes { x in
+                b.withUnsafeBytes { y in
+                    let n = min(x.count, y.count)
+                    let c = n == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, n)
+                    return c != 0 ? Int(c) : x.count - y.count
+                }
+            }
+        }
+        var order = Array(0..<Int32(tails.count))
+        keys.withUnsafeBufferPointer { keys in
+            order.sort { p, q in
+                let a = keys[Int(p)], b = keys[Int(q)]
+                if a.machineCode != b.machineCode { return a.machineCode }
+                let c = compare(a.name[..<a.stem], b.name[..<b.stem])
+                if c != 0 { return c < 0 }
+                if a.directory != b.directory { return a.directory < b.directory }
+                let d = compare(a.name[a.ext...], b.name[b.ext...])
+                if d != 0 { return d < 0 }
+                return p < q  // tails are in data order: the index breaks ties
+            }
+        }
+        return order.map { tails[Int($0)] }
     }
 
     /// Bytes of file data in the tree, duplicates included.

@@ -23,6 +23,9 @@ struct FlatTree {
     private(set) var nodes: [FlatNode] = []
     private(set) var files: [File] = []
     private(set) var fileNode: [Int] = []
+    /// Depth-first pre-order rank of each directory node (0 for others):
+    /// sorting by it sorts directories by path. Dropped with the files.
+    private(set) var directoryRank: [Int32] = []
     private(set) var postOrder: [Int] = []
     private(set) var inodeNumber: [UInt32] = []
 
@@ -125,10 +128,14 @@ struct FlatTree {
     private mutating func orderFiles() {
         files.reserveCapacity(bfsFiles.count)
         fileNode.reserveCapacity(bfsFiles.count)
+        directoryRank = [Int32](repeating: 0, count: nodes.count)
+        var rank: Int32 = 0
         var stack = [0]
         while let n = stack.popLast() {
             switch nodes[n].kind {
             case .directory(let children, _):
+                directoryRank[n] = rank
+                rank += 1
                 stack.append(contentsOf: children.reversed().map(Int.init))
             case .file(let bfs):
                 nodes[n].kind = .file(files.count)
@@ -169,6 +176,14 @@ struct FlatTree {
     /// Drops the file sources (paths, inline bytes) once the data is written.
     mutating func releaseFiles() {
         files = []
+        directoryRank = []
+    }
+
+    /// The name of file `f` and the rank of its directory: what the data
+    /// writer orders tails by.
+    func nameAndDirectory(ofFile f: Int) -> (name: [UInt8], directory: Int32) {
+        let node = nodes[fileNode[f]]
+        return (node.name, directoryRank[Int(node.parent)])
     }
 
     func displayPath(ofFile f: Int) -> String {

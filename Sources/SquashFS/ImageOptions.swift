@@ -10,9 +10,15 @@ public struct ImageOptions: Sendable {
     public var mtime: UInt32
     /// Draw a progress bar on stderr (callers set it only for terminals).
     public var progress: Bool
+    /// Let the compressor tune each block to its content (see
+    /// `BlockContent`; xz only, and only without `-Xbcj`). Off, every data
+    /// block is compressed exactly as mksquashfs compresses it.
+    public var adaptive: Bool
 
-    public init(compressor: any Compressor, blockSize: Int = 1 << 20, jobs: Int = 1, mtime: UInt32 = 0, progress: Bool = false) {
+    public init(compressor: any Compressor, blockSize: Int = 1 << 20, jobs: Int = 1, mtime: UInt32 = 0,
+                progress: Bool = false, adaptive: Bool = true) {
         self.compressor = compressor
+        self.adaptive = adaptive
         self.blockSize = blockSize
         self.jobs = jobs
         self.mtime = mtime

@@ -29,7 +29,7 @@ struct ImageWriter {
     func write(root: consuming Directory, to path: String) throws(SquashFSError) -> ImageStats {
         var tree = try FlatTree(root: consume root)
         let output = try OutputFile(path: path)
-        let compressor = options.compressor
+        let compressor = options.adaptive ? options.compressor.adaptedToContent() : options.compressor
 
         // Superblock placeholder, then the options block if any.
         try output.write([UInt8](repeating: 0, count: Superblock.size))
@@ -54,6 +54,7 @@ struct ImageWriter {
             let t = tree
             try data.run(files: tree.files,
                          paths: { t.displayPath(ofFile: $0) },
+                         names: { t.nameAndDirectory(ofFile: $0) },
                          mayHaveTwin: mayHaveTwin,
                          progress: bar == nil ? nil : { bar!.update(done: $0.done, total: $0.total) })
             bar?.finish()

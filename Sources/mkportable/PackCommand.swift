@@ -27,6 +27,13 @@ enum PackCommand {
                           changes the image.
       --mtime SECONDS     time stamped on every inode and the superblock.
                           Default: $SOURCE_DATE_EPOCH if set, else 0.
+      --exact-blocks      compress every data block exactly as mksquashfs
+                          does with --comp. Default (xz without -Xbcj
+                          only): blocks of x86 ELF executables and shared
+                          objects get the x86 BCJ filter, fragment blocks
+                          LZMA2 with pb=0, and the options block announces
+                          the x86 filter. Either way, readers need nothing
+                          new and the image depends on its input alone.
       --root-mode MODE    octal permission bits of the image root.
                           Default: 0755.
       --force             replace IMAGE if it exists (default: refuse).
@@ -66,6 +73,7 @@ enum PackCommand {
         var mtime: UInt32?
         var rootMode: UInt16 = 0o755
         var force = false
+        var exactBlocks = false
         var positional: [String] = []
 
         var i = 0
@@ -98,6 +106,7 @@ enum PackCommand {
                 }
                 rootMode = m
             case "--force": force = true
+            case "--exact-blocks": exactBlocks = true
             case "--":
                 positional.append(contentsOf: arguments[(i + 1)...])
                 i = arguments.count
@@ -141,7 +150,7 @@ enum PackCommand {
 
         let options = ImageOptions(compressor: compressor, blockSize: blockSize,
                                    jobs: jobs ?? defaultJobs(environment), mtime: mtime ?? 0,
-                                   progress: isatty(2) != 0)
+                                   progress: isatty(2) != 0, adaptive: !exactBlocks)
         _ = try writeImage(root: consume root, to: image, options: options)
         return 0
     }

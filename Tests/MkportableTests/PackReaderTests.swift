@@ -98,6 +98,44 @@ final class PackReaderTests: ImageTestCase {
         }
     }
 
+    /// The default xz adapts blocks to their content: real x86-64
+    /// executables and libraries of this machine (full blocks, and tails in
+    /// fragments) go through the x86 BCJ filter, other tails through LZMA2
+    /// with pb=0. Every reader, the kernel included, must decode that; the
+    /// options block must announce x86; and the image must be smaller than
+    /// the same tree with --exact-blocks (mksquashfs's per-block bytes),
+    /// which must read back too.
+    func testAdaptiveBlocksOnRealExecutables() throws {
+        #if !arch(x86_64)
+        throw XCTSkip("needs this machine's x86-64 executables")
+        #else
+        if packer.isStandIn { throw XCTSkip("--exact-blocks is mkportable's own option") }
+        let src = try newSource()
+        var executables = 0
+        for path in ["/usr/lib/x86_64-linux-gnu/libc.so.6", "/bin/bash", "/usr/bin/true", "/usr/bin/env",
+                     "/usr/lib/x86_64-linux-gnu/libz.so.1", "/usr/bin/ls"] {
+            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            try src.file(RawPath("bin/" + (path as NSString).lastPathComponent), [UInt8](data), mode: 0o755)
+            executables += 1
+        }
+        guard executables >= 3 else { throw XCTSkip("fewer than 3 of the usual Debian executables found") }
+        for i in 0..<12 {
+            try src.file(RawPath("lib/m\(i)/__init__.py"), TestData.text(2000 + 300 * i, seed: UInt64(70 + i)))
+            try src.file(RawPath("lib/m\(i)/util.py"), TestData.text(5000 + 500 * i, seed: UInt64(90 + i)))
+        }
+        let adaptive = PackOptions(blockSize: "128K", mtime: 7)
+        var exact = adaptive
+        exact.exactBlocks = true
+        let (a, _) = try packAndVerify(src.root, options: adaptive, label: "adaptive", name: "adaptive.sqfs")
+        let (e, _) = try packAndVerify(src.root, options: exact, label: "--exact-blocks", name: "exact.sqfs")
+        let sizeA = try XCTUnwrap(Posix.lstatIfExists(a)).st_size
+        let sizeE = try XCTUnwrap(Posix.lstatIfExists(e)).st_size
+        XCTAssertLessThan(sizeA, sizeE, "x86 filter and tail tuning must make this tree smaller")
+        let stat = try Shell.check("unsquashfs", ["-s", a.string])
+        XCTAssertTrue(stat.stdoutText.contains("Filters selected: x86"), stat.stdoutText)
+        #endif
+    }
+
     /// The kernel reader must be usable here; otherwise say so as a skip
     /// rather than silently checking with fewer readers.
     func testKernelMountAvailable() throws {

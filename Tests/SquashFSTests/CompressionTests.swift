@@ -363,6 +363,106 @@ final class CompressionTests: XCTestCase {
         }
     }
 
+    /// Adapted xz (the pack default without -Xbcj): `.general` blocks keep
+    /// mksquashfs's bytes, `.x86Code` blocks go through [x86, LZMA2] and
+    /// `.packedTails` through LZMA2 with pb=0; the options block announces
+    /// the x86 filter; every variant is a plain .xz stream that decodes.
+    func testAdaptedXzChoosesChainByContent() throws {
+        let plain = try parseCompressor("xz", blockSize: 1 << 17)
+        let adapted = plain.adaptedToContent()
+        XCTAssertNil(plain.options)
+        XCTAssertEqual(adapted.options, [0x00, 0x00, 0x02, 0x00, 0x01, 0x00, 0x00, 0x00], "dictionary 128K, filter bit x86")
+        // An explicit -Xbcj keeps mksquashfs's rule: hints change nothing.
+        let bcj = try parseCompressor("xz -Xbcj x86,arm", blockSize: 1 << 17)
+        XCTAssertEqual(bcj.adaptedToContent().options, bcj.options)
+
+        let code = Samples.executable(100_000)
+        let text = Samples.text(100_000)
+        let general = adapted.makeWorker(), reference = plain.makeWorker()
+        func run(_ w: any CompressorWorker, _ input: [UInt8], _ content: BlockContent) throws -> [UInt8] {
+            var out = [UInt8](repeating: 0, count: input.count)
+            let n = try input.withUnsafeBytes { i in try out.withUnsafeMutableBytes { o in try w.compress(i, into: o, content: content) } }
+            return Array(out[..<(try XCTUnwrap(n))])
+        }
+        for input in [code, text] {
+            XCTAssertEqual(try run(general, input, .general), try XCTUnwrap(try Self.compress(reference, input, room: 1 << 17)))
+        }
+        let x86 = try run(general, code, .x86Code)
+        let tails = try run(general, text, .packedTails)
+        // Block header (after the 12-byte stream header): size byte, flags
+        // (filter count - 1 in the low bits; bits 6 and 7: a compressed and
+        // an uncompressed size follow as varints), then the filter ids.
+        func firstFilter(_ stream: [UInt8]) -> UInt8 {
+            var i = 14
+            for bit in [UInt8(0x40), 0x80] where stream[13] & bit != 0 {
+                while stream[i] & 0x80 != 0 { i += 1 }
+                i += 1
+            }
+            return stream[i]
+        }
+        XCTAssertEqual(x86[13] & 0x03, 1, "two filters")
+        XCTAssertEqual(firstFilter(x86), 0x04, "first filter is x86 BCJ")
+        XCTAssertEqual(firstFilter(tails), 0x21, "LZMA2 alone")
+        XCTAssertEqual(tails[13] & 0x03, 0, "one filter")
+        XCTAssertNotEqual(tails, try run(general, text, .general), "pb=0 changes the stream")
+        XCTAssertEqual(try Self.decompress(general, x86, room: 1 << 17), code)
+        XCTAssertEqual(try Self.decompress(general, tails, room: 1 << 17), text)
+        // Other compressors ignore hints.
+        let zstd = try parseCompressor("zstd", blockSize: 1 << 17)
+        XCTAssertNil(zstd.adaptedToContent().options)
+        let zw = zstd.makeWorker()
+        XCTAssertEqual(try run(zw, code, .x86Code), try run(zw, code, .general))
+    }
+
+    /// Only little-endian x86 / x86-64 executables and shared objects count
+    /// as x86 code; relocatable objects, other machines and short or
+    /// non-ELF input do not.
+    func testX86ExecutableDetection() {
+        func header(type: UInt16, machine: UInt16, data: UInt8 = 1) -> [UInt8] {
+            var h = [UInt8](repeating: 0, count: 64)
+            h[0...3] = [0x7f, 0x45, 0x4c, 0x46]
+            h[4] = 2; h[5] = data
+            h[16] = UInt8(type & 0xff); h[17] = UInt8(type >> 8)
+            h[18] = UInt8(machine & 0xff); h[19] = UInt8(machine >> 8)
+            return h
+        }
+        func check(_ bytes: [UInt8], count: Int? = nil) -> Bool {
+            bytes.withUnsafeBytes { BlockContent.isX86Executable($0.baseAddress!, count ?? bytes.count) }
+        }
+        XCTAssertTrue(check(header(type: 3, machine: 62)))   // x86-64 shared object
+        XCTAssertTrue(check(header(type: 2, machine: 62)))   // x86-64 executable
+        XCTAssertTrue(check(header(type: 2, machine: 3)))    // i386 executable
+        XCTAssertFalse(check(header(type: 1, machine: 62)))  // relocatable object
+        XCTAssertFalse(check(header(type: 3, machine: 183))) // aarch64
+        XCTAssertFalse(check(header(type: 3, machine: 62, data: 2)))  // big-endian
+        XCTAssertFalse(check(header(type: 3, machine: 62), count: 19))
+        XCTAssertFalse(check(Array("#!/bin/sh\nexec true\n".utf8)))
+        if let bash = FileManager.default.contents(atPath: "/bin/bash") {
+            #if arch(x86_64)
+            XCTAssertTrue(check([UInt8](bash.prefix(64))), "/bin/bash of this machine")
+            #endif
+        }
+    }
+
+    /// Tails are packed in similarity order: x86 executables first, then
+    /// name stem, directory (path order), extension, data order.
+    func testTailSimilarityOrder() {
+        let names: [(name: String, directory: Int32)] = [
+            ("b.py", 0),                   // 0
+            ("a.py", 2),                   // 1
+            ("a.cpython-311.pyc", 3),      // 2
+            ("libz.so.1", 1),              // 3, x86
+            (".hidden", 0),                // 4
+            ("a.py", 0),                   // 5
+            ("a.cpython-311.opt-1.pyc", 3),// 6
+            ("a", 1),                      // 7
+            ("libc.so.6", 1),              // 8, x86
+        ]
+        let order = DataWriter.similarityOrder(Array(0..<Int32(names.count)), x86: [3, 8],
+                                               names: { (Array(names[$0].name.utf8), names[$0].directory) })
+        XCTAssertEqual(order, [8, 3, 4, 5, 7, 1, 2, 6, 0])
+    }
+
     // MARK: - Helpers
 
     /// A source tree for mksquashfs: one big file whose blocks are text,

@@ -25,6 +25,14 @@ public protocol Compressor: Sendable {
     /// Working state for one thread. Each worker thread makes its own and
     /// reuses it for every block, so no per-block allocation happens.
     func makeWorker() -> any CompressorWorker
+    /// The compressor to use when the writer passes `BlockContent` hints:
+    /// one whose `options` also announce what the hints may select (xz:
+    /// the x86 filter bit). The default ignores hints and returns `self`.
+    func adaptedToContent() -> any Compressor
+}
+
+extension Compressor {
+    public func adaptedToContent() -> any Compressor { self }
 }
 
 public protocol CompressorWorker: AnyObject {
@@ -34,7 +42,20 @@ public protocol CompressorWorker: AnyObject {
     /// block uncompressed. Output must depend on the input bytes only.
     func compress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(SquashFSError) -> Int?
 
+    /// The same, for a block the writer knows more about. Workers of an
+    /// adapted compressor (see `Compressor.adaptedToContent`) may pick
+    /// settings by `content`; every other worker ignores it.
+    func compress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer,
+                  content: BlockContent) throws(SquashFSError) -> Int?
+
     /// Decompresses a block produced by `compress`; returns the length
     /// written into `output`. Used by tests and by self-checks.
     func decompress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(SquashFSError) -> Int
+}
+
+extension CompressorWorker {
+    public func compress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer,
+                         content: BlockContent) throws(SquashFSError) -> Int? {
+        try compress(input, into: output)
+    }
 }

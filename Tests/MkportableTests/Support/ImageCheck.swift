@@ -78,7 +78,8 @@ public enum ImageCheck {
         if sb.compressorName != options.effectiveCompressor { problems.append("compressor \(sb.compressorName), expected \(options.effectiveCompressor)") }
         if Int(sb.blockSize) != options.effectiveBlockSize { problems.append("block size \(sb.blockSize), expected \(options.effectiveBlockSize)") }
         if sb.blockSize > 0 && (1 << Int(sb.blockLog)) != Int(sb.blockSize) { problems.append("block_log \(sb.blockLog) does not match block size \(sb.blockSize)") }
-        let wantOptions = Superblock.acceptableOptions(comp: options.comp, blockSize: options.effectiveBlockSize)
+        let wantOptions = Superblock.acceptableOptions(comp: options.comp, blockSize: options.effectiveBlockSize,
+                                                       adaptive: !packer.isStandIn && !options.exactBlocks)
         if !wantOptions.contains(where: { $0 == sb.compressorOptions }) {
             problems.append("compressor options \(sb.compressorOptions.map { "\($0)" } ?? "absent"), expected "
                             + wantOptions.map { $0.map { "\($0)" } ?? "absent" }.joined(separator: " or "))

@@ -12,6 +12,8 @@ public struct PackOptions: Sendable, CustomStringConvertible {
     public var mtime: UInt32?
     public var rootMode: String?
     public var force = false
+    /// `--exact-blocks`: every block compressed as mksquashfs would.
+    public var exactBlocks = false
     /// SOURCE_DATE_EPOCH for the child; nil removes it from the environment
     /// (so a caller's environment, e.g. a Nix build's, never leaks in).
     public var sourceDateEpoch: String?
@@ -31,6 +33,7 @@ public struct PackOptions: Sendable, CustomStringConvertible {
         if let mtime { a += ["--mtime", String(mtime)] }
         if let rootMode { a += ["--root-mode", rootMode] }
         if force { a.append("--force") }
+        if exactBlocks { a.append("--exact-blocks") }
         return a
     }
 

@@ -79,8 +79,10 @@ public struct Superblock: CustomStringConvertible {
     /// mksquashfs writes, and for xz below 8K blocks also the same with an
     /// 8 KiB dictionary (the kernel sizes its dictionary from this field
     /// and metadata blocks are 8 KiB, so mksquashfs's 4096 cannot mount).
-    public static func acceptableOptions(comp: String?, blockSize: Int) -> [[UInt8]?] {
-        let base = expectedOptions(comp: comp, blockSize: blockSize)
+    /// `adaptive`: mkportable without --exact-blocks, whose xz without
+    /// -Xbcj announces the x86 filter it applies to x86 executables.
+    public static func acceptableOptions(comp: String?, blockSize: Int, adaptive: Bool = false) -> [[UInt8]?] {
+        let base = expectedOptions(comp: comp, blockSize: blockSize, adaptive: adaptive)
         var out = [base]
         if let b = base, (comp ?? "xz").hasPrefix("xz"), b.count == 8 {
             let dict = UInt32(b[0]) | UInt32(b[1]) << 8 | UInt32(b[2]) << 16 | UInt32(b[3]) << 24
@@ -91,7 +93,7 @@ public struct Superblock: CustomStringConvertible {
 
     /// The compressor options block mksquashfs (and so the kernel) expects
     /// for a `--comp` string: nil when every setting is the default.
-    public static func expectedOptions(comp: String?, blockSize: Int) -> [UInt8]? {
+    public static func expectedOptions(comp: String?, blockSize: Int, adaptive: Bool = false) -> [UInt8]? {
         let words = (comp ?? "xz -Xdict-size 100%").split(separator: " ").map(String.init)
         let name = words.first ?? "xz"
         var args: [String: String] = [:]
@@ -109,7 +111,7 @@ public struct Superblock: CustomStringConvertible {
             if level == 9 && window == 15 && args["-Xstrategy"] == nil { return nil }
             return le32(level) + le16(window) + le16(0)
         case "xz":
-            var filters: UInt32 = 0
+            var filters: UInt32 = adaptive && args["-Xbcj"] == nil ? 1 : 0
             for f in (args["-Xbcj"] ?? "").split(separator: ",") {
                 switch f {
                 case "x86": filters |= 1
@@ -129,7 +131,7 @@ public struct Superblock: CustomStringConvertible {
                 else if let v = UInt32(d) { dict = v }
             }
             if filters == 0 && dict == UInt32(blockSize) { return nil }
-            return le32(dict) + le32(filters)
+            return le32(max(dict, adaptive ? 8192 : 0)) + le32(filters)
         case "zstd":
             let level = UInt32(args["-Xcompression-level"] ?? "15") ?? 15
             return level == 15 ? nil : le32(level)
