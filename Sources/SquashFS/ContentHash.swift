@@ -51,13 +51,13 @@ func isAllZero(_ p: UnsafeRawPointer, _ n: Int) -> Bool {
 
 /// Finds earlier files with the same size and content hash: an
 /// open-addressing table of file indices (4 bytes a slot, at most half
-/// full) with same-key files chained through `next`. A dictionary of
-/// (size, hash) keys cost 16 MB for 200,000 files; this costs about 6.
+/// full) keyed by one 64-bit mix of size and hash, with same-key files
+/// chained through `next`: 12 bytes a file. Different sizes may share a
+/// key, so callers check the size (and then the bytes) of each candidate.
 struct TwinTable {
     private var slots: [Int32]
     private let mask: Int
-    private var sizes: [UInt64]
-    private var hashes: [UInt64]
+    private var keys: [UInt64]
     private var chain: [Int32]
 
     init(fileCount: Int, candidates: Int) {
@@ -65,32 +65,34 @@ struct TwinTable {
         while capacity < 2 * candidates { capacity <<= 1 }
         slots = [Int32](repeating: -1, count: capacity)
         mask = capacity - 1
-        sizes = [UInt64](repeating: 0, count: fileCount)
-        hashes = [UInt64](repeating: 0, count: fileCount)
+        keys = [UInt64](repeating: 0, count: fileCount)
         chain = [Int32](repeating: -1, count: fileCount)
     }
 
-    private func slot(size: UInt64, hash: UInt64) -> Int {
-        var p = Int(truncatingIfNeeded: (hash ^ (size &* 0x9E37_79B9_7F4A_7C15)) >> 7) & mask
+    static func key(size: UInt64, hash: UInt64) -> UInt64 {
+        hash ^ (size &* 0x9E37_79B9_7F4A_7C15)
+    }
+
+    private func slot(key: UInt64) -> Int {
+        var p = Int(truncatingIfNeeded: key >> 7) & mask
         while true {
             let f = Int(slots[p])
-            if f < 0 || (sizes[f] == size && hashes[f] == hash) { return p }
+            if f < 0 || keys[f] == key { return p }
             p = (p + 1) & mask
         }
     }
 
-    /// The most recently added file with this size and hash, or -1.
-    func latest(size: UInt64, hash: UInt64) -> Int {
-        Int(slots[slot(size: size, hash: hash)])
+    /// The most recently added file with this key, or -1.
+    func latest(key: UInt64) -> Int {
+        Int(slots[slot(key: key)])
     }
 
-    /// The file added before `file` with the same size and hash, or -1.
+    /// The file added before `file` with the same key, or -1.
     func earlier(than file: Int) -> Int { Int(chain[file]) }
 
-    mutating func add(_ file: Int, size: UInt64, hash: UInt64) {
-        let p = slot(size: size, hash: hash)
-        sizes[file] = size
-        hashes[file] = hash
+    mutating func add(_ file: Int, key: UInt64) {
+        let p = slot(key: key)
+        keys[file] = key
         chain[file] = slots[p]
         slots[p] = Int32(file)
     }

@@ -22,11 +22,11 @@ struct FlatTree {
 
     private(set) var nodes: [FlatNode] = []
     private(set) var files: [File] = []
-    private(set) var fileNode: [Int] = []
+    private(set) var fileNode: [Int32] = []
     /// Depth-first pre-order rank of each directory node (0 for others):
     /// sorting by it sorts directories by path. Dropped with the files.
     private(set) var directoryRank: [Int32] = []
-    private(set) var postOrder: [Int] = []
+    private(set) var postOrder: [Int32] = []
     private(set) var inodeNumber: [UInt32] = []
 
     static let maxName = 256
@@ -140,7 +140,7 @@ struct FlatTree {
             case .file(let bfs):
                 nodes[n].kind = .file(files.count)
                 files.append(bfsFiles[bfs])
-                fileNode.append(n)
+                fileNode.append(Int32(n))
             default:
                 break
             }
@@ -158,7 +158,7 @@ struct FlatTree {
                 for c in children.reversed() { stack.append((Int(c), false)) }
                 continue
             }
-            postOrder.append(n)
+            postOrder.append(Int32(n))
             inodeNumber[n] = UInt32(postOrder.count)
         }
     }
@@ -179,15 +179,18 @@ struct FlatTree {
         directoryRank = []
     }
 
-    /// The name of file `f` and the rank of its directory: what the data
-    /// writer orders tails by.
-    func nameAndDirectory(ofFile f: Int) -> (name: [UInt8], directory: Int32) {
-        let node = nodes[fileNode[f]]
-        return (node.name, directoryRank[Int(node.parent)])
+    /// The name of file `f` and the ranks of its directory and of that
+    /// directory's parent (-1 for the root): what the data writer orders
+    /// tails by.
+    func place(ofFile f: Int) -> DataWriter.TailPlace {
+        let node = nodes[Int(fileNode[f])]
+        let directory = Int(node.parent)
+        let parent = nodes[directory].parent
+        return (node.name, directoryRank[directory], parent >= 0 ? directoryRank[Int(parent)] : -1)
     }
 
     func displayPath(ofFile f: Int) -> String {
         if let p = files[f].source.diskPath { return renderName(p) }
-        return path(of: fileNode[f], then: [])
+        return path(of: Int(fileNode[f]), then: [])
     }
 }

@@ -54,7 +54,7 @@ struct ImageWriter {
             let t = tree
             try data.run(files: tree.files,
                          paths: { t.displayPath(ofFile: $0) },
-                         names: { t.nameAndDirectory(ofFile: $0) },
+                         places: { t.place(ofFile: $0) },
                          mayHaveTwin: mayHaveTwin,
                          progress: bar == nil ? nil : { bar!.update(done: $0.done, total: $0.total) })
             bar?.finish()
@@ -71,7 +71,8 @@ struct ImageWriter {
         var types = [InodeType](repeating: .directory, count: tree.nodes.count)
         let count = UInt32(tree.nodes.count)
 
-        for i in tree.postOrder {
+        for i32 in tree.postOrder {
+            let i = Int(i32)
             let node = tree.nodes[i]
             let number = tree.inodeNumber[i]
             let ref: UInt64
@@ -94,7 +95,7 @@ struct ImageWriter {
                 ref = try inodes.addFile(
                     mode: node.mode, number: number, size: l.size,
                     blocksStart: l.blocksStart, blockSizes: l.blockSizes,
-                    fragment: l.fragment, fragmentOffset: l.fragmentOffset, sparseBytes: l.sparseBytes)
+                    fragment: l.fragment, fragmentOffset: l.fragmentOffset, sparseBytes: l.sparseBytes(blockSize: options.blockSize))
                 types[i] = .file
             case .symlink(let target):
                 ref = try inodes.addSymlink(mode: node.mode, number: number, target: target)

@@ -445,22 +445,23 @@ final class CompressionTests: XCTestCase {
     }
 
     /// Tails are packed in similarity order: x86 executables first, then
-    /// name stem, directory (path order), extension, data order.
+    /// data order, except that one stem in a directory and its parent
+    /// forms a group at the group's first file in the parent.
     func testTailSimilarityOrder() {
-        let names: [(name: String, directory: Int32)] = [
-            ("b.py", 0),                   // 0
-            ("a.py", 2),                   // 1
-            ("a.cpython-311.pyc", 3),      // 2
-            ("libz.so.1", 1),              // 3, x86
-            (".hidden", 0),                // 4
-            ("a.py", 0),                   // 5
-            ("a.cpython-311.opt-1.pyc", 3),// 6
-            ("a", 1),                      // 7
-            ("libc.so.6", 1),              // 8, x86
+        // Directory ranks: 0 = /, 1 = /lib, 2 = /lib/__pycache__, 3 = /other.
+        let places: [DataWriter.TailPlace] = [
+            (Array("b.py".utf8), 1, 0),                     // 0
+            (Array("a.cpython-311.pyc".utf8), 2, 1),        // 1
+            (Array("zz.txt".utf8), 0, -1),                  // 2
+            (Array("a.py".utf8), 1, 0),                     // 3
+            (Array("libz.so.1".utf8), 3, 0),                // 4, x86
+            (Array("a.py".utf8), 3, 0),                     // 5: not below /lib
+            (Array("a.cpython-311.opt-1.pyc".utf8), 2, 1),  // 6
+            (Array("b.pyi".utf8), 1, 0),                    // 7
+            (Array(".a".utf8), 1, 0),                       // 8: stem ".a", not "a"
         ]
-        let order = DataWriter.similarityOrder(Array(0..<Int32(names.count)), x86: [3, 8],
-                                               names: { (Array(names[$0].name.utf8), names[$0].directory) })
-        XCTAssertEqual(order, [8, 3, 4, 5, 7, 1, 2, 6, 0])
+        let order = DataWriter.similarityOrder(Array(0..<Int32(places.count)), x86: [4], places: { places[$0] })
+        XCTAssertEqual(order, [4, 0, 7, 2, 3, 1, 6, 5, 8])
     }
 
     // MARK: - Helpers

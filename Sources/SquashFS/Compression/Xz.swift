@@ -14,9 +14,7 @@
 // Adapted to content (see `Compressor.adaptedToContent`, used only when no
 // BCJ filter is selected), a worker compresses each block once with the
 // chain its `BlockContent` hint names: [x86, LZMA2] for x86 code, LZMA2
-// with lc=3 lp=0 pb=0, nice_len=96, depth=32 for packed tails (measured
-// on the benchmark closure's fragments: 0.3% smaller than preset 6 at the
-// same CPU time, within noise), and mksquashfs's plain LZMA2
+// with lc=3 lp=0 pb=0 for packed tails, and mksquashfs's plain LZMA2
 // otherwise. The options block then announces the x86 filter, as
 // mksquashfs's does for `-Xbcj x86`; readers decode any chain the stream
 // header names either way.
@@ -145,12 +143,6 @@ final class XzWorker: CompressorWorker {
             packed.pointee.lc = 3
             packed.pointee.lp = 0
             packed.pointee.pb = 0
-            // Similar tails sit side by side (see DataWriter), so long
-            // repeats are common: take them whole up to 96 bytes (preset
-            // 6: 64), but cap the match finder's search depth at 32 (auto
-            // would be 64) so the time stays that of preset 6.
-            packed.pointee.nice_len = 96
-            packed.pointee.depth = 32
             packedOptions = packed
             let x86 = UnsafeMutablePointer<lzma_filter>.allocate(capacity: 3)
             x86.initialize(from: [lzma_filter(id: Self.x86ID, options: nil),
