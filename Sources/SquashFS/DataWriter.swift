@@ -386,6 +386,9 @@ final class DataWriter {
 
         // Pass 2, similarity order: tails into fragment blocks.
         tails = Self.similarityOrder(tails, x86: x86Files, places: places)
+        // The sort's keys lived on this thread's heap; the compressors
+        // allocate in their own threads' arenas and would not reuse them.
+        Posix.releaseFreeMemory()
         for t in tails {
             let i = Int(t)
             let size = layouts[i].size

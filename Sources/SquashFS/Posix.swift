@@ -4,9 +4,24 @@ import Glibc
 import Musl
 #endif
 
+#if canImport(Glibc)
+/// glibc's `int malloc_trim(size_t pad)`, declared in <malloc.h>, which the
+/// Glibc module does not import; an (Int) -> Int32 call has the C ABI.
+@_silgen_name("malloc_trim")
+private func glibcMallocTrim(_ pad: Int) -> Int32
+#endif
+
 /// Thin wrappers over the POSIX calls the writer needs, turning errno into
 /// one-line messages. No Foundation: the builder links statically.
 enum Posix {
+    /// Returns freed heap pages to the kernel (glibc's malloc_trim, which
+    /// also releases free pages inside every arena); a no-op elsewhere.
+    static func releaseFreeMemory() {
+        #if canImport(Glibc)
+        _ = glibcMallocTrim(0)
+        #endif
+    }
+
     static func errorString(_ code: Int32) -> String {
         String(cString: strerror(code))
     }
