@@ -29,13 +29,11 @@ extension FileLayout {
 /// file's (confirmed byte for byte) gets the earlier file's blocks and
 /// fragment.
 ///
-/// Tails are packed in "similarity order", not in data order: sorted by the
-/// file name's stem (up to the first dot after the first byte), then the
-/// rest of the name, then data order. That puts `foo.py` beside
-/// `foo.cpython-311.pyc` and every `__init__.py` together, so each
-/// fragment block holds related text that the compressor can match across
-/// files; on a Python standard library it saves 1.6% of the fragment bytes
-/// with xz. Blocks carry a `BlockContent` hint decided by their bytes.
+/// Tails are packed in similarity order (see `similarityOrder`): data
+/// order, except that files sharing a name stem in a directory and its
+/// parent sit together, so a fragment block holds related bytes the
+/// compressor can match across files. Blocks carry a `BlockContent` hint
+/// decided by their bytes, which an adapted compressor may use.
 ///
 /// Reading happens on the calling thread with pread into a fixed set of
 /// reusable slots; `jobs` threads compress slots; the calling thread writes
@@ -482,10 +480,9 @@ final class DataWriter {
     /// So `foo.py`, `foo.pyi` and `__pycache__/foo.cpython-311.pyc` sit
     /// together, while everything else stays in data order, which keeps
     /// the inode table (each file's fragment index and offset) as
-    /// compressible as in plain data order. Measured on the benchmark
-    /// closure's fragments (xz): 3.4% smaller than data order; grouping a
-    /// stem across the whole tree gained less and cost small-file trees
-    /// 28% more inode table.
+    /// compressible as in plain data order. Grouping one stem across the
+    /// whole tree instead gained less on the benchmark closure and cost
+    /// the 200,000-file tree 28% more inode table.
     static func similarityOrder(_ tails: [Int32], x86: Set<Int32>, places: (Int) -> TailPlace) -> [Int32] {
         let dot = UInt8(ascii: ".")
         struct Key {
