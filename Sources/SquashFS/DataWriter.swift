@@ -114,15 +114,15 @@ final class DataWriter {
         scratchB.deallocate()
     }
 
-    /// MKPORTABLE_TRACE=1 reports how long workers starved and how long
-    /// the ordered writer waited, to tell I/O-bound from CPU-bound runs.
-    private let traceIdle = getenv("MKPORTABLE_TRACE") != nil
+    /// With `Trace` on: how long workers starved and how long the ordered
+    /// writer waited, to tell I/O-bound from CPU-bound runs.
+    private let traceIdle = Trace.enabled
     private var idleStart = 0.0, idleTotal = 0.0, mainWait = 0.0
-    private func now() -> Double { var ts = timespec(); clock_gettime(CLOCK_MONOTONIC, &ts); return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9 }
+    private func now() -> Double { Trace.now() }
 
     private func shutdown() {
         if threads.isEmpty { return }
-        if traceIdle { fputs("trace: workers idle \(idleTotal)s, main waited \(mainWait)s\n", stderr) }
+        if traceIdle { Trace.mark("data workers idle \(Int(idleTotal * 1000)) ms, writer waited \(Int(mainWait * 1000)) ms") }
         monitor.locked {
             stopping = true
             monitor.broadcast()
@@ -383,10 +383,12 @@ final class DataWriter {
         }
 
         // Pass 2, similarity order: tails into fragment blocks.
+        Trace.mark("data pass 1 (full blocks) submitted")
         tails = Self.similarityOrder(tails, x86: x86Files, places: places)
         // The sort's keys lived on this thread's heap; the compressors
         // allocate in their own threads' arenas and would not reuse them.
         Posix.releaseFreeMemory()
+        Trace.mark("tails sorted: \(tails.count)")
         for t in tails {
             let i = Int(t)
             let size = layouts[i].size
@@ -422,6 +424,7 @@ final class DataWriter {
             progress?(Progress(done: done, total: total))
         }
         submitFragment()
+        Trace.mark("data pass 2 (tails) submitted")
         while inflightHead < inflight.count { try retireOldest() }
         try output.flush()
         // Only the layouts are needed from here on.

@@ -19,28 +19,47 @@ struct DirectoryChild {
 /// of the new header, its directory block, its first name) is recorded so
 /// that lookups in large directories can seek. Listings are stored in
 /// metadata blocks, exactly as mksquashfs lays them out.
+///
+/// The table is laid out here and compressed by a `MetadataCompressor`;
+/// children's inode references are layout references (see
+/// `MetadataWriter`), and each header's inode block start is a fixup.
 struct DirectoryTable {
-    private var meta: MetadataWriter
+    private(set) var stream: MetadataWriter
 
-    init(worker: any CompressorWorker) {
-        meta = MetadataWriter(worker: worker)
+    /// Hands the last block to the compressor; add nothing after this.
+    mutating func close() {
+        stream.close()
+    }
+
+    init(into compressor: MetadataCompressor) {
+        stream = MetadataWriter(table: MetadataTable.directories.rawValue, into: compressor)
     }
 
     struct Placement {
-        var blockStart: UInt64
+        /// Where the listing starts: block index and offset.
+        var block: Int
         var blockOffset: Int
         var listingSize: Int
         var index: [DirectoryIndexEntry]
     }
 
-    /// Encodes a listing without placing it: the bytes and the index entries
-    /// with their listing offsets (block starts not yet known).
-    static func encodeListing(_ children: [DirectoryChild]) -> (bytes: [UInt8], index: [(offset: Int, name: [UInt8])]) {
+    /// A listing before placement: its bytes, the header fields that must
+    /// hold an inode-table block start (offset in the listing, block
+    /// index), and the index points (listing offset, first name).
+    struct Listing {
+        var bytes: [UInt8]
+        var inodeBlockFields: [(offset: Int, block: Int)]
+        var index: [(offset: Int, name: [UInt8])]
+    }
+
+    /// Encodes a listing without placing it.
+    static func encodeListing(_ children: [DirectoryChild]) -> Listing {
         var b = ByteBuffer()
-        var index: [(Int, [UInt8])] = []
+        var index: [(offset: Int, name: [UInt8])] = []
+        var fields: [(offset: Int, block: Int)] = []
         var headerAt = -1
         var count = 0
-        var start: UInt64 = 0
+        var start = 0
         var base: UInt32 = 0
         var indexPoint = 0  // listing offset of the current index run
         let entryFixed = 8
@@ -50,10 +69,10 @@ struct DirectoryTable {
         }
 
         for c in children {
-            let blockStart = c.inodeRef >> 16
+            let block = Int(c.inodeRef >> 16)
             let delta = Int64(c.inodeNumber) - Int64(base)
             let runTooLong = headerAt >= 0 && (b.count + entryFixed + c.name.count - indexPoint) > MetadataWriter.blockSize
-            if headerAt < 0 || count == 256 || blockStart != start || runTooLong || delta > 32767 || delta < -32768 {
+            if headerAt < 0 || count == 256 || block != start || runTooLong || delta > 32767 || delta < -32768 {
                 closeHeader(&b)
                 if runTooLong {
                     index.append((b.count, c.name))
@@ -61,10 +80,11 @@ struct DirectoryTable {
                 }
                 headerAt = b.count
                 count = 0
-                start = blockStart
+                start = block
                 base = c.inodeNumber
                 b.u32(0)  // count, patched when the header closes
-                b.u32(UInt32(blockStart))
+                fields.append((b.count, block))
+                b.u32(0)  // the inode block's stored start, a fixup
                 b.u32(base)
             }
             b.u16(UInt16(c.inodeRef & 0xFFFF))
@@ -75,25 +95,20 @@ struct DirectoryTable {
             count += 1
         }
         closeHeader(&b)
-        return (b.bytes, index)
+        return Listing(bytes: b.bytes, inodeBlockFields: fields, index: index)
     }
 
     /// Appends one directory's listing; returns where it went.
-    mutating func add(_ children: [DirectoryChild]) throws(SquashFSError) -> Placement {
-        let (bytes, rawIndex) = Self.encodeListing(children)
-        let pos = meta.position
-        let streamStart = meta.uncompressedCount
-        try meta.append(bytes)
-        let index = rawIndex.map { entry in
-            DirectoryIndexEntry(
-                listingOffset: UInt32(entry.offset),
-                blockStart: UInt32(meta.blockStart(forUncompressed: streamStart + entry.offset)),
-                name: entry.name)
+    mutating func add(_ children: [DirectoryChild]) -> Placement {
+        let listing = Self.encodeListing(children)
+        let pos = stream.position
+        let streamStart = stream.count
+        stream.append(listing.bytes, fields: listing.inodeBlockFields.map { ($0.offset, MetadataTable.inodes.rawValue, $0.block) })
+        let index = listing.index.map { entry in
+            DirectoryIndexEntry(listingOffset: UInt32(entry.offset),
+                                block: (streamStart + entry.offset) / MetadataWriter.blockSize,
+                                name: entry.name)
         }
-        return Placement(blockStart: pos.block, blockOffset: pos.offset, listingSize: bytes.count, index: index)
-    }
-
-    mutating func finish() throws(SquashFSError) -> [UInt8] {
-        try meta.finish()
+        return Placement(block: pos.block, blockOffset: pos.offset, listingSize: listing.bytes.count, index: index)
     }
 }

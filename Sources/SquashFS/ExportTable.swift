@@ -16,12 +16,12 @@ struct ExportTable {
         refs[Int(inodeNumber) - 1] = ref
     }
 
-    func build(start: UInt64, worker: any CompressorWorker) throws(SquashFSError) -> (bytes: [UInt8], indexStart: UInt64) {
+    func build(start: UInt64, jobs: Int, makeWorker: () -> any CompressorWorker) throws(SquashFSError) -> (bytes: [UInt8], indexStart: UInt64) {
         var b = ByteBuffer(capacity: refs.count * 8)
         for r in refs {
             precondition(r != UInt64.max, "inode numbering left a gap")
             b.u64(r)
         }
-        return try IndexedTable.build(entries: b.bytes, start: start, worker: worker)
+        return try IndexedTable.build(entries: b.bytes, start: start, jobs: jobs, makeWorker: makeWorker)
     }
 }

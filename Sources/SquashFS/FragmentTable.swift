@@ -22,13 +22,13 @@ struct FragmentTable {
         entries[Int(index)] = (start, size)
     }
 
-    func build(start: UInt64, worker: any CompressorWorker) throws(SquashFSError) -> (bytes: [UInt8], indexStart: UInt64) {
+    func build(start: UInt64, jobs: Int, makeWorker: () -> any CompressorWorker) throws(SquashFSError) -> (bytes: [UInt8], indexStart: UInt64) {
         var b = ByteBuffer(capacity: entries.count * 16)
         for e in entries {
             b.u64(e.start)
             b.u32(e.size)
             b.u32(0)
         }
-        return try IndexedTable.build(entries: b.bytes, start: start, worker: worker)
+        return try IndexedTable.build(entries: b.bytes, start: start, jobs: jobs, makeWorker: makeWorker)
     }
 }

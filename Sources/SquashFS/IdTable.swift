@@ -12,9 +12,9 @@ struct IdTable {
     /// Index of the only owner there is (root).
     static let rootIndex: UInt16 = 0
 
-    func build(start: UInt64, worker: any CompressorWorker) throws(SquashFSError) -> (bytes: [UInt8], indexStart: UInt64) {
+    func build(start: UInt64, jobs: Int, makeWorker: () -> any CompressorWorker) throws(SquashFSError) -> (bytes: [UInt8], indexStart: UInt64) {
         var b = ByteBuffer()
         for id in ids { b.u32(id) }
-        return try IndexedTable.build(entries: b.bytes, start: start, worker: worker)
+        return try IndexedTable.build(entries: b.bytes, start: start, jobs: jobs, makeWorker: makeWorker)
     }
 }

@@ -28,6 +28,7 @@ struct ImageWriter {
 
     func write(root: consuming Directory, to path: String) throws(SquashFSError) -> ImageStats {
         var tree = try FlatTree(root: consume root)
+        Trace.mark("tree flattened: \(tree.nodes.count) entries")
         let output = try OutputFile(path: path)
         let compressor = options.adaptive ? options.compressor.adaptedToContent() : options.compressor
 
@@ -60,13 +61,19 @@ struct ImageWriter {
             bar?.finish()
         }
         tree.releaseFiles()
+        // The compressors' work areas, freed in their threads' arenas.
+        Posix.releaseFreeMemory()
+        Trace.mark("data written")
 
         // Metadata: inodes and listings in post-order, so every listing is
-        // written after its children's inodes and before its own inode.
-        let worker = compressor.makeMetadataWorker()
-        var inodes = InodeTable(worker: worker, mtime: options.mtime)
-        var directories = DirectoryTable(worker: worker)
-        var export = ExportTable(inodeCount: tree.nodes.count)
+        // laid out after its children's inodes and before its own inode.
+        // References are layout references until the tables are compressed.
+        // Blocks compress on `jobs` threads as they are cut.
+        let jobs = max(1, options.jobs)
+        let makeWorker = { compressor.makeMetadataWorker() }
+        let metadata = MetadataCompressor(tables: 2, jobs: jobs, makeWorker: makeWorker)
+        var inodes = InodeTable(mtime: options.mtime, into: metadata)
+        var directories = DirectoryTable(into: metadata)
         var refs = [UInt64](repeating: 0, count: tree.nodes.count)
         var types = [InodeType](repeating: .directory, count: tree.nodes.count)
         let count = UInt32(tree.nodes.count)
@@ -83,54 +90,68 @@ struct ImageWriter {
                     return DirectoryChild(name: tree.nodes[c].name, inodeRef: refs[c],
                                           inodeNumber: tree.inodeNumber[c], type: types[c])
                 }
-                let place = try directories.add(listing)
+                let place = directories.add(listing)
                 let parent = node.parent >= 0 ? tree.inodeNumber[Int(node.parent)] : count + 1
-                ref = try inodes.addDirectory(
+                ref = inodes.addDirectory(
                     mode: node.mode, number: number, linkCount: 2 + UInt32(subdirs),
-                    listingSize: place.listingSize, blockStart: place.blockStart,
+                    listingSize: place.listingSize, block: place.block,
                     blockOffset: place.blockOffset, parent: parent, index: place.index)
                 types[i] = .directory
             case .file(let f):
                 let l = data.layout(of: f)
-                ref = try inodes.addFile(
+                ref = inodes.addFile(
                     mode: node.mode, number: number, size: l.size,
                     blocksStart: l.blocksStart, blockSizes: l.blockSizes,
                     fragment: l.fragment, fragmentOffset: l.fragmentOffset, sparseBytes: l.sparseBytes(blockSize: options.blockSize))
                 types[i] = .file
             case .symlink(let target):
-                ref = try inodes.addSymlink(mode: node.mode, number: number, target: target)
+                ref = inodes.addSymlink(mode: node.mode, number: number, target: target)
                 types[i] = .symlink
             case .fifo:
-                ref = try inodes.addIPC(.fifo, mode: node.mode, number: number)
+                ref = inodes.addIPC(.fifo, mode: node.mode, number: number)
                 types[i] = .fifo
             case .socket:
-                ref = try inodes.addIPC(.socket, mode: node.mode, number: number)
+                ref = inodes.addIPC(.socket, mode: node.mode, number: number)
                 types[i] = .socket
             case .characterDevice(let major, let minor):
-                ref = try inodes.addDevice(.characterDevice, mode: node.mode, number: number, major: major, minor: minor)
+                ref = inodes.addDevice(.characterDevice, mode: node.mode, number: number, major: major, minor: minor)
                 types[i] = .characterDevice
             case .blockDevice(let major, let minor):
-                ref = try inodes.addDevice(.blockDevice, mode: node.mode, number: number, major: major, minor: minor)
+                ref = inodes.addDevice(.blockDevice, mode: node.mode, number: number, major: major, minor: minor)
                 types[i] = .blockDevice
             }
             refs[i] = ref
-            export.record(inodeNumber: number, ref: ref)
         }
+        types = []
+        inodes.close()
+        directories.close()
+        Trace.mark("metadata laid out: \(inodes.stream.count) inode, \(directories.stream.count) directory bytes")
 
         // Tables, in mksquashfs's order: inodes, directories, fragments,
         // export, ids.
+        var tables = try metadata.finish()
+        Trace.mark("inode and directory tables compressed")
         let inodeTableStart = output.position
-        try output.write(try inodes.finish())
+        try tables[0].write(to: output)
+        tables[0].blocks = []
         let directoryTableStart = output.position
-        try output.write(try directories.finish())
-        let frag = try data.fragments.build(start: output.position, worker: worker)
+        try tables[1].write(to: output)
+        tables.removeLast()
+        let frag = try data.fragments.build(start: output.position, jobs: jobs, makeWorker: makeWorker)
         try output.write(frag.bytes)
-        let exp = try export.build(start: output.position, worker: worker)
+        var export = ExportTable(inodeCount: tree.nodes.count)
+        for i in refs.indices {
+            refs[i] = tables[0].resolve(refs[i])
+            export.record(inodeNumber: tree.inodeNumber[i], ref: refs[i])
+        }
+        tables = []
+        let exp = try export.build(start: output.position, jobs: jobs, makeWorker: makeWorker)
         try output.write(exp.bytes)
         let ids = IdTable()
-        let id = try ids.build(start: output.position, worker: worker)
+        let id = try ids.build(start: output.position, jobs: jobs, makeWorker: makeWorker)
         try output.write(id.bytes)
         let bytesUsed = output.position
+        Trace.mark("other tables written")
 
         let pad = Int((4096 - bytesUsed % 4096) % 4096)
         try output.write([UInt8](repeating: 0, count: pad))

@@ -15,8 +15,9 @@ enum InodeType: UInt16 {
 struct DirectoryIndexEntry {
     /// Offset of the header within this directory's listing.
     var listingOffset: UInt32
-    /// Start of the directory-table block holding that header.
-    var blockStart: UInt32
+    /// Index of the directory-table block holding that header (stored as
+    /// that block's start).
+    var block: Int
     var name: [UInt8]
 }
 
@@ -30,19 +31,27 @@ struct DirectoryIndexEntry {
 /// 4 GiB, sparse files, and directories whose listing exceeds 64 KiB or that
 /// carry a directory index. Link counts: 1 for non-directories (hard links
 /// are never shared), 2 + subdirectories for directories.
+///
+/// The table is laid out here and compressed by a `MetadataCompressor`; the
+/// references returned are layout references (see `MetadataWriter`).
 struct InodeTable {
-    private var meta: MetadataWriter
+    private(set) var stream: MetadataWriter
+
+    /// Hands the last block to the compressor; add nothing after this.
+    mutating func close() {
+        stream.close()
+    }
     let mtime: UInt32
 
-    init(worker: any CompressorWorker, mtime: UInt32) {
-        meta = MetadataWriter(worker: worker)
+    init(mtime: UInt32, into compressor: MetadataCompressor) {
+        stream = MetadataWriter(table: MetadataTable.inodes.rawValue, into: compressor)
         self.mtime = mtime
     }
 
-    /// The reference of the next inode to be written.
+    /// The layout reference of the next inode to be written.
     var nextReference: UInt64 {
-        let p = meta.position
-        return (p.block << 16) | UInt64(p.offset)
+        let p = stream.position
+        return (UInt64(p.block) << 16) | UInt64(p.offset)
     }
 
     private func header(_ b: inout ByteBuffer, _ type: InodeType, mode: UInt16, number: UInt32) {
@@ -57,7 +66,7 @@ struct InodeTable {
     /// Writes a regular file inode; returns (reference, type written).
     mutating func addFile(mode: UInt16, number: UInt32, size: UInt64, blocksStart: UInt64,
                           blockSizes: [UInt32], fragment: UInt32, fragmentOffset: UInt32,
-                          sparseBytes: UInt64) throws(SquashFSError) -> UInt64 {
+                          sparseBytes: UInt64) -> UInt64 {
         let ref = nextReference
         var b = ByteBuffer(capacity: 56 + 4 * blockSizes.count)
         if size < (1 << 32) && blocksStart < (1 << 32) && sparseBytes == 0 {
@@ -77,20 +86,24 @@ struct InodeTable {
             b.u32(0xFFFF_FFFF)  // no xattrs
         }
         for s in blockSizes { b.u32(s) }
-        try meta.append(b.bytes)
+        stream.append(b.bytes)
         return ref
     }
 
+    /// `block` and `blockOffset`: where the listing starts in the directory
+    /// table (block index, offset).
     mutating func addDirectory(mode: UInt16, number: UInt32, linkCount: UInt32, listingSize: Int,
-                               blockStart: UInt64, blockOffset: Int, parent: UInt32,
-                               index: [DirectoryIndexEntry]) throws(SquashFSError) -> UInt64 {
+                               block: Int, blockOffset: Int, parent: UInt32,
+                               index: [DirectoryIndexEntry]) -> UInt64 {
         let ref = nextReference
         // The stored size counts the implicit "." and ".." as 3 bytes.
         let fileSize = listingSize + 3
         var b = ByteBuffer(capacity: 40)
-        if fileSize <= 0xFFFF && index.isEmpty && blockStart < (1 << 32) {
+        var fields: [(offset: Int, table: Int, block: Int)] = []
+        if fileSize <= 0xFFFF && index.isEmpty {
             header(&b, .directory, mode: mode, number: number)
-            b.u32(UInt32(blockStart))
+            fields.append((b.count, MetadataTable.directories.rawValue, block))
+            b.u32(0)
             b.u32(linkCount)
             b.u16(UInt16(fileSize))
             b.u16(UInt16(blockOffset))
@@ -99,54 +112,52 @@ struct InodeTable {
             header(&b, .extendedDirectory, mode: mode, number: number)
             b.u32(linkCount)
             b.u32(UInt32(fileSize))
-            b.u32(UInt32(blockStart))
+            fields.append((b.count, MetadataTable.directories.rawValue, block))
+            b.u32(0)
             b.u32(parent)
             b.u16(UInt16(index.count))
             b.u16(UInt16(blockOffset))
             b.u32(0xFFFF_FFFF)  // no xattrs
             for e in index {
                 b.u32(e.listingOffset)
-                b.u32(e.blockStart)
+                fields.append((b.count, MetadataTable.directories.rawValue, e.block))
+                b.u32(0)
                 b.u32(UInt32(e.name.count - 1))
                 b.append(e.name)
             }
         }
-        try meta.append(b.bytes)
+        stream.append(b.bytes, fields: fields)
         return ref
     }
 
-    mutating func addSymlink(mode: UInt16, number: UInt32, target: [UInt8]) throws(SquashFSError) -> UInt64 {
+    mutating func addSymlink(mode: UInt16, number: UInt32, target: [UInt8]) -> UInt64 {
         let ref = nextReference
         var b = ByteBuffer(capacity: 24 + target.count)
         header(&b, .symlink, mode: mode, number: number)
         b.u32(1)
         b.u32(UInt32(target.count))
         b.append(target)
-        try meta.append(b.bytes)
+        stream.append(b.bytes)
         return ref
     }
 
-    mutating func addDevice(_ type: InodeType, mode: UInt16, number: UInt32, major: UInt32, minor: UInt32) throws(SquashFSError) -> UInt64 {
+    mutating func addDevice(_ type: InodeType, mode: UInt16, number: UInt32, major: UInt32, minor: UInt32) -> UInt64 {
         let ref = nextReference
         var b = ByteBuffer(capacity: 24)
         header(&b, type, mode: mode, number: number)
         b.u32(1)
         // The kernel's new_decode_dev layout.
         b.u32((minor & 0xFF) | (major << 8) | ((minor & ~0xFF) << 12))
-        try meta.append(b.bytes)
+        stream.append(b.bytes)
         return ref
     }
 
-    mutating func addIPC(_ type: InodeType, mode: UInt16, number: UInt32) throws(SquashFSError) -> UInt64 {
+    mutating func addIPC(_ type: InodeType, mode: UInt16, number: UInt32) -> UInt64 {
         let ref = nextReference
         var b = ByteBuffer(capacity: 20)
         header(&b, type, mode: mode, number: number)
         b.u32(1)
-        try meta.append(b.bytes)
+        stream.append(b.bytes)
         return ref
-    }
-
-    mutating func finish() throws(SquashFSError) -> [UInt8] {
-        try meta.finish()
     }
 }

@@ -143,6 +143,7 @@ enum PackCommand {
             }
         }
 
+        Trace.mark("scanning \(source)")
         guard case .directory(var root) = try scanSource(path: source) else {
             throw Failure(message: "\(source): not a directory; pack takes a directory whose contents become the image root")
         }

@@ -33,28 +33,132 @@ final class FormatTests: XCTestCase {
         XCTAssertEqual(Array(b[56..<64]), [UInt8](repeating: 0xFF, count: 8))  // no xattrs
     }
 
+    /// Stored tables for streams laid out by `body`, compressed by `worker`
+    /// on `jobs` threads.
+    private func stored(tables: Int = 1, jobs: Int = 1, worker: @escaping () -> any CompressorWorker = { RawWorker() },
+                        _ body: (MetadataCompressor) -> Void) throws -> [StoredMetadata] {
+        let c = MetadataCompressor(tables: tables, jobs: jobs, makeWorker: worker)
+        body(c)
+        return try c.finish()
+    }
+
+    private func bytes(_ t: StoredMetadata) -> [UInt8] { t.blocks.flatMap { $0 } }
+
     func testMetadataBlockStoredRawHasHighBitHeader() throws {
-        var m = MetadataWriter(worker: RawWorker())
-        try m.append([1, 2, 3])
-        let out = try m.finish()
-        XCTAssertEqual(out, [3, 0x80, 1, 2, 3])
+        let out = try stored { c in
+            var m = MetadataWriter(table: 0, into: c)
+            m.append([1, 2, 3])
+            m.close()
+        }
+        XCTAssertEqual(bytes(out[0]), [3, 0x80, 1, 2, 3])
+        XCTAssertEqual(out[0].blockStarts, [0, 5])
     }
 
     func testMetadataBlocksAreCutAt8KiB() throws {
-        var m = MetadataWriter(worker: RawWorker())
-        try m.append([UInt8](repeating: 7, count: 8192 + 10))
-        XCTAssertEqual(m.position.block, 8194)  // 2-byte header + 8192 raw bytes
-        XCTAssertEqual(m.position.offset, 10)
-        let out = try m.finish()
-        XCTAssertEqual(out.count, 8194 + 12)
-        XCTAssertEqual(Array(out[0..<2]), [0x00, 0xA0])  // 8192 | 0x8000
-        XCTAssertEqual(Array(out[8194..<8196]), [10, 0x80])
+        let out = try stored { c in
+            var m = MetadataWriter(table: 0, into: c)
+            m.append([UInt8](repeating: 7, count: 8192 + 10))
+            XCTAssertEqual(m.position.block, 1)
+            XCTAssertEqual(m.position.offset, 10)
+            m.close()
+        }
+        let b = bytes(out[0])
+        XCTAssertEqual(b.count, 8194 + 12)
+        XCTAssertEqual(Array(b[0..<2]), [0x00, 0xA0])  // 8192 | 0x8000
+        XCTAssertEqual(Array(b[8194..<8196]), [10, 0x80])
+        XCTAssertEqual(out[0].blockStarts, [0, 8194, 8206])
+        XCTAssertEqual(out[0].resolve((1 << 16) | 4), (8194 << 16) | 4)
+    }
+
+    /// Two streams whose fields name each other's blocks, one field
+    /// straddling a block boundary: every field must end up holding the
+    /// stored start of its target, and the bytes must not depend on the
+    /// number of threads.
+    func testMetadataFixupsResolveAcrossTablesAndThreads() throws {
+        final class ShrinkingWorker: CompressorWorker {
+            // Deterministic, content-dependent sizes: keep every other byte
+            // of the input (a stand-in "compressor" that always shrinks).
+            func compress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(SquashFSError) -> Int? {
+                let n = (input.count + Int(input.first ?? 0) % 7) / 2
+                guard n < input.count else { return nil }
+                for i in 0..<n { output[i] = input[(2 * i) % input.count] }
+                return n
+            }
+            func decompress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(SquashFSError) -> Int { 0 }
+        }
+        func layout(_ c: MetadataCompressor) {
+            var a = MetadataWriter(table: 0, into: c)
+            var b = MetadataWriter(table: 1, into: c)
+            for round in 0..<40 {
+                // Fields in `a` name the block `b` is filling, and the reverse.
+                var chunk = [UInt8](repeating: UInt8(round), count: 1500)
+                chunk[100..<104] = [0, 0, 0, 0]
+                a.append(chunk, fields: [(100, 1, b.position.block)])
+                var other = [UInt8](repeating: UInt8(200 - round), count: 700 + round)
+                other[0..<4] = [0, 0, 0, 0]
+                b.append(other, fields: [(0, 0, a.position.block)])
+            }
+            // Straddles the boundary between a's blocks: 4 bytes from 8190 on the next cut.
+            let fill = 8190 - a.count % 8192
+            a.append([UInt8](repeating: 1, count: fill))
+            a.append([0, 0, 0, 0, 9], fields: [(0, 1, 2)])
+            a.close()
+            b.close()
+        }
+        let one = try stored(tables: 2, jobs: 1, worker: { ShrinkingWorker() }, layout)
+        let four = try stored(tables: 2, jobs: 4, worker: { ShrinkingWorker() }, layout)
+        XCTAssertEqual(one.map(bytes), four.map(bytes))
+        XCTAssertEqual(one.map(\.blockStarts), four.map(\.blockStarts))
+        XCTAssertGreaterThan(one[0].blocks.count, 5)
+        XCTAssertGreaterThan(one[1].blocks.count, 3)
+        // The block starts are those of the stored blocks.
+        for t in one {
+            var position: UInt64 = 0
+            for (i, block) in t.blocks.enumerated() {
+                XCTAssertEqual(t.blockStarts[i], position)
+                position += UInt64(block.count)
+            }
+            XCTAssertEqual(t.size, position)
+        }
+    }
+
+    /// The same fields, read back through RawWorker (stored raw), hold the
+    /// stored starts: checks the values, not just their stability.
+    func testMetadataFixupValues() throws {
+        var fieldAt: [Int] = []
+        let out = try stored(tables: 2, jobs: 3) { c in
+            var a = MetadataWriter(table: 0, into: c)
+            var b = MetadataWriter(table: 1, into: c)
+            b.append([UInt8](repeating: 5, count: 3 * 8192 + 100))
+            // Fields at 8190, 16383, 24576, 32769: the first two straddle a cut.
+            a.append([UInt8](repeating: 1, count: 8190))
+            for target in 0...3 {
+                fieldAt.append(a.count)
+                a.append([0, 0, 0, 0] + [UInt8](repeating: 1, count: 8189), fields: [(0, 1, target)])
+            }
+            a.close()
+            b.close()
+        }
+        let raw = bytes(out[0])
+        let expectedStarts: [UInt64] = [0, 8194, 16388, 24582, 24684]
+        XCTAssertEqual(out[1].blockStarts, expectedStarts)
+        XCTAssertEqual(fieldAt.map { $0 % 8192 }, [8190, 8191, 0, 1])
+        for (target, p) in fieldAt.enumerated() {
+            // Raw blocks: 2 header bytes per block up to position p.
+            let word = (0..<4).reduce(UInt32(0)) { acc, i in
+                let q = p + i
+                return acc | UInt32(raw[q + 2 * (q / 8192 + 1)]) << (8 * UInt32(i))
+            }
+            XCTAssertEqual(UInt64(word), out[1].blockStarts[target], "field naming block \(target), at \(p)")
+        }
     }
 
     func testDeviceNumberEncoding() throws {
-        var t = InodeTable(worker: RawWorker(), mtime: 0)
-        _ = try t.addDevice(.blockDevice, mode: 0o660, number: 1, major: 259, minor: 70000)
-        let out = try t.finish()
+        let out = bytes(try stored(tables: 2) { c in
+            var t = InodeTable(mtime: 0, into: c)
+            _ = t.addDevice(.blockDevice, mode: 0o660, number: 1, major: 259, minor: 70000)
+            t.close()
+        }[0])
         let body = Array(out[2...])
         XCTAssertEqual(Array(body[0..<2]), [4, 0])  // basic block device
         XCTAssertEqual(Array(body[2..<4]), [0xB0, 0x01])  // 0o660
@@ -65,14 +169,17 @@ final class FormatTests: XCTestCase {
     }
 
     func testFileInodeBasicAndExtended() throws {
-        var t = InodeTable(worker: RawWorker(), mtime: 5)
-        let r1 = try t.addFile(mode: 0o644, number: 1, size: 10, blocksStart: 96, blockSizes: [],
-                               fragment: 0, fragmentOffset: 4, sparseBytes: 0)
-        let r2 = try t.addFile(mode: 0o644, number: 2, size: 1 << 32, blocksStart: 96, blockSizes: [0],
-                               fragment: FragmentTable.none, fragmentOffset: 0, sparseBytes: 1 << 20)
+        var r1: UInt64 = 1, r2: UInt64 = 1
+        let out = bytes(try stored(tables: 2) { c in
+            var t = InodeTable(mtime: 5, into: c)
+            r1 = t.addFile(mode: 0o644, number: 1, size: 10, blocksStart: 96, blockSizes: [],
+                           fragment: 0, fragmentOffset: 4, sparseBytes: 0)
+            r2 = t.addFile(mode: 0o644, number: 2, size: 1 << 32, blocksStart: 96, blockSizes: [0],
+                           fragment: FragmentTable.none, fragmentOffset: 0, sparseBytes: 1 << 20)
+            t.close()
+        }[0])
         XCTAssertEqual(r1, 0)
         XCTAssertEqual(r2, 32)  // basic file inode: 16 header + 16 body
-        let out = try t.finish()
         XCTAssertEqual(out[2], 2)  // basic file
         XCTAssertEqual(out[2 + 32], 9)  // extended file
     }
@@ -81,7 +188,8 @@ final class FormatTests: XCTestCase {
         let children = (0..<300).map { i in
             DirectoryChild(name: Array("n\(1000 + i)".utf8), inodeRef: UInt64(i * 32), inodeNumber: UInt32(i + 1), type: .file)
         }
-        let (bytes, index) = DirectoryTable.encodeListing(children)
+        let listing = DirectoryTable.encodeListing(children)
+        let (bytes, index) = (listing.bytes, listing.index)
         // Two headers of 12 bytes; each entry 8 + 5 name bytes.
         XCTAssertEqual(bytes.count, 2 * 12 + 300 * 13)
         XCTAssertEqual(Array(bytes[0..<4]), [255, 0, 0, 0])  // 256 entries
@@ -96,11 +204,16 @@ final class FormatTests: XCTestCase {
             DirectoryChild(name: [0x61], inodeRef: 0x0000_0000_0000_0010, inodeNumber: 1, type: .file),
             DirectoryChild(name: [0x62], inodeRef: 0x0000_0001_2345_0004, inodeNumber: 2, type: .extendedFile),
         ]
-        let (bytes, _) = DirectoryTable.encodeListing(children)
+        let listing = DirectoryTable.encodeListing(children)
+        let bytes = listing.bytes
         XCTAssertEqual(bytes.count, 2 * (12 + 9))
         // The entry of an extended inode carries the basic type.
         XCTAssertEqual(Array(bytes[(21 + 12 + 4)..<(21 + 12 + 6)]), [2, 0])
-        XCTAssertEqual(Array(bytes[(21 + 4)..<(21 + 8)]), [0x45, 0x23, 0x01, 0x00])
+        // Each header's inode block start is left zero for the compressor
+        // to fill in with the stored start of block 0 and block 0x12345.
+        XCTAssertEqual(Array(bytes[(21 + 4)..<(21 + 8)]), [0, 0, 0, 0])
+        XCTAssertEqual(listing.inodeBlockFields.map(\.offset), [4, 21 + 4])
+        XCTAssertEqual(listing.inodeBlockFields.map(\.block), [0, 0x12345])
     }
 
     func testDirectoryIndexEveryMetadataBlock() {
@@ -110,7 +223,8 @@ final class FormatTests: XCTestCase {
             DirectoryChild(name: Array(String(format: "%03d", i).utf8) + [UInt8](repeating: 0x78, count: 247),
                            inodeRef: UInt64(i * 64), inodeNumber: UInt32(i + 1), type: .file)
         }
-        let (bytes, index) = DirectoryTable.encodeListing(children)
+        let listing = DirectoryTable.encodeListing(children)
+        let (bytes, index) = (listing.bytes, listing.index)
         XCTAssertEqual(index.count, 3)
         var last = 0
         for e in index {
@@ -124,7 +238,7 @@ final class FormatTests: XCTestCase {
     }
 
     func testIdTableIsSingleRoot() throws {
-        let (bytes, indexStart) = try IdTable().build(start: 1000, worker: RawWorker())
+        let (bytes, indexStart) = try IdTable().build(start: 1000, jobs: 2, makeWorker: { RawWorker() })
         XCTAssertEqual(bytes, [4, 0x80, 0, 0, 0, 0] + [0xE8, 0x03, 0, 0, 0, 0, 0, 0])
         XCTAssertEqual(indexStart, 1006)
     }

@@ -1,0 +1,35 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// MKPORTABLE_TRACE=1 prints one line per phase to stderr: milliseconds
+/// since the first mark and the resident set size, to see where time and
+/// memory go without a profiler. Off by default; it never changes the image.
+public enum Trace {
+    public static let enabled = getenv("MKPORTABLE_TRACE") != nil
+    nonisolated(unsafe) private static var origin = -1.0
+
+    public static func mark(_ phase: @autoclosure () -> String) {
+        guard enabled else { return }
+        let t = now()
+        if origin < 0 { origin = t }
+        fputs("trace: \(Int((t - origin) * 1000)) ms, rss \(residentKB() / 1000) MB: \(phase())\n", stderr)
+    }
+
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    /// Second field of /proc/self/statm (resident pages), in kB.
+    private static func residentKB() -> Int {
+        guard let f = fopen("/proc/self/statm", "r") else { return -1 }
+        defer { fclose(f) }
+        var line = [CChar](repeating: 0, count: 128)
+        guard fgets(&line, Int32(line.count), f) != nil else { return -1 }
+        let fields = String(cString: line).split(separator: " ")
+        guard fields.count >= 2, let pages = Int(fields[1]) else { return -1 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE))) / 1000
+    }
+}
