@@ -118,7 +118,7 @@ final class DataWriter {
     /// writer waited, to tell I/O-bound from CPU-bound runs.
     private let traceIdle = Trace.enabled
     private var idleStart = 0.0, idleTotal = 0.0, mainWait = 0.0
-    private func now() -> Double { Trace.now() }
+    private func now() -> Double { Posix.monotonicSeconds() }
 
     private func shutdown() {
         if threads.isEmpty { return }

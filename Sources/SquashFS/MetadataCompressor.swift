@@ -101,16 +101,18 @@ final class MetadataCompressor: @unchecked Sendable {
         threads = []
     }
 
-    /// Called with the monitor held: the next ready block, if any.
-    private func claim() -> (table: Int, block: Int, cut: Cut)? {
+    /// Called with the monitor held: the next ready block, if any. Its
+    /// bytes are moved into `bytes`, so the caller owns them alone.
+    private func claim(into bytes: inout [UInt8]) -> (table: Int, block: Int, fixups: [MetadataFixup])? {
         for t in 0..<tableCount where nextBlock[t] < cuts[t].count {
             let b = nextBlock[t]
             let needs = cuts[t][b]!.needs
             if needs.indices.allSatisfy({ storedPrefix[$0] >= needs[$0] }) {
                 nextBlock[t] += 1
-                let cut = cuts[t][b]!
+                swap(&bytes, &cuts[t][b]!.bytes)
+                let fixups = cuts[t][b]!.fixups
                 cuts[t][b] = nil
-                return (t, b, cut)
+                return (t, b, fixups)
             }
         }
         return nil
@@ -118,49 +120,52 @@ final class MetadataCompressor: @unchecked Sendable {
 
     private func work(_ worker: any CompressorWorker) {
         let blockSize = MetadataWriter.blockSize
-        let block = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 16)
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 16)
-        defer { block.deallocate(); scratch.deallocate() }
+        defer { scratch.deallocate() }
         var values: [UInt64] = []
+        var bytes: [UInt8] = []
         while true {
             monitor.lock()
-            var job: (table: Int, block: Int, cut: Cut)?
+            var job: (table: Int, block: Int, fixups: [MetadataFixup])?
             while failure == nil {
-                job = claim()
+                job = claim(into: &bytes)
                 if job != nil || (finishing && nextBlock.indices.allSatisfy({ nextBlock[$0] == cuts[$0].count })) { break }
                 monitor.wait()
             }
-            guard let (t, b, cut) = job else {
+            guard let (t, b, fixups) = job else {
                 monitor.unlock()
                 return
             }
             values.removeAll(keepingCapacity: true)
-            for f in cut.fixups { values.append(blockStarts[f.table][f.block]) }
+            for f in fixups { values.append(blockStarts[f.table][f.block]) }
             monitor.unlock()
 
-            let outcome = Result { () throws(SquashFSError) -> [UInt8] in
-                let lower = b * blockSize
-                let count = cut.bytes.count
-                cut.bytes.withUnsafeBytes { block.copyMemory(from: $0) }
-                for (f, v) in zip(cut.fixups, values) {
-                    guard v <= UInt64(UInt32.max) else {
-                        let name = MetadataTable(rawValue: f.table).map { "the \($0) table" } ?? "a metadata table"
-                        throw SquashFSError("\(name) passes 4 GiB, but squashfs stores positions in it as 32-bit numbers; split the tree into several images")
-                    }
-                    for i in 0..<4 where f.position + i >= lower && f.position + i < lower + count {
-                        block[f.position + i - lower] = UInt8(truncatingIfNeeded: v >> UInt64(8 * i))
+            // Fill the fields in place and compress.
+            let outcome: Result<[UInt8], SquashFSError>
+            let lower = b * blockSize
+            if let (f, _) = zip(fixups, values).first(where: { $0.1 > UInt64(UInt32.max) }) {
+                let name = MetadataTable(rawValue: f.table).map { "the \($0) table" } ?? "a metadata table"
+                outcome = .failure(SquashFSError("\(name) passes 4 GiB, but squashfs stores positions in it as 32-bit numbers; split the tree into several images"))
+            } else {
+                for (f, v) in zip(fixups, values) {
+                    for i in 0..<4 where f.position + i >= lower && f.position + i < lower + bytes.count {
+                        bytes[f.position + i - lower] = UInt8(truncatingIfNeeded: v >> UInt64(8 * i))
                     }
                 }
-                return try StoredMetadata.store(UnsafeRawBufferPointer(rebasing: block[0..<count]),
-                                                worker: worker, scratch: scratch)
+                outcome = bytes.withUnsafeBytes { input in
+                    Result { () throws(SquashFSError) -> [UInt8] in
+                        try StoredMetadata.store(input, worker: worker, scratch: scratch)
+                    }
+                }
             }
+            bytes = []
 
             monitor.locked {
                 switch outcome {
                 case .failure(let e):
                     if failure == nil { failure = e }
-                case .success(let bytes):
-                    stored[t][b] = bytes
+                case .success(let block):
+                    stored[t][b] = block
                     while storedPrefix[t] < stored[t].count, let done = stored[t][storedPrefix[t]] {
                         blockStarts[t].append(blockStarts[t].last! + UInt64(done.count))
                         storedPrefix[t] += 1

@@ -22,6 +22,13 @@ enum Posix {
         #endif
     }
 
+    /// Seconds on the monotonic clock, for progress and trace timing.
+    static func monotonicSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
     static func errorString(_ code: Int32) -> String {
         String(cString: strerror(code))
     }

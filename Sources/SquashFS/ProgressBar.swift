@@ -7,14 +7,8 @@ import Glibc
 struct ProgressBar {
     private var lastDraw: Double = 0
 
-    private static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
-
     mutating func update(done: UInt64, total: UInt64) {
-        let t = Self.now()
+        let t = Posix.monotonicSeconds()
         if t - lastDraw < 0.1 && done < total { return }
         lastDraw = t
         draw(done: done, total: total)

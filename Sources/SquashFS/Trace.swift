@@ -11,15 +11,9 @@ public enum Trace {
 
     public static func mark(_ phase: @autoclosure () -> String) {
         guard enabled else { return }
-        let t = now()
+        let t = Posix.monotonicSeconds()
         if origin < 0 { origin = t }
         fputs("trace: \(Int((t - origin) * 1000)) ms, rss \(residentKB() / 1000) MB: \(phase())\n", stderr)
-    }
-
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     /// Second field of /proc/self/statm (resident pages), in kB.
