@@ -53,6 +53,46 @@ final class DeterminismTests: ImageTestCase {
         }
     }
 
+    /// An inode table of more metadata blocks than the compressor lets
+    /// wait at once (long symlink targets make big inodes), with directory
+    /// inodes and listings naming each other's blocks all along: the tables
+    /// compress on several threads, so the bytes must not depend on --jobs,
+    /// and every reader must find each entry where the image says it is.
+    func testLargeMetadataTablesDoNotDependOnJobs() throws {
+        let src = try newSource("many")
+        var rng = TestData.RNG(seed: 41)
+        for d in 0..<100 {
+            let dir = "d\(d % 10)/sub-\(d)"
+            for f in 0..<24 {
+                let name = "\(dir)/entry-\(f)-" + String(repeating: "n", count: rng.next(below: 30))
+                if f % 6 == 5 {
+                    let target = String(repeating: "../x", count: 300 + rng.next(below: 100)) + "/\(d)-\(f)"
+                    try src.symlink(RawPath(name), to: target)
+                } else {
+                    try src.file(RawPath(name), Array("\(d) \(f)\n".utf8), mode: f % 9 == 0 ? 0o755 : 0o644)
+                }
+            }
+        }
+        var one = PackOptions(comp: "xz", blockSize: "128K")
+        one.jobs = 1
+        var three = one
+        three.jobs = 3
+        let (a, _) = try packAndVerify(src.root, options: one, name: "jobs1.sqfs")
+        let b = try pack(src.root, options: three, name: "jobs3.sqfs")
+        try assertIdentical(a, b, "--jobs 1 vs --jobs 3")
+        // The inode table alone must hold more blocks than may wait at once
+        // (64): count its stored blocks by their headers.
+        let sb = try Superblock.read(a)
+        let bytes = try Posix.readPrefix(a, count: Int(sb.directoryTableStart))
+        var at = Int(sb.inodeTableStart), blocks = 0
+        while at < Int(sb.directoryTableStart) {
+            at += 2 + Int((UInt16(bytes[at]) | UInt16(bytes[at + 1]) << 8) & 0x7fff)
+            blocks += 1
+        }
+        XCTAssertEqual(at, Int(sb.directoryTableStart), "inode table blocks do not end where the directory table starts")
+        XCTAssertGreaterThan(blocks, 64, "the inode table is too small to exercise waiting blocks")
+    }
+
     func testPackingTwiceGivesTheSameImage() throws {
         let src = try build("src")
         let a = try pack(src, options: fast, name: "first.sqfs")

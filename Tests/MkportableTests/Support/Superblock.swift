@@ -16,6 +16,8 @@ public struct Superblock: CustomStringConvertible {
     public var versionMinor: UInt16
     public var bytesUsed: UInt64
     public var xattrTableStart: UInt64
+    public var inodeTableStart: UInt64
+    public var directoryTableStart: UInt64
     /// Payload of the compressor options metadata block, if the flag is set.
     public var compressorOptions: [UInt8]?
     public var fileSize: UInt64
@@ -63,6 +65,7 @@ public struct Superblock: CustomStringConvertible {
         var sb = Superblock(magic: u32(0), inodeCount: u32(4), mkfsTime: u32(8), blockSize: u32(12), fragmentCount: u32(16),
                             compressionID: u16(20), blockLog: u16(22), flags: u16(24), idCount: u16(26),
                             versionMajor: u16(28), versionMinor: u16(30), bytesUsed: u64(40), xattrTableStart: u64(56),
+                            inodeTableStart: u64(64), directoryTableStart: u64(72),
                             compressorOptions: nil, fileSize: fileSize)
         if sb.flags & compressorOptionsFlag != 0 {
             guard data.count >= 98 else { throw Malformed(description: "options flag set but no options block") }
