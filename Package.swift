@@ -14,13 +14,18 @@ let package = Package(
         .systemLibrary(name: "CLZMA", pkgConfig: "liblzma", providers: [.apt(["liblzma-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(
             name: "SquashFS",
             dependencies: ["CZstd", "CLZMA", "CZlib", "CLZ4"]
         ),
+        // dm-verity hash trees of a stream of 4 KiB blocks; knows nothing of
+        // squashfs or systemd.
+        .target(name: "Verity", dependencies: ["CCrypto"]),
         .target(name: "PortableService", dependencies: ["SquashFS"]),
-        .executableTarget(name: "mkportable", dependencies: ["SquashFS", "PortableService"]),
+        .executableTarget(name: "mkportable", dependencies: ["SquashFS", "PortableService", "Verity"]),
         .testTarget(name: "SquashFSTests", dependencies: ["SquashFS"]),
         .testTarget(name: "MkportableTests", dependencies: ["SquashFS", "PortableService"]),
+        .testTarget(name: "VerityTests", dependencies: ["Verity"]),
     ]
 )

@@ -11,8 +11,11 @@ import Glibc
 /// when complete (written beside it under a temporary name, then renamed).
 /// `root` is consumed: once flattened, the caller's tree is released, so
 /// pass it with `consume` to keep peak memory at one copy of the metadata.
-public func writeImage(root: consuming Directory, to path: String, options: ImageOptions) throws(SquashFSError) -> ImageStats {
-    try ImageWriter(options: options).write(root: consume root, to: path)
+/// `observer`, if given, sees every byte as it is written and can stop the
+/// image from appearing.
+public func writeImage(root: consuming Directory, to path: String, options: ImageOptions,
+                       observer: (any OutputObserver)? = nil) throws(SquashFSError) -> ImageStats {
+    try ImageWriter(options: options).write(root: consume root, to: path, observer: observer)
 }
 
 struct ImageWriter {
@@ -26,10 +29,11 @@ struct ImageWriter {
         self.options = options
     }
 
-    func write(root: consuming Directory, to path: String) throws(SquashFSError) -> ImageStats {
+    func write(root: consuming Directory, to path: String, observer: (any OutputObserver)? = nil) throws(SquashFSError) -> ImageStats {
         var tree = try FlatTree(root: consume root)
         Trace.mark("tree flattened: \(tree.nodes.count) entries")
         let output = try OutputFile(path: path)
+        output.observer = observer
         let compressor = options.adaptive ? options.compressor.adaptedToContent() : options.compressor
 
         // Superblock placeholder, then the options block if any.

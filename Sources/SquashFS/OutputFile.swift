@@ -14,6 +14,8 @@ final class OutputFile {
     private let bufferCapacity = 1 << 20
     private var buffered = 0
     private var committed = false
+    /// Sees every byte as it is written (see `OutputObserver`).
+    var observer: (any OutputObserver)?
 
     init(path: String) throws(SquashFSError) {
         finalPath = path
@@ -69,6 +71,7 @@ final class OutputFile {
 
     func write(_ p: UnsafeRawPointer, _ n: Int) throws(SquashFSError) {
         if n == 0 { return }
+        observer?.wrote(UnsafeRawBufferPointer(start: p, count: n), at: position)
         // Large writes go straight to the file; the buffer must be flushed
         // first, since `flush` places it just below `position`.
         if buffered + n > bufferCapacity || n >= bufferCapacity / 2 { try flush() }
@@ -93,6 +96,7 @@ final class OutputFile {
 
     func write(_ bytes: [UInt8], at offset: UInt64) throws(SquashFSError) {
         try flush()
+        bytes.withUnsafeBytes { observer?.wrote($0, at: offset) }
         let e = bytes.withUnsafeBytes { Posix.pwriteFully(fd, $0.baseAddress!, $0.count, offset) }
         if e != 0 { throw fail(e) }
     }
@@ -100,6 +104,7 @@ final class OutputFile {
     /// Flushes, syncs and renames the image into place.
     func commit() throws(SquashFSError) {
         try flush()
+        try observer?.complete(size: position)
         if fsync(fd) != 0 { throw fail(errno) }
         if close(fd) != 0 { let e = errno; fd = -1; throw fail(e) }
         fd = -1
@@ -112,6 +117,19 @@ final class OutputFile {
         // temporary file (afterwards its name no longer exists).
         InterruptCleanup.unregister(tempPath)
     }
+}
+
+/// Sees every byte of an image as the writer writes it, so that a digest of
+/// the image (a hash tree, say) needs no second read of it.
+public protocol OutputObserver: AnyObject {
+    /// `bytes` now stand at `offset`. Calls come in the order of writing:
+    /// front to back without gaps, except that bytes already written may be
+    /// written again. The writer does that once, at the end, for the
+    /// superblock at offset 0 (within the first 4 KiB).
+    func wrote(_ bytes: UnsafeRawBufferPointer, at offset: UInt64)
+    /// All `size` bytes are written, the image is not yet under its name.
+    /// Throwing keeps it from appearing.
+    func complete(size: UInt64) throws(SquashFSError)
 }
 
 /// Removes the temporary image when the process is stopped by SIGINT,

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import SquashFS
+import Verity
 
 /// `mkportable pack [options] SOURCE_DIR IMAGE`
 enum PackCommand {
@@ -36,7 +37,14 @@ enum PackCommand {
                           new and the image depends on its input alone.
       --root-mode MODE    octal permission bits of the image root.
                           Default: 0755.
-      --force             replace IMAGE if it exists (default: refuse).
+      --verity            also write the dm-verity hash tree and root hash
+                          beside IMAGE, which must be named NAME.raw:
+                          NAME.verity (veritysetup's format: sha256, 4K
+                          data and hash blocks, superblock) and
+                          NAME.roothash (the root hash in hex, one line).
+                          Salt and UUID derive from the image's definition.
+      --force             replace IMAGE (and its sidecars) if it exists
+                          (default: refuse).
       -h, --help          show this help.
 
     A progress bar is drawn on stderr only when stderr is a terminal.
@@ -74,6 +82,7 @@ enum PackCommand {
         var rootMode: UInt16 = 0o755
         var force = false
         var exactBlocks = false
+        var verity = false
         var positional: [String] = []
 
         var i = 0
@@ -107,6 +116,7 @@ enum PackCommand {
                 rootMode = m
             case "--force": force = true
             case "--exact-blocks": exactBlocks = true
+            case "--verity": verity = true
             case "--":
                 positional.append(contentsOf: arguments[(i + 1)...])
                 i = arguments.count
@@ -133,13 +143,16 @@ enum PackCommand {
             mtime = try parseMtime(epoch, what: "SOURCE_DATE_EPOCH")
         }
 
-        var st = stat()
-        if lstat(image, &st) == 0 {
-            if (st.st_mode & S_IFMT) == S_IFDIR {
-                throw Failure(message: "\(image): is a directory; give the path of the image file to write")
-            }
-            if !force {
-                throw Failure(message: "\(image): already exists; pass --force to replace it")
+        let sidecars = verity ? try SidecarPaths(image: image) : nil
+        for path in [image] + (sidecars.map { [$0.verity, $0.roothash] } ?? []) {
+            var st = stat()
+            if lstat(path, &st) == 0 {
+                if (st.st_mode & S_IFMT) == S_IFDIR {
+                    throw Failure(message: "\(path): is a directory; give the path of the image file to write")
+                }
+                if !force {
+                    throw Failure(message: "\(path): already exists; pass --force to replace it")
+                }
             }
         }
 
@@ -152,7 +165,21 @@ enum PackCommand {
         let options = ImageOptions(compressor: compressor, blockSize: blockSize,
                                    jobs: jobs ?? defaultJobs(environment), mtime: mtime ?? 0,
                                    progress: isatty(2) != 0, adaptive: !exactBlocks)
-        _ = try writeImage(root: consume root, to: image, options: options)
+        var observer: VeritySidecarWriter?
+        if let sidecars {
+            let seed = VeritySeed.seed(root: root, options: options)
+            observer = VeritySidecarWriter(paths: sidecars, parameters: VerityParameters(seed: seed))
+        }
+        _ = try writeImage(root: consume root, to: image, options: options, observer: observer)
+        if let observer {
+            do {
+                try observer.publish()
+            } catch {
+                // The image alone would pass for one without verity.
+                if let sidecars { for p in [image, sidecars.verity, sidecars.roothash] { unlink(p) } }
+                throw error
+            }
+        }
         return 0
     }
 }

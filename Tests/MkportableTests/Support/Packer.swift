@@ -14,6 +14,8 @@ public struct PackOptions: Sendable, CustomStringConvertible {
     public var force = false
     /// `--exact-blocks`: every block compressed as mksquashfs would.
     public var exactBlocks = false
+    /// `--verity`: NAME.verity and NAME.roothash beside the image.
+    public var verity = false
     /// SOURCE_DATE_EPOCH for the child; nil removes it from the environment
     /// (so a caller's environment, e.g. a Nix build's, never leaks in).
     public var sourceDateEpoch: String?
@@ -34,6 +36,7 @@ public struct PackOptions: Sendable, CustomStringConvertible {
         if let rootMode { a += ["--root-mode", rootMode] }
         if force { a.append("--force") }
         if exactBlocks { a.append("--exact-blocks") }
+        if verity { a.append("--verity") }
         return a
     }
 

@@ -1,0 +1,57 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A file written under a temporary name beside `path` and moved into
+/// place only by `publish`, so that several files (an image and its
+/// sidecars) appear together or not at all. Dropped unpublished, the
+/// temporary file is removed.
+final class PendingFile {
+    let path: String
+    let tempPath: String
+    private var published = false
+
+    init(path: String, bytes: [UInt8]) throws {
+        self.path = path
+        let slash = path.lastIndex(of: "/")
+        let dir = slash.map { String(path[...$0]) } ?? ""
+        let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        tempPath = dir + "." + String(decoding: base.utf8.prefix(200), as: UTF8.self) + ".tmp-\(getpid())"
+        unlink(tempPath)
+        let fd = open(tempPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        if fd < 0 {
+            throw PackCommand.Failure(message: "\(path): cannot create the file (\(String(cString: strerror(errno)))); make sure its directory exists and is writable")
+        }
+        var done = 0
+        var failure: Int32 = 0
+        bytes.withUnsafeBytes { b in
+            while done < b.count {
+                let n = Glibc.write(fd, b.baseAddress! + done, b.count - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    return
+                }
+                done += n
+            }
+        }
+        if failure == 0 && fsync(fd) != 0 { failure = errno }
+        if close(fd) != 0 && failure == 0 { failure = errno }
+        if failure != 0 {
+            unlink(tempPath)
+            let why = failure == ENOSPC || failure == EDQUOT ? "no space left on the device; free space there or write elsewhere" : String(cString: strerror(failure))
+            throw PackCommand.Failure(message: "\(path): write failed (\(why))")
+        }
+    }
+
+    func publish() throws {
+        if rename(tempPath, path) != 0 {
+            throw PackCommand.Failure(message: "\(path): cannot move the finished file into place (\(String(cString: strerror(errno))))")
+        }
+        published = true
+    }
+
+    deinit {
+        if !published { unlink(tempPath) }
+    }
+}

@@ -1,0 +1,103 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SquashFS
+import Verity
+
+/// `NAME.raw` → `NAME.verity`, `NAME.roothash`: the sidecars systemd looks
+/// for beside a plain image (dissect-image.c, `build_auxiliary_path`, which
+/// replaces a `.raw` suffix and finds nothing for other names).
+struct SidecarPaths {
+    let image: String
+    let stem: String
+    var verity: String { stem + ".verity" }
+    var roothash: String { stem + ".roothash" }
+    var signature: String { stem + ".roothash.p7s" }
+
+    init(image: String) throws {
+        guard image.hasSuffix(".raw"), image.count > 4, !image.hasSuffix("/.raw") else {
+            throw PackCommand.Failure(message: "\(image): verity sidecars need an image named NAME.raw (systemd looks for NAME.verity and NAME.roothash beside NAME.raw only); rename the image")
+        }
+        self.image = image
+        stem = String(image.dropLast(4))
+    }
+}
+
+/// Computes the hash tree as the writer writes the image and, once the
+/// image is complete (before it appears), writes `.verity` and `.roothash`
+/// under temporary names; `publish` moves them into place after the image.
+final class VeritySidecarWriter: OutputObserver {
+    let paths: SidecarPaths
+    private let tree: VerityHashTree
+    private(set) var hashes: VerityHashes?
+    private var pending: [PendingFile] = []
+
+    init(paths: SidecarPaths, parameters: VerityParameters) {
+        self.paths = paths
+        tree = VerityHashTree(salt: parameters.salt, uuid: parameters.uuid)
+    }
+
+    func wrote(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) {
+        tree.append(bytes, at: offset)
+    }
+
+    func complete(size: UInt64) throws(SquashFSError) {
+        do {
+            let h = try tree.finish()
+            hashes = h
+            pending = [try PendingFile(path: paths.verity, bytes: h.hashFile),
+                       try PendingFile(path: paths.roothash, bytes: Array((h.rootHashHex + "\n").utf8))]
+        } catch let e as VerityError {
+            throw SquashFSError(e.message)
+        } catch let e as PackCommand.Failure {
+            throw SquashFSError(e.message)
+        } catch {
+            throw SquashFSError("\(error)")
+        }
+    }
+
+    func publish() throws {
+        for f in pending { try f.publish() }
+        pending = []
+    }
+}
+
+/// The seed of an image's verity salt and UUID (see `VerityParameters`):
+/// SHA-256 of the image's definition as the writer receives it, before any
+/// byte is written: the settings that shape the image (compressor, block
+/// size, mtime, content tuning) and the whole tree (every name, entry type,
+/// permission bits, file size, link target and device number), bytewise
+/// sorted as the writer sorts it. For a Nix build the tree names every
+/// store path of the closure, and a store path's name is a hash of what
+/// built it, so distinct closures give distinct seeds. File contents are
+/// not read for it (that would read the tree twice); two trees that differ
+/// in contents only share a salt, which costs nothing (the salt is public).
+enum VeritySeed {
+    static func seed(root: Directory, options: ImageOptions) -> [UInt8] {
+        var b: [UInt8] = Array("mkportable verity seed v1\0".utf8)
+        func u64(_ v: UInt64) { for i in 0..<8 { b.append(UInt8(truncatingIfNeeded: v >> (8 * UInt64(i)))) } }
+        func bytes(_ s: [UInt8]) { u64(UInt64(s.count)); b.append(contentsOf: s) }
+        bytes(Array(options.compressor.description.utf8))
+        u64(UInt64(options.blockSize))
+        u64(UInt64(options.mtime))
+        u64(options.adaptive ? 1 : 0)
+        func walk(_ d: Directory) {
+            u64(UInt64(d.mode))
+            u64(UInt64(d.entries.count))
+            for e in d.entries.sorted(by: { $0.name.lexicographicallyPrecedes($1.name) }) {
+                bytes(e.name)
+                switch e.node {
+                case .directory(let sub): b.append(1); walk(sub)
+                case .file(let f): b.append(2); u64(UInt64(f.mode)); u64(f.size)
+                case .symlink(let t, let m): b.append(3); u64(UInt64(m)); bytes(t)
+                case .fifo(let m): b.append(4); u64(UInt64(m))
+                case .socket(let m): b.append(5); u64(UInt64(m))
+                case .characterDevice(let m, let ma, let mi): b.append(6); u64(UInt64(m)); u64(UInt64(ma)); u64(UInt64(mi))
+                case .blockDevice(let m, let ma, let mi): b.append(7); u64(UInt64(m)); u64(UInt64(ma)); u64(UInt64(mi))
+                }
+            }
+        }
+        walk(root)
+        return SHA256.hash(b)
+    }
+}
