@@ -15,9 +15,11 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // glibc itself: the _GNU_SOURCE constants and calls (no library to find).
+        .systemLibrary(name: "CPosix"),
         .target(
             name: "SquashFS",
-            dependencies: ["CZstd", "CLZMA", "CZlib", "CLZ4"]
+            dependencies: ["CZstd", "CLZMA", "CZlib", "CLZ4", "CPosix"]
         ),
         // dm-verity hash trees of a stream of 4 KiB blocks; knows nothing of
         // squashfs or systemd.

@@ -90,7 +90,7 @@ final class DataWriter {
     private let scratchA: UnsafeMutableRawPointer
     private let scratchB: UnsafeMutableRawPointer
 
-    init(fileCount: Int, blockSize: Int, compressor: any Compressor, jobs: Int, output: OutputFile) {
+    init(fileCount: Int, blockSize: Int, compressor: any Compressor, jobs: Int, output: OutputFile) throws(SquashFSError) {
         self.blockSize = blockSize
         self.compressorID = compressor.id
         self.output = output
@@ -98,15 +98,22 @@ final class DataWriter {
         duplicateOf = Array(repeating: -1, count: fileCount)
         scratchA = .allocate(byteCount: blockSize, alignment: 64)
         scratchB = .allocate(byteCount: blockSize, alignment: 64)
+        let pool = try WorkerThread.startPool(jobs, what: "compression") { _ in
+            let worker = compressor.makeWorker()
+            return { [unowned self] in self.work(worker) }
+        }
+        threads = pool.threads
+        refused = pool.refused
         // One slot per worker compressing, one finished early waiting for
         // its turn to be written, one read ahead, and two spare.
-        let slotCount = 3 * jobs + 2
+        let slotCount = 3 * threads.count + 2
         free = (0..<slotCount).map { _ in Slot(blockSize: blockSize) }
-        for _ in 0..<jobs {
-            let worker = compressor.makeWorker()
-            threads.append(WorkerThread { [unowned self] in self.work(worker) })
-        }
     }
+
+    /// How many compression threads run: `jobs`, or fewer if the system
+    /// refused more (then `refused` says why).
+    var threadCount: Int { threads.count }
+    private(set) var refused: Errno?
 
     deinit {
         shutdown()

@@ -9,17 +9,32 @@ import Glibc
 /// Owners, times, inode numbers, link counts and xattrs are ignored, so
 /// hard links become independent entries and `readdir` order is irrelevant
 /// (the writer sorts).
-public func scanSource(path: String) throws(SquashFSError) -> Node {
-    var scanner = DiskScanner()
-    return try scanner.scan(Array(path.utf8))
+///
+/// `followingRoot`: if `path` itself is a symlink, scan what it points to
+/// (links below it stay links). `skipping`: regular files left out
+/// wherever they are met, by device and inode (the image being replaced,
+/// should it lie inside the source).
+public func scanSource(path: String, followingRoot: Bool = false, skipping: [SkippedFile] = []) throws(SquashFSError) -> Node {
+    var scanner = DiskScanner(skipping: Set(skipping))
+    return try scanner.scan(Array(path.utf8), following: followingRoot)
+}
+
+/// A file a scan leaves out, named by device and inode number.
+public struct SkippedFile: Sendable, Hashable {
+    public var device: UInt64
+    public var inode: UInt64
+    public init(device: UInt64, inode: UInt64) {
+        self.device = device
+        self.inode = inode
+    }
 }
 
 struct DiskScanner {
-    private var nameBuffer = [UInt8](repeating: 0, count: 4096)
+    let skipping: Set<SkippedFile>
 
-    mutating func scan(_ path: [UInt8]) throws(SquashFSError) -> Node {
+    mutating func scan(_ path: [UInt8], following: Bool = false) throws(SquashFSError) -> Node {
         var st = stat()
-        let rc = Posix.withCString(path) { lstat($0, &st) }
+        let rc = Posix.withCString(path) { following ? stat($0, &st) : lstat($0, &st) }
         if rc != 0 {
             let e = errno
             throw SquashFSError("\(renderName(path)): cannot stat (\(Posix.errorString(e)))")
@@ -110,6 +125,7 @@ struct DiskScanner {
                 throw SquashFSError("\(renderName(shared.appending(name))): cannot stat (\(Posix.errorString(e)))")
             }
             if (st.st_mode & S_IFMT) == S_IFREG {
+                if !skipping.isEmpty && skipping.contains(SkippedFile(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))) { continue }
                 // Regular files share the directory's path buffer.
                 let file = File(mode: UInt16(st.st_mode & 0o7777), size: UInt64(st.st_size),
                                 source: .entry(directory: shared, name: name))

@@ -1,5 +1,6 @@
 /// Settings of one image write. Every field is part of the image's
-/// definition except `jobs` and `progress`, which never change a byte.
+/// definition except `jobs`, `progress`, `replace` and `notice`, which
+/// never change a byte.
 public struct ImageOptions: Sendable {
     public var compressor: any Compressor
     /// Data block size: a power of two from 4 KiB to 1 MiB.
@@ -14,10 +15,19 @@ public struct ImageOptions: Sendable {
     /// `BlockContent`; xz only, and only without `-Xbcj`). Off, every data
     /// block is compressed exactly as mksquashfs compresses it.
     public var adaptive: Bool
+    /// Replace an existing regular file at the destination. Off, the
+    /// write fails if anything is there when the image is published.
+    public var replace: Bool
+    /// Told about what the write does differently from what was asked,
+    /// without failing (fewer threads than `jobs`, say), one line each.
+    public var notice: (@Sendable (String) -> Void)?
 
     public init(compressor: any Compressor, blockSize: Int = 1 << 20, jobs: Int = 1, mtime: UInt32 = 0,
-                progress: Bool = false, adaptive: Bool = true) {
+                progress: Bool = false, adaptive: Bool = true, replace: Bool = false,
+                notice: (@Sendable (String) -> Void)? = nil) {
         self.compressor = compressor
+        self.replace = replace
+        self.notice = notice
         self.adaptive = adaptive
         self.blockSize = blockSize
         self.jobs = jobs

@@ -8,7 +8,8 @@ import Glibc
 /// sorted bytewise, inode numbers follow that order, data is laid out in
 /// that order, every owner is 0:0 and every time is `options.mtime`.
 /// Thread count and timing change nothing. The file appears at `path` only
-/// when complete (written beside it under a temporary name, then renamed).
+/// when complete (see `OutputFile` for how, and what each kind of death
+/// leaves).
 /// `root` is consumed: once flattened, the caller's tree is released, so
 /// pass it with `consume` to keep peak memory at one copy of the metadata.
 /// `observer`, if given, sees every byte as it is written and can stop the
@@ -32,7 +33,7 @@ struct ImageWriter {
     func write(root: consuming Directory, to path: String, observer: (any OutputObserver)? = nil) throws(SquashFSError) -> ImageStats {
         var tree = try FlatTree(root: consume root)
         Trace.mark("tree flattened: \(tree.nodes.count) entries")
-        let output = try OutputFile(path: path)
+        let output = try OutputFile(path: path, replace: options.replace)
         output.observer = observer
         let compressor = options.adaptive ? options.compressor.adaptedToContent() : options.compressor
 
@@ -48,8 +49,14 @@ struct ImageWriter {
         }
 
         // Data area.
-        let data = DataWriter(fileCount: tree.files.count, blockSize: options.blockSize,
-                              compressor: compressor, jobs: max(1, options.jobs), output: output)
+        let data = try DataWriter(fileCount: tree.files.count, blockSize: options.blockSize,
+                                  compressor: compressor, jobs: max(1, options.jobs), output: output)
+        // The system may give fewer threads than asked (a process or cgroup
+        // limit): carry on with those, which changes the speed, not a byte.
+        if let refused = data.refused {
+            options.notice?("started \(data.threadCount) of \(options.jobs) compression threads (\(refused)): the limit on threads (ulimit -u, pids.max) is reached; continuing with \(data.threadCount)")
+        }
+        let jobs = data.threadCount
         do {
             var sizeCounts: [UInt64: Int] = [:]
             for f in tree.files where f.size > 0 { sizeCounts[f.size, default: 0] += 1 }
@@ -73,9 +80,8 @@ struct ImageWriter {
         // laid out after its children's inodes and before its own inode.
         // References are layout references until the tables are compressed.
         // Blocks compress on `jobs` threads as they are cut.
-        let jobs = max(1, options.jobs)
         let makeWorker = { compressor.makeMetadataWorker() }
-        let metadata = MetadataCompressor(tables: 2, jobs: jobs, makeWorker: makeWorker)
+        let metadata = try MetadataCompressor(tables: 2, jobs: jobs, makeWorker: makeWorker)
         var inodes = InodeTable(mtime: options.mtime, into: metadata)
         var directories = DirectoryTable(into: metadata)
         var refs = [UInt64](repeating: 0, count: tree.nodes.count)

@@ -46,17 +46,19 @@ final class MetadataCompressor: @unchecked Sendable {
     private var finishing = false
     private var failure: SquashFSError?
 
-    init(tables: Int, jobs: Int, makeWorker: () -> any CompressorWorker) {
+    init(tables: Int, jobs: Int, makeWorker: () -> any CompressorWorker) throws(SquashFSError) {
         tableCount = tables
         cuts = Array(repeating: [], count: tables)
         nextBlock = Array(repeating: 0, count: tables)
         stored = Array(repeating: [], count: tables)
         storedPrefix = Array(repeating: 0, count: tables)
         blockStarts = Array(repeating: [0], count: tables)
-        for _ in 0..<max(1, jobs) {
+        // Fewer threads than asked, if the system refuses more, change
+        // nothing but speed (the blocks' order is fixed by the tables).
+        threads = try WorkerThread.startPool(jobs, what: "compression") { _ in
             let worker = makeWorker()
-            threads.append(WorkerThread { [unowned self] in self.work(worker) })
-        }
+            return { [unowned self] in self.work(worker) }
+        }.threads
     }
 
     deinit {

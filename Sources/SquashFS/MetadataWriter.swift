@@ -134,7 +134,7 @@ struct IndexedTable {
     static func build(entries: [UInt8], start: UInt64, jobs: Int,
                       makeWorker: () -> any CompressorWorker) throws(SquashFSError) -> (bytes: [UInt8], indexStart: UInt64) {
         let blocks = (entries.count + MetadataWriter.blockSize - 1) / MetadataWriter.blockSize
-        let compressor = MetadataCompressor(tables: 1, jobs: min(jobs, blocks), makeWorker: makeWorker)
+        let compressor = try MetadataCompressor(tables: 1, jobs: min(jobs, blocks), makeWorker: makeWorker)
         var stream = MetadataWriter(table: 0, into: compressor)
         stream.append(entries)
         stream.close()

@@ -3,23 +3,60 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CPosix
 
-#if canImport(Glibc)
-/// glibc's `int malloc_trim(size_t pad)`, declared in <malloc.h>, which the
-/// Glibc module does not import; an (Int) -> Int32 call has the C ABI.
-@_silgen_name("malloc_trim")
-private func glibcMallocTrim(_ pad: Int) -> Int32
-#endif
+/// An errno value as a typed error: what a failed system call left.
+public struct Errno: Error, Equatable, Sendable, CustomStringConvertible {
+    public let code: Int32
+    public init(_ code: Int32) { self.code = code }
+    /// The calling thread's errno now.
+    static var current: Errno { Errno(errno) }
+    public var description: String { String(cString: strerror(code)) }
+}
 
-/// Thin wrappers over the POSIX calls the writer needs, turning errno into
-/// one-line messages. No Foundation: the builder links statically.
+/// An open file descriptor that closes itself when it goes away, so no
+/// path out of a function (a throw included) leaks one.
+struct FileDescriptor: ~Copyable {
+    let raw: Int32
+
+    init(raw: Int32) { self.raw = raw }
+
+    deinit { _ = Glibc.close(raw) }
+
+    /// Opens `path` (raw bytes), retrying EINTR.
+    static func open(_ path: [UInt8], _ flags: Int32, mode: mode_t = 0, relativeTo dir: Int32 = AT_FDCWD) throws(Errno) -> FileDescriptor {
+        let fd = try Posix.retryingEINTR { Posix.withCString(path) { openat(dir, $0, flags, mode) } }
+        return FileDescriptor(raw: fd)
+    }
+
+    static func open(_ path: String, _ flags: Int32, mode: mode_t = 0, relativeTo dir: Int32 = AT_FDCWD) throws(Errno) -> FileDescriptor {
+        try open(Array(path.utf8), flags, mode: mode, relativeTo: dir)
+    }
+
+    /// Closes now and reports what close says (some file systems report
+    /// a failed write only there).
+    consuming func close() throws(Errno) {
+        let fd = raw
+        discard self
+        if Glibc.close(fd) != 0 { throw Errno.current }
+    }
+}
+
+/// What a write that stopped early reached: `written` bytes made it to
+/// the file before `errno`.
+struct WriteFailure: Error {
+    var errno: Errno
+    var written: Int
+}
+
+/// Thin wrappers over the POSIX calls the writer needs. No Foundation:
+/// the builder keeps to libc (Foundation could be linked statically, at
+/// about 7 MB, but nothing here needs it).
 enum Posix {
     /// Returns freed heap pages to the kernel (glibc's malloc_trim, which
-    /// also releases free pages inside every arena); a no-op elsewhere.
+    /// also releases free pages inside every arena).
     static func releaseFreeMemory() {
-        #if canImport(Glibc)
-        _ = glibcMallocTrim(0)
-        #endif
+        _ = cposix_malloc_trim(0)
     }
 
     /// Seconds on the monotonic clock, for progress and trace timing.
@@ -41,39 +78,55 @@ enum Posix {
         }
     }
 
+    /// The one retry loop: runs a system call until it does not fail with
+    /// EINTR; a result of -1 becomes the errno it left.
+    static func retryingEINTR<T: FixedWidthInteger>(_ call: () -> T) throws(Errno) -> T {
+        while true {
+            let r = call()
+            if r != -1 { return r }
+            let e = errno
+            if e != EINTR { throw Errno(e) }
+        }
+    }
+
     /// Reads up to `count` bytes at `offset`, retrying short reads and EINTR,
     /// and stopping only at end of file. Returns the number of bytes read.
-    static func preadFully(_ fd: Int32, _ buf: UnsafeMutableRawPointer, _ count: Int, _ offset: UInt64) -> Int? {
+    static func preadFully(_ fd: Int32, _ buf: UnsafeMutableRawPointer, _ count: Int, _ offset: UInt64) throws(Errno) -> Int {
         var done = 0
         while done < count {
-            let n = pread(fd, buf + done, count - done, off_t(offset) + off_t(done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                return nil
-            }
+            let n = try retryingEINTR { pread(fd, buf + done, count - done, off_t(offset) + off_t(done)) }
             if n == 0 { break }
             done += n
         }
         return done
     }
 
-    /// Writes all of `count` bytes at `offset`, retrying short writes.
-    static func pwriteFully(_ fd: Int32, _ buf: UnsafeRawPointer, _ count: Int, _ offset: UInt64) -> Int32 {
+    /// Writes all of `count` bytes at `offset`, retrying short writes and
+    /// EINTR. On failure, says how many bytes did reach the file.
+    static func pwriteFully(_ fd: Int32, _ buf: UnsafeRawPointer, _ count: Int, _ offset: UInt64) throws(WriteFailure) {
         var done = 0
         while done < count {
-            let n = pwrite(fd, buf + done, count - done, off_t(offset) + off_t(done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                return errno
+            do {
+                done += try retryingEINTR { pwrite(fd, buf + done, count - done, off_t(offset) + off_t(done)) }
+            } catch {
+                throw WriteFailure(errno: error, written: done)
             }
-            done += n
         }
-        return 0
     }
 
-    static func cpuCount() -> Int {
-        let n = sysconf(Int32(_SC_NPROCESSORS_ONLN))
-        return n > 0 ? Int(n) : 1
+    /// Sets `signal` to be ignored unless someone chose its handling
+    /// already. For SIGXFSZ: past the file size limit a write then fails
+    /// with EFBIG, which is reported and cleaned up like a full disk,
+    /// instead of the signal killing the process mid-write.
+    static func ignoreIfDefault(_ signal: Int32) {
+        var current = sigaction()
+        sigaction(signal, nil, &current)
+        if current.__sigaction_handler.sa_handler == nil {  // SIG_DFL
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = SIG_IGN
+            sigemptyset(&action.sa_mask)
+            sigaction(signal, &action, nil)
+        }
     }
 }
 
@@ -106,20 +159,44 @@ final class Monitor: @unchecked Sendable {
     }
 }
 
-/// Starts a detached-join POSIX thread running `body`.
+/// A POSIX thread running `body`, joined by its owner.
 final class WorkerThread {
     private var thread = pthread_t()
     private final class Box { let body: () -> Void; init(_ b: @escaping () -> Void) { body = b } }
 
-    init(_ body: @escaping () -> Void) {
-        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+    /// Fails (EAGAIN, usually) when the system will not give another
+    /// thread: RLIMIT_NPROC (`ulimit -u`), a cgroup's pids.max, memory.
+    init(_ body: @escaping () -> Void) throws(Errno) {
+        let box = Unmanaged.passRetained(Box(body))
         let rc = pthread_create(&thread, nil, { raw in
             let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
             box.body()
             return nil
-        }, box)
-        precondition(rc == 0, "pthread_create failed: \(rc)")
+        }, box.toOpaque())
+        if rc != 0 {
+            box.release()
+            throw Errno(rc)
+        }
     }
 
     func join() { pthread_join(thread, nil) }
+
+    /// Starts up to `count` threads, `make(i)` giving the body of the i-th.
+    /// When the system refuses one, the pool makes do with those already
+    /// running (the image does not depend on their number) and
+    /// `refused` says why; when it refuses the first, that is an error.
+    static func startPool(_ count: Int, what: String, _ make: (Int) -> () -> Void) throws(SquashFSError) -> (threads: [WorkerThread], refused: Errno?) {
+        var threads: [WorkerThread] = []
+        for i in 0..<max(1, count) {
+            do {
+                threads.append(try WorkerThread(make(i)))
+            } catch {
+                if threads.isEmpty {
+                    throw SquashFSError("cannot start a single \(what) thread (\(error)); the process or cgroup limit on threads is reached: raise it (ulimit -u, pids.max) or stop other processes of this user", kind: .resource(error))
+                }
+                return (threads, error)
+            }
+        }
+        return (threads, nil)
+    }
 }

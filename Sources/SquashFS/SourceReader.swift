@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CPosix
 
 /// Reads one regular file's bytes in place: from disk with pread into
 /// caller-provided buffers, or from memory for inline content.
@@ -55,8 +56,7 @@ struct SourceReader {
     /// reads as zeros. Asks the file system (SEEK_DATA) instead of reading.
     func isHole(at offset: UInt64, count: Int) -> Bool {
         guard hasHoles, fd >= 0 else { return false }
-        let seekData: Int32 = 3  // SEEK_DATA, not imported from the C headers
-        let next = lseek(fd, off_t(offset), seekData)
+        let next = lseek(fd, off_t(offset), cposix_SEEK_DATA)
         if next < 0 { return errno == ENXIO }  // no data at or after offset
         return UInt64(next) >= offset + UInt64(count)
     }
@@ -74,9 +74,11 @@ struct SourceReader {
             }
             return
         }
-        guard let n = Posix.preadFully(fd, buf, count, offset) else {
-            let e = errno
-            throw SquashFSError("\(displayPath): read failed at byte \(offset) (\(Posix.errorString(e)))")
+        let n: Int
+        do {
+            n = try Posix.preadFully(fd, buf, count, offset)
+        } catch {
+            throw SquashFSError("\(displayPath): read failed at byte \(offset) (\(error))")
         }
         if n < count {
             throw SquashFSError("\(displayPath): file shrank while being read (expected \(expectedSize) bytes, found end of file at \(offset + UInt64(n))); do not modify the source while the image is written")

@@ -1,7 +1,27 @@
 /// Every failure of the writer: one line that says what is wrong, where,
-/// and how to fix it.
+/// and how to fix it, and a `kind` for the failures a caller handles or
+/// words in its own terms (a command names its own options), so nobody
+/// has to parse the message.
 public struct SquashFSError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Sendable, Equatable {
+        case other
+        /// The system refused a resource (a thread, say), with its errno.
+        case resource(Errno)
+        /// The destination exists and replacing it was not asked for.
+        case destinationExists
+        /// The destination did not exist when writing began but did when
+        /// the finished image was to be published; nothing was replaced.
+        case destinationAppeared
+        /// The destination exists and is not a regular file (a device, a
+        /// FIFO, a symlink, a directory), which is never replaced.
+        case destinationNotRegular
+    }
+
     public var message: String
-    public init(_ message: String) { self.message = message }
+    public var kind: Kind
+    public init(_ message: String, kind: Kind = .other) {
+        self.message = message
+        self.kind = kind
+    }
     public var description: String { message }
 }

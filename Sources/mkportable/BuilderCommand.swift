@@ -166,19 +166,11 @@ enum BuilderCommand {
             // came from the derivation attribute.
             throw PortableServiceError.attribute("squash-compression", "\(quoted(spec.compression)): \(stripOptionName(error.message, "--comp"))")
         }
-        var mtime: UInt32 = 0
-        if let epoch = environment["SOURCE_DATE_EPOCH"], !epoch.isEmpty {
-            guard epoch.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let v = UInt32(epoch) else {
-                throw PortableServiceError("SOURCE_DATE_EPOCH \(quoted(epoch)): must be whole seconds since 1970 from 0 to 4294967295; unset it for mtime 0")
-            }
-            mtime = v
-        }
-        return ImageOptions(compressor: compressor, blockSize: blockSize, jobs: jobs(environment), mtime: mtime, progress: progress)
-    }
-
-    static func jobs(_ environment: [String: String]) -> Int {
-        if let s = environment["NIX_BUILD_CORES"], let n = Int(s), n > 0 { return min(n, 1024) }
-        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        let mtime = try Settings.sourceDateEpoch(environment, fix: "; unset it for mtime 0") ?? 0
+        return ImageOptions(compressor: compressor, blockSize: blockSize,
+                            jobs: try Settings.jobs(option: nil, environment: environment), mtime: mtime,
+                            progress: progress, replace: true,
+                            notice: { fputs("mkportable: note: \($0)\n", stderr) })
     }
 
     /// `--comp "xz -Xnope": unknown option ...` → `unknown option ...`.

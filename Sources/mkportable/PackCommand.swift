@@ -61,18 +61,6 @@ enum PackCommand {
         }
     }
 
-    static func defaultJobs(_ environment: [String: String]) -> Int {
-        if let s = environment["NIX_BUILD_CORES"], let n = Int(s), n > 0 { return n }
-        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-    }
-
-    static func parseMtime(_ s: String, what: String) throws -> UInt32 {
-        guard let v = UInt32(s) else {
-            throw Failure(message: "\(what) \"\(s)\": must be whole seconds since 1970 from 0 to 4294967295")
-        }
-        return v
-    }
-
     private static func runThrowing(arguments: [String], environment: [String: String]) throws -> Int32 {
         var comp = "xz -Xdict-size 100%"
         var compGiven = false
@@ -101,19 +89,9 @@ enum PackCommand {
                 comp = try value(a)
                 compGiven = true
             case "--block-size": blockSizeText = try value(a)
-            case "--jobs":
-                let v = try value(a)
-                guard let n = Int(v), n >= 1, n <= 1024 else {
-                    throw Failure(message: "--jobs \"\(v)\": must be a whole number from 1 to 1024")
-                }
-                jobs = n
-            case "--mtime": mtime = try parseMtime(try value(a), what: "--mtime")
-            case "--root-mode":
-                let v = try value(a)
-                guard let m = UInt16(v, radix: 8), m <= 0o7777 else {
-                    throw Failure(message: "--root-mode \"\(v)\": must be octal permission bits from 0 to 7777, e.g. 0755")
-                }
-                rootMode = m
+            case "--jobs": jobs = try Settings.jobsOption(try value(a))
+            case "--mtime": mtime = try Settings.seconds(try value(a), what: "--mtime")
+            case "--root-mode": rootMode = try Settings.mode(try value(a), what: "--root-mode")
             case "--force": force = true
             case "--exact-blocks": exactBlocks = true
             case "--verity": verity = true
@@ -139,38 +117,37 @@ enum PackCommand {
         // under 8 KiB blocks the default means plain xz (dictionary = block).
         if !compGiven && blockSize < 8192 { comp = "xz" }
         let compressor = try parseCompressor(comp, blockSize: blockSize)
-        if mtime == nil, let epoch = environment["SOURCE_DATE_EPOCH"], !epoch.isEmpty {
-            mtime = try parseMtime(epoch, what: "SOURCE_DATE_EPOCH")
-        }
+        if mtime == nil { mtime = try Settings.sourceDateEpoch(environment) }
+        let threads = try Settings.jobs(option: jobs, environment: environment)
 
+        // Before the scan, so that a mistake costs nothing.
         let sidecars = verity ? try SidecarPaths(image: image) : nil
         for path in [image] + (sidecars.map { [$0.verity, $0.roothash] } ?? []) {
-            var st = stat()
-            if lstat(path, &st) == 0 {
-                if (st.st_mode & S_IFMT) == S_IFDIR {
-                    throw Failure(message: "\(path): is a directory; give the path of the image file to write")
-                }
-                if !force {
-                    throw Failure(message: "\(path): already exists; pass --force to replace it")
-                }
-            }
+            try checkDestination(path, force: force)
         }
+        // The image being replaced is no part of the new one, should it lie
+        // inside SOURCE_DIR (its temporary file is made after the scan).
+        var st = stat()
+        let skip = lstat(image, &st) == 0 ? [SkippedFile(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))] : []
 
         Trace.mark("scanning \(source)")
-        guard case .directory(var root) = try scanSource(path: source) else {
+        // SOURCE_DIR itself may be a symlink to the directory, as
+        // mksquashfs allows; links inside it are packed as links.
+        guard case .directory(var root) = try scanSource(path: source, followingRoot: true, skipping: skip) else {
             throw Failure(message: "\(source): not a directory; pack takes a directory whose contents become the image root")
         }
         root.mode = rootMode
 
         let options = ImageOptions(compressor: compressor, blockSize: blockSize,
-                                   jobs: jobs ?? defaultJobs(environment), mtime: mtime ?? 0,
-                                   progress: isatty(2) != 0, adaptive: !exactBlocks)
+                                   jobs: threads, mtime: mtime ?? 0,
+                                   progress: isatty(2) != 0, adaptive: !exactBlocks, replace: force,
+                                   notice: { fputs("mkportable pack: note: \($0)\n", stderr) })
         var observer: VeritySidecarWriter?
         if let sidecars {
             let seed = VeritySeed.seed(root: root, options: options)
             observer = VeritySidecarWriter(paths: sidecars, parameters: VerityParameters(seed: seed))
         }
-        _ = try writeImage(root: consume root, to: image, options: options, observer: observer)
+        try write(consume root, to: image, options: options, observer: observer)
         if let observer {
             do {
                 try observer.publish()
@@ -181,5 +158,24 @@ enum PackCommand {
             }
         }
         return 0
+    }
+
+    /// The destination's failures in pack's terms (its option is --force).
+    static func checkDestination(_ image: String, force: Bool) throws {
+        do {
+            try checkImageDestination(image, replace: force)
+        } catch {
+            if error.kind != .destinationExists { throw error }
+            throw Failure(message: "\(image): already exists; pass --force to replace it")
+        }
+    }
+
+    static func write(_ root: consuming Directory, to image: String, options: ImageOptions, observer: (any OutputObserver)?) throws {
+        do {
+            _ = try writeImage(root: root, to: image, options: options, observer: observer)
+        } catch {
+            if error.kind != .destinationAppeared { throw error }
+            throw Failure(message: "\(image): appeared while packing; it was left as it is and the new image discarded (pass --force to replace it)")
+        }
     }
 }

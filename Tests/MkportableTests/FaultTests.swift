@@ -329,7 +329,11 @@ final class FaultTests: XCTestCase {
             let image = out.appending("image.sqfs")
             var sawTemporary = false
             try gate.arm(directory: src.root) { _, pid in
+                // The image being written: an unnamed (O_TMPFILE) file in
+                // `out` that only the writer's descriptor names, or where
+                // the file system lacks those, a `.tmp-` file there.
                 sawTemporary = imageLikeFiles(in: out).contains { $0.contains(".tmp-") }
+                    || openFiles(of: pid).contains { $0.hasPrefix(out.string + "/#") && $0.hasSuffix(" (deleted)") }
                 kill(pid, sig)
             }
             let r = try pack(["--comp", "gzip", src.root.string, image.string], timeout: 30)
@@ -549,4 +553,11 @@ final class FanotifyGate: @unchecked Sendable {
             }
         }
     }
+}
+
+/// Where the open descriptors of process `pid` lead (readlink of
+/// /proc/PID/fd/N; an unnamed O_TMPFILE file reads "DIR/#INODE (deleted)").
+func openFiles(of pid: Int32) -> [String] {
+    guard let fds = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd") else { return [] }
+    return fds.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)") }
 }

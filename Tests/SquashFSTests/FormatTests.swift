@@ -37,7 +37,7 @@ final class FormatTests: XCTestCase {
     /// on `jobs` threads.
     private func stored(tables: Int = 1, jobs: Int = 1, worker: @escaping () -> any CompressorWorker = { RawWorker() },
                         _ body: (MetadataCompressor) -> Void) throws -> [StoredMetadata] {
-        let c = MetadataCompressor(tables: tables, jobs: jobs, makeWorker: worker)
+        let c = try MetadataCompressor(tables: tables, jobs: jobs, makeWorker: worker)
         body(c)
         return try c.finish()
     }
