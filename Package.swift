@@ -24,10 +24,12 @@ let package = Package(
         // dm-verity hash trees of a stream of 4 KiB blocks; knows nothing of
         // squashfs or systemd.
         .target(name: "Verity", dependencies: ["CCrypto"]),
+        // GPT and the discoverable-partition layout of a portable DDI.
+        .target(name: "DiskImage", dependencies: ["CZlib"]),
         .target(name: "PortableService", dependencies: ["SquashFS"]),
-        .executableTarget(name: "mkportable", dependencies: ["SquashFS", "PortableService", "Verity"]),
+        .executableTarget(name: "mkportable", dependencies: ["SquashFS", "PortableService", "Verity", "DiskImage"]),
         .testTarget(name: "SquashFSTests", dependencies: ["SquashFS"]),
         .testTarget(name: "MkportableTests", dependencies: ["SquashFS", "PortableService"]),
-        .testTarget(name: "VerityTests", dependencies: ["Verity"]),
+        .testTarget(name: "VerityTests", dependencies: ["Verity", "DiskImage"]),
     ]
 )

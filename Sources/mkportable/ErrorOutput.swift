@@ -3,6 +3,7 @@ import Glibc
 #endif
 import PortableService
 import SquashFS
+import Verity
 
 /// Prints `PREFIX: error: MESSAGE` on stderr, always as one line.
 func reportError(_ error: any Error, prefix: String) {
@@ -13,6 +14,9 @@ func reportError(_ error: any Error, prefix: String) {
     case let e as Settings.Invalid: message = e.message
     case let e as PortableServiceError: message = e.message
     case let e as SquashFSError: message = e.message
+    case let e as VerityCheck.Failure: message = e.message
+    case let e as DDIFile.Failure: message = e.message
+    case let e as VerityError: message = e.message
     default: message = "\(error)"
     }
     fputs("\(prefix): error: \(escapeForMessage(message))\n", stderr)

@@ -11,7 +11,33 @@ final class PendingFile {
     let tempPath: String
     private var published = false
 
-    init(path: String, bytes: [UInt8]) throws {
+    convenience init(path: String, bytes: [UInt8]) throws {
+        try self.init(path: path) { fd throws(PendingFile.WriteError) in
+            try PendingFile.writeAll(fd, bytes, at: 0)
+        }
+    }
+
+    struct WriteError: Error { let errno: Int32 }
+
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], at offset: UInt64) throws(WriteError) {
+        var done = 0
+        var failure: Int32 = 0
+        bytes.withUnsafeBytes { b in
+            while done < b.count {
+                let n = pwrite(fd, b.baseAddress! + done, b.count - done, off_t(offset) + off_t(done))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    return
+                }
+                done += n
+            }
+        }
+        if failure != 0 { throw WriteError(errno: failure) }
+    }
+
+    /// Creates the temporary file and lets `fill` write it.
+    init(path: String, fill: (Int32) throws(WriteError) -> Void) throws {
         self.path = path
         let slash = path.lastIndex(of: "/")
         let dir = slash.map { String(path[...$0]) } ?? ""
@@ -22,19 +48,8 @@ final class PendingFile {
         if fd < 0 {
             throw PackCommand.Failure(message: "\(path): cannot create the file (\(String(cString: strerror(errno)))); make sure its directory exists and is writable")
         }
-        var done = 0
         var failure: Int32 = 0
-        bytes.withUnsafeBytes { b in
-            while done < b.count {
-                let n = Glibc.write(fd, b.baseAddress! + done, b.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    return
-                }
-                done += n
-            }
-        }
+        do { try fill(fd) } catch { failure = error.errno }
         if failure == 0 && fsync(fd) != 0 { failure = errno }
         if close(fd) != 0 && failure == 0 { failure = errno }
         if failure != 0 {

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import SquashFS
-import Verity
+import DiskImage
 
 /// `mkportable pack [options] SOURCE_DIR IMAGE`
 enum PackCommand {
@@ -43,6 +43,15 @@ enum PackCommand {
                           data and hash blocks, superblock) and
                           NAME.roothash (the root hash in hex, one line).
                           Salt and UUID derive from the image's definition.
+      --ddi               write IMAGE (NAME.raw) as a Discoverable Disk Image
+                          instead: a GPT disk with the squashfs in a root
+                          partition and its hash tree in root-verity
+                          (partition UUIDs from the root hash), and
+                          NAME.roothash beside it.
+      --arch CPU          architecture of the DDI's partition types, as
+                          uname -m or a Nix system names it (x86_64,
+                          aarch64, i686, armv7l, riscv64, loongarch64,
+                          powerpc64le, s390x). Default: this machine's.
       --force             replace IMAGE (and its sidecars) if it exists
                           (default: refuse).
       -h, --help          show this help.
@@ -71,6 +80,8 @@ enum PackCommand {
         var force = false
         var exactBlocks = false
         var verity = false
+        var ddi = false
+        var arch: String?
         var positional: [String] = []
 
         var i = 0
@@ -95,6 +106,8 @@ enum PackCommand {
             case "--force": force = true
             case "--exact-blocks": exactBlocks = true
             case "--verity": verity = true
+            case "--ddi": ddi = true
+            case "--arch": arch = try value(a)
             case "--":
                 positional.append(contentsOf: arguments[(i + 1)...])
                 i = arguments.count
@@ -121,8 +134,19 @@ enum PackCommand {
         let threads = try Settings.jobs(option: jobs, environment: environment)
 
         // Before the scan, so that a mistake costs nothing.
-        let sidecars = verity ? try SidecarPaths(image: image) : nil
-        for path in [image] + (sidecars.map { [$0.verity, $0.roothash] } ?? []) {
+        let form: ImageOutput.Form
+        if ddi {
+            let cpu = arch ?? "this machine's"
+            guard let types = arch.map(PartitionTypes.forSystem) ?? DDIFile.hostTypes() else {
+                throw Failure(message: "--arch \(cpu): no discoverable partition types known for it; give one of \(PartitionTypes.byCPU.keys.sorted().joined(separator: ", "))")
+            }
+            form = .ddi(types)
+        } else if arch != nil {
+            throw Failure(message: "--arch only applies to --ddi; add --ddi or drop --arch")
+        } else {
+            form = verity ? .veritySidecars : .plain
+        }
+        for path in try ImageOutput.paths(image: image, form: form) {
             try checkDestination(path, force: force)
         }
         // The image being replaced is no part of the new one, should it lie
@@ -142,21 +166,7 @@ enum PackCommand {
                                    jobs: threads, mtime: mtime ?? 0,
                                    progress: isatty(2) != 0, adaptive: !exactBlocks, replace: force,
                                    notice: { fputs("mkportable pack: note: \($0)\n", stderr) })
-        var observer: VeritySidecarWriter?
-        if let sidecars {
-            let seed = VeritySeed.seed(root: root, options: options)
-            observer = VeritySidecarWriter(paths: sidecars, parameters: VerityParameters(seed: seed))
-        }
-        try write(consume root, to: image, options: options, observer: observer)
-        if let observer {
-            do {
-                try observer.publish()
-            } catch {
-                // The image alone would pass for one without verity.
-                if let sidecars { for p in [image, sidecars.verity, sidecars.roothash] { unlink(p) } }
-                throw error
-            }
-        }
+        try write(consume root, to: image, options: options, form: form)
         return 0
     }
 
@@ -170,11 +180,11 @@ enum PackCommand {
         }
     }
 
-    static func write(_ root: consuming Directory, to image: String, options: ImageOptions, observer: (any OutputObserver)?) throws {
+    static func write(_ root: consuming Directory, to image: String, options: ImageOptions, form: ImageOutput.Form) throws {
         do {
-            _ = try writeImage(root: root, to: image, options: options, observer: observer)
+            _ = try ImageOutput.write(root: root, image: image, options: options, form: form)
         } catch {
-            if error.kind != .destinationAppeared { throw error }
+            guard let e = error as? SquashFSError, e.kind == .destinationAppeared else { throw error }
             throw Failure(message: "\(image): appeared while packing; it was left as it is and the new image discarded (pass --force to replace it)")
         }
     }

@@ -23,17 +23,15 @@ struct SidecarPaths {
     }
 }
 
-/// Computes the hash tree as the writer writes the image and, once the
-/// image is complete (before it appears), writes `.verity` and `.roothash`
-/// under temporary names; `publish` moves them into place after the image.
-final class VeritySidecarWriter: OutputObserver {
-    let paths: SidecarPaths
+/// Computes the hash tree as the writer writes the image. Once the image
+/// is complete, before it appears under its name, `onComplete` gets the
+/// tree (to write sidecars under temporary names, say).
+final class VerityTap: OutputObserver {
     private let tree: VerityHashTree
     private(set) var hashes: VerityHashes?
-    private var pending: [PendingFile] = []
+    var onComplete: ((VerityHashes) throws -> Void)?
 
-    init(paths: SidecarPaths, parameters: VerityParameters) {
-        self.paths = paths
+    init(parameters: VerityParameters) {
         tree = VerityHashTree(salt: parameters.salt, uuid: parameters.uuid)
     }
 
@@ -45,8 +43,7 @@ final class VeritySidecarWriter: OutputObserver {
         do {
             let h = try tree.finish()
             hashes = h
-            pending = [try PendingFile(path: paths.verity, bytes: h.hashFile),
-                       try PendingFile(path: paths.roothash, bytes: Array((h.rootHashHex + "\n").utf8))]
+            try onComplete?(h)
         } catch let e as VerityError {
             throw SquashFSError(e.message)
         } catch let e as PackCommand.Failure {
@@ -54,6 +51,20 @@ final class VeritySidecarWriter: OutputObserver {
         } catch {
             throw SquashFSError("\(error)")
         }
+    }
+}
+
+/// `.verity` and `.roothash` written under temporary names once the tree is
+/// known; `publish` moves them into place (after the image).
+final class VeritySidecarFiles {
+    let paths: SidecarPaths
+    private var pending: [PendingFile] = []
+
+    init(paths: SidecarPaths) { self.paths = paths }
+
+    func prepare(_ h: VerityHashes, verity: Bool = true) throws {
+        if verity { pending.append(try PendingFile(path: paths.verity, bytes: h.hashFile)) }
+        pending.append(try PendingFile(path: paths.roothash, bytes: Array((h.rootHashHex + "\n").utf8)))
     }
 
     func publish() throws {

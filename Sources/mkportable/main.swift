@@ -21,6 +21,8 @@ let status: Int32
 switch arguments.first {
 case "pack":
     status = PackCommand.run(arguments: Array(arguments.dropFirst()), environment: environment)
+case "verify":
+    status = VerifyCommand.run(arguments: Array(arguments.dropFirst()))
 case "-h", "--help", "help":
     print(Usage.text)
     status = 0

@@ -1,0 +1,99 @@
+/// The layout of a portable-service Discoverable Disk Image: a GPT disk
+/// with the file system in `root`, its dm-verity hash tree in
+/// `root-verity`, and room for a `root-verity-sig` partition that
+/// `mkportable sign` adds.
+///
+/// Rule (UAPI discoverable_disk_image.md and discoverable partitions
+/// specification; systemd-repart's choices where the spec leaves one):
+/// - 512-byte sectors; partitions start on 4 KiB boundaries, the first at
+///   1 MiB (LBA 2048, libfdisk's and so repart's first usable LBA);
+/// - `root` and `root-verity` partitions exactly as large as the file
+///   system and the hash tree, both flagged read-only (bit 60);
+/// - the root partition's UUID is the first 128 bits of the root hash, the
+///   verity partition's the last 128 bits (so the root hash alone finds
+///   both);
+/// - labels are the partition type names (`root-x86-64`,
+///   `root-x86-64-verity`, `root-x86-64-verity-sig`), repart's defaults;
+/// - the disk GUID is given (repart: HMAC-SHA256(seed, "disk-uuid") as a
+///   v4 UUID; mkportable uses the image's verity seed);
+/// - after the hash tree, 16 KiB are left free for the signature partition
+///   (repart's size for it), then the backup GPT ends the disk, whose size
+///   is rounded up to 4 KiB.
+public struct PortableDDI: Sendable {
+    public static let rootOffset: UInt64 = 1 << 20
+    public static let signatureSize: UInt64 = 16384
+
+    public var types: PartitionTypes
+    public var rootSize: UInt64
+    public var veritySize: UInt64
+    public var rootHash: [UInt8]
+    public var diskGUID: GUID
+
+    public init(types: PartitionTypes, rootSize: UInt64, veritySize: UInt64, rootHash: [UInt8], diskGUID: GUID) {
+        precondition(rootSize % 4096 == 0 && veritySize % 4096 == 0 && rootHash.count == 32)
+        self.types = types; self.rootSize = rootSize; self.veritySize = veritySize
+        self.rootHash = rootHash; self.diskGUID = diskGUID
+    }
+
+    public var verityOffset: UInt64 { Self.rootOffset + rootSize }
+    public var signatureOffset: UInt64 { verityOffset + veritySize }
+    public var diskSize: UInt64 {
+        let end = signatureOffset + Self.signatureSize + 33 * GPT.sectorSize
+        return (end + 4095) / 4096 * 4096
+    }
+
+    public var rootUUID: GUID { GUID(bytes: Array(rootHash[0..<16])) }
+    public var verityUUID: GUID { GUID(bytes: Array(rootHash[16..<32])) }
+
+    static func lba(_ offset: UInt64) -> UInt64 { offset / GPT.sectorSize }
+
+    /// The partition table; with `signatureUUID`, including the signature
+    /// partition.
+    public func gpt(signatureUUID: GUID? = nil) -> GPT {
+        var parts = [
+            GPTPartition(type: types.root, uuid: rootUUID, firstLBA: Self.lba(Self.rootOffset),
+                         lastLBA: Self.lba(verityOffset) - 1, attributes: GPTPartition.readOnly, name: types.rootLabel),
+            GPTPartition(type: types.rootVerity, uuid: verityUUID, firstLBA: Self.lba(verityOffset),
+                         lastLBA: Self.lba(signatureOffset) - 1, attributes: GPTPartition.readOnly, name: types.rootVerityLabel),
+        ]
+        if let signatureUUID {
+            parts.append(GPTPartition(type: types.rootVeritySignature, uuid: signatureUUID,
+                                      firstLBA: Self.lba(signatureOffset),
+                                      lastLBA: Self.lba(signatureOffset + Self.signatureSize) - 1,
+                                      attributes: GPTPartition.readOnly, name: types.rootVeritySignatureLabel))
+        }
+        return GPT(diskGUID: diskGUID, diskSize: diskSize, partitions: parts)
+    }
+
+    /// The content of a `root-verity-sig` partition: repart's JSON object,
+    /// `{"rootHash":HEX,"certificateFingerprint":HEX,"signature":BASE64}`,
+    /// NUL-padded to 16 KiB. nil if it would not fit.
+    public static func signaturePartition(rootHashHex: String, certificateFingerprint: String, signature: [UInt8]) -> [UInt8]? {
+        let json = "{\"rootHash\":\"\(rootHashHex)\",\"certificateFingerprint\":\"\(certificateFingerprint)\",\"signature\":\"\(base64(signature))\"}"
+        var b = Array(json.utf8)
+        guard UInt64(b.count) < signatureSize else { return nil }
+        b += [UInt8](repeating: 0, count: Int(signatureSize) - b.count)
+        return b
+    }
+}
+
+/// RFC 4648 base64 with padding.
+public func base64(_ bytes: [UInt8]) -> String {
+    let table = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    var out: [UInt8] = []
+    var i = 0
+    while i + 2 < bytes.count {
+        let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
+        out += [table[Int(v >> 18)], table[Int(v >> 12 & 63)], table[Int(v >> 6 & 63)], table[Int(v & 63)]]
+        i += 3
+    }
+    let rest = bytes.count - i
+    if rest == 1 {
+        let v = UInt32(bytes[i]) << 16
+        out += [table[Int(v >> 18)], table[Int(v >> 12 & 63)], UInt8(ascii: "="), UInt8(ascii: "=")]
+    } else if rest == 2 {
+        let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
+        out += [table[Int(v >> 18)], table[Int(v >> 12 & 63)], table[Int(v >> 6 & 63)], UInt8(ascii: "=")]
+    }
+    return String(decoding: out, as: UTF8.self)
+}
