@@ -154,6 +154,25 @@ public struct GPT: Sendable, Equatable {
     }
 }
 
+extension GPT {
+    /// Whether the last 33 sectors of a disk hold a backup GPT (entry array,
+    /// then header) with valid CRC32s and the primary's entries.
+    public static func backupMatches(tail: [UInt8], primaryHead head: [UInt8]) -> Bool {
+        guard tail.count == 33 * 512, head.count >= 34 * 512 else { return false }
+        let h = tail[(32 * 512)...]
+        let s = h.startIndex
+        guard h[s..<(s + 8)].elementsEqual(Array("EFI PART".utf8)) else { return false }
+        let size = Int(rd(h, s + 12, 4))
+        guard size >= 92 && size <= 512 else { return false }
+        var copy = Array(h[s..<(s + size)])
+        copy.replaceSubrange(16..<20, with: [0, 0, 0, 0])
+        guard CRC32.of(copy) == UInt32(rd(h, s + 16, 4)) else { return false }
+        let array = tail[0..<(32 * 512)]
+        guard CRC32.of(array) == UInt32(rd(h, s + 88, 4)) else { return false }
+        return array.elementsEqual(head[1024..<(1024 + 32 * 512)])
+    }
+}
+
 public struct GPTError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public init(_ m: String) { message = m }

@@ -92,6 +92,11 @@ enum DDIFile {
         case .success(let g): gpt = g
         case .failure(let e): throw Failure(message: "\(path): \(e.message); the partition table is damaged")
         }
+        // The backup header must be intact and describe the same entries.
+        let tail = try VerityCheck.read(path, offset: size - 33 * 512, count: 33 * 512)
+        if !GPT.backupMatches(tail: tail, primaryHead: head) {
+            throw Failure(message: "\(path): the backup GPT at the end of the disk is damaged or differs from the primary; the image was changed or truncated")
+        }
         guard let rootPart = gpt.partitions.first(where: { PartitionTypes.containing($0.type)?.root == $0.type }),
               let types = PartitionTypes.containing(rootPart.type) else {
             throw Failure(message: "\(path): a GPT disk without a root partition of a known architecture; not a portable DDI")

@@ -83,14 +83,18 @@ enum VerityCheck {
         let got: VerityHashes
         do { got = try tree.finish() } catch { throw Failure(message: "\(image): \(error.message)") }
         if got.hashFile != hashFile {
+            // Level 0 (the data blocks' digests) is last in the file: a
+            // difference there names the changed data block.
+            let level0 = Int((sb.dataBlocks * 32 + 4095) / 4096 * 4096)
+            if got.hashFile.count == hashFile.count && got.hashFile.count > 4096 {
+                let start = got.hashFile.count - level0
+                if let at = (start..<got.hashFile.count).first(where: { got.hashFile[$0] != hashFile[$0] }) {
+                    let block = UInt64(at - start) / 32
+                    throw Failure(message: "\(image): data block \(block) (bytes \(dataOffset + block * 4096)-\(dataOffset + block * 4096 + 4095)) does not match its hash in \(name): the image was changed after it was built; do not attach it")
+                }
+            }
             let common = min(got.hashFile.count, hashFile.count)
             let first = (0..<common).first { got.hashFile[$0] != hashFile[$0] } ?? common
-            let level0 = Int((sb.dataBlocks * 32 + 4095) / 4096 * 4096)
-            let level0Start = got.hashFile.count - level0
-            if first >= level0Start && first < got.hashFile.count && got.hashFile.count > 4096 {
-                let block = UInt64(first - level0Start) / 32
-                throw Failure(message: "\(image): data block \(block) (bytes \(dataOffset + block * 4096)-\(dataOffset + block * 4096 + 4095)) does not match its hash in \(name): the image was changed after it was built; do not attach it")
-            }
             throw Failure(message: "\(name): the hash tree differs from the image's at byte \(first) (\(hashFile.count) bytes, expected \(got.hashFile.count)); the image or its hash tree was changed; do not attach it")
         }
         return got
