@@ -1,0 +1,232 @@
+import Foundation
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Images of `mkportable pack` attached by the real portablectl of systemd
+/// 252 (Debian 12) in a qemu VM with the release's own kernel, where
+/// dm-verity works (this host's kernel has no device-mapper, so nspawn
+/// cannot show it). One VM boot (scripts/lib/systemd-check --backend vm,
+/// check script scripts/lib/attach-cases-check) runs three cases in turn:
+///
+///     1-plain      a plain image: attaches, its busybox service runs from it
+///     2-verity     `pack --verity`: image + .verity + .roothash attach, the
+///                  service runs with / on `<roothash>-verity`
+///     3-tampered   the same files with one byte of data block 0 flipped:
+///                  the start fails with the kernel's verity error
+///
+/// The first run on a machine pays debootstrap and the kernel download
+/// (2-4 min, cached under /var/cache/mkportable); a run then takes 1-3 min
+/// (TCG emulation; more when the host is busy).
+final class VMTests: XCTestCase {
+    /// The service's marker line carries this token, so its output cannot
+    /// come from anything but this image.
+    static let token = "vmcheck-\(UInt64.random(in: 0...UInt64.max))"
+
+    struct Run {
+        var out: RawPath
+        var status: Int32
+        var log: String
+        var roothash: String
+        var seconds: Double
+
+        func text(_ path: String) -> String {
+            (try? Posix.readFile(out.appending(RawPath(path)))).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        }
+
+        /// `systemctl show` of a case, as a dictionary.
+        func show(_ c: String) -> [String: String] {
+            var d: [String: String] = [:]
+            for line in text("\(c)/show").split(separator: "\n") {
+                if let eq = line.firstIndex(of: "=") { d[String(line[..<eq])] = String(line[line.index(after: eq)...]) }
+            }
+            return d
+        }
+
+        func trimmed(_ path: String) -> String { text(path).trimmingCharacters(in: .whitespacesAndNewlines) }
+    }
+
+    nonisolated(unsafe) static var outcome: Result<Run, Error>?
+    nonisolated(unsafe) static var work: TemporaryDirectory?
+    static let lock = NSLock()
+
+    override class func tearDown() {
+        if let work {
+            if ProcessInfo.processInfo.environment["MKPORTABLE_TEST_KEEP"] != nil {
+                print("note: MKPORTABLE_TEST_KEEP: keeping \(work.path) (VM cases and results)")
+            } else {
+                work.remove()
+            }
+        }
+        work = nil
+        super.tearDown()
+    }
+
+    /// Why the VM cannot run here, or nil.
+    static func unavailableReason() -> String? {
+        if ProcessInfo.processInfo.environment["MKPORTABLE_TEST_NO_VM"] != nil { return "MKPORTABLE_TEST_NO_VM is set" }
+        guard Posix.isRoot else { return "not running as root (debootstrap and the VM's disk image need root)" }
+        for tool in ["qemu-system-x86_64", "debootstrap", "mkfs.ext4", "depmod", "veritysetup"] where Shell.which(tool) == nil {
+            return "\(tool) not found (scripts/install-deps installs it)"
+        }
+        #if arch(x86_64)
+        return nil
+        #else
+        return "the VM backend runs x86-64 guests only"
+        #endif
+    }
+
+    /// Boots the VM once for all tests of this class.
+    func vmRun() throws -> Run {
+        if let reason = Self.unavailableReason() {
+            print("note: VM test skipped: \(reason)")
+            throw XCTSkip(reason)
+        }
+        Self.lock.lock()
+        defer { Self.lock.unlock() }
+        if Self.outcome == nil { Self.outcome = Result { try Self.boot() } }
+        return try Self.outcome!.get()
+    }
+
+    static func boot() throws -> Run {
+        let work = try TemporaryDirectory(prefix: "mkportable-VMTests")
+        Self.work = work
+        let binary = try MkportableBinary.path()
+
+        // The image: the scaffold a portable service needs, a static busybox
+        // and a service that prints the token and the image's IMAGE_ID, then
+        // sleeps (so its mounts can be inspected while it runs).
+        let src = try TreeBuilder(root: work.sub("src"))
+        for d in ["dev", "proc", "run", "sys", "tmp", "var/tmp", "var/lib", "var/cache", "var/log", "bin"] {
+            try src.dir(RawPath(d))
+        }
+        try src.file("bin/busybox", try Posix.readFile(RawPath(try Shell.require("busybox"))), mode: 0o755)
+        try src.file("etc/os-release", "ID=vmcheck\nPORTABLE_PREFIXES=vmcheck\nIMAGE_ID=vmcheck\nIMAGE_VERSION=1.0\n")
+        try src.file("etc/resolv.conf", "")
+        try src.file("etc/machine-id", "")
+        try src.file("etc/vmcheck-token", token + "\n")
+        try src.file("etc/systemd/system/vmcheck.service", """
+            [Unit]
+            Description=mkportable VM check service
+
+            [Service]
+            ExecStart=/bin/busybox sh -c 'echo "ready $(/bin/busybox cat /etc/vmcheck-token) $(/bin/busybox grep ^IMAGE_ID= /etc/os-release)"; exec /bin/busybox sleep 600'
+
+            """)
+
+        let cases = work.sub("in/cases")
+        let plain = cases.appending("1-plain")
+        let verity = cases.appending("2-verity")
+        let tampered = cases.appending("3-tampered")
+        for c in [plain, verity, tampered] {
+            try Posix.makeDirectories(c)
+            try Posix.writeFile(c.appending("unit"), Array("vmcheck.service\n".utf8))
+        }
+        try Shell.check(binary, ["pack", src.root.string, plain.appending("vmcheck_1.0.raw").string])
+        try Shell.check(binary, ["pack", "--verity", src.root.string, verity.appending("vmcheck_1.0.raw").string])
+        // Independent readers agree with what was packed before any VM sees it.
+        let listing = try Shell.check("unsquashfs", ["-lls", plain.appending("vmcheck_1.0.raw").string]).stdoutText
+        XCTAssertTrue(listing.contains("squashfs-root/etc/systemd/system/vmcheck.service"), "unsquashfs -lls: \(listing)")
+        let roothash = String(decoding: try Posix.readFile(verity.appending("vmcheck_1.0.roothash")), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let good = ["raw", "verity", "roothash"].map { verity.appending(RawPath("vmcheck_1.0.\($0)")).string }
+        try Shell.check("veritysetup", ["verify", good[0], good[1], roothash])
+
+        // The tampered copy: one byte of data block 0 flipped, past the
+        // 96-byte squashfs superblock, so the file system still probes as
+        // squashfs and only dm-verity can tell.
+        for ext in ["raw", "verity", "roothash"] {
+            let name = RawPath("vmcheck_1.0.\(ext)")
+            try Posix.writeFile(tampered.appending(name), try Posix.readFile(verity.appending(name)))
+        }
+        let bad = tampered.appending("vmcheck_1.0.raw")
+        var bytes = try Posix.readFile(bad)
+        bytes[2048] ^= 0x01
+        try Posix.writeFile(bad, bytes)
+        let refused = try Shell.run("veritysetup", ["verify", bad.string, tampered.appending("vmcheck_1.0.verity").string, roothash])
+        XCTAssertFalse(refused.succeeded, "veritysetup verify accepted the tampered image: \(refused.summary)")
+
+        let out = work.sub("out")
+        let script = MkportableBinary.packageRoot.appendingPathComponent("scripts/lib/systemd-check").path
+        let check = MkportableBinary.packageRoot.appendingPathComponent("scripts/lib/attach-cases-check").path
+        let start = Date()
+        let r = try Shell.run(script, ["--systemd", "252", "--backend", "vm", "--check", check,
+                                       "--in", work.sub("in").string, "--out", out.string, "--timeout", "900"])
+        let seconds = Date().timeIntervalSince(start)
+        let run = Run(out: out, status: r.status, log: r.stderrText, roothash: roothash, seconds: seconds)
+        let timing = run.text("timing").split(separator: "\n").joined(separator: "; ")
+        print("note: VM run took \(Int(seconds)) s (guest uptime at each step: \(timing)); \(r.stderrText.split(separator: "\n").last ?? "")")
+        guard r.status == 0 else {
+            throw CommandFailed(result: CommandResult(commandLine: r.commandLine, status: r.status, stdout: r.stdout,
+                                                      stderr: Data((r.stderrText + "\ncheck.log: " + run.text("check.log")).utf8)))
+        }
+        return run
+    }
+
+    /// Assertions every case that started makes.
+    func assertAttachedAndDetached(_ run: Run, _ c: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(run.trimmed("\(c)/attach.rc"), "0", "[\(c)] portablectl attach: \(run.text("\(c)/attach.txt"))", file: file, line: line)
+        XCTAssertTrue(run.text("\(c)/attach.txt").contains("vmcheck.service"), "[\(c)] attach did not install vmcheck.service: \(run.text("\(c)/attach.txt"))", file: file, line: line)
+        XCTAssertEqual(run.show(c)["RootImage"], "/var/lib/portables/vmcheck_1.0.raw", "[\(c)] the unit's RootImage", file: file, line: line)
+        XCTAssertEqual(run.trimmed("\(c)/detach.rc"), "0", "[\(c)] portablectl detach: \(run.text("\(c)/detach.txt"))", file: file, line: line)
+    }
+
+    func assertRan(_ run: Run, _ c: String, file: StaticString = #filePath, line: UInt = #line) {
+        let show = run.show(c)
+        XCTAssertEqual(run.trimmed("\(c)/start.rc"), "0", "[\(c)] systemctl start: \(run.text("\(c)/start.txt"))", file: file, line: line)
+        XCTAssertEqual(show["ActiveState"], "active", "[\(c)] \(show); journal: \(run.text("\(c)/journal-all").suffix(3000))", file: file, line: line)
+        XCTAssertEqual(show["SubState"], "running", "[\(c)] \(show)", file: file, line: line)
+        XCTAssertTrue(run.text("\(c)/journal").contains("ready \(Self.token) IMAGE_ID=vmcheck"),
+                      "[\(c)] the service did not print its marker from the image; journal: \(run.text("\(c)/journal"))", file: file, line: line)
+    }
+
+    func testGuestIsSystemd252WithItsOwnKernel() throws {
+        let run = try vmRun()
+        XCTAssertTrue(run.text("systemd-version").hasPrefix("systemd 252 "), run.text("systemd-version"))
+        XCTAssertTrue(run.trimmed("kernel").hasSuffix("-amd64"), "guest kernel: \(run.text("kernel"))")
+        let host = (try? String(contentsOfFile: "/proc/sys/kernel/osrelease", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertNotEqual(run.trimmed("kernel"), host, "the guest runs the host's kernel")
+    }
+
+    func testPlainImageAttachesAndRuns() throws {
+        let run = try vmRun()
+        assertAttachedAndDetached(run, "1-plain")
+        assertRan(run, "1-plain")
+        // Plain images are loop-mounted, not put through device-mapper.
+        XCTAssertTrue(run.trimmed("1-plain/root-mount").contains(" - squashfs "), "[1-plain] / of the service: \(run.text("1-plain/root-mount"))")
+        XCTAssertTrue(run.trimmed("1-plain/root-dev").hasPrefix("7:"), "[1-plain] / is not on a loop device: \(run.text("1-plain/root-dev"))")
+        XCTAssertFalse(run.text("1-plain/dmsetup-ls").contains("-verity"), "[1-plain] \(run.text("1-plain/dmsetup-ls"))")
+    }
+
+    func testVerityImageRunsOnDmVerity() throws {
+        let run = try vmRun()
+        assertAttachedAndDetached(run, "2-verity")
+        assertRan(run, "2-verity")
+        let dm = "\(run.roothash)-verity"
+        XCTAssertTrue(run.text("2-verity/dmsetup-ls").contains(dm), "[2-verity] dmsetup ls shows no \(dm): \(run.text("2-verity/dmsetup-ls"))")
+        XCTAssertEqual(run.trimmed("2-verity/root-dm-name"), dm, "[2-verity] the service's / is not on the verity device; mountinfo: \(run.text("2-verity/root-mount"))")
+        XCTAssertTrue(run.trimmed("2-verity/root-mount").contains(" - squashfs "), "[2-verity] / of the service: \(run.text("2-verity/root-mount"))")
+        // The verity target carries our root hash and reports the data valid (V).
+        let table = run.text("2-verity/dmsetup-table")
+        XCTAssertTrue(table.contains(" verity 1 ") && table.contains(" 4096 4096 ") && table.contains(" sha256 \(run.roothash) "),
+                      "[2-verity] dmsetup table: \(table)")
+        XCTAssertTrue(run.text("2-verity/dmsetup-status").contains("\(dm): 0 ") && run.text("2-verity/dmsetup-status").contains(" verity V"),
+                      "[2-verity] dmsetup status: \(run.text("2-verity/dmsetup-status"))")
+    }
+
+    func testTamperedVerityImageFailsToStart() throws {
+        let run = try vmRun()
+        assertAttachedAndDetached(run, "3-tampered")
+        let show = run.show("3-tampered")
+        XCTAssertEqual(show["ActiveState"], "failed", "[3-tampered] the tampered image started: \(show)")
+        XCTAssertEqual(show["ExecMainStatus"], "226", "[3-tampered] expected 226/NAMESPACE: \(show)")
+        XCTAssertFalse(run.text("3-tampered/journal").contains(Self.token), "[3-tampered] the service ran: \(run.text("3-tampered/journal"))")
+        let journal = run.text("3-tampered/journal-all")
+        XCTAssertTrue(journal.contains("device-mapper: verity") && journal.contains("data block 0 is corrupted"),
+                      "[3-tampered] no dm-verity corruption error in the journal: \(journal.suffix(4000))")
+        XCTAssertTrue(journal.contains("vmcheck.service: Failed to set up mount namespacing"),
+                      "[3-tampered] the failure is not at mount namespace set-up: \(journal.suffix(4000))")
+        XCTAssertTrue(run.text("3-tampered/pid1").contains("status=226/NAMESPACE"), "[3-tampered] PID 1: \(run.text("3-tampered/pid1"))")
+    }
+}
