@@ -26,26 +26,7 @@ enum DDIFile {
         let src = open(filesystem, O_RDONLY | O_CLOEXEC)
         if src < 0 { throw PendingFile.WriteError(errno: errno) }
         defer { close(src) }
-        var inOff = off_t(0)
-        var outOff = off_t(PortableDDI.rootOffset)
-        var left = Int(layout.rootSize)
-        while left > 0 {
-            guard let copyRange = copyFileRange else {
-                try copyByReading(src, from: inOff, to: fd, at: outOff, count: left)
-                break
-            }
-            let n = copyRange(src, &inOff, fd, &outOff, left, 0)
-            if n < 0 {
-                if errno == EINTR { continue }
-                if errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL {
-                    try copyByReading(src, from: inOff, to: fd, at: outOff, count: left)
-                    break
-                }
-                throw PendingFile.WriteError(errno: errno)
-            }
-            if n == 0 { throw PendingFile.WriteError(errno: EIO) }
-            left -= n
-        }
+        try copy(src, to: fd, at: off_t(PortableDDI.rootOffset), count: Int(layout.rootSize))
         try PendingFile.writeAll(fd, hashFile, at: layout.verityOffset)
         try PendingFile.writeAll(fd, tail, at: layout.gpt().tailOffset)
     }
@@ -57,6 +38,31 @@ enum DDIFile {
         guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "copy_file_range") else { return nil }
         return unsafeBitCast(sym, to: CopyFileRange.self)
     }()
+
+    /// Copies `count` bytes from the start of `src` to `fd` at `at`,
+    /// in-kernel where possible.
+    static func copy(_ src: Int32, to fd: Int32, at: off_t = 0, count: Int) throws(PendingFile.WriteError) {
+        var inOff = off_t(0)
+        var outOff = at
+        var left = count
+        while left > 0 {
+            guard let copyRange = copyFileRange else {
+                try copyByReading(src, from: inOff, to: fd, at: outOff, count: left)
+                return
+            }
+            let n = copyRange(src, &inOff, fd, &outOff, left, 0)
+            if n < 0 {
+                if errno == EINTR { continue }
+                if errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL {
+                    try copyByReading(src, from: inOff, to: fd, at: outOff, count: left)
+                    return
+                }
+                throw PendingFile.WriteError(errno: errno)
+            }
+            if n == 0 { throw PendingFile.WriteError(errno: EIO) }
+            left -= n
+        }
+    }
 
     static func copyByReading(_ src: Int32, from: off_t, to fd: Int32, at: off_t, count: Int) throws(PendingFile.WriteError) {
         var buf = [UInt8](repeating: 0, count: 1 << 20)
@@ -154,7 +160,11 @@ enum DiskImageCheck {
             guard signedHash == tree.rootHashHex else {
                 throw VerityCheck.Failure(message: "\(image): the signature partition signs root hash \(signedHash), not the image's \(tree.rootHashHex)")
             }
-            try RootHashSignature.verify(signature: signature, rootHashHex: tree.rootHashHex, certificatePath: cert)
+            do {
+                try RootHashSignature.verify(signature: signature, rootHashHex: tree.rootHashHex, certificatePath: cert)
+            } catch {
+                throw VerityCheck.Failure(message: "\(image): partition \(sig.name): \(error.message)")
+            }
             summary += ", partition \(sig.name) is a valid signature by \(cert)"
         case (nil, let cert?):
             throw VerityCheck.Failure(message: "\(image): no \(ddi.types.rootVeritySignatureLabel) partition, but --cert \(cert) asks for a signature; sign it with mkportable sign")

@@ -7,11 +7,17 @@ enum Usage {
     Usage:
       mkportable pack [options] SOURCE_DIR IMAGE
           Pack the contents of SOURCE_DIR as the root of a squashfs image.
+      mkportable verify [--cert CERT.pem] IMAGE.raw
+          Check an image against its dm-verity data (sidecars or DDI) and,
+          with --cert, its signature, before attaching it.
+      mkportable sign --key KEY.pem --cert CERT.pem --out DIR IMAGE.raw
+          Copy a verity image into DIR with its root hash signed.
       mkportable build --attrs FILE --out DIR
           Run the Nix builder on a structured-attrs JSON file, outside Nix.
       mkportable
           Builder mode: run by Nix with NIX_ATTRS_JSON_FILE set.
 
-    Run `mkportable pack --help` for the pack options.
+    Run `mkportable pack --help` for the pack options (--verity, --ddi),
+    `mkportable verify --help`, `mkportable sign --help`.
     """
 }

@@ -90,7 +90,11 @@ enum VerifyCommand {
         let signature = try VerityCheck.readIfPresent(paths.signature)
         switch (signature, certificate) {
         case (let sig?, let cert?):
-            try RootHashSignature.verify(signature: sig, rootHashHex: tree.rootHashHex, certificatePath: cert)
+            do {
+                try RootHashSignature.verify(signature: sig, rootHashHex: tree.rootHashHex, certificatePath: cert)
+            } catch {
+                throw VerityCheck.Failure(message: "\(paths.signature): \(error.message)")
+            }
             summary += ", \(paths.signature) is a valid signature by \(cert)"
         case (nil, let cert?):
             throw VerityCheck.Failure(message: "\(image): no \(paths.signature) beside it, but --cert \(cert) asks for a signature; sign it with mkportable sign")

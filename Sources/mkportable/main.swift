@@ -21,6 +21,8 @@ let status: Int32
 switch arguments.first {
 case "pack":
     status = PackCommand.run(arguments: Array(arguments.dropFirst()), environment: environment)
+case "sign":
+    status = SignCommand.run(arguments: Array(arguments.dropFirst()))
 case "verify":
     status = VerifyCommand.run(arguments: Array(arguments.dropFirst()))
 case "-h", "--help", "help":

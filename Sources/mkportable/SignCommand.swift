@@ -1,0 +1,189 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DiskImage
+import Verity
+
+/// `mkportable sign --key KEY.pem --cert CERT.pem --out DIR IMAGE.raw`
+///
+/// Private keys must never enter the Nix store, so signing is a step after
+/// the build, on a copy: images in the store are read-only, and a signed
+/// image is a different file (a DDI) or a different set of files (sidecars).
+/// The copy goes into a new directory DIR, built under a temporary name and
+/// renamed into place once everything in it verifies, so a failure leaves
+/// no DIR at all.
+enum SignCommand {
+    static let help = """
+    Usage: mkportable sign --key KEY.pem --cert CERT.pem --out DIR IMAGE.raw
+
+    Signs the root hash of a verity image for systemd: a detached PKCS#7
+    signature (DER, no signed attributes) over the root hash in hex.
+    IMAGE.raw is first checked against its hash tree (as mkportable verify
+    does); nothing is signed that does not verify.
+
+    DIR, which must not exist, receives a copy:
+    - sidecar image: IMAGE.raw, IMAGE.verity, IMAGE.roothash and the new
+      IMAGE.roothash.p7s;
+    - DDI: IMAGE.raw with a root-verity-sig partition added (the JSON
+      {"rootHash", "certificateFingerprint", "signature"} systemd-repart
+      writes, NUL-padded to 16 KiB), and IMAGE.roothash.
+
+    Options:
+      --key KEY.pem     the private key (PEM, unencrypted).
+      --cert CERT.pem   its X.509 certificate (PEM); hosts trust it when it
+                        is in /etc/verity.d/ (systemd 254+) or the kernel's
+                        keyring.
+      --out DIR         the new directory for the signed copy.
+      -h, --help        show this help.
+    """
+
+    static func run(arguments: [String]) -> Int32 {
+        do {
+            return try runThrowing(arguments)
+        } catch {
+            reportError(error, prefix: "mkportable sign")
+            return 1
+        }
+    }
+
+    static func runThrowing(_ arguments: [String]) throws -> Int32 {
+        var key: String?, cert: String?, out: String?
+        var images: [String] = []
+        var i = 0
+        func value(_ name: String) throws -> String {
+            i += 1
+            guard i < arguments.count, !arguments[i].isEmpty else { throw PackCommand.Failure(message: "\(name) needs a value; see mkportable sign --help") }
+            return arguments[i]
+        }
+        while i < arguments.count {
+            let a = arguments[i]
+            switch a {
+            case "-h", "--help": print(help); return 0
+            case "--key": key = try value(a)
+            case "--cert": cert = try value(a)
+            case "--out": out = try value(a)
+            default:
+                if a.hasPrefix("-") && a.count > 1 { throw PackCommand.Failure(message: "unknown option \(a); see mkportable sign --help") }
+                images.append(a)
+            }
+            i += 1
+        }
+        guard let key, let cert, let out, images.count == 1 else {
+            throw PackCommand.Failure(message: "usage: mkportable sign --key KEY.pem --cert CERT.pem --out DIR IMAGE.raw (see --help)")
+        }
+        let image = images[0]
+        var st = stat()
+        if lstat(out, &st) == 0 {
+            throw PackCommand.Failure(message: "\(out): already exists; give a new directory for the signed copy (images in the Nix store stay as they are)")
+        }
+        // Key and certificate first: a mismatch should cost nothing.
+        _ = try RootHashSignature.sign(rootHashHex: String(repeating: "0", count: 64), keyPath: key, certificatePath: cert)
+        // Then the image: nothing is signed that does not verify.
+        _ = try VerifyCommand.verify(image: image, certificate: nil)
+
+        let name = image.split(separator: "/").last.map(String.init) ?? image
+        let temp = out.hasSuffix("/") ? String(out.dropLast()) + ".tmp-\(getpid())" : out + ".tmp-\(getpid())"
+        if mkdir(temp, 0o755) != 0 {
+            throw PackCommand.Failure(message: "\(out): cannot create the directory (\(String(cString: strerror(errno)))); make sure its parent exists and is writable")
+        }
+        var published = false
+        defer { if !published { removeFlat(temp) } }
+        let copy = temp + "/" + name
+        let paths = try SidecarPaths(image: image)
+        let copyPaths = try SidecarPaths(image: copy)
+        try copyFile(image, to: copy)
+        let rootHashHex: String
+        if let ddi = try DDIFile.read(path: copy) {
+            rootHashHex = hex(ddi.root.uuid.bytes + ddi.verity.uuid.bytes)
+            let signature = try RootHashSignature.sign(rootHashHex: rootHashHex, keyPath: key, certificatePath: cert)
+            try addSignaturePartition(ddi, disk: copy, rootHashHex: rootHashHex, signature: signature, certificate: cert)
+            if access(paths.roothash, F_OK) == 0 { try copyFile(paths.roothash, to: copyPaths.roothash) }
+        } else {
+            let text = try VerityCheck.readIfPresent(paths.roothash) ?? []
+            rootHashHex = hex(try VerityCheck.parseRootHash(text, path: paths.roothash))
+            let signature = try RootHashSignature.sign(rootHashHex: rootHashHex, keyPath: key, certificatePath: cert)
+            try copyFile(paths.verity, to: copyPaths.verity)
+            try copyFile(paths.roothash, to: copyPaths.roothash)
+            try writeNew(copyPaths.signature, signature)
+        }
+        // The copy must verify with the certificate before it is published.
+        _ = try VerifyCommand.verify(image: copy, certificate: cert)
+        if rename(temp, out) != 0 {
+            throw PackCommand.Failure(message: "\(out): cannot move the signed copy into place (\(String(cString: strerror(errno))))")
+        }
+        published = true
+        print("\(out)/\(name): signed root hash \(rootHashHex) with \(cert)")
+        return 0
+    }
+
+    /// Adds (or replaces) the root-verity-sig partition in the free space
+    /// after the hash tree, and rewrites both GPTs.
+    static func addSignaturePartition(_ ddi: DDIFile.Found, disk: String, rootHashHex: String, signature: [UInt8], certificate: String) throws {
+        let fingerprint = try RootHashSignature.certificateFingerprint(certificatePath: certificate)
+        guard let content = PortableDDI.signaturePartition(rootHashHex: rootHashHex, certificateFingerprint: fingerprint, signature: signature) else {
+            throw PackCommand.Failure(message: "\(certificate): the signature is over 16 KiB; use a smaller certificate chain")
+        }
+        var gpt = ddi.gpt
+        gpt.partitions.removeAll { $0.type == ddi.types.rootVeritySignature }
+        let start = ddi.verity.lastLBA + 1
+        let last = start + PortableDDI.signatureSize / GPT.sectorSize - 1
+        guard last <= gpt.lastUsableLBA, !gpt.partitions.contains(where: { $0.lastLBA >= start && $0.firstLBA <= last }) else {
+            throw PackCommand.Failure(message: "\(disk): no free 16 KiB after the root-verity partition for the signature; build the DDI with mkportable pack --ddi")
+        }
+        // repart derives it from its seed and the type; here the root hash
+        // stands in for the seed, so re-signing keeps the UUID.
+        let uuid = GUID(bytes: v4UUID(SHA256.hmac(key: unhex(Substring(rootHashHex))!, message: ddi.types.rootVeritySignature.bytes)))
+        gpt.partitions.append(GPTPartition(type: ddi.types.rootVeritySignature, uuid: uuid, firstLBA: start, lastLBA: last,
+                                           attributes: GPTPartition.readOnly, name: ddi.types.rootVeritySignatureLabel))
+        let (head, tail) = gpt.encode()
+        let fd = open(disk, O_WRONLY | O_CLOEXEC)
+        if fd < 0 { throw PackCommand.Failure(message: "\(disk): cannot open (\(String(cString: strerror(errno))))") }
+        defer { close(fd) }
+        do {
+            try PendingFile.writeAll(fd, content, at: start * GPT.sectorSize)
+            try PendingFile.writeAll(fd, head, at: 0)
+            try PendingFile.writeAll(fd, tail, at: gpt.tailOffset)
+        } catch {
+            throw PackCommand.Failure(message: "\(disk): write failed (\(String(cString: strerror(error.errno))))")
+        }
+        if fsync(fd) != 0 { throw PackCommand.Failure(message: "\(disk): fsync failed (\(String(cString: strerror(errno))))") }
+    }
+
+    static func writeNew(_ path: String, _ bytes: [UInt8]) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        if fd < 0 { throw PackCommand.Failure(message: "\(path): cannot create (\(String(cString: strerror(errno))))") }
+        defer { close(fd) }
+        do { try PendingFile.writeAll(fd, bytes, at: 0) } catch {
+            throw PackCommand.Failure(message: "\(path): write failed (\(String(cString: strerror(error.errno))))")
+        }
+        if fsync(fd) != 0 { throw PackCommand.Failure(message: "\(path): fsync failed") }
+    }
+
+    /// Copies a regular file in-kernel (a reflink where possible).
+    static func copyFile(_ from: String, to: String) throws {
+        let size = try VerityCheck.fileSize(from)
+        let src = open(from, O_RDONLY | O_CLOEXEC)
+        if src < 0 { throw PackCommand.Failure(message: "\(from): cannot open (\(String(cString: strerror(errno))))") }
+        defer { close(src) }
+        let dst = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        if dst < 0 { throw PackCommand.Failure(message: "\(to): cannot create (\(String(cString: strerror(errno))))") }
+        defer { close(dst) }
+        do {
+            try DDIFile.copy(src, to: dst, count: Int(size))
+        } catch {
+            throw PackCommand.Failure(message: "\(to): copy failed (\(String(cString: strerror(error.errno))))")
+        }
+        if fsync(dst) != 0 { throw PackCommand.Failure(message: "\(to): fsync failed") }
+    }
+
+    /// Removes a directory of plain files (the unpublished copy).
+    static func removeFlat(_ dir: String) {
+        guard let d = opendir(dir) else { return }
+        while let e = readdir(d) {
+            let n = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if n != "." && n != ".." { unlink(dir + "/" + n) }
+        }
+        closedir(d)
+        rmdir(dir)
+    }
+}
