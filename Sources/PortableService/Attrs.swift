@@ -64,7 +64,8 @@ public enum Attrs {
     /// Reads the text-form reference graph for `key` from `directory`
     /// (where Nix writes it: the build directory), or nil if there is none.
     public static func readGraphFile(key: String, directory: String) throws(PortableServiceError) -> [UInt8]? {
-        if key.isEmpty || key.contains("/") || key == "." || key == ".." || key.contains("\0") {
+        let k = Array(key.utf8)
+        if k.isEmpty || k.contains(UInt8(ascii: "/")) || k == Array(".".utf8) || k == Array("..".utf8) || k.contains(0) {
             throw .attribute("exportReferencesGraph", "key \(quoted(key)) is not a plain file name, so no graph file can be named after it")
         }
         let path = directory + "/" + key
@@ -84,6 +85,9 @@ public enum Attrs {
         guard let out = o["out"] else { return nil }
         guard case .string(let s) = out else {
             throw .attribute("outputs.out", "expected a string, found \(out.kindDescription)")
+        }
+        if s.isEmpty {
+            throw .attribute("outputs.out", "is empty; it is the output directory Nix makes for the image", fix: "let Nix fill it in, or pass --out DIR")
         }
         return s
     }
@@ -109,11 +113,11 @@ public enum Attrs {
             throw .attribute("version", "\(quoted(version)) \(why)")
         }
         let description = try reader.optionalString("description")
-        if let description, let why = OSRelease.valueProblem(description) {
+        if let description, let why = OSRelease.valueProblem(description) ?? textProblem(description) {
             throw .attribute("description", why, fix: "it becomes PORTABLE_PRETTY_NAME in /etc/os-release")
         }
         let homepage = try reader.optionalString("homepage")
-        if let homepage, let why = OSRelease.valueProblem(homepage) {
+        if let homepage, let why = OSRelease.valueProblem(homepage) ?? textProblem(homepage) {
             throw .attribute("homepage", why, fix: "it becomes HOME_URL in /etc/os-release")
         }
 
@@ -126,9 +130,12 @@ public enum Attrs {
             throw .attribute("units", "the list is empty", fix: "a portable service image needs at least one unit for portablectl to attach")
         }
         var units: [ImageSpec.Unit] = []
-        var seenNames: [String: Int] = [:]
+        var seenNames: [[UInt8]: Int] = [:]
         for (i, path) in unitPaths.enumerated() {
             let where_ = "units[\(i)]"
+            if let why = plainPathProblem(path) {
+                throw .attribute(where_, "\(quoted(path)) \(why)", fix: "give the unit file's store path as Nix writes it, e.g. \"${pkg}/lib/systemd/system/foo.service\"")
+            }
             guard let root = StorePath.root(of: path, storeDir: storeDir) else {
                 throw .attribute(where_, "\(quoted(path)) is not in the store \(storeDir)", fix: "give a derivation or store path whose output is the unit file")
             }
@@ -139,14 +146,17 @@ public enum Attrs {
             if let why = UnitName.problem(name, pname: pname) {
                 throw .attribute(where_, "unit \(quoted(name)): \(why)")
             }
-            if let other = seenNames[name] {
+            if let other = seenNames[Array(name.utf8)] {
                 throw .attribute(where_, "unit \(quoted(name)) is also units[\(other)]", fix: "each unit needs its own name under /etc/systemd/system")
             }
-            seenNames[name] = i
+            seenNames[Array(name.utf8)] = i
             units.append(ImageSpec.Unit(name: name, path: path))
         }
 
         for (i, path) in try reader.stringList("contents", required: false).enumerated() {
+            if let why = plainPathProblem(path) {
+                throw .attribute("contents[\(i)]", "\(quoted(path)) \(why)", fix: "contents are derivations or store paths")
+            }
             guard let root = StorePath.root(of: path, storeDir: storeDir) else {
                 throw .attribute("contents[\(i)]", "\(quoted(path)) is not in the store \(storeDir)", fix: "contents are derivations or store paths")
             }
@@ -211,13 +221,35 @@ public enum Attrs {
         if version.isEmpty { return "is empty; the image is named \(fileName), e.g. \"1.0\"" }
         for u in version.unicodeScalars {
             if u == "/" { return "contains '/'; the image is named \(fileName), a single file name" }
-            if u.value < 0x20 || u.value == 0x7F || (u.value >= 0x80 && u.value < 0xA0) || u.properties.isWhitespace {
+            if u.value < 0x20 || u.value == 0x7F || (u.value >= 0x80 && u.value < 0xA0) || u.properties.isWhitespace || u.properties.generalCategory == .format {
                 return "contains \(describeScalar(u)); the image is named \(fileName), so use a version without white space or control characters, e.g. \"1.0\""
             }
         }
         let length = pname.utf8.count + 1 + version.utf8.count + 4
         if length > 255 {
             return "makes the image file name \(length) bytes long (\(fileName)); file names hold at most 255 bytes, so shorten the version"
+        }
+        return nil
+    }
+
+    /// Why a one-line text value (description, homepage) cannot be used,
+    /// or nil: see `invisibleOrControl`.
+    static func textProblem(_ value: String) -> String? {
+        guard let u = invisibleOrControl(value) else { return nil }
+        return "contains \(describeScalar(u)); os-release values are one line of visible text"
+    }
+
+    /// Why a path given for a file in the store (a unit, contents) is not
+    /// written plainly, or nil: a trailing '/', an empty component, '.' or
+    /// '..' (which could climb out of the store path it names), NUL.
+    static func plainPathProblem(_ path: String) -> String? {
+        let b = Array(path.utf8)
+        if b.contains(0) { return "contains NUL, which no path can hold" }
+        if b.count > 1 && b.last == UInt8(ascii: "/") { return "ends with '/'; a file's path has none" }
+        for c in b.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst() {
+            if c.isEmpty { return "contains '//'; write the path with single slashes" }
+            if Array(c) == Array("..".utf8) { return "contains '..'; write the path inside its store path plainly, without '..'" }
+            if Array(c) == Array(".".utf8) { return "contains '.' as a component; write the path plainly" }
         }
         return nil
     }
@@ -229,13 +261,16 @@ public enum Attrs {
         if link.isEmpty {
             throw .attribute(where_, "is empty", fix: "give the link's path in the image, e.g. \"/bin/sh\"")
         }
-        if link.contains("\0") {
+        if link.utf8.contains(0) {
             throw .attribute(where_, "\(quoted(link)) contains NUL", fix: "give the link's path in the image, e.g. \"/bin/sh\"")
         }
         var components: [String] = []
-        for c in link.split(separator: "/", omittingEmptySubsequences: true) {
-            if c == "." { continue }
-            if c == ".." {
+        // Split bytes, not Characters: "/" followed by a combining mark is
+        // one Character, and would not be cut.
+        for part in Array(link.utf8).split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true) {
+            let c = String(decoding: part, as: UTF8.self)
+            if Array(part) == Array(".".utf8) { continue }
+            if Array(part) == Array("..".utf8) {
                 throw .attribute(where_, "\(quoted(link)) contains '..'", fix: "give the link's path from the image root, e.g. \"/bin/sh\"")
             }
             if c.utf8.count > 255 {
@@ -283,7 +318,15 @@ public enum Attrs {
         for e in entries { paths.insert(e.entry.path) }
         for (e, origin, key) in entries {
             guard StorePath.name(ofRoot: e.path, storeDir: storeDir) != nil else {
-                throw PortableServiceError("\(origin): \(quoted(e.path)) is not a store path in \(storeDir); a reference graph lists whole store paths; \(graphFix(key))")
+                let why: String
+                if e.path.utf8.contains(0) {
+                    why = "contains NUL, which no path can hold"
+                } else if e.path.utf8.last == UInt8(ascii: "/"), StorePath.name(ofRoot: String(decoding: e.path.utf8.dropLast(), as: UTF8.self), storeDir: storeDir) != nil {
+                    why = "ends with '/'; a reference graph lists store paths without one"
+                } else {
+                    why = "is not a store path in \(storeDir); a reference graph lists whole store paths"
+                }
+                throw PortableServiceError("\(origin): \(quoted(e.path)) \(why); \(graphFix(key))")
             }
             for r in e.references where !paths.contains(r) {
                 throw PortableServiceError("\(origin): \(quoted(e.path)) references \(quoted(r)), which the graph does not list; the closure must be complete; \(graphFix(key))")

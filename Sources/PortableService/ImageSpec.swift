@@ -78,20 +78,27 @@ public enum StorePath {
     /// The name of `path` if it is a store path itself (not something inside
     /// one): `/nix/store/abc…-hello` → `abc…-hello`.
     public static func name(ofRoot path: String, storeDir: String) -> String? {
-        let prefix = storeDir + "/"
-        guard path.hasPrefix(prefix) else { return nil }
-        let name = String(path.dropFirst(prefix.count))
+        guard let rest = below(storeDir, path) else { return nil }
+        let name = String(decoding: rest, as: UTF8.self)
         return isValidName(name) ? name : nil
+    }
+
+    /// The bytes of `path` after `storeDir/`, or nil if it does not start
+    /// so. Bytes, not `String.hasPrefix`, which compares by canonical
+    /// equivalence and by whole characters (a combining mark after `/`
+    /// makes "/" + mark one character).
+    static func below(_ storeDir: String, _ path: String) -> ArraySlice<UInt8>? {
+        let p = Array(path.utf8), s = Array(storeDir.utf8)
+        guard p.count > s.count + 1, p.starts(with: s), p[s.count] == UInt8(ascii: "/") else { return nil }
+        return p[(s.count + 1)...]
     }
 
     /// The store path that contains `path` (`/nix/store/abc…-x/bin/y` →
     /// `/nix/store/abc…-x`), or nil if `path` is not in the store.
     public static func root(of path: String, storeDir: String) -> String? {
-        let prefix = storeDir + "/"
-        guard path.hasPrefix(prefix) else { return nil }
-        let rest = path.dropFirst(prefix.count)
-        let name = String(rest.prefix(while: { $0 != "/" }))
-        return isValidName(name) ? prefix + name : nil
+        guard let rest = below(storeDir, path) else { return nil }
+        let name = String(decoding: rest.prefix(while: { $0 != UInt8(ascii: "/") }), as: UTF8.self)
+        return isValidName(name) ? storeDir + "/" + name : nil
     }
 
     /// `abc…-hello` → `hello`.
@@ -126,9 +133,10 @@ public enum StorePath {
     /// Checks a store directory such as `/nix/store`: absolute, no empty,
     /// `.` or `..` components, no trailing slash.
     public static func isValidStoreDir(_ dir: String) -> Bool {
-        guard dir.hasPrefix("/"), dir.count > 1, !dir.hasSuffix("/") else { return false }
-        for c in dir.dropFirst().split(separator: "/", omittingEmptySubsequences: false) {
-            if c.isEmpty || c == "." || c == ".." || c.contains("\0") { return false }
+        let b = Array(dir.utf8)
+        guard b.first == UInt8(ascii: "/"), b.count > 1, b.last != UInt8(ascii: "/") else { return false }
+        for c in b.dropFirst().split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
+            if c.isEmpty || Array(c) == Array(".".utf8) || Array(c) == Array("..".utf8) || c.contains(0) { return false }
         }
         return true
     }

@@ -50,23 +50,26 @@ public struct JSONNumber: Sendable, Equatable, CustomStringConvertible {
     public var description: String { text }
 }
 
-/// An object with its members in input order; keys are unique.
+/// An object with its members in input order; keys are unique as bytes
+/// (Swift's `String ==` would take an NFC key and its NFD twin for the
+/// same key; JSON and Nix do not).
 public struct JSONObject: Sendable, Equatable {
     public private(set) var keys: [String] = []
-    private var values: [String: JSONValue] = [:]
+    private var values: [[UInt8]: JSONValue] = [:]
 
     public init() {}
 
     /// Adds a member; returns false (and changes nothing) if the key exists.
     @discardableResult
     public mutating func add(_ key: String, _ value: JSONValue) -> Bool {
-        if values[key] != nil { return false }
+        let k = Array(key.utf8)
+        if values[k] != nil { return false }
         keys.append(key)
-        values[key] = value
+        values[k] = value
         return true
     }
 
-    public subscript(key: String) -> JSONValue? { values[key] }
+    public subscript(key: String) -> JSONValue? { values[Array(key.utf8)] }
 
     public var count: Int { keys.count }
 }

@@ -63,25 +63,39 @@ public enum Layout {
         }
 
         // Units: copies of single regular files. A unit given as a symlink
-        // (a package's alias, say) is followed, as `cp` would.
+        // (a package's alias, say) is followed, as `cp` would, but only
+        // link by link inside the closure (see `ClosurePath`).
+        let closure = Set(spec.storePaths)
+        let outsideFix = "a unit must be a file inside a store path of the closure; give that file, or list the store path it links to in exportReferencesGraph"
         for (i, unit) in spec.units.enumerated() {
             let where_ = "units[\(i)]"
             var node: Node
-            do {
-                node = try scan(unit.path)
-            } catch {
-                throw .attribute(where_, "cannot read the unit file \(quoted(unit.path)): \(error.message)",
-                                 fix: "give the derivation or store path that holds the unit file, and build through Nix so that it exists")
-            }
-            if case .symlink(let target, _) = node {
-                guard let resolved = resolveSymlinks(unit.path) else {
+            switch ClosurePath.resolve(unit.path, storeDir: spec.storeDir, closure: closure) {
+            case .outside(let why):
+                throw .attribute(where_, "\(quoted(unit.path)) leads outside the closure: \(why)", fix: outsideFix)
+            case .missing(_, let firstLink?):
+                throw .attribute(where_, "\(quoted(unit.path)) is a symlink to \(quoted(firstLink)), which does not exist",
+                                 fix: "give the unit file itself, or a symlink to an existing unit file")
+            case .missing(_, nil):
+                // Not on disk: let the scanner say so (a test's scanner
+                // may also know paths the disk does not).
+                do {
+                    node = try scan(unit.path)
+                } catch {
+                    throw .attribute(where_, "cannot read the unit file \(quoted(unit.path)): \(error.message)",
+                                     fix: "give the derivation or store path that holds the unit file, and build through Nix so that it exists")
+                }
+                if case .symlink(let target, _) = node {
                     throw .attribute(where_, "\(quoted(unit.path)) is a symlink to \(quoted(String(decoding: target, as: UTF8.self))), which does not exist",
                                      fix: "give the unit file itself, or a symlink to an existing unit file")
                 }
+            case .inside(let resolved):
                 do {
                     node = try scan(resolved)
                 } catch {
-                    throw .attribute(where_, "cannot read the unit file \(quoted(resolved)) that \(quoted(unit.path)) links to: \(error.message)")
+                    let via = resolved == unit.path ? "" : " that \(quoted(unit.path)) links to"
+                    throw .attribute(where_, "cannot read the unit file \(quoted(resolved))\(via): \(error.message)",
+                                     fix: "give the derivation or store path that holds the unit file, and build through Nix so that it exists")
                 }
             }
             guard case .file = node else {
@@ -89,6 +103,17 @@ public enum Layout {
                                  fix: "give the unit file itself, e.g. \"${pkg}/lib/systemd/system/\(unit.name)\" rather than its directory")
             }
             try put(node, at: unitDirectory + [unit.name], what: "units[\(i)] (\(unit.name))")
+        }
+
+        // Symlink objects in the store must lead into the closure too: the
+        // link is not read, but the image must not point at what the
+        // closure does not hold. One that leads nowhere (inside the
+        // closure) is kept: a dangling link, as `ln -s` would make.
+        for (i, link) in spec.symlinks.enumerated() where StorePath.root(of: link.target, storeDir: spec.storeDir) != nil {
+            if case .outside(let why) = ClosurePath.resolve(link.target, storeDir: spec.storeDir, closure: closure) {
+                throw .attribute("symlinks[\(i)].object", "\(quoted(link.target)) leads outside the closure: \(why)",
+                                 fix: "point the link at a path inside a store path of the closure")
+            }
         }
 
         // Symlinks, after the scaffold so that a clash with it is reported.
@@ -119,12 +144,4 @@ public enum Layout {
         }
         return root
     }
-}
-
-/// The path `path` finally points to, following every symlink (realpath), or
-/// nil if that does not exist.
-func resolveSymlinks(_ path: String) -> String? {
-    guard let p = realpath(path, nil) else { return nil }
-    defer { free(p) }
-    return String(cString: p)
 }

@@ -17,7 +17,16 @@
 /// - be the same path as another symlink, or lie inside another symlink
 ///   (a symlink cannot hold entries).
 ///
-/// Paths inside scaffold directories (`/etc/ssl`, `/var/lib/foo`) are fine.
+/// - lie inside a mount point systemd always mounts over (`/proc`, `/sys`,
+///   `/dev`, `/run`, `/tmp`, `/var/tmp`: the API file systems and the
+///   private temporary directories), where it would be hidden (`/dev/log`,
+///   `/tmp/x`).
+///
+/// Paths inside other scaffold directories (`/etc/ssl`, `/var/lib/foo`:
+/// systemd mounts only a unit's own StateDirectory= there) are fine.
+///
+/// Paths are compared as bytes: Swift's `String ==` takes canonically
+/// equivalent names (NFC and NFD) for the same, and the image does not.
 enum Placement {
     struct Reserved {
         var path: [String]
@@ -45,43 +54,56 @@ enum Placement {
 
     static func render(_ path: [String]) -> String { "/" + path.joined(separator: "/") }
 
+    /// Mount points systemd mounts over in every portable service, so
+    /// nothing may be put inside them.
+    static let coveredMountPoints: [[String]] = [["proc"], ["sys"], ["dev"], ["run"], ["tmp"], ["var", "tmp"]]
+
+    static func bytes(_ path: [String]) -> [[UInt8]] { path.map { Array($0.utf8) } }
+
     static func checkSymlinks(
         _ links: [ImageSpec.Symlink], given: [String], units: [ImageSpec.Unit], storeDir: String
     ) throws(PortableServiceError) {
-        let store = storeDir.split(separator: "/").map(String.init)
+        let store = bytes(storeDir.split(separator: "/").map(String.init))
         let reserved = reserved(units: units)
+        let reservedPaths = reserved.map { bytes($0.path) }
+        let linkPaths = links.map { bytes($0.path) }
+        let unitDirectory = bytes(Layout.unitDirectory)
         for (i, link) in links.enumerated() {
-            let p = link.path
+            let p = linkPaths[i]
             let where_ = "symlinks[\(i)].symlink"
             let shown = quoted(given[i])
-            let pretty = render(p)
+            let pretty = render(link.path)
 
             if p.starts(with: store) {
                 throw .attribute(where_, "\(shown) is \(p.count == store.count ? "" : "inside ")the image's \(storeDir), which holds exactly the closure",
-                                 fix: "put the link outside the store (e.g. \"/bin/\(p.last!)\") and point its object into the store")
+                                 fix: "put the link outside the store (e.g. \"/bin/\(link.path.last!)\") and point its object into the store")
             }
             if store.starts(with: p) {
                 throw .attribute(where_, "\(shown) would replace \(pretty), the directory that holds the image's \(storeDir)",
                                  fix: "choose a path outside \(pretty)")
             }
-            for r in reserved where r.path == p {
+            for (r, rp) in zip(reserved, reservedPaths) where rp == p {
                 throw .attribute(where_, "\(shown) is \(r.what)", fix: "choose another path for the link")
             }
-            if p.count == Layout.unitDirectory.count + 1 && p.starts(with: Layout.unitDirectory),
-               let suffix = UnitName.portableSuffixes.first(where: { p.last!.hasSuffix($0) }) {
+            if let m = coveredMountPoints.first(where: { p.count > $0.count && p.starts(with: bytes($0)) }) {
+                throw .attribute(where_, "\(shown) lies inside the mount point \(render(m)), which systemd mounts over when the service runs, hiding the link",
+                                 fix: "put the link elsewhere, e.g. under /etc or /var/lib")
+            }
+            if p.count == unitDirectory.count + 1 && p.starts(with: unitDirectory),
+               let suffix = UnitName.portableSuffixes.first(where: { p.last!.reversed().starts(with: $0.utf8.reversed()) }) {
                 throw .attribute(where_, "\(shown) is a \(suffix) file in the unit directory, where portablectl would attach it without the unit checks and resolve the link on the host",
                                  fix: "pass the unit in `units` instead")
             }
-            for r in reserved where !r.isDirectory && p.count > r.path.count && p.starts(with: r.path) {
+            for (r, rp) in zip(reserved, reservedPaths) where !r.isDirectory && p.count > rp.count && p.starts(with: rp) {
                 throw .attribute(where_, "\(shown) lies inside \(render(r.path)), which is \(r.what), a file",
                                  fix: "choose another path for the link")
             }
-            for r in reserved where r.path.count > p.count && r.path.starts(with: p) {
+            for (r, rp) in zip(reserved, reservedPaths) where rp.count > p.count && rp.starts(with: p) {
                 throw .attribute(where_, "\(shown) would replace the directory \(pretty), which holds \(render(r.path)) (\(r.what))",
                                  fix: "link individual entries inside \(pretty) instead")
             }
             for j in 0..<i {
-                let q = links[j].path
+                let q = linkPaths[j]
                 if q == p {
                     throw .attribute(where_, "\(shown) is also symlinks[\(j)].symlink (\(quoted(given[j])))",
                                      fix: "each link needs its own path; drop one of them")

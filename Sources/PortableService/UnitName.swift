@@ -27,7 +27,7 @@ public enum UnitName {
         if bytes.count > maxLength {
             return "the name is \(bytes.count) bytes long; systemd allows at most \(maxLength)"
         }
-        guard let suffix = portableSuffixes.first(where: { name.hasSuffix($0) }), bytes.count > suffix.utf8.count else {
+        guard let suffix = portableSuffixes.first(where: { bytes.reversed().starts(with: $0.utf8.reversed()) }), bytes.count > suffix.utf8.count else {
             return "the name must end in \(portableSuffixes.joined(separator: ", ")) (the unit types portablectl attaches)"
         }
         let stem = bytes.dropLast(suffix.utf8.count)
@@ -53,8 +53,10 @@ public enum UnitName {
         if let name = StorePath.name(ofRoot: path, storeDir: storeDir) {
             return StorePath.nameWithoutHash(name)
         }
-        let components = path.split(separator: "/", omittingEmptySubsequences: true)
-        return components.last.map(String.init) ?? path
+        // Split bytes: a combining mark after '/' makes the two one
+        // Character, so splitting the String would not cut there.
+        let components = Array(path.utf8).split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true)
+        return components.last.map { String(decoding: $0, as: UTF8.self) } ?? path
     }
 
     static func isUnitNameByte(_ b: UInt8) -> Bool {
@@ -124,8 +126,23 @@ func describeScalar(_ u: Unicode.Scalar) -> String {
     case "\t": return "a tab"
     default:
         if u.value < 0x20 || u.value == 0x7F || (u.value >= 0x80 && u.value < 0xA0) { return "the control character \(code)" }
+        if u.properties.generalCategory == .format { return "the invisible format character \(code)" }
         if u.properties.isWhitespace { return "the white space character \(code)" }
         if u.isASCII { return "'\(u)'" }
         return "'\(u)' (\(code))"
+    }
+}
+
+/// The first character of `s` that must not be in a one-line text value
+/// (pname, version, description, homepage): a C0 or C1 control character,
+/// DEL, a line or paragraph separator, or a format character (general
+/// category Cf: zero-width spaces and joiners U+200B–U+200D, the byte
+/// order mark U+FEFF, the bidirectional controls U+202A–U+202E and
+/// U+2066–U+2069, …), which are invisible or reorder text, so the value
+/// shown would not be the value stored. nil if there is none.
+func invisibleOrControl(_ s: String) -> Unicode.Scalar? {
+    s.unicodeScalars.first { u in
+        u.value < 0x20 || u.value == 0x7F || (u.value >= 0x80 && u.value < 0xA0)
+            || u == "\u{2028}" || u == "\u{2029}" || u.properties.generalCategory == .format
     }
 }

@@ -481,11 +481,19 @@ final class BadInputTests: XCTestCase {
                    label: "directory")
 
         let dangling = fx.storePath("demo.service", seed: 50)
-        try Posix.symlink(target: Array("/nonexistent/demo.service".utf8), at: RawPath(dangling))
+        try Posix.symlink(target: Array("\(fx.pkg)/nonexistent/demo.service".utf8), at: RawPath(dangling))
         try refuse(["units": "[\(BuilderFixture.js(dangling))]", "closure": closure(dangling)],
-                   ["attribute units[0]: \"\(dangling)\" is a symlink to \"/nonexistent/demo.service\", which does not exist",
+                   ["attribute units[0]: \"\(dangling)\" is a symlink to \"\(fx.pkg)/nonexistent/demo.service\", which does not exist",
                     "give the unit file itself, or a symlink to an existing unit file"],
                    label: "dangling symlink")
+
+        // Out of the store it is refused without a look at the target
+        // (HardeningTests has the other ways out).
+        let outside = fx.storePath("demo.service", seed: 53)
+        try Posix.symlink(target: Array("/nonexistent/demo.service".utf8), at: RawPath(outside))
+        try refuse(["units": "[\(BuilderFixture.js(outside))]", "closure": closure(outside)],
+                   ["attribute units[0]: \"\(outside)\" leads outside the closure: \"\(outside)\" is a symlink to \"/nonexistent/demo.service\", outside the store"],
+                   label: "symlink out of the store")
 
         let absent = fx.storePath("demo.service", seed: 51)
         try refuse(["units": "[\(BuilderFixture.js(absent))]", "closure": closure(absent)],

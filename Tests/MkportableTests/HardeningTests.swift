@@ -347,3 +347,197 @@ final class HardeningTests: XCTestCase {
         XCTAssertEqual(try Posix.listDirectory(src.root).map(\.string).sorted(), ["a", "d", "image.raw", "l"])
     }
 }
+
+/// Issue 13, the builder side: nothing read from outside the closure,
+/// bounded reads of the files it is given, names compared as bytes,
+/// invisible characters refused, and the messages that blamed the wrong
+/// thing.
+final class BuilderHardeningTests: XCTestCase {
+    var fx: BuilderFixture!
+
+    override func setUpWithError() throws { fx = try BuilderFixture(prefix: "harden-builder") }
+
+    override func tearDown() {
+        fx?.remove()
+        fx = nil
+        super.tearDown()
+    }
+
+    /// A closure graph of `paths`, none referencing another.
+    func closure(_ paths: [String]) -> String {
+        "[" + paths.map { "{\"path\": \(BuilderFixture.js($0)), \"references\": []}" }.joined(separator: ", ") + "]"
+    }
+
+    func refuse(_ overrides: [String: String?], _ fragments: [String], label: String,
+                file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try fx.build(overrides)
+        assertCleanFailure(r, fragments, images: [fx.image()], directories: [fx.out], label: label, file: file, line: line)
+    }
+
+    /// A unit store path that was a symlink to /etc/shadow put the host's
+    /// /etc/shadow into the image; so did `${pkg}/../../secret/x`. Now
+    /// every unit and store symlink object is resolved link by link and
+    /// must stay inside a store path of the closure.
+    func testNothingIsReadFromOutsideTheClosure() throws {
+        let secretDir = fx.tmp.sub("secret")
+        try Posix.mkdir(secretDir)
+        let secret = "SECRET-\(UInt64.random(in: 0..<UInt64.max))"
+        try Posix.writeFile(secretDir.appending("demo.service"), Array("[Service]\n# \(secret)\n".utf8))
+        let fix = "a unit must be a file inside a store path of the closure"
+
+        // An absolute link out of the store.
+        let absolute = fx.storePath("demo.service", seed: 60)
+        try Posix.symlink(target: Array(secretDir.appending("demo.service").string.utf8), at: RawPath(absolute))
+        try refuse(["units": "[\(BuilderFixture.js(absolute))]", "closure": closure([absolute, fx.unit, fx.pkg])],
+                   ["attribute units[0]: \"\(absolute)\" leads outside the closure: \"\(absolute)\" is a symlink to \"\(secretDir)/demo.service\", outside the store \(fx.store)", fix],
+                   label: "absolute link")
+
+        // A relative link that climbs out of the store.
+        let relative = fx.storePath("demo.service", seed: 61)
+        try Posix.symlink(target: Array("../secret/demo.service".utf8), at: RawPath(relative))
+        try refuse(["units": "[\(BuilderFixture.js(relative))]", "closure": closure([relative, fx.unit, fx.pkg])],
+                   ["attribute units[0]: \"\(relative)\" leads outside the closure: '..' climbs out of the store \(fx.store)", fix],
+                   label: "relative link out")
+
+        // `..` in the attribute itself.
+        let dotdot = "\(fx.pkg)/../../secret/demo.service"
+        try refuse(["units": "[\(BuilderFixture.js(dotdot))]"],
+                   ["attribute units[0]: \"\(dotdot)\" contains '..'; write the path inside its store path plainly"], label: "'..' in the attribute")
+
+        // A link into another store path, one not in the closure.
+        let other = fx.storePath("other", seed: 62)
+        try Posix.mkdir(RawPath(other))
+        try Posix.writeFile(RawPath(other + "/demo.service"), Array("[Service]\n# \(secret)\n".utf8))
+        let through = fx.storePath("demo.service", seed: 63)
+        try Posix.symlink(target: Array((other + "/demo.service").utf8), at: RawPath(through))
+        try refuse(["units": "[\(BuilderFixture.js(through))]", "closure": closure([through, fx.unit, fx.pkg])],
+                   ["attribute units[0]: \"\(through)\" leads outside the closure: it leads into \"\(other)\", which is not in the closure", fix],
+                   label: "link through a store path not in the closure")
+
+        // A directory link inside a closure path, on the way to the unit.
+        try Posix.symlink(target: Array(secretDir.string.utf8), at: RawPath(fx.pkg + "/lib"))
+        let inner = fx.pkg + "/lib/demo.service"
+        try refuse(["units": "[\(BuilderFixture.js(inner))]"],
+                   ["attribute units[0]: \"\(inner)\" leads outside the closure: \"\(fx.pkg)/lib\" is a symlink to \"\(secretDir)\", outside the store"],
+                   label: "directory link on the way")
+
+        // Symlink objects in the store: the same rule.
+        for (object, why) in [("\(fx.pkg)/../../secret", "'..' climbs out of the store"),
+                              ("\(fx.pkg)/lib/demo.service", "is a symlink to \"\(secretDir)\", outside the store"),
+                              ("\(other)/demo.service", "it leads into \"\(other)\", which is not in the closure")] {
+            let links = "[{\"object\": \(BuilderFixture.js(object)), \"symlink\": \"/bin/x\"}]"
+            let expected = object.hasPrefix(other)
+                ? ["attribute symlinks[0].object: \"\(other)\" is not in the closure"]
+                : ["attribute symlinks[0].object: \"\(object)\" leads outside the closure: ", why]
+            try refuse(["symlinks": links], expected, label: "object \(object)")
+        }
+
+        // Allowed: a relative link to a sibling store path of the closure,
+        // and `..` inside a link that stays in the closure.
+        try Posix.mkdir(RawPath(fx.pkg + "/units"))
+        try Posix.symlink(target: Array(("../../" + (fx.unit as NSString).lastPathComponent).utf8), at: RawPath(fx.pkg + "/units/demo.service"))
+        let alias = fx.storePath("demo.service", seed: 64)
+        try Posix.symlink(target: Array((((fx.pkg as NSString).lastPathComponent) + "/units/demo.service").utf8), at: RawPath(alias))
+        let ok = try fx.build(["units": "[\(BuilderFixture.js(alias))]", "closure": closure([alias, fx.unit, fx.pkg]),
+                               "symlinks": "[{\"object\": \(BuilderFixture.js(fx.pkg + "/units/../bin/tool")), \"symlink\": \"/bin/tool\"}]"])
+        XCTAssertEqual(ok.status, 0, ok.summary)
+        let text = try Shell.check("unsquashfs", ["-cat", fx.image().string, "etc/systemd/system/demo.service"]).stdoutText
+        XCTAssertEqual(text, "[Service]\nExecStart=\(fx.pkg)/bin/tool\n")
+        // And the secret is in no image that was made.
+        XCTAssertFalse(String(decoding: try Posix.readFile(fx.image()), as: UTF8.self).contains(secret))
+    }
+
+    /// `--attrs /dev/zero` and a text graph linked to /dev/zero read
+    /// until the allocation crashed. Regular files only, and a cap.
+    func testReadsAreOfRegularFilesAndBounded() throws {
+        let attrs = fx.attrsFile
+        for (path, kind) in [("/dev/zero", "is a character device, not a regular file")] {
+            let r = try fx.run(["build", "--attrs", path, "--out", fx.out.string])
+            assertCleanFailure(r, ["\(path): cannot read the attributes file (\(kind))"], directories: [fx.out], label: path)
+        }
+        let fifo = fx.tmp.sub("fifo.json")
+        try Posix.mkfifo(fifo)
+        let f = try fx.run(["build", "--attrs", fifo.string, "--out", fx.out.string])
+        assertCleanFailure(f, ["\(fifo): cannot read the attributes file (is a FIFO, not a regular file)"], directories: [fx.out], label: "FIFO")
+
+        let big = fx.tmp.sub("big.json")
+        try Posix.writeFile(big, [])
+        try Posix.truncate(big, size: 3 << 30)
+        let b = try fx.run(["build", "--attrs", big.string, "--out", fx.out.string])
+        assertCleanFailure(b, ["\(big): cannot read the attributes file (is larger than 2 GiB"], directories: [fx.out], label: "3 GiB")
+
+        // A text graph (no such key in the JSON) that is a link to /dev/zero.
+        try Posix.symlink(target: Array("/dev/zero".utf8), at: fx.tmp.sub("closure"))
+        try Posix.writeFile(attrs, Array(fx.json(["closure": nil]).utf8))
+        let g = try fx.run(["build", "--attrs", attrs.string, "--out", fx.out.string])
+        assertCleanFailure(g, ["\(fx.tmp.sub("closure")): cannot read reference graph (is a character device, not a regular file)"],
+                           images: [fx.image()], directories: [fx.out], label: "graph -> /dev/zero")
+    }
+
+    /// Swift's `String ==` compares by canonical equivalence: an NFC and
+    /// an NFD name were "duplicates", and a combining mark after '/' hid
+    /// the slash from the attribute checks.
+    func testNamesAreComparedAsBytes() throws {
+        let nfc = "/opt/caf\u{E9}", nfd = "/opt/cafe\u{301}"
+        let links = "[{\"object\": \"/a\", \"symlink\": \(BuilderFixture.js(nfc))}, {\"object\": \"/b\", \"symlink\": \(BuilderFixture.js(nfd))}, {\"object\": \"/c\", \"symlink\": \(BuilderFixture.js("/opt/\u{301}x"))}]"
+        // Two top-level keys that differ only in normalization are two keys.
+        // (Written as text: a Swift dictionary would merge them, too.)
+        let r = try fx.build(text: "{\"caf\u{E9}\": 1, \"cafe\u{301}\": 2, " + fx.json(["symlinks": links]).dropFirst())
+        XCTAssertEqual(r.status, 0, r.summary)
+        let list = try Shell.check("unsquashfs", ["-lln", fx.image().string]).stdoutText
+        XCTAssertTrue(list.contains("squashfs-root/opt/caf\u{E9} -> /a"), list)
+        XCTAssertTrue(list.contains("squashfs-root/opt/cafe\u{301} -> /b"), list)
+        XCTAssertTrue(list.contains("squashfs-root/opt/\u{301}x -> /c"), "a combining mark after '/' starts a name: \(list)")
+
+        // The same link twice, byte for byte, is still a duplicate.
+        Posix.removeTree(fx.out)
+        let twice = "[{\"object\": \"/a\", \"symlink\": \(BuilderFixture.js(nfd))}, {\"object\": \"/b\", \"symlink\": \(BuilderFixture.js(nfd))}]"
+        try refuse(["symlinks": twice], ["attribute symlinks[1].symlink: \"\(nfd)\" is also symlinks[0].symlink"], label: "same bytes")
+    }
+
+    /// The README's rule refused C0 controls only; format characters
+    /// (zero-width, byte order mark, bidi controls) and C1 controls make
+    /// the text shown differ from the text stored.
+    func testInvisibleAndControlCharactersAreRefusedInText() throws {
+        for (u, what) in [("\u{200B}", "the invisible format character U+200B"), ("\u{FEFF}", "the invisible format character U+FEFF"),
+                          ("\u{202E}", "the invisible format character U+202E"), ("\u{2066}", "the invisible format character U+2066"),
+                          ("\u{85}", "the control character U+0085"), ("\u{9B}", "the control character U+009B")] {
+            try refuse(["description": BuilderFixture.js("Demo\(u)service")], ["attribute description: contains \(what)", "PORTABLE_PRETTY_NAME"], label: "description \(what)")
+            try refuse(["homepage": BuilderFixture.js("https://example.org/\(u)")], ["attribute homepage: contains \(what)", "HOME_URL"], label: "homepage \(what)")
+            try refuse(["version": BuilderFixture.js("1.0\(u)")], ["attribute version: \"1.0", "contains \(what)"], label: "version \(what)")
+        }
+        // pname is ASCII letters, digits, '-' and '.' only.
+        try refuse(["pname": BuilderFixture.js("demo\u{200B}")], ["attribute pname: \"demo", "contains", "U+200B"], label: "pname")
+    }
+
+    /// Messages that blamed the wrong thing.
+    func testMessagesNameTheRealCulprit() throws {
+        try refuse(["units": "[\(BuilderFixture.js(fx.unit + "/"))]"],
+                   ["attribute units[0]: \"\(fx.unit)/\" ends with '/'; a file's path has none"], label: "unit with a trailing slash")
+        try refuse(["closure": closure([fx.unit, fx.pkg + "/"])],
+                   ["attribute closure[1]: \"\(fx.pkg)/\" ends with '/'; a reference graph lists store paths without one"], label: "closure entry with a trailing slash")
+        try refuse(["contents": "[\(BuilderFixture.js(fx.pkg + "/"))]"],
+                   ["attribute contents[0]: \"\(fx.pkg)/\" ends with '/'"], label: "contents with a trailing slash")
+
+        // A NUL inside a path of a text graph.
+        try Posix.writeFile(fx.tmp.sub("closure"), Array("\(fx.unit)\n\n0\n\(fx.pkg)\u{0}x\n\n0\n".utf8))
+        try refuse(["closure": nil], ["reference graph file closure: \"\(fx.pkg)\\x00x\" contains NUL, which no path can hold"], label: "NUL in a text graph")
+        try Posix.unlink(fx.tmp.sub("closure"))
+
+        // outputs.out empty said "create . first".
+        try Posix.writeFile(fx.attrsFile, Array(fx.json(["outputs": "{\"out\": \"\"}"]).utf8))
+        let r = try fx.run([], env: ["NIX_ATTRS_JSON_FILE": fx.attrsFile.string])
+        assertCleanFailure(r, ["attribute outputs.out: is empty; it is the output directory Nix makes for the image"], label: "outputs.out empty")
+    }
+
+    /// systemd mounts over /proc, /sys, /dev, /run, /tmp and /var/tmp in
+    /// every portable service: a link inside them would be hidden.
+    func testSymlinksInsideCoveredMountPointsAreRefused() throws {
+        for (path, mount) in [("/proc/x", "/proc"), ("/tmp/x", "/tmp"), ("/dev/log", "/dev"), ("/run/x/y", "/run"), ("/sys/x", "/sys"), ("/var/tmp/x", "/var/tmp")] {
+            try refuse(["symlinks": "[{\"object\": \"/a\", \"symlink\": \(BuilderFixture.js(path))}]"],
+                       ["attribute symlinks[0].symlink: \"\(path)\" lies inside the mount point \(mount), which systemd mounts over"], label: path)
+        }
+        let ok = try fx.build(["symlinks": "[{\"object\": \"/a\", \"symlink\": \"/var/lib/x\"}, {\"object\": \"/run\", \"symlink\": \"/var/run\"}]"])
+        XCTAssertEqual(ok.status, 0, ok.summary)
+    }
+}

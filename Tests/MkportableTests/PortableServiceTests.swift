@@ -409,12 +409,13 @@ final class LayoutTests: XCTestCase {
 
     func testScaffoldUnitsSymlinksAndStore() throws {
         let unitPath = "\(store)/\(fakeStoreName("demo.service", seed: 1))"
-        let socketPath = "\(store)/\(fakeStoreName("units", seed: 2))/demo@.socket"
+        let socketRoot = "\(store)/\(fakeStoreName("units", seed: 2))"
+        let socketPath = "\(socketRoot)/demo@.socket"
         let pkg = "\(store)/\(fakeStoreName("pkg", seed: 3))"
         let spec = makeSpec(
             units: [ImageSpec.Unit(name: "demo.service", path: unitPath), ImageSpec.Unit(name: "demo@.socket", path: socketPath)],
             symlinks: [ImageSpec.Symlink(path: ["bin", "sh"], target: "\(pkg)/bin"), ImageSpec.Symlink(path: ["var", "run"], target: "/run")],
-            storePaths: [pkg, unitPath])
+            storePaths: [pkg, socketRoot, unitPath])
         let root = try Layout.tree(for: spec, scan: fakeScan)
         XCTAssertEqual(root.mode, 0o755)
         func node(_ p: String) -> Node? { root.lookup(p.split(separator: "/").map { Array($0.utf8) }) }
@@ -441,16 +442,21 @@ final class LayoutTests: XCTestCase {
         XCTAssertEqual(r, Array("/run".utf8))
         guard case .directory(let storeDir)? = node("nix/store") else { return XCTFail("store") }
         XCTAssertEqual(Set(storeDir.entries.map { String(decoding: $0.name, as: UTF8.self) }),
-                       [String(pkg.dropFirst(store.count + 1)), String(unitPath.dropFirst(store.count + 1))])
+                       [String(pkg.dropFirst(store.count + 1)), String(socketRoot.dropFirst(store.count + 1)), String(unitPath.dropFirst(store.count + 1))])
         XCTAssertEqual(Set(root.entries.map { String(decoding: $0.name, as: UTF8.self) }),
                        ["bin", "dev", "etc", "nix", "proc", "run", "sys", "tmp", "var"])
     }
 
     func testAUnitMustBeOneRegularFile() {
         let dirUnit = "\(store)/\(fakeStoreName("demo.service-dir-unit", seed: 4))"
-        XCTAssertThrowsError(try Layout.tree(for: makeSpec(units: [ImageSpec.Unit(name: "demo.service", path: dirUnit)], storePaths: []), scan: fakeScan)) { e in
+        XCTAssertThrowsError(try Layout.tree(for: makeSpec(units: [ImageSpec.Unit(name: "demo.service", path: dirUnit)], storePaths: [dirUnit]), scan: fakeScan)) { e in
             let m = (e as? PortableServiceError)?.message ?? "\(e)"
             XCTAssertTrue(m.contains("attribute units[0]") && m.contains("is a directory; a unit must be one regular file"), m)
+        }
+        let stray = "\(store)/\(fakeStoreName("stray.service", seed: 6))"
+        XCTAssertThrowsError(try Layout.tree(for: makeSpec(units: [ImageSpec.Unit(name: "demo.service", path: stray)], storePaths: []), scan: fakeScan)) { e in
+            let m = (e as? PortableServiceError)?.message ?? "\(e)"
+            XCTAssertTrue(m.contains("attribute units[0]") && m.contains("leads outside the closure: it leads into \"\(stray)\", which is not in the closure"), m)
         }
         let missing = "\(store)/\(fakeStoreName("x", seed: 5))-missing"
         XCTAssertThrowsError(try Layout.tree(for: makeSpec(units: [], storePaths: [missing]), scan: fakeScan)) { e in

@@ -1,0 +1,120 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where a path the builder reads for the image really leads.
+///
+/// The rule: every file the builder reads (a unit) or points the image at
+/// (a symlink object in the store) must, with every symlink on the way
+/// followed one link at a time and every `..` applied to the path reached
+/// so far, be a place inside a store path of the closure. A link to an
+/// absolute path outside the store, a relative link or a `..` that climbs
+/// out of the store, and a link into a store path that is not in the
+/// closure are refused, without looking at (or even stat-ing) where they
+/// point: outside the sandbox (`mkportable build`, or `sandbox = false`)
+/// that could be the host's /etc/shadow.
+///
+/// Nothing outside the store directory is ever touched: the walk starts
+/// at the store directory and only ever lstat()s and readlink()s paths
+/// below it, inside store paths of the closure. Names are compared as
+/// bytes.
+///
+/// Closure paths themselves need no walk: the scanner reads them with
+/// lstat and never follows a link (a store path that is a symlink is
+/// packed as one).
+public enum ClosurePath {
+    public enum Outcome: Equatable, Sendable {
+        /// It leads to `path` (no symlink in it), inside the closure.
+        case inside(path: String)
+        /// It leads, inside the closure, to `path`, which does not exist.
+        /// `firstLink` is the target of the first symlink followed, if any.
+        case missing(path: String, firstLink: String?)
+        /// It leads out of the closure; `why` says where and how.
+        case outside(why: String)
+    }
+
+    /// The kernel's limit on symlinks followed in one lookup (MAXSYMLINKS).
+    static let maxLinks = 40
+
+    public static func resolve(_ path: String, storeDir: String, closure: Set<String>) -> Outcome {
+        let store = Array(storeDir.utf8)
+        let bytes = Array(path.utf8)
+        let slash = UInt8(ascii: "/")
+        guard bytes.count > store.count, bytes.starts(with: store), bytes[store.count] == slash else {
+            return .outside(why: "\(quoted(path)) is not in the store \(storeDir)")
+        }
+        let names = Set(closure.compactMap { StorePath.name(ofRoot: $0, storeDir: storeDir).map { Array($0.utf8) } })
+        func components(_ b: ArraySlice<UInt8>) -> [[UInt8]] {
+            b.split(separator: slash, omittingEmptySubsequences: true).map(Array.init)
+        }
+        func render(_ stack: [[UInt8]]) -> String {
+            String(decoding: store + stack.flatMap { [slash] + $0 }, as: UTF8.self)
+        }
+        var stack: [[UInt8]] = []
+        var pending = Array(components(bytes[(store.count + 1)...]).reversed())
+        var links = 0
+        var firstLink: String?
+        while let c = pending.popLast() {
+            if c == [UInt8(ascii: ".")] { continue }
+            if c == [UInt8(ascii: "."), UInt8(ascii: ".")] {
+                if stack.isEmpty {
+                    return .outside(why: "'..' climbs out of the store \(storeDir)")
+                }
+                stack.removeLast()
+                continue
+            }
+            stack.append(c)
+            if stack.count == 1 && !names.contains(c) {
+                return .outside(why: "it leads into \(quoted(render(stack))), which is not in the closure")
+            }
+            let here = render(stack)
+            var st = stat()
+            if lstat(here, &st) != 0 {
+                return .missing(path: pending.isEmpty ? here : render(stack + pending.reversed()), firstLink: firstLink)
+            }
+            guard st.st_mode & S_IFMT == S_IFLNK else {
+                if st.st_mode & S_IFMT != S_IFDIR && pending.contains(where: { !$0.isEmpty }) {
+                    return .missing(path: render(stack + pending.reversed()), firstLink: firstLink)
+                }
+                continue
+            }
+            links += 1
+            if links > maxLinks {
+                return .outside(why: "more than \(maxLinks) symlinks are followed on the way (a loop?)")
+            }
+            guard let target = readLinkBytes(here) else {
+                return .missing(path: here, firstLink: firstLink)
+            }
+            let shown = String(decoding: target, as: UTF8.self)
+            if firstLink == nil { firstLink = shown }
+            stack.removeLast()
+            if target.first == slash {
+                guard target.count > store.count, target.starts(with: store), target[store.count] == slash else {
+                    return .outside(why: "\(quoted(here)) is a symlink to \(quoted(shown)), outside the store \(storeDir)")
+                }
+                stack = []
+                pending += components(target[(store.count + 1)...]).reversed()
+            } else {
+                pending += components(target[...]).reversed()
+            }
+        }
+        if stack.isEmpty {
+            return .outside(why: "it leads to the store directory \(storeDir) itself")
+        }
+        return .inside(path: render(stack))
+    }
+
+    static func readLinkBytes(_ path: String) -> [UInt8]? {
+        var cap = 256
+        while cap <= 1 << 16 {
+            var buf = [UInt8](repeating: 0, count: cap)
+            let n = buf.withUnsafeMutableBufferPointer { b in
+                b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: cap) { readlink(path, $0, cap) }
+            }
+            if n < 0 { return nil }
+            if n < cap { return Array(buf[0..<n]) }
+            cap *= 2
+        }
+        return nil
+    }
+}
