@@ -15,11 +15,12 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CLZO", pkgConfig: "lzo2", providers: [.apt(["liblzo2-dev"])]),
         // glibc itself: the _GNU_SOURCE constants and calls (no library to find).
         .systemLibrary(name: "CPosix"),
         .target(
             name: "SquashFS",
-            dependencies: ["CZstd", "CLZMA", "CZlib", "CLZ4", "CPosix"]
+            dependencies: ["CZstd", "CLZMA", "CZlib", "CLZ4", "CLZO", "CPosix"]
         ),
         // dm-verity hash trees of a stream of 4 KiB blocks; knows nothing of
         // squashfs or systemd.

@@ -44,6 +44,21 @@ final class CompressionTests: XCTestCase {
             ("zstd -Xcompression-level 22", 1 << 20, .zstd, "zstd -Xcompression-level 22", [22, 0, 0, 0]),
             ("lz4", 1 << 20, .lz4, "lz4", [1, 0, 0, 0, 0, 0, 0, 0]),
             ("lz4 -Xhc", 1 << 20, .lz4, "lz4 -Xhc", [1, 0, 0, 0, 1, 0, 0, 0]),
+            // lzo: no options block for lzo1x_999 at level 8, however spelled.
+            ("lzo", 1 << 20, .lzo, "lzo", nil),
+            ("lzo -Xcompression-level 8", 1 << 20, .lzo, "lzo", nil),
+            ("lzo -Xalgorithm lzo1x_999 -Xcompression-level 8", 4096, .lzo, "lzo", nil),
+            ("lzo -Xcompression-level 9", 1 << 20, .lzo, "lzo -Xcompression-level 9", [4, 0, 0, 0, 9, 0, 0, 0]),
+            ("lzo -Xcompression-level 1", 1 << 17, .lzo, "lzo -Xcompression-level 1", [4, 0, 0, 0, 1, 0, 0, 0]),
+            ("lzo -Xalgorithm lzo1x_1", 1 << 20, .lzo, "lzo -Xalgorithm lzo1x_1", [0, 0, 0, 0, 0, 0, 0, 0]),
+            ("lzo -Xalgorithm lzo1x_1_11", 1 << 20, .lzo, "lzo -Xalgorithm lzo1x_1_11", [1, 0, 0, 0, 0, 0, 0, 0]),
+            ("lzo -Xalgorithm lzo1x_1_12", 1 << 20, .lzo, "lzo -Xalgorithm lzo1x_1_12", [2, 0, 0, 0, 0, 0, 0, 0]),
+            ("lzo -Xalgorithm lzo1x_1_15", 1 << 20, .lzo, "lzo -Xalgorithm lzo1x_1_15", [3, 0, 0, 0, 0, 0, 0, 0]),
+            // Later options replace earlier ones; the level is checked
+            // against the final algorithm, as in lzo_options_post.
+            ("lzo -Xalgorithm lzo1x_1 -Xcompression-level 3 -Xalgorithm lzo1x_999", 1 << 20, .lzo,
+             "lzo -Xcompression-level 3", [4, 0, 0, 0, 3, 0, 0, 0]),
+            ("lzo -Xcompression-level 2 -Xcompression-level 8", 1 << 20, .lzo, "lzo", nil),
             ("  xz\t-Xbcj   x86  ", 1 << 20, .xz, "xz -Xbcj x86", [0, 0, 0x10, 0, 1, 0, 0, 0]),
             // mksquashfs takes one trailing comma in a list.
             ("xz -Xbcj x86,", 1 << 20, .xz, "xz -Xbcj x86", [0, 0, 0x10, 0, 1, 0, 0, 0]),
@@ -69,9 +84,24 @@ final class CompressionTests: XCTestCase {
     func testRejectedStrings() {
         let xzForms = "accepted: -Xbcj FILTER[,FILTER...] (x86, powerpc, ia64, arm, armthumb, sparc), -Xdict-size SIZE (bytes, NK, NM or N% of the block size)"
         let cases: [(String, Int, [String])] = [
-            ("", 1 << 20, ["no compressor", "gzip, xz, zstd, lz4"]),
-            ("brotli", 1 << 20, ["unknown compressor \"brotli\"", "gzip, xz, zstd, lz4"]),
-            ("lzo", 1 << 20, ["lzo is not supported"]),
+            ("", 1 << 20, ["no compressor", "gzip, xz, zstd, lz4, lzo"]),
+            ("brotli", 1 << 20, ["unknown compressor \"brotli\"", "gzip, xz, zstd, lz4, lzo"]),
+            ("lzma", 1 << 20, ["compressor lzma is not supported", "cannot mount", "accepted: gzip, xz, zstd, lz4, lzo"]),
+            ("LZO", 1 << 20, ["unknown compressor \"LZO\""]),
+            ("lzo -Xalgorithm", 1 << 20, ["-Xalgorithm needs a value", "lzo1x_1, lzo1x_1_11, lzo1x_1_12, lzo1x_1_15, lzo1x_999"]),
+            ("lzo -Xalgorithm lzo1x", 1 << 20, ["unknown algorithm \"lzo1x\" in -Xalgorithm; accepted: lzo1x_1, lzo1x_1_11, lzo1x_1_12, lzo1x_1_15, lzo1x_999"]),
+            ("lzo -Xalgorithm LZO1X_1", 1 << 20, ["unknown algorithm \"LZO1X_1\""]),
+            ("lzo -Xalgorithm lzo1x_1 -Xcompression-level 5", 1 << 20, ["-Xcompression-level 5 applies to lzo1x_999 only, not to -Xalgorithm lzo1x_1"]),
+            ("lzo -Xcompression-level 5 -Xalgorithm lzo1x_1_15", 1 << 20, ["applies to lzo1x_999 only, not to -Xalgorithm lzo1x_1_15"]),
+            ("lzo -Xcompression-level 10", 1 << 20, ["-Xcompression-level 10 is out of range", "from 1 to 9"]),
+            ("lzo -Xcompression-level 0", 1 << 20, ["out of range"]),
+            ("lzo -Xcompression-level", 1 << 20, ["-Xcompression-level needs a value", "lzo1x_999 only"]),
+            ("lzo -Xhc", 1 << 20, ["unknown option -Xhc for lzo; accepted: -Xalgorithm ALGORITHM (lzo1x_1, lzo1x_1_11, lzo1x_1_12, lzo1x_1_15, lzo1x_999; default lzo1x_999), -Xcompression-level N (1..9, default 8; lzo1x_999 only)"]),
+            ("lzo lzo1x_1", 1 << 20, ["unexpected \"lzo1x_1\"", "accepted for lzo: -Xalgorithm"]),
+            // OpenWrt's xz options are not squashfs-tools 4.6.1's.
+            ("xz -Xpreset 9", 1 << 20, ["unknown option -Xpreset for xz (an OpenWrt extension, not in squashfs-tools 4.6.1); " + xzForms]),
+            ("xz -Xe", 1 << 20, ["unknown option -Xe for xz (an OpenWrt extension"]),
+            ("xz -Xlc 0", 1 << 20, ["unknown option -Xlc for xz (an OpenWrt extension"]),
             ("XZ", 1 << 20, ["unknown compressor \"XZ\""]),
             ("xz -Xfoo", 1 << 20, ["--comp \"xz -Xfoo\": unknown option -Xfoo for xz; " + xzForms]),
             ("xz -Xbcj", 1 << 20, ["-Xbcj needs a value", "x86, powerpc"]),
@@ -159,6 +189,8 @@ final class CompressionTests: XCTestCase {
         "xz", "xz -Xdict-size 25%", "xz -Xbcj x86,arm,powerpc,ia64,armthumb,sparc",
         "zstd", "zstd -Xcompression-level 1", "zstd -Xcompression-level 19",
         "lz4", "lz4 -Xhc",
+        "lzo", "lzo -Xcompression-level 1", "lzo -Xalgorithm lzo1x_1", "lzo -Xalgorithm lzo1x_1_11",
+        "lzo -Xalgorithm lzo1x_1_12", "lzo -Xalgorithm lzo1x_1_15",
     ]
 
     func testRoundTrip() throws {
@@ -265,7 +297,7 @@ final class CompressionTests: XCTestCase {
 
     func testCorruptInputThrows() throws {
         let input = Samples.text(20_000)
-        for spec in ["gzip", "xz", "zstd", "lz4"] {
+        for spec in ["gzip", "xz", "zstd", "lz4", "lzo"] {
             let worker = try parseCompressor(spec, blockSize: 1 << 17).makeWorker()
             var compressed = try XCTUnwrap(try Self.compress(worker, input, room: 1 << 17))
             compressed[compressed.count / 2] ^= 0x55
@@ -309,6 +341,9 @@ final class CompressionTests: XCTestCase {
             ("xz", 4096), ("xz -Xbcj x86", 1 << 20),
             ("zstd", 1 << 17), ("zstd -Xcompression-level 19", 1 << 17), ("zstd -Xcompression-level 3", 4096),
             ("lz4", 1 << 17), ("lz4 -Xhc", 1 << 17), ("lz4 -Xhc", 4096),
+            ("lzo", 1 << 17), ("lzo", 4096), ("lzo -Xcompression-level 9", 1 << 17), ("lzo -Xcompression-level 1", 1 << 17),
+            ("lzo -Xalgorithm lzo1x_1", 1 << 17), ("lzo -Xalgorithm lzo1x_1_11", 4096),
+            ("lzo -Xalgorithm lzo1x_1_12", 1 << 20), ("lzo -Xalgorithm lzo1x_1_15", 1 << 17),
         ]
         var sources: [Int: (URL, [UInt8])] = [:]
         for (spec, blockSize) in cases {
@@ -360,6 +395,35 @@ final class CompressionTests: XCTestCase {
             XCTAssertEqual(plain.count, 8192, spec)
             Self.assertSameBytes(try Self.compress(compressor.makeMetadataWorker(), plain, room: 8192) ?? plain, stored,
                                  "\(spec): metadata block differs from mksquashfs")
+        }
+    }
+
+    /// mksquashfs decides what a string means: for each of these, it and
+    /// parseCompressor must agree on accept or refuse (squashfs-tools
+    /// 4.6.1 parses -X options exactly as the 4.5.1 installed here).
+    func testAcceptanceAgreesWithMksquashfs() throws {
+        guard let mksquashfs = Tools.find("mksquashfs") else { throw XCTSkip("mksquashfs not installed") }
+        let dir = try Tools.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let source = dir.appendingPathComponent("src")
+        try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
+        try Data("x\n".utf8).write(to: source.appendingPathComponent("f"))
+        let specs = [
+            "lzo", "lzo -Xalgorithm lzo1x_1", "lzo -Xalgorithm lzo1x_1_11", "lzo -Xalgorithm lzo1x_1_12",
+            "lzo -Xalgorithm lzo1x_1_15", "lzo -Xalgorithm lzo1x_999", "lzo -Xcompression-level 1",
+            "lzo -Xcompression-level 9 -Xalgorithm lzo1x_999", "lzo -Xalgorithm lzo1x_1 -Xalgorithm lzo1x_999 -Xcompression-level 4",
+            "lzo -Xalgorithm lzo1x", "lzo -Xalgorithm lzo1x_1 -Xcompression-level 5", "lzo -Xcompression-level 5 -Xalgorithm lzo1x_1",
+            "lzo -Xcompression-level 10", "lzo -Xcompression-level 0", "lzo -Xhc", "lzo -Xalgorithm", "LZO",
+            "xz -Xpreset 9", "xz -Xe", "xz -Xlc 0", "xz -Xlp 2", "xz -Xpb 2", "xz -Xbcj x86,", "xz -Xbcj x86,,arm",
+            "gzip -Xwindow-size 8", "gzip -Xstrategy fixed", "zstd -Xcompression-level 22", "lz4 -Xhc", "zstd -Xhc",
+        ]
+        for spec in specs {
+            let ours = (try? parseCompressor(spec, blockSize: 1 << 17)) != nil
+            let image = dir.appendingPathComponent("image.sqfs")
+            let arguments = [source.path, image.path, "-noappend", "-quiet", "-no-progress", "-b", "128K", "-comp"]
+                + spec.split(separator: " ").map(String.init)
+            let theirs = try Tools.run(mksquashfs, arguments).status == 0
+            XCTAssertEqual(ours, theirs, "\(spec): parseCompressor \(ours ? "accepts" : "refuses"), mksquashfs \(theirs ? "accepts" : "refuses")")
         }
     }
 
