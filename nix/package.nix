@@ -24,6 +24,7 @@
   xz,
   zlib,
   lz4,
+  lzo,
 }:
 
 let
@@ -61,6 +62,7 @@ swiftPackages.stdenv.mkDerivation {
     xz
     zlib
     lz4
+    lzo
   ];
 
   # Only the executable: the test targets need nix-build, squashfs readers

@@ -16,9 +16,11 @@ enum PackCommand {
 
     Options:
       --comp STRING       compressor and options, as mksquashfs spells them:
-                          "gzip", "xz", "zstd", "lz4", with -X options, e.g.
-                          "xz -Xbcj x86", "zstd -Xcompression-level 19",
-                          "gzip -Xcompression-level 6", "lz4 -Xhc".
+                          "gzip", "xz", "zstd", "lz4", "lzo", with -X
+                          options, e.g. "xz -Xbcj x86", "lz4 -Xhc",
+                          "zstd -Xcompression-level 19",
+                          "gzip -Xcompression-level 6",
+                          "lzo -Xalgorithm lzo1x_1".
                           Default: "xz -Xdict-size 100%".
       --block-size SIZE   data block size: a power of two from 4K to 1M,
                           written as bytes (131072) or with K/M (128K, 1M).

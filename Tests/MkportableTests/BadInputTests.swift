@@ -595,9 +595,14 @@ final class BadInputTests: XCTestCase {
 
     func testBadCompressionAttributes() throws {
         let cases: [(String, String, [String])] = [
-            ("squash-compression", #""brotli""#, ["attribute squash-compression: \"brotli\": unknown compressor \"brotli\"; accepted: gzip, xz, zstd, lz4"]),
-            ("squash-compression", #""lzo""#, ["attribute squash-compression: \"lzo\": compressor lzo is not supported; accepted: gzip, xz, zstd, lz4"]),
-            ("squash-compression", #""""#, ["attribute squash-compression: \"\": no compressor named; accepted: gzip, xz, zstd, lz4"]),
+            ("squash-compression", #""brotli""#, ["attribute squash-compression: \"brotli\": unknown compressor \"brotli\"; accepted: gzip, xz, zstd, lz4, lzo, each optionally followed by its -X options"]),
+            ("squash-compression", #""lzma""#, ["attribute squash-compression: \"lzma\": compressor lzma is not supported (the Linux kernel cannot mount lzma squashfs images); accepted: gzip, xz, zstd, lz4, lzo"]),
+            ("squash-compression", #""""#, ["attribute squash-compression: \"\": no compressor named; accepted: gzip, xz, zstd, lz4, lzo"]),
+            ("squash-compression", #""lzo -Xalgorithm lzo1x_2""#, ["attribute squash-compression: \"lzo -Xalgorithm lzo1x_2\": unknown algorithm \"lzo1x_2\" in -Xalgorithm; accepted: lzo1x_1, lzo1x_1_11, lzo1x_1_12, lzo1x_1_15, lzo1x_999"]),
+            ("squash-compression", #""lzo -Xalgorithm lzo1x_1 -Xcompression-level 5""#, ["\": -Xcompression-level 5 applies to lzo1x_999 only, not to -Xalgorithm lzo1x_1; drop the level or use lzo1x_999"]),
+            ("squash-compression", #""lzo -Xcompression-level 12""#, ["-Xcompression-level 12 is out of range; accepted: -Xcompression-level N with N from 1 to 9"]),
+            ("squash-compression", #""lzo -Xbcj x86""#, ["unknown option -Xbcj for lzo; accepted: -Xalgorithm ALGORITHM (lzo1x_1, lzo1x_1_11, lzo1x_1_12, lzo1x_1_15, lzo1x_999; default lzo1x_999), -Xcompression-level N (1..9, default 8; lzo1x_999 only)"]),
+            ("squash-compression", #""xz -Xpreset 9 -Xe""#, ["unknown option -Xpreset for xz (an OpenWrt extension, not in squashfs-tools 4.6.1); accepted: -Xbcj FILTER"]),
             ("squash-compression", #""gzip -Xfoo""#, ["attribute squash-compression: \"gzip -Xfoo\": unknown option -Xfoo for gzip; accepted: -Xcompression-level N (1..9"]),
             ("squash-compression", #""lz4 -Xcompression-level 3""#, ["unknown option -Xcompression-level for lz4; accepted: -Xhc"]),
             ("squash-compression", #""xz -Xdict-size 3K""#, ["attribute squash-compression: \"xz -Xdict-size 3K\": -Xdict-size 3K (3072 bytes) is below the minimum of 8192 bytes"]),
@@ -622,6 +627,12 @@ final class BadInputTests: XCTestCase {
         }
         let ok = try fx.build(["squash-block-size": "65536", "squash-compression": #""xz -Xdict-size 50%""#])
         XCTAssertEqual(ok.status, 0, ok.summary)
+        // lzo is a real choice, not an error: the builder writes it.
+        let lzo = try fx.build(["squash-compression": #""lzo -Xalgorithm lzo1x_1""#])
+        XCTAssertEqual(lzo.status, 0, lzo.summary)
+        let stat = try Shell.check("unsquashfs", ["-s", fx.image().string]).stdoutText
+        XCTAssertTrue(stat.contains("Compression lzo") && stat.contains("algorithm lzo1x_1\n"), stat)
+        XCTAssertTrue(try Shell.check("unsquashfs", ["-lln", fx.image().string]).stdoutText.contains("/etc/os-release"))
     }
 
     func testBadPackOptions() throws {
@@ -631,7 +642,9 @@ final class BadInputTests: XCTestCase {
         try Posix.mkdir(outDir)
         let image = outDir.appending("image.sqfs")
         let cases: [([String], [String])] = [
-            (["--comp", "brotli"], ["--comp \"brotli\": unknown compressor \"brotli\"; accepted: gzip, xz, zstd, lz4"]),
+            (["--comp", "brotli"], ["--comp \"brotli\": unknown compressor \"brotli\"; accepted: gzip, xz, zstd, lz4, lzo"]),
+            (["--comp", "lzo -Xcompression-level"], ["--comp \"lzo -Xcompression-level\": -Xcompression-level needs a value; accepted: -Xcompression-level N (1..9, default 8; lzo1x_999 only)"]),
+            (["--comp", "lzo -Xalgorithm lzo1x_1_15 -Xcompression-level 9"], ["--comp \"lzo -Xalgorithm lzo1x_1_15 -Xcompression-level 9\": -Xcompression-level 9 applies to lzo1x_999 only"]),
             (["--comp", "gzip -Xfoo"], ["--comp \"gzip -Xfoo\": unknown option -Xfoo for gzip; accepted:"]),
             (["--comp", "xz -Xbcj mips"], ["unknown filter \"mips\" in -Xbcj; accepted:"]),
             (["--comp", "xz -Xdict-size 3K"], ["--comp \"xz -Xdict-size 3K\": -Xdict-size 3K (3072 bytes) is below the minimum of 8192 bytes"]),

@@ -53,6 +53,9 @@ final class PackReaderTests: ImageTestCase {
                 if !comp.hasPrefix("lz4") && Shell.which("7zz") != nil {
                     XCTAssertTrue(report.readersRun.contains(.sevenZipExtract), "7-Zip did not run: \(report.unavailable)", file: file, line: line)
                 }
+                if readers.contains(.kernel) && KernelMount.unavailableReason == nil {
+                    XCTAssertTrue(report.readersRun.contains(.kernel), "the kernel did not mount it: \(report.unavailable)", file: file, line: line)
+                }
                 Posix.removeTree(image)
             } catch {
                 XCTFail("[\(label)] \(error)", file: file, line: line)  // and go on with the next block size
@@ -72,6 +75,10 @@ final class PackReaderTests: ImageTestCase {
     func testZstdLevel19() throws { try checkCompressor("zstd -Xcompression-level 19") }
     func testLz4() throws { try checkCompressor("lz4") }
     func testLz4HighCompression() throws { try checkCompressor("lz4 -Xhc") }
+    func testLzo() throws { try checkCompressor("lzo") }
+    func testLzoAlgorithm1x1() throws { try checkCompressor("lzo -Xalgorithm lzo1x_1") }
+    func testLzoAlgorithm1x1_15() throws { try checkCompressor("lzo -Xalgorithm lzo1x_1_15", blockSizes: ["128K"]) }
+    func testLzoLevel1() throws { try checkCompressor("lzo -Xcompression-level 1", blockSizes: ["4K", "1M"]) }
 
     /// No options at all: xz with a 100% dictionary, 1M blocks, mtime 0,
     /// root mode 0755.

@@ -140,6 +140,13 @@ public struct Superblock: CustomStringConvertible {
             return level == 15 ? nil : le32(level)
         case "lz4":
             return le32(1) + le32(args["-Xhc"] != nil ? 1 : 0)
+        case "lzo":
+            // lzo_wrapper.c: algorithm number (its table order), then the
+            // level, 0 for every algorithm but lzo1x_999 (number 4).
+            let numbers = ["lzo1x_1": UInt32(0), "lzo1x_1_11": 1, "lzo1x_1_12": 2, "lzo1x_1_15": 3, "lzo1x_999": 4]
+            let algorithm = numbers[args["-Xalgorithm"] ?? "lzo1x_999"] ?? 4
+            let level = algorithm == 4 ? UInt32(args["-Xcompression-level"] ?? "8") ?? 8 : 0
+            return algorithm == 4 && level == 8 ? nil : le32(algorithm) + le32(level)
         default:
             return nil
         }
