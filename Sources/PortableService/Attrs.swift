@@ -14,6 +14,9 @@
 /// | `contents`             | list of strings       | extra store paths (closure only) |
 /// | `squash-compression`   | string                | default `xz -Xdict-size 100%` |
 /// | `squash-block-size`    | string or number      | default `1M` |
+/// | `verity`               | boolean or null       | default false: `NAME.verity`, `NAME.roothash` too |
+/// | `format`               | string or null        | `"raw"` (default) or `"ddi"` |
+/// | `system`               | string                | a DDI's architecture (`x86_64-linux`) |
 /// | `exportReferencesGraph`| `{KEY: [paths]}`      | which keys hold the closure |
 /// | `KEY`                  | list of `{path, references, …}` | the closure, filled in by Nix |
 /// | `outputs.out`          | string                | where the image goes |
@@ -199,12 +202,25 @@ public enum Attrs {
         let compression = try reader.optionalString("squash-compression") ?? ImageSpec.defaultCompression
         let blockSize = try reader.blockSize() ?? ImageSpec.defaultBlockSize
 
-        return ImageSpec(
+        var spec = ImageSpec(
             pname: pname, version: version, units: units,
             osRelease: OSRelease(pname: pname, description: description, homepage: homepage),
             symlinks: symlinks, storeDir: storeDir, storePaths: storePaths,
             compression: compression, blockSize: blockSize
         )
+        switch attrs["verity"] {
+        case nil, .null?: break
+        case .bool(let b)?: spec.verity = b
+        case let v?: throw .attribute("verity", "expected true or false, found \(v.kindDescription)", fix: "verity = true writes NAME.verity and NAME.roothash beside the image")
+        }
+        if let f = try reader.optionalString("format") {
+            guard let format = ImageSpec.Format(rawValue: f) else {
+                throw .attribute("format", "\(quoted(f)) is not a known format", fix: "use \"raw\" (a squashfs image) or \"ddi\" (a GPT disk image with dm-verity)")
+            }
+            spec.format = format
+        }
+        if case .string(let sys)? = attrs["system"] { spec.system = sys }
+        return spec
     }
 
     /// Why `version` cannot be part of the image file name, or nil.

@@ -43,6 +43,18 @@ public struct ImageSpec: Sendable, Equatable {
     /// As given in `squash-block-size`, e.g. `1M`.
     public var blockSize: String
 
+    /// What is written: the squashfs alone (`raw`), or a GPT disk image
+    /// holding it and its dm-verity hash tree (`ddi`).
+    public enum Format: String, Sendable, Equatable, CaseIterable {
+        case raw
+        case ddi
+    }
+    public var format: Format = .raw
+    /// `NAME.verity` and `NAME.roothash` beside a `raw` image.
+    public var verity = false
+    /// The derivation's system (`x86_64-linux`): a DDI's partition types.
+    public var system: String?
+
     public init(
         pname: String, version: String, units: [Unit], osRelease: OSRelease,
         symlinks: [Symlink], storeDir: String, storePaths: [String],

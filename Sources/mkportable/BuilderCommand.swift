@@ -3,6 +3,7 @@ import Glibc
 #endif
 import PortableService
 import SquashFS
+import DiskImage
 
 /// The Nix builder: attributes JSON → `ImageSpec` → file tree → image.
 ///
@@ -93,13 +94,29 @@ enum BuilderCommand {
 
         // Options first: a bad compression setting should fail before the scan.
         let options = try imageOptions(spec, environment: environment, progress: job.progress)
+        let form = try outputForm(spec)
         let root = try Layout.tree(for: spec)
 
         try makeDirectory(outDir)
         let imagePath = outDir.hasSuffix("/") ? outDir + spec.imageFileName : outDir + "/" + spec.imageFileName
-        let stats = try writeImage(root: root, to: imagePath, options: options)
-        fputs("mkportable: wrote \(imagePath): \(spec.storePaths.count) store paths, \(spec.units.count) units, \(stats.inodeCount) inodes, \(stats.imageSize) bytes (\(options.compressor.description), block size \(options.blockSize), mtime \(options.mtime))\n", stderr)
+        let stats = try ImageOutput.write(root: root, image: imagePath, options: options, form: form)
+        let what = form == .plain ? "" : form == .veritySidecars ? " with .verity and .roothash" : " as a DDI with .roothash"
+        fputs("mkportable: wrote \(imagePath)\(what): \(spec.storePaths.count) store paths, \(spec.units.count) units, \(stats.inodeCount) inodes, \(stats.imageSize) bytes (\(options.compressor.description), block size \(options.blockSize), mtime \(options.mtime))\n", stderr)
         return 0
+    }
+
+    /// The image's form: plain, with verity sidecars, or a DDI for the
+    /// derivation's system.
+    static func outputForm(_ spec: ImageSpec) throws -> ImageOutput.Form {
+        switch spec.format {
+        case .raw: return spec.verity ? .veritySidecars : .plain
+        case .ddi:
+            let system = spec.system ?? "this machine"
+            guard let types = spec.system.map(PartitionTypes.forSystem) ?? DDIFile.hostTypes() else {
+                throw PortableServiceError.attribute("system", "\(quoted(system)): no discoverable partition types are known for its architecture", fix: "format = \"ddi\" supports \(PartitionTypes.byCPU.keys.sorted().joined(separator: ", "))")
+            }
+            return .ddi(types)
+        }
     }
 
     static func builderJob(_ environment: [String: String]) throws -> Job {

@@ -211,3 +211,61 @@ final class DDITests: ImageTestCase {
         }
     }
 }
+
+/// The Nix builder's side of `verity = true` and `format = "ddi"`: the same
+/// files as `pack`, every one checked by `mkportable verify`, and bad
+/// values refused with one line and no output.
+final class BuilderVerityTests: XCTestCase {
+    var fx: BuilderFixture!
+
+    override func setUpWithError() throws { fx = try BuilderFixture(prefix: "builder-verity") }
+    override func tearDown() { fx?.remove() }
+
+    func listing() throws -> [String] {
+        (try? Posix.listDirectory(fx.out).map(\.string).sorted()) ?? []
+    }
+
+    func testVeritySidecarsAndDDIFromAttributes() throws {
+        var r = try fx.build(["verity": "true"])
+        XCTAssertTrue(r.succeeded, r.summary)
+        XCTAssertEqual(try listing(), ["demo_1.0.raw", "demo_1.0.roothash", "demo_1.0.verity"])
+        let sidecarImage = try Posix.readFile(fx.image())
+        let sidecarHash = try Posix.readFile(fx.out.appending("demo_1.0.roothash"))
+        XCTAssertTrue(try fx.run(["verify", fx.image().string]).succeeded)
+        Posix.removeTree(fx.out)
+
+        r = try fx.build([:])
+        XCTAssertTrue(r.succeeded, r.summary)
+        XCTAssertEqual(try listing(), ["demo_1.0.raw"])
+        XCTAssertTrue(try Posix.readFile(fx.image()) == sidecarImage, "verity = true changed the image")
+        Posix.removeTree(fx.out)
+
+        r = try fx.build(["format": #""ddi""#, "system": #""x86_64-linux""#])
+        XCTAssertTrue(r.succeeded, r.summary)
+        XCTAssertEqual(try listing(), ["demo_1.0.raw", "demo_1.0.roothash"])
+        XCTAssertEqual(try Posix.readFile(fx.out.appending("demo_1.0.roothash")), sidecarHash, "DDI and sidecars disagree on the root hash")
+        let v = try fx.run(["verify", fx.image().string])
+        XCTAssertTrue(v.succeeded && v.stdoutText.contains("DDI (root-x86-64)"), v.summary)
+        if Shell.which("sfdisk") != nil {
+            let t = try Shell.check("sfdisk", ["--json", fx.image().string]).stdoutText
+            XCTAssertTrue(t.contains("root-x86-64-verity"), t)
+        }
+        Posix.removeTree(fx.out)
+        r = try fx.build(["format": #""ddi""#, "system": #""aarch64-linux""#])
+        XCTAssertTrue(r.succeeded, r.summary)
+        XCTAssertTrue(try fx.run(["verify", fx.image().string]).stdoutText.contains("root-arm64"))
+    }
+
+    func testBadVerityAndFormatLeaveNothing() throws {
+        for (overrides, word) in [(["verity": #""yes""#], "attribute verity: expected true or false, found a string"),
+                                  (["format": #""qcow2""#], #"attribute format: "qcow2" is not a known format"#),
+                                  (["format": #""ddi""#, "system": #""vax-linux""#], #"attribute system: "vax-linux""#)] {
+            Posix.removeTree(fx.out)
+            let r = try fx.build(overrides)
+            XCTAssertNotEqual(r.status, 0)
+            XCTAssertEqual(r.stderrText.split(separator: "\n").count, 1, r.stderrText)
+            XCTAssertTrue(r.stderrText.contains(word), r.stderrText)
+            XCTAssertEqual(try listing(), [])
+        }
+    }
+}

@@ -306,6 +306,22 @@ final class AttrsTests: XCTestCase {
         XCTAssertTrue(error(attrs(["squash-block-size": "[]"])).contains("attribute squash-block-size"))
     }
 
+    func testVerityAndFormat() throws {
+        let plain = try spec(attrs())
+        XCTAssertEqual(plain.format, .raw)
+        XCTAssertFalse(plain.verity)
+        XCTAssertTrue(try spec(attrs(["verity": "true"])).verity)
+        XCTAssertFalse(try spec(attrs(["verity": "null"])).verity)
+        let ddi = try spec(attrs(["format": #""ddi""#, "system": #""aarch64-linux""#]))
+        XCTAssertEqual(ddi.format, .ddi)
+        XCTAssertEqual(ddi.system, "aarch64-linux")
+        XCTAssertEqual(error(attrs(["verity": #""yes""#])),
+                       "attribute verity: expected true or false, found a string; verity = true writes NAME.verity and NAME.roothash beside the image")
+        XCTAssertEqual(error(attrs(["format": #""qcow2""#])),
+                       #"attribute format: "qcow2" is not a known format; use "raw" (a squashfs image) or "ddi" (a GPT disk image with dm-verity)"#)
+        XCTAssertTrue(error(attrs(["format": "1"])).hasPrefix("attribute format: expected a string or null"))
+    }
+
     func testTextGraphWhenTheJSONHasNone() throws {
         // Without structured attrs Nix writes the graph as a text file named
         // after the key; the JSON then has no such key.
