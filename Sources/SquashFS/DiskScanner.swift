@@ -39,10 +39,13 @@ struct DiskScanner {
             let e = errno
             throw SquashFSError("\(renderName(path)): cannot stat (\(Posix.errorString(e)))")
         }
-        return try node(path, st)
+        return try node(path, st, parent: AT_FDCWD, name: path)
     }
 
-    private mutating func node(_ path: [UInt8], _ st: stat) throws(SquashFSError) -> Node {
+    /// `path` is the entry's whole path (for messages and for reading its
+    /// contents later); `name` the entry relative to the directory `parent`
+    /// (for readlink: `path` may be longer than PATH_MAX).
+    private mutating func node(_ path: [UInt8], _ st: stat, parent: Int32, name: [UInt8]) throws(SquashFSError) -> Node {
         let mode = UInt16(st.st_mode & 0o7777)
         switch st.st_mode & S_IFMT {
         case S_IFDIR:
@@ -50,7 +53,7 @@ struct DiskScanner {
         case S_IFREG:
             return .file(File(mode: mode, size: UInt64(st.st_size), source: .path(path)))
         case S_IFLNK:
-            return .symlink(target: try readLink(path, size: Int(st.st_size)), mode: mode)
+            return .symlink(target: try readLink(path, parent: parent, name: name, size: Int(st.st_size)), mode: mode)
         case S_IFIFO:
             return .fifo(mode: mode)
         case S_IFSOCK:
@@ -64,13 +67,13 @@ struct DiskScanner {
         }
     }
 
-    private func readLink(_ path: [UInt8], size: Int) throws(SquashFSError) -> [UInt8] {
+    private func readLink(_ path: [UInt8], parent: Int32, name: [UInt8], size: Int) throws(SquashFSError) -> [UInt8] {
         var cap = max(size, 255) + 1
         while true {
             var buf = [UInt8](repeating: 0, count: cap)
-            let n = Posix.withCString(path) { p in
+            let n = Posix.withCString(name) { p in
                 buf.withUnsafeMutableBufferPointer { b in
-                    b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: cap) { readlink(p, $0, cap) }
+                    b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: cap) { readlinkat(parent, p, $0, cap) }
                 }
             }
             if n < 0 {
@@ -83,8 +86,14 @@ struct DiskScanner {
     }
 
     private mutating func directory(_ path: [UInt8], mode: UInt16) throws(SquashFSError) -> Directory {
-        guard let dir = Posix.withCString(path, { opendir($0) }) else {
-            let e = errno
+        // Opened piecewise when the path is longer than PATH_MAX.
+        let opened = Result { () throws(Errno) in try Posix.openDeep(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+        guard case .success(let dfd) = opened, let dir = fdopendir(dfd) else {
+            let e: Int32
+            switch opened {
+            case .failure(let error): e = error.code
+            case .success(let fd): e = errno; _ = Glibc.close(fd)
+            }
             if e == EACCES {
                 throw SquashFSError("\(renderName(path)): permission denied listing this directory; make it readable and searchable by the user running mkportable (e.g. chmod a+rx) or run as a user who can")
             }
@@ -131,7 +140,7 @@ struct DiskScanner {
                                 source: .entry(directory: shared, name: name))
                 entries.append(Entry(name: name, node: .file(file)))
             } else {
-                entries.append(Entry(name: name, node: try node(shared.appending(name), st)))
+                entries.append(Entry(name: name, node: try node(shared.appending(name), st, parent: fd, name: name)))
             }
         }
         return Directory(mode: mode, entries: entries)

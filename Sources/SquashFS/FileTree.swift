@@ -178,10 +178,23 @@ extension Directory {
 /// Renders path components for a message, escaping bytes that are not
 /// printable UTF-8.
 public func renderPath(_ components: [[UInt8]]) -> String {
-    components.map(renderName).joined(separator: "/")
+    let total = components.reduce(0) { $0 + $1.count + 1 }
+    if total > shownPathLimit { return renderName(Array(components.joined(separator: [UInt8(ascii: "/")]))) }
+    return components.map(renderName).joined(separator: "/")
 }
 
+/// Longest name or path shown whole in a message; longer ones (a tree
+/// deeper than PATH_MAX) show their start and end, so a message stays a
+/// readable line.
+let shownPathLimit = 600
+
 public func renderName(_ name: [UInt8]) -> String {
+    if name.count > shownPathLimit {
+        var head = 200, tail = name.count - 300
+        while head > 0 && name[head] & 0xC0 == 0x80 { head -= 1 }
+        while tail < name.count && name[tail] & 0xC0 == 0x80 { tail += 1 }
+        return renderName(Array(name[..<head])) + "…(\(tail - head) bytes left out)…" + renderName(Array(name[tail...]))
+    }
     var out = ""
     if let s = String(validating: name, as: UTF8.self) {
         for u in s.unicodeScalars {

@@ -114,6 +114,41 @@ enum Posix {
         }
     }
 
+    /// Paths this long or longer are opened piecewise (PATH_MAX is 4096
+    /// with the NUL; keep a margin).
+    static let longPath = 4000
+
+    /// Opens `path` like openat(AT_FDCWD, path, flags), also when it is
+    /// longer than PATH_MAX: then its leading directories are opened in
+    /// pieces shorter than that, each relative to the one before (with
+    /// O_PATH, which needs no permission but search), and the last
+    /// component relative to those. Trees deeper than PATH_MAX can so be
+    /// read; the names in it were seen by the scan, which never follows a
+    /// symlink below the root.
+    static func openDeep(_ path: [UInt8], _ flags: Int32, mode: mode_t = 0) throws(Errno) -> Int32 {
+        if path.count < longPath {
+            return try retryingEINTR { withCString(path) { openat(AT_FDCWD, $0, flags, mode) } }
+        }
+        let slash = UInt8(ascii: "/")
+        var dir = AT_FDCWD
+        defer { if dir != AT_FDCWD { _ = Glibc.close(dir) } }
+        var start = 0
+        while path.count - start >= longPath {
+            // The longest run of whole components that fits.
+            var cut = start + longPath - 1
+            while cut > start && path[cut] != slash { cut -= 1 }
+            if cut == start { throw Errno(ENAMETOOLONG) }
+            let piece = Array(path[start..<cut].isEmpty ? [slash] : path[start..<cut])
+            let next = try retryingEINTR { withCString(piece) { openat(dir, $0, cposix_O_PATH | O_DIRECTORY | O_CLOEXEC) } }
+            if dir != AT_FDCWD { _ = Glibc.close(dir) }
+            dir = next
+            start = cut + 1
+        }
+        let rest = Array(path[start...])
+        let d = dir
+        return try retryingEINTR { withCString(rest) { openat(d, $0, flags, mode) } }
+    }
+
     /// Sets `signal` to be ignored unless someone chose its handling
     /// already. For SIGXFSZ: past the file size limit a write then fails
     /// with EFBIG, which is reported and cleaned up like a full disk,

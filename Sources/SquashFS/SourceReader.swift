@@ -28,9 +28,12 @@ struct SourceReader {
             // O_NONBLOCK: if the file was replaced by a FIFO since the scan,
             // open must not wait for a writer (for regular files it changes
             // nothing). O_NOFOLLOW: nor may it have become a symlink.
-            let f = Posix.withCString(p) { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK) }
+            // Piecewise if the path is longer than PATH_MAX (a deep tree).
+            let opened = Result { () throws(Errno) in try Posix.openDeep(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK) }
+            let f = (try? opened.get()) ?? -1
             if f < 0 {
-                let e = errno
+                let e: Int32
+                if case .failure(let error) = opened { e = error.code } else { e = EBADF }
                 if e == EACCES {
                     throw SquashFSError("\(displayPath): permission denied reading this file; make it readable by the user running mkportable (e.g. chmod a+r) or run as a user who can read it")
                 }

@@ -278,6 +278,91 @@ final class HardeningTests: XCTestCase {
         assertCleanFailure(j, prefix: packPrefix, ["--jobs \"1025\": must be a whole number from 1 to 1024"], images: [tmp.sub("d.raw")], label: "--jobs 1025")
     }
 
+    // MARK: deep trees
+
+    /// Makes `depth` nested directories `dNN` under `root` with openat
+    /// (their paths outgrow PATH_MAX), `mid.txt` halfway, and at the
+    /// bottom `bottom.txt` and a symlink to it. Returns the bottom's fd
+    /// path components.
+    func makeDeepTree(_ root: RawPath, depth: Int) throws -> [String] {
+        try Posix.mkdir(root)
+        var fd = open(root.string, O_RDONLY | O_DIRECTORY)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        var components: [String] = []
+        for i in 0..<depth {
+            let name = String(format: "d%02d", i % 100)
+            XCTAssertEqual(mkdirat(fd, name, 0o755), 0)
+            if i == depth / 2 {
+                let f = openat(fd, "mid.txt", O_WRONLY | O_CREAT, 0o644)
+                _ = write(f, "middle\n", 7)
+                close(f)
+            }
+            let next = openat(fd, name, O_RDONLY | O_DIRECTORY)
+            close(fd)
+            fd = next
+            components.append(name)
+        }
+        let f = openat(fd, "bottom.txt", O_WRONLY | O_CREAT, 0o644)
+        let bytes = TestData.text(50_000, seed: 9)
+        _ = bytes.withUnsafeBytes { write(f, $0.baseAddress, $0.count) }
+        close(f)
+        XCTAssertEqual(symlinkat("bottom.txt", fd, "link"), 0)
+        close(fd)
+        return components
+    }
+
+    /// Trees deeper than PATH_MAX could not be packed, and the error line
+    /// was 4 KB long. Directories and files are now opened relative to a
+    /// directory fd when their path is too long, and paths in messages
+    /// are capped. The image is what a shallow walk would give: the names
+    /// are sorted by the writer, whatever the walk.
+    func testTreeDeeperThanPATH_MAX() throws {
+        let root = tmp.sub("deep")
+        let components = try makeDeepTree(root, depth: 1500)
+        let image = tmp.sub("deep.raw")
+        let r = try pack(["--comp", "gzip", root.string, image.string])
+        XCTAssertEqual(r.status, 0, r.summary)
+        let inner = components.joined(separator: "/")
+        XCTAssertGreaterThan(inner.utf8.count, 4096)
+        let list = try listing(image)
+        for p in ["/\(inner)/bottom.txt", "/\(inner)/link", "/\(components.prefix(750).joined(separator: "/"))/mid.txt"] {
+            XCTAssertTrue(list.contains(p), "unsquashfs -l lacks …\(p.suffix(60))")
+        }
+        XCTAssertEqual(list.count, 1500 + 3, "1500 directories and three files")
+        // The bottom file's bytes, through sqfs2tar (tar has no PATH_MAX).
+        if let sqfs2tar = Shell.which("sqfs2tar") {
+            let tarFile = tmp.sub("deep.tar")
+            let t = try Shell.run("/bin/sh", ["-c", "\"$0\" \"$1\" > \"$2\"", sqfs2tar, image.string, tarFile.string])
+            XCTAssertTrue(t.succeeded, t.summary)
+            let x = try Shell.run("tar", ["-xOf", tarFile.string, "\(inner)/bottom.txt"])
+            XCTAssertTrue(x.succeeded, x.summary)
+            XCTAssertEqual(Array(x.stdout), TestData.text(50_000, seed: 9), "the deepest file's contents")
+        } else {
+            print("note: deep-tree contents check skipped: sqfs2tar not found")
+        }
+
+        // A failure deep down names the path in a capped line.
+        try Unprivileged.require()
+        guard Posix.isRoot else { return }
+        let blocked = tmp.sub("blocked")
+        _ = try makeDeepTree(blocked, depth: 1500)
+        let bottom = components.joined(separator: "/")
+        XCTAssertEqual(chmod(tmp.sub("deep").string, 0o755), 0)
+        // Make the bottom directory unreadable for the unprivileged user.
+        var fd = open(blocked.string, O_RDONLY | O_DIRECTORY)
+        for c in components.dropLast() { let n = openat(fd, c, O_RDONLY | O_DIRECTORY); close(fd); fd = n }
+        XCTAssertEqual(fchmodat(fd, components.last!, 0o700, 0), 0)
+        close(fd)
+        let out = tmp.sub("out")
+        try Posix.mkdir(out)
+        try Posix.chmod(out, 0o777)
+        let (cmd, args) = try Unprivileged.command(binaryCopyIn: tmp.path, ["pack", "--comp", "gzip", blocked.string, out.appending("x.raw").string])
+        let u = try runLimited(cmd, args, environment: ["SOURCE_DATE_EPOCH": nil])
+        assertCleanFailure(u, prefix: packPrefix, ["bytes left out)…", String(bottom.suffix(200)), ": permission denied listing this directory"],
+                           directories: [out], label: "deep permission failure")
+        XCTAssertLessThan(u.stderr.count, 1200, "a capped line, not 4 KB: «\(u.stderrText)»")
+    }
+
     // MARK: numbers
 
     /// `pack` took `+5` (Swift's Int parser allows a sign); the builder
