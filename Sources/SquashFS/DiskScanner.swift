@@ -31,6 +31,10 @@ public struct SkippedFile: Sendable, Hashable {
 
 struct DiskScanner {
     let skipping: Set<SkippedFile>
+    /// The root, when it was reached through a symlink on purpose.
+    private var followedRoot: [UInt8]?
+
+    init(skipping: Set<SkippedFile>) { self.skipping = skipping }
 
     mutating func scan(_ path: [UInt8], following: Bool = false) throws(SquashFSError) -> Node {
         var st = stat()
@@ -39,6 +43,7 @@ struct DiskScanner {
             let e = errno
             throw SquashFSError("\(renderName(path)): cannot stat (\(Posix.errorString(e)))")
         }
+        if following { followedRoot = path }
         return try node(path, st, parent: AT_FDCWD, name: path)
     }
 
@@ -87,7 +92,10 @@ struct DiskScanner {
 
     private mutating func directory(_ path: [UInt8], mode: UInt16) throws(SquashFSError) -> Directory {
         // Opened piecewise when the path is longer than PATH_MAX.
-        let opened = Result { () throws(Errno) in try Posix.openDeep(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+        // O_NOFOLLOW: a directory replaced by a symlink since its lstat is
+        // not followed; only the root may be a symlink (see `following`).
+        let noFollow = path == followedRoot ? 0 : O_NOFOLLOW
+        let opened = Result { () throws(Errno) in try Posix.openDeep(path, O_RDONLY | O_DIRECTORY | noFollow | O_CLOEXEC) }
         guard case .success(let dfd) = opened, let dir = fdopendir(dfd) else {
             let e: Int32
             switch opened {
