@@ -40,8 +40,10 @@ let
     hasContext
     head
     isAttrs
+    isBool
     isList
     isString
+    typeOf
     length
     match
     replaceStrings
@@ -142,6 +144,42 @@ let
       null;
 
   fail = msg: throw "portableService: ${msg}";
+
+  # A value's type for a message, as mkportable describes JSON values.
+  describeType =
+    v:
+    let
+      t = typeOf v;
+    in
+    if t == "string" then
+      "a string"
+    else if t == "int" || t == "float" then
+      "a number"
+    else if t == "bool" then
+      "a boolean"
+    else if t == "set" then
+      "an attribute set"
+    else if t == "list" then
+      "a list"
+    else if t == "null" then
+      "null"
+    else
+      "a ${t}";
+
+  # CPUs (of a Nix system) with discoverable partition types for a DDI
+  # (Sources/DiskImage/PartitionType.swift).
+  ddiCPUs = [
+    "x86_64"
+    "aarch64"
+    "i686"
+    "armv7l"
+    "armv7a"
+    "armv6l"
+    "riscv64"
+    "loongarch64"
+    "powerpc64le"
+    "s390x"
+  ];
 
   # A character for a message, as mkportable describes it.
   describeChar =
@@ -371,6 +409,10 @@ in
   squashfs-tools ? null,
   squash-compression ? "xz -Xdict-size 100%",
   squash-block-size ? "1M",
+  # mkportable's own: dm-verity sidecars (NAME.verity, NAME.roothash) beside
+  # the image, or the image as a GPT disk image ("ddi", verity included).
+  verity ? false,
+  format ? "raw",
 }:
 
 let
@@ -438,6 +480,17 @@ let
       fail "units must be a list of unit file derivations"
     else if units == [ ] then
       fail "units: the list is empty; a portable service image needs at least one unit for portablectl to attach"
+    else if !isBool verity then
+      fail "verity: expected true or false, found ${describeType verity}; verity = true writes NAME.verity and NAME.roothash beside the image"
+    else if format != null && !isString format then
+      fail "format: expected a string or null, found ${describeType format}"
+    else if format != null && !elem format [
+      "raw"
+      "ddi"
+    ] then
+      fail "format: \"${format}\" is not a known format; use \"raw\" (a squashfs image) or \"ddi\" (a GPT disk image with dm-verity)"
+    else if format == "ddi" && !elem (head (split "-" system)) ddiCPUs then
+      fail "system: \"${system}\": no discoverable partition types are known for its architecture; format = \"ddi\" supports aarch64, armv7l, i686, loongarch64, powerpc64le, riscv64, s390x, x86_64"
     else if squashfsTools != null then
       trace "warning: portableService: squashfsTools is ignored; mkportable writes the squashfs image itself" true
     else if squashfs-tools != null then
@@ -474,6 +527,10 @@ let
       allowSubstitutes = false;
       preferLocalBuild = true;
     }
+    # Only when asked for, so that existing images' derivations stay as
+    # they were.
+    // (if verity then { verity = true; } else { })
+    // (if format == "ddi" then { inherit format; } else { })
     // extraAttrs
   );
 in
