@@ -204,7 +204,7 @@ public enum Attrs {
 
         var spec = ImageSpec(
             pname: pname, version: version, units: units,
-            osRelease: OSRelease(pname: pname, description: description, homepage: homepage),
+            osRelease: OSRelease(pname: pname, version: version, description: description, homepage: homepage),
             symlinks: symlinks, storeDir: storeDir, storePaths: storePaths,
             compression: compression, blockSize: blockSize
         )

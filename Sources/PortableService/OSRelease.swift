@@ -2,11 +2,16 @@
 ///
 /// Fields, as nixpkgs' portableService writes them: PORTABLE_ID (pname),
 /// PORTABLE_PRETTY_NAME (description, if any), HOME_URL (homepage, if any),
-/// ID=nixos, PRETTY_NAME=NixOS, BUILD_ID=rolling; and one more of ours,
+/// ID=nixos, PRETTY_NAME=NixOS, BUILD_ID=rolling; and three more of ours:
 /// PORTABLE_PREFIXES=pname, which tells systemd which unit-name prefix the
 /// image's units use (without it `systemd-dissect` does not list the image
-/// as usable as a portable service). Keys are written sorted, as nixpkgs'
-/// `lib.generators.toKeyValue` does.
+/// as usable as a portable service), and IMAGE_ID=pname with
+/// IMAGE_VERSION=version, which name the image rather than the OS it was
+/// made from: systemd's portable drop-in logs every message of the units
+/// with `PORTABLE_NAME_AND_VERSION=IMAGE_ID_IMAGE_VERSION` (it falls back to
+/// ID and VERSION_ID or BUILD_ID, which would say `nixos_rolling` for every
+/// image). Keys are written sorted, as nixpkgs' `lib.generators.toKeyValue`
+/// does.
 ///
 /// Values are written as os-release(5) asks: a value made only of
 /// `A-Z a-z 0-9` is written bare; anything else is enclosed in double
@@ -27,10 +32,12 @@ public struct OSRelease: Sendable, Equatable {
     /// In output order.
     public private(set) var fields: [Field]
 
-    public init(pname: String, description: String?, homepage: String?) {
+    public init(pname: String, version: String, description: String?, homepage: String?) {
         var f: [Field] = [
             Field("PORTABLE_ID", pname),
             Field("PORTABLE_PREFIXES", pname),
+            Field("IMAGE_ID", pname),
+            Field("IMAGE_VERSION", version),
             Field("ID", "nixos"),
             Field("PRETTY_NAME", "NixOS"),
             Field("BUILD_ID", "rolling"),

@@ -43,6 +43,8 @@ final class NixTests: XCTestCase {
             BUILD_ID=rolling
             HOME_URL="https://example.org/hello"
             ID=nixos
+            IMAGE_ID=hello
+            IMAGE_VERSION="1.0"
             PORTABLE_ID=hello
             PORTABLE_PREFIXES=hello
             PORTABLE_PRETTY_NAME="Hello, a minimal portable service"
@@ -56,6 +58,8 @@ final class NixTests: XCTestCase {
             osRelease: """
             BUILD_ID=rolling
             ID=nixos
+            IMAGE_ID=links
+            IMAGE_VERSION="2.0"
             PORTABLE_ID=links
             PORTABLE_PREFIXES=links
             PORTABLE_PRETTY_NAME="Links: /bin/sh and /etc/ssl from the store"
@@ -70,6 +74,8 @@ final class NixTests: XCTestCase {
             BUILD_ID=rolling
             HOME_URL="https://example.org/demo"
             ID=nixos
+            IMAGE_ID=demo
+            IMAGE_VERSION="3.1"
             PORTABLE_ID=demo
             PORTABLE_PREFIXES=demo
             PORTABLE_PRETTY_NAME="Demo: socket, service, timer"

@@ -177,30 +177,34 @@ final class OSReleaseTests: XCTestCase {
     }
 
     func testFieldsAndOrder() {
-        let r = OSRelease(pname: "demo", description: "Demo: socket, service, timer", homepage: "https://example.org/demo")
+        let r = OSRelease(pname: "demo", version: "3.1", description: "Demo: socket, service, timer", homepage: "https://example.org/demo")
         let text = String(decoding: r.render(), as: UTF8.self)
         XCTAssertEqual(text, """
         BUILD_ID=rolling
         HOME_URL="https://example.org/demo"
         ID=nixos
+        IMAGE_ID=demo
+        IMAGE_VERSION="3.1"
         PORTABLE_ID=demo
         PORTABLE_PREFIXES=demo
         PORTABLE_PRETTY_NAME="Demo: socket, service, timer"
         PRETTY_NAME=NixOS
 
         """)
-        let bare = String(decoding: OSRelease(pname: "x", description: nil, homepage: nil).render(), as: UTF8.self)
+        let bare = String(decoding: OSRelease(pname: "x", version: "1", description: nil, homepage: nil).render(), as: UTF8.self)
         XCTAssertFalse(bare.contains("HOME_URL"))
         XCTAssertFalse(bare.contains("PORTABLE_PRETTY_NAME"))
         XCTAssertTrue(bare.contains("PORTABLE_PREFIXES=x\n"))
+        XCTAssertTrue(bare.contains("IMAGE_ID=x\nIMAGE_VERSION=1\n"), bare)
     }
 
     func testRoundTripThroughAShellStyleReader() {
         let tricky = #"He said "hi" \ cost $5 `now` — ok; #not-a-comment"#
-        let r = OSRelease(pname: "p", description: tricky, homepage: "https://x.test/a?b=c&d")
+        let r = OSRelease(pname: "p", version: "1.0-rc1+git", description: tricky, homepage: "https://x.test/a?b=c&d")
         guard let fields = OSRelease.parse(r.render()) else { return XCTFail("unparsable") }
         XCTAssertEqual(fields.first { $0.key == "PORTABLE_PRETTY_NAME" }?.value, tricky)
         XCTAssertEqual(fields.first { $0.key == "HOME_URL" }?.value, "https://x.test/a?b=c&d")
+        XCTAssertEqual(fields.first { $0.key == "IMAGE_VERSION" }?.value, "1.0-rc1+git")
         // And the same through a real POSIX shell, which is what os-release(5)
         // promises compatibility with.
         guard FileManager.default.isExecutableFile(atPath: "/bin/sh") else { return }
@@ -407,7 +411,7 @@ final class LayoutTests: XCTestCase {
 
     func makeSpec(units: [ImageSpec.Unit], symlinks: [ImageSpec.Symlink] = [], storePaths: [String]) -> ImageSpec {
         ImageSpec(pname: "demo", version: "1", units: units,
-                  osRelease: OSRelease(pname: "demo", description: "D", homepage: nil),
+                  osRelease: OSRelease(pname: "demo", version: "1", description: "D", homepage: nil),
                   symlinks: symlinks, storeDir: store, storePaths: storePaths,
                   compression: ImageSpec.defaultCompression, blockSize: ImageSpec.defaultBlockSize)
     }
