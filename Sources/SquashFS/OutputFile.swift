@@ -60,8 +60,12 @@ final class OutputFile {
         Posix.ignoreIfDefault(SIGXFSZ)
 
         // Unnamed first; a named temporary where that is not to be had.
+        // MKPORTABLE_NO_O_TMPFILE (set to anything) takes the fallback on
+        // purpose: for its tests, and for a file system that claims
+        // O_TMPFILE but cannot link such a file.
         var unnamed: Int32 = -1
-        if let f = try? Posix.retryingEINTR({ openat(dirFD, ".", cposix_O_TMPFILE | O_WRONLY | O_CLOEXEC, 0o644) }) {
+        if getenv("MKPORTABLE_NO_O_TMPFILE") == nil,
+           let f = try? Posix.retryingEINTR({ openat(dirFD, ".", cposix_O_TMPFILE | O_WRONLY | O_CLOEXEC, 0o644) }) {
             if Self.canName(f) { unnamed = f } else { _ = Glibc.close(f) }
         }
         if unnamed >= 0 {

@@ -25,9 +25,11 @@ enum PackCommand {
       --block-size SIZE   data block size: a power of two from 4K to 1M,
                           written as bytes (131072) or with K/M (128K, 1M).
                           Default: 1M.
-      --jobs N            compression threads. Default: $NIX_BUILD_CORES if
-                          set and positive, else the number of CPUs. Never
-                          changes the image.
+      --jobs N            compression threads, 1 to 1024. Default:
+                          $NIX_BUILD_CORES if set and positive, else the
+                          number of CPUs (at most 1024 either way). Fewer
+                          run, with a note, if the system refuses more.
+                          Never changes the image.
       --mtime SECONDS     time stamped on every inode and the superblock.
                           Default: $SOURCE_DATE_EPOCH if set, else 0.
       --exact-blocks      compress every data block exactly as mksquashfs
@@ -55,7 +57,8 @@ enum PackCommand {
                           aarch64, i686, armv7l, riscv64, loongarch64,
                           powerpc64le, s390x). Default: this machine's.
       --force             replace IMAGE (and its sidecars) if it exists
-                          (default: refuse).
+                          and is a regular file (default: refuse; anything
+                          else, such as a device or FIFO, is never replaced).
       -h, --help          show this help.
 
     A progress bar is drawn on stderr only when stderr is a terminal.

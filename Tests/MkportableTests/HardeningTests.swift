@@ -156,6 +156,57 @@ final class HardeningTests: XCTestCase {
         }
     }
 
+    /// Where no unnamed file can be had (a file system without
+    /// O_TMPFILE, or no /proc to name one by), the image goes to a named
+    /// `.NAME.tmp-PID` file, published with RENAME_NOREPLACE (or link +
+    /// unlink): the same guarantees, except after SIGKILL. No file system
+    /// here lacks O_TMPFILE, so MKPORTABLE_NO_O_TMPFILE takes that path.
+    func testNamedTemporaryFallbackKeepsTheGuarantees() throws {
+        let gate: FanotifyGate
+        do { gate = try FanotifyGate() } catch {
+            print("note: named-temporary fallback test skipped: \(error)")
+            throw XCTSkip("\(error)")
+        }
+        defer { gate.close() }
+        func packNamed(_ args: [String]) throws -> CommandResult {
+            try pack(args, env: ["MKPORTABLE_NO_O_TMPFILE": "1"], timeout: 60)
+        }
+        let src = try source(bytes: 300_000)
+        let out = tmp.sub("out")
+        try Posix.mkdir(out)
+        let image = out.appending("image.raw")
+        let reference = tmp.sub("reference.raw")
+        XCTAssertEqual(try pack(["--comp", "gzip", src.root.string, reference.string]).status, 0)
+
+        // It works, and the image is the same.
+        let r = try packNamed(["--comp", "gzip", src.root.string, image.string])
+        XCTAssertEqual(r.status, 0, r.summary)
+        XCTAssertEqual(try sha256(image), try sha256(reference))
+        try Posix.unlink(image)
+
+        // The named temporary is there while writing; an image that
+        // appears meanwhile is kept.
+        var sawTemporary = false
+        try gate.arm(directory: src.root.appending("d")) { _, _ in
+            sawTemporary = imageLikeFiles(in: out).contains { $0.contains(".tmp-") }
+            try Posix.writeFile(image, Array("other".utf8))
+        }
+        let a = try packNamed(["--comp", "gzip", src.root.string, image.string])
+        XCTAssertNil(gate.disarm())
+        XCTAssertTrue(sawTemporary, "the fallback writes to a named temporary file")
+        assertCleanFailure(a, prefix: packPrefix, ["\(image): appeared while packing"], label: "fallback, appeared")
+        XCTAssertEqual(try Posix.readFile(image), Array("other".utf8))
+        XCTAssertEqual(try Posix.listDirectory(out).map(\.string), ["image.raw"])
+
+        // SIGTERM removes it.
+        try Posix.unlink(image)
+        try gate.arm(directory: src.root.appending("d")) { _, pid in kill(pid, SIGTERM) }
+        let t = try packNamed(["--comp", "gzip", src.root.string, image.string])
+        XCTAssertNil(gate.disarm())
+        XCTAssertEqual(t.status, 128 + SIGTERM, t.summary)
+        XCTAssertEqual(try Posix.listDirectory(out), [], "SIGTERM left the named temporary")
+    }
+
     // MARK: deaths
 
     /// SIGKILL at random moments of a write (from the scan to the
