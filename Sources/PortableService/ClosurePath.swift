@@ -36,14 +36,30 @@ public enum ClosurePath {
     /// The kernel's limit on symlinks followed in one lookup (MAXSYMLINKS).
     static let maxLinks = 40
 
+    /// The closure's store path names, made once for many `resolve` calls
+    /// (a closure can hold 300,000 paths).
+    public struct Closure: Sendable {
+        let storeDir: String
+        let names: Set<[UInt8]>
+        public init(storeDir: String, paths: some Sequence<String>) {
+            self.storeDir = storeDir
+            names = Set(paths.compactMap { StorePath.name(ofRoot: $0, storeDir: storeDir).map { Array($0.utf8) } })
+        }
+    }
+
     public static func resolve(_ path: String, storeDir: String, closure: Set<String>) -> Outcome {
+        resolve(path, in: Closure(storeDir: storeDir, paths: closure))
+    }
+
+    public static func resolve(_ path: String, in closure: Closure) -> Outcome {
+        let storeDir = closure.storeDir
+        let names = closure.names
         let store = Array(storeDir.utf8)
         let bytes = Array(path.utf8)
         let slash = UInt8(ascii: "/")
         guard bytes.count > store.count, bytes.starts(with: store), bytes[store.count] == slash else {
             return .outside(why: "\(quoted(path)) is not in the store \(storeDir)")
         }
-        let names = Set(closure.compactMap { StorePath.name(ofRoot: $0, storeDir: storeDir).map { Array($0.utf8) } })
         func components(_ b: ArraySlice<UInt8>) -> [[UInt8]] {
             b.split(separator: slash, omittingEmptySubsequences: true).map(Array.init)
         }

@@ -65,12 +65,12 @@ public enum Layout {
         // Units: copies of single regular files. A unit given as a symlink
         // (a package's alias, say) is followed, as `cp` would, but only
         // link by link inside the closure (see `ClosurePath`).
-        let closure = Set(spec.storePaths)
+        let closure = ClosurePath.Closure(storeDir: spec.storeDir, paths: spec.storePaths)
         let outsideFix = "a unit must be a file inside a store path of the closure; give that file, or list the store path it links to in exportReferencesGraph"
         for (i, unit) in spec.units.enumerated() {
             let where_ = "units[\(i)]"
             var node: Node
-            switch ClosurePath.resolve(unit.path, storeDir: spec.storeDir, closure: closure) {
+            switch ClosurePath.resolve(unit.path, in: closure) {
             case .outside(let why):
                 throw .attribute(where_, "\(quoted(unit.path)) leads outside the closure: \(why)", fix: outsideFix)
             case .missing(_, let firstLink?):
@@ -110,7 +110,7 @@ public enum Layout {
         // closure does not hold. One that leads nowhere (inside the
         // closure) is kept: a dangling link, as `ln -s` would make.
         for (i, link) in spec.symlinks.enumerated() where StorePath.root(of: link.target, storeDir: spec.storeDir) != nil {
-            if case .outside(let why) = ClosurePath.resolve(link.target, storeDir: spec.storeDir, closure: closure) {
+            if case .outside(let why) = ClosurePath.resolve(link.target, in: closure) {
                 throw .attribute("symlinks[\(i)].object", "\(quoted(link.target)) leads outside the closure: \(why)",
                                  fix: "point the link at a path inside a store path of the closure")
             }
