@@ -58,11 +58,12 @@ final class DataWriter {
         var outcome: Outcome = .pending
         /// The block lies in a hole of the source: zeros, not read.
         var hole = false
-        init(blockSize: Int) {
-            buffer = .allocate(byteCount: blockSize, alignment: 64)
+        init?(blockSize: Int) {
+            guard let b = Posix.allocateBuffer(blockSize) else { return nil }
+            buffer = b
         }
         deinit {
-            buffer.deallocate()
+            Glibc.free(buffer)
         }
     }
 
@@ -96,18 +97,32 @@ final class DataWriter {
         self.output = output
         layouts = Array(repeating: FileLayout(), count: fileCount)
         duplicateOf = Array(repeating: -1, count: fileCount)
-        scratchA = .allocate(byteCount: blockSize, alignment: 64)
-        scratchB = .allocate(byteCount: blockSize, alignment: 64)
-        let pool = try WorkerThread.startPool(jobs, what: "compression") { _ in
+        guard let a = Posix.allocateBuffer(blockSize), let b = Posix.allocateBuffer(blockSize) else {
+            throw Posix.outOfMemory("the duplicate finder's two blocks of \(blockSize) bytes")
+        }
+        scratchA = a
+        scratchB = b
+        // Slots first: one per worker compressing, one finished early
+        // waiting for its turn to be written, one read ahead, and two
+        // spare. If memory (ulimit -v, a cgroup) holds fewer, fewer
+        // workers run.
+        var slots: [Slot] = []
+        while slots.count < 3 * jobs + 2, let slot = Slot(blockSize: blockSize) { slots.append(slot) }
+        let affordable = min(jobs, (slots.count - 2) / 3)
+        if affordable < 1 {
+            throw Posix.outOfMemory("5 block buffers of \(blockSize) bytes")
+        }
+        slots.removeLast(slots.count - (3 * affordable + 2))
+        free = slots
+        let pool = try WorkerThread.startPool(affordable, what: "compression") { _ throws(SquashFSError) in
+            guard let scratch = Posix.allocateBuffer(blockSize) else {
+                throw Posix.outOfMemory("a compression thread's block of \(blockSize) bytes")
+            }
             let worker = compressor.makeWorker()
-            return { [unowned self] in self.work(worker) }
+            return { [unowned self] in self.work(worker, scratch: scratch) }
         }
         threads = pool.threads
-        refused = pool.refused
-        // One slot per worker compressing, one finished early waiting for
-        // its turn to be written, one read ahead, and two spare.
-        let slotCount = 3 * threads.count + 2
-        free = (0..<slotCount).map { _ in Slot(blockSize: blockSize) }
+        refused = pool.refused ?? (affordable < jobs ? Errno(ENOMEM) : nil)
     }
 
     /// How many compression threads run: `jobs`, or fewer if the system
@@ -117,8 +132,8 @@ final class DataWriter {
 
     deinit {
         shutdown()
-        scratchA.deallocate()
-        scratchB.deallocate()
+        Glibc.free(scratchA)
+        Glibc.free(scratchB)
     }
 
     /// With `Trace` on: how long workers starved and how long the ordered
@@ -140,10 +155,9 @@ final class DataWriter {
 
     // MARK: compression workers
 
-    private func work(_ worker: any CompressorWorker) {
+    private func work(_ worker: any CompressorWorker, scratch: UnsafeMutableRawPointer) {
         let blockSize = self.blockSize
-        let scratch = UnsafeMutableRawPointer.allocate(byteCount: blockSize, alignment: 64)
-        defer { scratch.deallocate() }
+        defer { Glibc.free(scratch) }
         var probe = IncompressibleProbe(compressorID: compressorID)
         while true {
             monitor.lock()

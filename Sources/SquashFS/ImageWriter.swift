@@ -54,7 +54,8 @@ struct ImageWriter {
         // The system may give fewer threads than asked (a process or cgroup
         // limit): carry on with those, which changes the speed, not a byte.
         if let refused = data.refused {
-            options.notice?("started \(data.threadCount) of \(options.jobs) compression threads (\(refused)): the limit on threads (ulimit -u, pids.max) is reached; continuing with \(data.threadCount)")
+            let limit = refused.code == ENOMEM ? "memory (ulimit -v, the cgroup's memory.max) is short" : "the limit on threads (ulimit -u, pids.max) or on memory for their stacks (ulimit -v) is reached"
+            options.notice?("started \(data.threadCount) of \(options.jobs) compression threads (\(refused)): \(limit); continuing with \(data.threadCount)")
         }
         let jobs = data.threadCount
         do {

@@ -48,6 +48,8 @@ final class OutputFile {
         finalPath = path
         self.replace = replace
         let (dir, base) = try checkImageDestination(path, replace: replace)
+        guard let b = Posix.allocateBuffer(1 << 20) else { throw Posix.outOfMemory("the output buffer") }
+        buffer = b
         baseName = base
         do {
             directory = try FileDescriptor.open(dir, cposix_O_PATH | O_DIRECTORY | O_CLOEXEC)
@@ -82,11 +84,10 @@ final class OutputFile {
             tempExists = true
             InterruptCleanup.register(Self.join(dir, tempName))
         }
-        buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferCapacity, alignment: 16)
     }
 
     deinit {
-        buffer.deallocate()
+        Glibc.free(buffer)
         if fd >= 0 { _ = Glibc.close(fd) }
         if tempExists { unlinkat(directory.raw, tempName, 0) }
         InterruptCleanup.unregister()

@@ -149,6 +149,19 @@ enum Posix {
         return try retryingEINTR { withCString(rest) { openat(d, $0, flags, mode) } }
     }
 
+    /// A buffer of `bytes` from malloc, or nil when there is no memory for
+    /// it (RLIMIT_AS, `ulimit -v`, a cgroup): Swift's `allocate` would
+    /// trap. Free it with `free`.
+    static func allocateBuffer(_ bytes: Int, alignment: Int = 64) -> UnsafeMutableRawPointer? {
+        var p: UnsafeMutableRawPointer?
+        return posix_memalign(&p, alignment, bytes) == 0 ? p : nil
+    }
+
+    /// The error for a buffer that could not be had.
+    static func outOfMemory(_ what: String) -> SquashFSError {
+        SquashFSError("not enough memory for \(what) (the address-space limit, ulimit -v, or the memory of the machine or cgroup is reached); use fewer threads (--jobs, NIX_BUILD_CORES) or a smaller block size, or raise the limit", kind: .resource(Errno(ENOMEM)))
+    }
+
     /// Sets `signal` to be ignored unless someone chose its handling
     /// already. For SIGXFSZ: past the file size limit a write then fails
     /// with EFBIG, which is reported and cleaned up like a full disk,
@@ -220,14 +233,23 @@ final class WorkerThread {
     /// When the system refuses one, the pool makes do with those already
     /// running (the image does not depend on their number) and
     /// `refused` says why; when it refuses the first, that is an error.
-    static func startPool(_ count: Int, what: String, _ make: (Int) -> () -> Void) throws(SquashFSError) -> (threads: [WorkerThread], refused: Errno?) {
+    static func startPool(_ count: Int, what: String, _ make: (Int) throws(SquashFSError) -> () -> Void) throws(SquashFSError) -> (threads: [WorkerThread], refused: Errno?) {
         var threads: [WorkerThread] = []
         for i in 0..<max(1, count) {
+            // A body that cannot be made (no memory for its buffers) ends
+            // the pool like a refused thread: the running ones stay.
+            let body: () -> Void
             do {
-                threads.append(try WorkerThread(make(i)))
+                body = try make(i)
+            } catch {
+                if threads.isEmpty { throw error }
+                return (threads, Errno(ENOMEM))
+            }
+            do {
+                threads.append(try WorkerThread(body))
             } catch {
                 if threads.isEmpty {
-                    throw SquashFSError("cannot start a single \(what) thread (\(error)); the process or cgroup limit on threads is reached: raise it (ulimit -u, pids.max) or stop other processes of this user", kind: .resource(error))
+                    throw SquashFSError("cannot start a single \(what) thread (\(error)); the limit on threads (ulimit -u, a cgroup's pids.max) or the memory for a thread's stack (ulimit -v) is reached: raise it, or stop other processes of this user", kind: .resource(error))
                 }
                 return (threads, error)
             }

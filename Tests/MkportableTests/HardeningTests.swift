@@ -312,6 +312,38 @@ final class HardeningTests: XCTestCase {
         XCTAssertFalse(imageLikeFiles(in: out).contains { $0.contains(".tmp-") })
     }
 
+    /// Memory limits (RLIMIT_AS, which binds root too) made Swift's
+    /// allocator trap: now the writer runs fewer threads, with a note, or
+    /// fails with one line, and leaves nothing.
+    func testMemoryLimitGivesFewerThreadsOrOneCleanError() throws {
+        guard let prlimit = Shell.which("prlimit") else {
+            print("note: memory-limit test skipped: prlimit (util-linux) not found")
+            throw XCTSkip("prlimit not found")
+        }
+        let src = try source(bytes: 100_000)
+        let out = tmp.sub("out")
+        try Posix.mkdir(out)
+        let reference = out.appending("reference.raw")
+        XCTAssertEqual(try pack(["--jobs", "1", "--comp", "gzip", src.root.string, reference.string]).status, 0)
+        var sawNote = false, sawError = false
+        for megabytes in [600, 300, 150, 80, 40] {
+            let image = out.appending(RawPath("as-\(megabytes).raw"))
+            let r = try runLimited(prlimit, ["--as=\(megabytes << 20)", "--", try MkportableBinary.path(), "pack", "--jobs", "64", "--comp", "gzip", src.root.string, image.string],
+                                   environment: ["SOURCE_DATE_EPOCH": nil], timeout: 60)
+            XCTAssertEqual(r.stderrText.filter { $0 == "\n" }.count, 1, "[\(megabytes) MB] one line: «\(r.stderrText)»")
+            if r.status == 0 {
+                sawNote = true
+                XCTAssertTrue(r.stderrText.hasPrefix("mkportable pack: note: started "), "[\(megabytes) MB] «\(r.stderrText)»")
+                XCTAssertEqual(try sha256(image), try sha256(reference), "[\(megabytes) MB] fewer threads, the same image")
+            } else {
+                sawError = true
+                assertCleanFailure(r, prefix: packPrefix, ["ulimit -v"], images: [image], label: "\(megabytes) MB")
+            }
+        }
+        XCTAssertTrue(sawNote && sawError, "the limits span both outcomes (note \(sawNote), error \(sawError))")
+        XCTAssertFalse(imageLikeFiles(in: out).contains { $0.contains(".tmp-") })
+    }
+
     /// NIX_BUILD_CORES=100000 ran `pack` for 140 s before it crashed: the
     /// builder's cap (1024) now applies to every source of the count.
     func testEverySourceOfTheJobCountIsCapped() throws {
