@@ -14,7 +14,10 @@ import Glibc
 ///     2-verity     `pack --verity`: image + .verity + .roothash attach, the
 ///                  service runs with / on `<roothash>-verity`
 ///     3-tampered   the same files with one byte of data block 0 flipped:
-///                  the start fails with the kernel's verity error
+///                  the start fails with the kernel's verity error (and
+///                  `mkportable verify` on the host refuses it first)
+///     4-ddi        `pack --ddi`: a GPT disk image + .roothash attaches,
+///                  the service runs with / on dm-verity
 ///
 /// The first run on a machine pays debootstrap and the kernel download
 /// (2-4 min, cached under /var/cache/mkportable); a run then takes 1-3 min
@@ -119,7 +122,8 @@ final class VMTests: XCTestCase {
         let plain = cases.appending("1-plain")
         let verity = cases.appending("2-verity")
         let tampered = cases.appending("3-tampered")
-        for c in [plain, verity, tampered] {
+        let ddi = cases.appending("4-ddi")
+        for c in [plain, verity, tampered, ddi] {
             try Posix.makeDirectories(c)
             try Posix.writeFile(c.appending("unit"), Array("vmcheck.service\n".utf8))
         }
@@ -146,6 +150,16 @@ final class VMTests: XCTestCase {
         try Posix.writeFile(bad, bytes)
         let refused = try Shell.run("veritysetup", ["verify", bad.string, tampered.appending("vmcheck_1.0.verity").string, roothash])
         XCTAssertFalse(refused.succeeded, "veritysetup verify accepted the tampered image: \(refused.summary)")
+        // mkportable verify: what a user runs before attaching (252 copies
+        // unit files out of an image without verity).
+        XCTAssertTrue(try Shell.run(binary, ["verify", good[0]]).succeeded, "mkportable verify rejects the good image")
+        let caught = try Shell.run(binary, ["verify", bad.string])
+        XCTAssertTrue(!caught.succeeded && caught.stderrText.contains("data block 0"), "mkportable verify: \(caught.summary)")
+
+        // The DDI: same tree, so the same root hash as the sidecars.
+        try Shell.check(binary, ["pack", "--ddi", "--arch", "x86_64", src.root.string, ddi.appending("vmcheck_1.0.raw").string])
+        try Shell.check(binary, ["verify", ddi.appending("vmcheck_1.0.raw").string])
+        XCTAssertEqual(try Posix.readFile(ddi.appending("vmcheck_1.0.roothash")), try Posix.readFile(verity.appending("vmcheck_1.0.roothash")))
 
         let out = work.sub("out")
         let script = MkportableBinary.packageRoot.appendingPathComponent("scripts/lib/systemd-check").path
@@ -213,6 +227,17 @@ final class VMTests: XCTestCase {
                       "[2-verity] dmsetup table: \(table)")
         XCTAssertTrue(run.text("2-verity/dmsetup-status").contains("\(dm): 0 ") && run.text("2-verity/dmsetup-status").contains(" verity V"),
                       "[2-verity] dmsetup status: \(run.text("2-verity/dmsetup-status"))")
+    }
+
+    func testDDIAttachesAndRunsOnDmVerity() throws {
+        let run = try vmRun()
+        assertAttachedAndDetached(run, "4-ddi")
+        assertRan(run, "4-ddi")
+        let dmName = run.trimmed("4-ddi/root-dm-name")
+        XCTAssertTrue(dmName.hasSuffix("-verity"), "[4-ddi] the service's / is not on a verity device (dm name \(dmName.debugDescription)); mountinfo: \(run.text("4-ddi/root-mount")); dmsetup ls: \(run.text("4-ddi/dmsetup-ls"))")
+        let table = run.text("4-ddi/dmsetup-table")
+        XCTAssertTrue(table.contains(" verity 1 ") && table.contains(" sha256 \(run.roothash) "), "[4-ddi] dmsetup table: \(table)")
+        XCTAssertTrue(run.trimmed("4-ddi/root-mount").contains(" - squashfs "), "[4-ddi] / of the service: \(run.text("4-ddi/root-mount"))")
     }
 
     func testTamperedVerityImageFailsToStart() throws {
