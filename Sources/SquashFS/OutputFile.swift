@@ -180,7 +180,7 @@ final class OutputFile {
     }
 
     private func appeared() -> SquashFSError {
-        SquashFSError("\(finalPath): appeared while the image was written; it was left as it is and the new image discarded", kind: .destinationAppeared)
+        SquashFSError("\(finalPath): appeared while the image was written; it was left as it is and the new image discarded", kind: .destinationAppeared, path: finalPath)
     }
 
     /// Flushes, syncs and publishes the image under its final name.
@@ -270,6 +270,38 @@ func fileKind(_ mode: mode_t) -> String {
     case S_IFBLK: return "a block device"
     default: return "a file of unknown type"
     }
+}
+
+/// Gives the finished file `temp` the name `path` (both in one directory)
+/// by `OutputFile`'s rules, for files written beside an image (sidecars,
+/// a disk image): never over anything but a regular file, and without
+/// `replace` over nothing at all (RENAME_NOREPLACE, or where the file
+/// system lacks it, link + unlink), so a file that appeared meanwhile is
+/// kept (`.destinationAppeared`).
+public func publishFile(_ temp: String, as path: String, replace: Bool) throws(SquashFSError) {
+    var st = stat()
+    if lstat(path, &st) == 0 && st.st_mode & S_IFMT != S_IFREG {
+        throw SquashFSError("\(path): is \(fileKind(st.st_mode)), not a regular file; it was left as it is", kind: .destinationNotRegular)
+    }
+    if replace {
+        if rename(temp, path) != 0 {
+            throw SquashFSError("\(path): cannot move the finished file into place (\(Errno.current))")
+        }
+        return
+    }
+    if cposix_renameat2(AT_FDCWD, temp, AT_FDCWD, path, cposix_RENAME_NOREPLACE) == 0 { return }
+    var e = Errno.current
+    if e.code == EINVAL || e.code == ENOSYS || e.code == EOPNOTSUPP {
+        if link(temp, path) == 0 {
+            unlink(temp)
+            return
+        }
+        e = Errno.current
+    }
+    if e.code == EEXIST {
+        throw SquashFSError("\(path): appeared while the image was written; it was left as it is and the new file discarded", kind: .destinationAppeared, path: path)
+    }
+    throw SquashFSError("\(path): cannot move the finished file into place (\(e))")
 }
 
 /// Checks where an image is to be written, before any work: returns its

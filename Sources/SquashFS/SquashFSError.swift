@@ -19,9 +19,13 @@ public struct SquashFSError: Error, CustomStringConvertible, Sendable {
 
     public var message: String
     public var kind: Kind
-    public init(_ message: String, kind: Kind = .other) {
+    /// The file the failure is about, where a caller may word it itself
+    /// (the destination that appeared, say).
+    public var path: String?
+    public init(_ message: String, kind: Kind = .other, path: String? = nil) {
         self.message = message
         self.kind = kind
+        self.path = path
     }
     public var description: String { message }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SquashFS
 
 /// A file written under a temporary name beside `path` and moved into
 /// place only by `publish`, so that several files (an image and its
@@ -59,10 +60,10 @@ final class PendingFile {
         }
     }
 
-    func publish() throws {
-        if rename(tempPath, path) != 0 {
-            throw PackCommand.Failure(message: "\(path): cannot move the finished file into place (\(String(cString: strerror(errno))))")
-        }
+    /// Without `replace`, nothing is replaced, even a file that appeared
+    /// since the start; with it, only a regular file (see `publishFile`).
+    func publish(replace: Bool) throws {
+        try publishFile(tempPath, as: path, replace: replace)
         published = true
     }
 

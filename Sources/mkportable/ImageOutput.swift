@@ -41,10 +41,12 @@ enum ImageOutput {
             tap.onComplete = { try files.prepare($0) }
             let stats = try writeImage(root: consume root, to: image, options: options, observer: tap)
             do {
-                try files.publish()
+                try files.publish(replace: options.replace)
             } catch {
-                // The image alone would pass for one without verity.
-                for p in try paths(image: image, form: form) { unlink(p) }
+                // The image alone would pass for one without verity. Only
+                // what this run wrote goes: a sidecar that appeared
+                // meanwhile is someone else's.
+                for p in [image] + files.published { unlink(p) }
                 throw error
             }
             return stats
@@ -70,11 +72,11 @@ enum ImageOutput {
                 }
             }
             try files.prepare(h, verity: false)
-            try disk.publish()
+            try disk.publish(replace: options.replace)
             do {
-                try files.publish()
+                try files.publish(replace: options.replace)
             } catch {
-                unlink(image)
+                for p in [image] + files.published { unlink(p) }
                 throw error
             }
             return stats

@@ -190,7 +190,7 @@ enum PackCommand {
             _ = try ImageOutput.write(root: root, image: image, options: options, form: form)
         } catch {
             guard let e = error as? SquashFSError, e.kind == .destinationAppeared else { throw error }
-            throw Failure(message: "\(image): appeared while packing; it was left as it is and the new image discarded (pass --force to replace it)")
+            throw Failure(message: "\(e.path ?? image): appeared while packing; it was left as it is and the new image discarded (pass --force to replace it)")
         }
     }
 }

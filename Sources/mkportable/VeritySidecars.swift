@@ -67,8 +67,15 @@ final class VeritySidecarFiles {
         pending.append(try PendingFile(path: paths.roothash, bytes: Array((h.rootHashHex + "\n").utf8)))
     }
 
-    func publish() throws {
-        for f in pending { try f.publish() }
+    /// The sidecars published so far (to remove them again if a later
+    /// one fails: never a path this run did not write).
+    private(set) var published: [String] = []
+
+    func publish(replace: Bool) throws {
+        for f in pending {
+            try f.publish(replace: replace)
+            published.append(f.path)
+        }
         pending = []
     }
 }

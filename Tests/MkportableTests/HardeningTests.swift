@@ -207,6 +207,29 @@ final class HardeningTests: XCTestCase {
         XCTAssertEqual(try Posix.listDirectory(out), [], "SIGTERM left the named temporary")
     }
 
+    /// The sidecars of --verity follow the image's rules: a sidecar that
+    /// appears while packing is kept, and only what this run wrote is
+    /// removed again.
+    func testSidecarThatAppearsWhilePackingIsKept() throws {
+        let gate: FanotifyGate
+        do { gate = try FanotifyGate() } catch {
+            print("note: sidecar test skipped: \(error)")
+            throw XCTSkip("\(error)")
+        }
+        defer { gate.close() }
+        let src = try source(bytes: 300_000)
+        let out = tmp.sub("out")
+        try Posix.mkdir(out)
+        let image = out.appending("demo_1.0.raw"), roothash = out.appending("demo_1.0.roothash")
+        let other = Array("someone else's root hash\n".utf8)
+        try gate.arm(directory: src.root.appending("d")) { _, _ in try Posix.writeFile(roothash, other) }
+        let r = try pack(["--verity", "--comp", "gzip", src.root.string, image.string])
+        XCTAssertNil(gate.disarm())
+        assertCleanFailure(r, prefix: packPrefix, ["\(roothash): appeared while packing; it was left as it is"], label: "sidecar appeared")
+        XCTAssertEqual(try Posix.readFile(roothash), other, "the sidecar that appeared is kept")
+        XCTAssertEqual(try Posix.listDirectory(out).map(\.string), ["demo_1.0.roothash"], "the image and .verity of this run are gone, nothing else")
+    }
+
     // MARK: deaths
 
     /// SIGKILL at random moments of a write (from the scan to the
