@@ -11,18 +11,38 @@
 #     symlinks = [ { object = "${cacert}/etc/ssl"; symlink = "/etc/ssl"; } ];
 #   }
 #
+# or, in nixpkgs style, `pkgs.callPackage ./nix/portable-service.nix
+# { mkportable = ...; }` (the overlay does that), which fills `lib`,
+# `closureInfo` and `runCommand` from pkgs and gives the function `.override`.
+#
 # The arguments, their meanings and defaults are those of nixpkgs'
-# pkgs/build-support/portable/portable-service.nix. The derivation runs
+# pkgs/build-support/portable-service/default.nix. The derivation runs
 # `mkportable` directly as its builder, with __structuredAttrs = true, and
 # writes $out/${pname}_${version}.raw.
+#
+# The result is shaped like a nixpkgs build helper's: pname
+# "${pname}-img", meta, passthru (imageFileName, closureRoots, closure,
+# tests) and overrideAttrs; see `passthruFor` and `metaFor` below.
 {
-  # The mkportable executable: a derivation with bin/mkportable, or a
-  # string path to the executable (with its store context).
+  # The mkportable executable, run on the build platform: a derivation
+  # with bin/mkportable, or a string path to the executable (with its
+  # store context).
   mkportable,
+  # The system the image derivation is built on (nixpkgs: the build
+  # platform's; the image itself is data).
   system ? builtins.currentSystem,
   # Merged into every image derivation. Checks use it to force a second,
   # independent build of the same image.
   extraAttrs ? { },
+  # nixpkgs' lib. With it, the result gets lib.extendDerivation's shape and
+  # meta.platforms; without, the same attributes from builtins.
+  lib ? null,
+  # nixpkgs' closureInfo ({ rootPaths } -> derivation with store-paths);
+  # gives passthru.closure. Without it passthru.closure is null.
+  closureInfo ? null,
+  # nixpkgs' runCommand (name -> env -> script); gives passthru.tests.
+  # Without it passthru.tests is { }.
+  runCommand ? null,
 }:
 
 let
@@ -393,153 +413,332 @@ let
       "${at}: ${shown} is a parent of symlinks[${toString parentOfOther.index}].symlink \"${parentOfOther.symlink}\"; a symlink cannot hold entries; drop one of them, or make symlinks[${toString i}] point to a directory that already holds that entry"
     else
       null;
-in
 
-{
-  pname,
-  version,
-  units,
-  description ? null,
-  homepage ? null,
-  symlinks ? [ ],
-  contents ? [ ],
-  # nixpkgs passes mksquashfs here. mkportable writes the image itself, so
-  # these are accepted for compatibility and ignored.
-  squashfsTools ? null,
-  squashfs-tools ? null,
-  squash-compression ? "xz -Xdict-size 100%",
-  squash-block-size ? "1M",
-  # mkportable's own: dm-verity sidecars (NAME.verity, NAME.roothash) beside
-  # the image, or the image as a GPT disk image ("ddi", verity included).
-  verity ? false,
-  format ? "raw",
-}:
-
-let
-  unitPaths = map str units;
-  contentPaths = map str contents;
-
-  checkedSymlinks = genList (
-    i:
-    let
-      s = elemAt symlinks i;
-      at = "symlinks[${toString i}]";
-    in
-    if !(isAttrs s && s ? object && s ? symlink) then
-      fail "${at}: each symlinks entry must be { object = ...; symlink = \"/path\"; }"
-    else if !isString s.symlink then
-      fail "${at}.symlink: symlink must be a string path such as \"/bin/sh\""
-    else if s.symlink == "" then
-      fail "${at}.symlink: is empty; give the link's path in the image, e.g. \"/bin/sh\""
-    else if pathComponents s.symlink == null then
-      fail "${at}.symlink: \"${s.symlink}\" contains '..'; give the link's path from the image root, e.g. \"/bin/sh\""
-    else if pathComponents s.symlink == [ ] then
-      fail "${at}.symlink: \"${s.symlink}\" names the image root; give the link's path from the image root, e.g. \"/bin/sh\""
-    else if str s.object == "" then
-      fail "${at}.object: \"\" is not a usable link target (empty)"
+  # What a derivation declares as its licence(s), as a list.
+  licensesOf =
+    x:
+    if isAttrs x && x ? meta && isAttrs x.meta && x.meta ? license then
+      (if isList x.meta.license then x.meta.license else [ x.meta.license ])
     else
-      {
-        object = str s.object;
-        symlink = s.symlink;
-      }
-  ) (if isList symlinks then length symlinks else throw "portableService: symlinks must be a list of { object, symlink }");
+      [ ];
+  unique = foldl' (acc: x: if elem x acc then acc else acc ++ [ x ]) [ ];
 
-  symlinkPlaces = map (s: {
-    inherit (s) symlink;
-    path = pathComponents s.symlink;
-  }) checkedSymlinks;
-
-  symlinkChecks = genList (
-    i:
-    let
-      problem = symlinkProblem (map unitName unitPaths) symlinkPlaces i;
-    in
-    if problem != null then fail problem else true
-  ) (length symlinkPlaces);
-
-  unitChecks = map (
-    path:
-    let
-      name = unitName path;
-      problem = unitNameProblem pname name;
-    in
-    if !inStore path then
-      fail "unit ${unsafeDiscardStringContext path} is not in the Nix store; give the derivation that produces the unit file"
-    else if problem != null then
-      fail "unit \"${name}\" (${unsafeDiscardStringContext path}): ${problem}"
+  # lib.extendDerivation when nixpkgs' lib is given; otherwise the same
+  # shape from builtins (the attributes on the result and on its `out`).
+  extendDerivation =
+    attrs: drv:
+    if lib != null then
+      lib.extendDerivation true attrs drv
     else
-      true
-  ) unitPaths;
+      let
+        self =
+          drv
+          // attrs
+          // {
+            out = self // {
+              outputSpecified = true;
+            };
+            all = [ self.out ];
+          };
+      in
+      self;
 
-  checks =
-    if pnameProblem pname != null then
-      fail (pnameProblem pname)
-    else if versionProblem pname version != null then
-      fail (versionProblem pname version)
-    else if !isList units then
-      fail "units must be a list of unit file derivations"
-    else if units == [ ] then
-      fail "units: the list is empty; a portable service image needs at least one unit for portablectl to attach"
-    else if !isBool verity then
-      fail "verity: expected true or false, found ${describeType verity}; verity = true writes NAME.verity and NAME.roothash beside the image"
-    else if format != null && !isString format then
-      fail "format: expected a string or null, found ${describeType format}"
-    else if format != null && !elem format [
-      "raw"
-      "ddi"
-    ] then
-      fail "format: \"${format}\" is not a known format; use \"raw\" (a squashfs image) or \"ddi\" (a GPT disk image with dm-verity)"
-    else if format == "ddi" && !elem (head (split "-" system)) ddiCPUs then
-      fail "system: \"${system}\": no discoverable partition types are known for its architecture; format = \"ddi\" supports aarch64, armv7l, i686, loongarch64, powerpc64le, riscv64, s390x, x86_64"
-    else if squashfsTools != null then
-      trace "warning: portableService: squashfsTools is ignored; mkportable writes the squashfs image itself" true
-    else if squashfs-tools != null then
-      trace "warning: portableService: squashfs-tools is ignored; mkportable writes the squashfs image itself" true
-    else
-      true;
-
-  # What the image's /nix/store holds: the closure of the units, the
-  # contents and the symlink objects that live in the store.
-  roots =
-    map storeRoot unitPaths
-    ++ map storeRoot contentPaths
-    ++ map (s: storeRoot s.object) (filter (s: inStore s.object) checkedSymlinks);
-
-  drv = builtins.derivation (
+  # The arguments portableService takes and their defaults: nixpkgs'
+  # (pname ... squash-block-size), plus `meta` and `passthru`, merged into
+  # the result's. overrideAttrs works on this same set; a new argument
+  # (e.g. for another image format) goes here and into `derivationFor`.
+  resolve =
     {
-      name = "${pname}-img-${version}";
+      pname,
+      version,
+      units,
+      description ? null,
+      homepage ? null,
+      symlinks ? [ ],
+      contents ? [ ],
+      # nixpkgs passes mksquashfs here. mkportable writes the image itself,
+      # so these are accepted for compatibility and ignored.
+      squashfsTools ? null,
+      squashfs-tools ? null,
+      squash-compression ? "xz -Xdict-size 100%",
+      squash-block-size ? "1M",
+      # mkportable's own: dm-verity sidecars (NAME.verity, NAME.roothash)
+      # beside the image, or the image as a GPT disk image ("ddi", verity
+      # included).
+      verity ? false,
+      format ? "raw",
+      meta ? { },
+      passthru ? { },
+    }:
+    {
       inherit
-        system
-        builder
         pname
         version
+        units
         description
         homepage
+        symlinks
+        contents
+        squashfsTools
+        squashfs-tools
+        squash-compression
+        squash-block-size
+        verity
+        format
+        meta
+        passthru
         ;
-      __structuredAttrs = true;
-      units = unitPaths;
-      contents = contentPaths;
-      symlinks = checkedSymlinks;
-      squash-compression = squash-compression;
-      squash-block-size = squash-block-size;
-      exportReferencesGraph.closure = roots;
-      # The image is cheap to make and large to download.
-      allowSubstitutes = false;
-      preferLocalBuild = true;
-    }
-    # Only when asked for, so that existing images' derivations stay as
-    # they were.
-    // (if verity then { verity = true; } else { })
-    // (if format == "ddi" then { inherit format; } else { })
-    // extraAttrs
-  );
+    };
+
+  # The checked image derivation for resolved arguments `args`, with
+  # `extra` merged into its attributes. `roots` are what exportReferencesGraph
+  # gets (also passthru.closureRoots).
+  derivationFor =
+    extra: args:
+    let
+      inherit (args)
+        pname
+        version
+        units
+        symlinks
+        contents
+        squashfsTools
+        squashfs-tools
+        verity
+        format
+        ;
+      unitPaths = map str units;
+      contentPaths = map str contents;
+
+      checkedSymlinks = genList (
+        i:
+        let
+          s = elemAt symlinks i;
+          at = "symlinks[${toString i}]";
+        in
+        if !(isAttrs s && s ? object && s ? symlink) then
+          fail "${at}: each symlinks entry must be { object = ...; symlink = \"/path\"; }"
+        else if !isString s.symlink then
+          fail "${at}.symlink: symlink must be a string path such as \"/bin/sh\""
+        else if s.symlink == "" then
+          fail "${at}.symlink: is empty; give the link's path in the image, e.g. \"/bin/sh\""
+        else if pathComponents s.symlink == null then
+          fail "${at}.symlink: \"${s.symlink}\" contains '..'; give the link's path from the image root, e.g. \"/bin/sh\""
+        else if pathComponents s.symlink == [ ] then
+          fail "${at}.symlink: \"${s.symlink}\" names the image root; give the link's path from the image root, e.g. \"/bin/sh\""
+        else if str s.object == "" then
+          fail "${at}.object: \"\" is not a usable link target (empty)"
+        else
+          {
+            object = str s.object;
+            symlink = s.symlink;
+          }
+      ) (if isList symlinks then length symlinks else throw "portableService: symlinks must be a list of { object, symlink }");
+
+      symlinkPlaces = map (s: {
+        inherit (s) symlink;
+        path = pathComponents s.symlink;
+      }) checkedSymlinks;
+
+      symlinkChecks = genList (
+        i:
+        let
+          problem = symlinkProblem (map unitName unitPaths) symlinkPlaces i;
+        in
+        if problem != null then fail problem else true
+      ) (length symlinkPlaces);
+
+      unitChecks = map (
+        path:
+        let
+          name = unitName path;
+          problem = unitNameProblem pname name;
+        in
+        if !inStore path then
+          fail "unit ${unsafeDiscardStringContext path} is not in the Nix store; give the derivation that produces the unit file"
+        else if problem != null then
+          fail "unit \"${name}\" (${unsafeDiscardStringContext path}): ${problem}"
+        else
+          true
+      ) unitPaths;
+
+      checks =
+        if pnameProblem pname != null then
+          fail (pnameProblem pname)
+        else if versionProblem pname version != null then
+          fail (versionProblem pname version)
+        else if !isList units then
+          fail "units must be a list of unit file derivations"
+        else if units == [ ] then
+          fail "units: the list is empty; a portable service image needs at least one unit for portablectl to attach"
+        else if !isBool verity then
+          fail "verity: expected true or false, found ${describeType verity}; verity = true writes NAME.verity and NAME.roothash beside the image"
+        else if format != null && !isString format then
+          fail "format: expected a string or null, found ${describeType format}"
+        else if
+          format != null
+          && !elem format [
+            "raw"
+            "ddi"
+          ]
+        then
+          fail "format: \"${format}\" is not a known format; use \"raw\" (a squashfs image) or \"ddi\" (a GPT disk image with dm-verity)"
+        else if format == "ddi" && !elem (head (split "-" system)) ddiCPUs then
+          fail "system: \"${system}\": no discoverable partition types are known for its architecture; format = \"ddi\" supports aarch64, armv7l, i686, loongarch64, powerpc64le, riscv64, s390x, x86_64"
+        else if squashfsTools != null then
+          trace "warning: portableService: squashfsTools is ignored; mkportable writes the squashfs image itself" true
+        else if squashfs-tools != null then
+          trace "warning: portableService: squashfs-tools is ignored; mkportable writes the squashfs image itself" true
+        else
+          true;
+
+      # What the image's /nix/store holds: the closure of the units, the
+      # contents and the symlink objects that live in the store.
+      roots =
+        map storeRoot unitPaths
+        ++ map storeRoot contentPaths
+        ++ map (s: storeRoot s.object) (filter (s: inStore s.object) checkedSymlinks);
+
+      drv = builtins.derivation (
+        {
+          # nixpkgs: pname = "${pname}-img", so the same name.
+          name = "${pname}-img-${version}";
+          inherit
+            system
+            builder
+            pname
+            version
+            ;
+          inherit (args) description homepage;
+          __structuredAttrs = true;
+          units = unitPaths;
+          contents = contentPaths;
+          symlinks = checkedSymlinks;
+          squash-compression = args.squash-compression;
+          squash-block-size = args.squash-block-size;
+          exportReferencesGraph.closure = roots;
+          # The image is cheap to make and large to download.
+          allowSubstitutes = false;
+          preferLocalBuild = true;
+        }
+        # Only when asked for, so that existing images' derivations stay as
+        # they were.
+        // (if verity then { verity = true; } else { })
+        // (if format == "ddi" then { inherit format; } else { })
+        // extraAttrs
+        // extra
+      );
+    in
+    assert checks;
+    assert all (x: x) unitChecks;
+    assert all (x: x) symlinkChecks;
+    {
+      inherit drv roots;
+    };
+
+  # meta: description and homepage as given; license: the licences the
+  # units and contents declare in their own meta (the closure's other
+  # store paths are not looked at: only derivations passed in are visible
+  # at evaluation time); platforms: Linux (what portablectl runs on).
+  # Then the caller's `meta` over it.
+  metaFor =
+    args:
+    let
+      licenses = unique (concatMap licensesOf (args.units ++ args.contents));
+    in
+    (if args.description != null then { inherit (args) description; } else { })
+    // (if args.homepage != null then { inherit (args) homepage; } else { })
+    // (
+      if licenses == [ ] then
+        { }
+      else
+        {
+          license = if length licenses == 1 then head licenses else licenses;
+        }
+    )
+    // (if lib != null then { platforms = lib.platforms.linux; } else { })
+    // args.meta;
+
+  # `rattrs` is final -> arguments (the overrideAttrs fixed point, as in
+  # nixpkgs' mkDerivation); `extra` goes into the derivation attributes.
+  imageWith =
+    extra: rattrs:
+    let
+      args = rattrs args;
+      made = derivationFor extra args;
+      inherit (made) drv;
+      imageFileName = "${args.pname}_${args.version}.raw";
+      passthru = {
+        inherit imageFileName;
+        # The store paths whose closure is the image's /nix/store.
+        closureRoots = made.roots;
+        # That closure, as nixpkgs' closureInfo (store-paths, registration).
+        closure = if closureInfo == null then null else closureInfo { rootPaths = made.roots; };
+        # tests.rebuild: the image built a second time as a separate
+        # derivation (one more attribute), compared byte for byte.
+        tests =
+          if runCommand == null then
+            { }
+          else
+            {
+              rebuild =
+                let
+                  again = (derivationFor (extra // { mkportableRebuild = "independent build"; }) args).drv;
+                in
+                runCommand "${args.pname}-img-${args.version}-rebuild" { } ''
+                  a=${drv}/${imageFileName}
+                  b=${again}/${imageFileName}
+                  if ! cmp "$a" "$b"; then
+                    echo "two builds of ${imageFileName} differ: $a $b" >&2
+                    exit 1
+                  fi
+                  echo "$a" > "$out"
+                '';
+            };
+      }
+      // args.passthru;
+    in
+    extendDerivation (
+      passthru
+      // {
+        pname = "${args.pname}-img";
+        inherit (args) version;
+        meta = metaFor args;
+        inherit passthru;
+        # f is prev -> attrs or final -> prev -> attrs, as in nixpkgs; the
+        # attributes are portableService's arguments (so `pname` is the
+        # service's name, not "${pname}-img"). Unknown ones are refused.
+        overrideAttrs =
+          f0:
+          let
+            f =
+              final: prev:
+              let
+                x = f0 prev;
+              in
+              if builtins.isFunction x then f0 final prev else x;
+            known = builtins.functionArgs resolve;
+          in
+          imageWith extra (
+            final:
+            let
+              prev = rattrs final;
+              new = f final prev;
+              unknown = filter (n: !(known ? ${n})) (builtins.attrNames new);
+            in
+            if unknown != [ ] then
+              fail "overrideAttrs: ${head unknown} is not an argument of portableService; the image is made from ${concatStringsSep ", " (builtins.attrNames known)}"
+            else
+              resolve (prev // new)
+          );
+      }
+    ) drv;
+
+  portableService = args: imageWith { } (_final: resolve args);
 in
-assert checks;
-assert all (x: x) unitChecks;
-assert all (x: x) symlinkChecks;
-drv
-// {
-  inherit pname version;
-  # Where the image is, for scripts and tests.
-  imageFileName = "${pname}_${version}.raw";
+# A functor that carries resolve's arguments, as lib.setFunctionArgs makes
+# (nixpkgs' callPackage turns the function into the same shape).
+{
+  __functor = _self: portableService;
+  __functionArgs = builtins.functionArgs resolve;
 }
