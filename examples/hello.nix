@@ -1,5 +1,7 @@
-# Minimal: the unit is a builtins.toFile (it may refer to busybox, a
-# source path), and the closure is the unit plus busybox.
+# Minimal: one unit and busybox. The unit refers to busybox, so it is made
+# with writeText, a derivation: nixpkgs' busybox is a derivation, and Nix
+# refuses builtins.toFile text that refers to one ("must not contain a
+# reference to a derivation").
 { portableService, lib }:
 
 portableService {
@@ -8,7 +10,7 @@ portableService {
   description = "Hello, a minimal portable service";
   homepage = "https://example.org/hello";
   units = [
-    (builtins.toFile "hello.service" ''
+    (lib.writeText "hello.service" ''
       [Unit]
       Description=Say hello from a portable service
 

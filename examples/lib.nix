@@ -1,13 +1,15 @@
-# Helpers for the examples that need no nixpkgs: builtins.derivation with a
-# static busybox as the builder. With nixpkgs (pkgs given), busybox comes
-# from pkgs.pkgsStatic; without, the host's busybox-static is imported into
-# the store (nix/host-busybox.nix).
+# Helpers for the examples. With nixpkgs (pkgs given) they are nixpkgs' own:
+# pkgs.runCommand, pkgs.writeText, pkgs.writeScriptBin and
+# pkgs.pkgsStatic.busybox. Without, the same functions from builtins:
+# builtins.derivation with a static busybox as the builder, the host's
+# busybox-static imported into the store (nix/host-busybox.nix).
 {
   pkgs ? null,
   system ? if pkgs != null then pkgs.stdenv.hostPlatform.system else builtins.currentSystem,
 }:
 
-rec {
+let
+  own = rec {
   # A store path with a statically linked bin/busybox: the only program
   # the example services run.
   busybox =
@@ -56,4 +58,12 @@ rec {
       printf '%s' "$text" > "$out/bin/${name}"
       chmod 0555 "$out/bin/${name}"
     '';
-}
+};
+in
+if pkgs != null then
+  {
+    inherit (own) busybox busyboxExe;
+    inherit (pkgs) runCommand writeText writeScriptBin;
+  }
+else
+  own

@@ -26,7 +26,7 @@ portableService {
     '')
   ];
   symlinks = [
-    # A file inside a store path (a source path, not a derivation output).
+    # A file inside a store path (busybox's output).
     {
       object = lib.busyboxExe;
       symlink = "/bin/sh";
