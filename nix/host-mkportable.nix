@@ -11,22 +11,45 @@
 # /opt/swift is the toolchain; /usr holds the C headers, glibc's and the
 # compression libraries' static archives, pkg-config, the linker; /lib64
 # and /lib hold the ELF interpreter (and the symlink to it) that the
-# toolchain's own dynamically linked executables need. The
-# derivation does not capture the toolchain's contents, so it is "impure"
-# in that one respect: a different toolchain gives a different binary for
-# the same store path. Images built with it are unaffected, since the
-# image bytes do not depend on how mkportable was compiled.
+# toolchain's own dynamically linked executables need.
+#
+# The host files that decide the executable's bytes, and through it the
+# image bytes (a different libzstd compresses differently), are named in
+# the derivation: `hostInputs` lists each with its sha256 (the
+# compression libraries' static archives and version headers, glibc's
+# libc.a, the Swift toolchain's version line and the static Swift runtime
+# it links), so a change to any of them gives a new store path. The
+# builder checks the files still have those hashes. Not covered: the
+# rest of /usr (the linker, other headers) and the compiler binary itself
+# beyond its version line.
+#
+# Evaluation reads those files from the host, so it must be impure
+# (nix-build is; flakes need --impure).
 {
-  src, # the checkout (a path)
+  src, # the checkout (a path), or a store path holding Package.swift and Sources
   system ? builtins.currentSystem,
   swiftToolchain ? "/opt/swift",
-  busybox ? import ./host-busybox.nix { },
+  busybox ? import ./host-busybox.nix { inherit system; },
+  # Where the host's static libraries and C headers are (Debian multiarch).
+  libDir ?
+    "/usr/lib/"
+    + ({ aarch64-linux = "aarch64-linux-gnu"; }.${system} or "x86_64-linux-gnu"),
+  includeDir ? "/usr/include",
 }:
 
 let
-  root = toString src;
+  inherit (builtins)
+    concatStringsSep
+    hashFile
+    isPath
+    match
+    pathExists
+    readFile
+    ;
+
   # Only what `swift build` reads: a change to tests, examples or the Nix
   # files does not rebuild mkportable.
+  root = toString src;
   wanted =
     path: type:
     let
@@ -34,20 +57,67 @@ let
     in
     rel == "Package.swift"
     || rel == "Sources"
-    || (builtins.substring 0 8 rel == "Sources/" && builtins.match ".*/\\.[^/]*" rel == null);
-  source = builtins.path {
-    name = "mkportable-source";
-    path = src;
-    filter = wanted;
-  };
+    || (builtins.substring 0 8 rel == "Sources/" && match ".*/\\.[^/]*" rel == null);
+  source =
+    if isPath src then
+      builtins.path {
+        name = "mkportable-source";
+        path = src;
+        filter = wanted;
+      }
+    else
+      src;
   bb = "${busybox}/bin/busybox";
+
+  swiftStatic = "${swiftToolchain}/usr/lib/swift_static/linux";
+  # A small module interface of the toolchain's, whose header names the
+  # compiler that made it (the toolchain's own). The toolchain's own
+  # architecture, whatever `system` says (flake checks evaluate every system).
+  interfaces = map (arch: "${swiftStatic}/_Builtin_float.swiftmodule/${arch}-unknown-linux-gnu.swiftinterface") [
+    "x86_64"
+    "aarch64"
+  ];
+  found = builtins.filter pathExists interfaces;
+  interface = if found == [ ] then builtins.head interfaces else builtins.head found;
+  versionLine =
+    let
+      m = match ".*(// swift-compiler-version: [^\n]*).*" (readFile interface);
+    in
+    if pathExists interface && m != null then
+      builtins.head m
+    else
+      throw "mkportable: cannot read the Swift toolchain's version from ${interface}; pass --argstr swiftToolchain DIR (the directory holding usr/bin/swift)";
+
+  # The files whose bytes go into the executable.
+  fingerprinted = [
+    "${libDir}/libzstd.a"
+    "${libDir}/liblzma.a"
+    "${libDir}/libz.a"
+    "${libDir}/liblz4.a"
+    "${libDir}/liblzo2.a"
+    "${libDir}/libc.a"
+    "${includeDir}/zstd.h"
+    "${includeDir}/lzma/version.h"
+    "${includeDir}/zlib.h"
+    "${includeDir}/lz4.h"
+    "${includeDir}/lzo/lzoconf.h"
+    "${swiftStatic}/libswiftCore.a"
+    "${swiftStatic}/libdispatch.a"
+  ];
+  # "PATH sha256:HASH", or "PATH absent" (installing it changes the path).
+  hostInputs = map (
+    p: if pathExists p then "${p} sha256:${hashFile "sha256" p}" else "${p} absent"
+  ) fingerprinted;
 in
-if !builtins.pathExists "${swiftToolchain}/usr/bin/swift" then
+if !(builtins ? currentSystem) then
+  throw "mkportable: host mode compiles with the Swift toolchain at ${swiftToolchain} and the libraries in /usr, which pure evaluation cannot read; run nix with --impure (e.g. nix flake check --impure)"
+else if !pathExists "${swiftToolchain}/usr/bin/swift" then
   throw "mkportable: no Swift toolchain at ${swiftToolchain} (need ${swiftToolchain}/usr/bin/swift); pass --argstr swiftToolchain DIR, or evaluate with nixpkgs (pkgs argument)"
 else
   builtins.derivation {
     name = "mkportable-host";
-    inherit system;
+    inherit system hostInputs;
+    toolchainVersion = versionLine;
     builder = bb;
     args = [
       "sh"
@@ -63,6 +133,21 @@ else
           echo "mkportable-host: add 'extra-sandbox-paths = ${swiftToolchain} /usr /lib /lib64' to /etc/nix/nix.conf (scripts/nix-setup does), or pass --option extra-sandbox-paths '${swiftToolchain} /usr /lib /lib64'" >&2
           exit 1
         fi
+        # The store path names these bytes; build with nothing else.
+        ${concatStringsSep "\n" (
+          map (
+            line:
+            let
+              m = match "(.*) (sha256:([0-9a-f]+)|absent)" line;
+              path = builtins.elemAt m 0;
+              hash = builtins.elemAt m 2;
+            in
+            if hash == null then
+              ''if ${bb} test -e "${path}"; then echo "mkportable-host: ${path} appeared after evaluation; evaluate again" >&2; exit 1; fi''
+            else
+              ''[ "$(${bb} sha256sum "${path}" | ${bb} cut -d' ' -f1)" = "${hash}" ] || { echo "mkportable-host: ${path} changed after evaluation; evaluate again" >&2; exit 1; }''
+          ) hostInputs
+        )}
         export HOME="$NIX_BUILD_TOP"
         ${bb} cp -r ${source} "$NIX_BUILD_TOP/src"
         ${bb} chmod -R u+w "$NIX_BUILD_TOP/src"
