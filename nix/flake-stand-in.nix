@@ -1,11 +1,11 @@
-# Evaluates flake.nix's outputs offline, with a stand-in for nixpkgs made
-# from builtins, so that the flake's plumbing (packages, lib, overlay,
-# checks including the rebuild comparisons) is exercised on a machine
-# without nixpkgs. The stand-in provides just what flake.nix and the
-# examples use: lib.genAttrs, legacyPackages.<system>.{callPackage,
-# runCommand, pkgsStatic.busybox, stdenv.hostPlatform.system}.
-# `callPackage ./nix/package.nix` is answered with the host-toolchain build
-# (nix/host-mkportable.nix), so nix/package.nix itself is not exercised.
+# Evaluates flake.nix's outputs without flakes (for nix-build and tests),
+# with the nixpkgs stand-in (nix/stand-in, the flake nix/flake.nix) as the
+# `nixpkgs` input. The flake route is the same with real flakes:
+#
+#   nix flake check --impure --override-input nixpkgs path:$PWD/nix
+#
+# Besides the flake's checks this gives the overlay applied to the
+# stand-in, natively and under pkgsCross, for the tests:
 #
 #   nix-build nix/flake-stand-in.nix -A checks      # builds every check
 {
@@ -14,43 +14,38 @@
 }:
 
 let
-  repo = ../.;
-  examplesLib = import ../examples/lib.nix { inherit system; };
-  pkgs = {
-    inherit system;
-    stdenv.hostPlatform.system = system;
-    pkgsStatic.busybox = examplesLib.busybox;
-    callPackage =
-      _path: _args:
-      import ./host-mkportable.nix {
-        src = repo;
-        inherit system swiftToolchain;
-      };
-    runCommand = examplesLib.runCommand;
-  };
-  nixpkgs = {
-    lib.genAttrs = names: f: builtins.listToAttrs (map (name: { inherit name; value = f name; }) names);
-    legacyPackages = builtins.listToAttrs (
-      map (s: { name = s; value = pkgs; }) [ "x86_64-linux" "aarch64-linux" ]
-    );
-  };
+  nixpkgs = import ./stand-in { inherit swiftToolchain; };
   flake = import ../flake.nix;
   self = flake.outputs { inherit self nixpkgs; };
-  final = pkgs // self.overlays.default final pkgs;
+  pkgs = nixpkgs.legacyPackages.${system};
+  overlaid = pkgs.appendOverlays [ self.overlays.default ];
+  unit =
+    p: name:
+    p.writeText "${name}.service" ''
+      [Service]
+      ExecStart=${p.busybox}/bin/busybox true
+    '';
+  demo =
+    p: name:
+    p.portableService {
+      pname = name;
+      version = "1";
+      units = [ (unit p name) ];
+    };
 in
 {
-  inherit flake self;
+  inherit nixpkgs flake self;
   checks = self.checks.${system};
   package = self.packages.${system}.default;
-  # The overlay's portableService, and lib.portableService, on one unit.
-  overlay = final.portableService {
-    pname = "overlay";
-    version = "1";
-    units = [ (builtins.toFile "overlay.service" "[Service]\nExecStart=/bin/true\n") ];
-  };
+  inherit overlaid;
+  # pkgs.portableService from the overlay, natively and cross (built on
+  # `system` by buildPackages.mkportable for an aarch64 host).
+  overlay = demo overlaid "overlay";
+  cross = demo overlaid.pkgsCross.aarch64-multiplatform "cross";
+  # lib.portableService without the overlay.
   lib = self.lib.portableService pkgs {
     pname = "lib";
     version = "1";
-    units = [ (builtins.toFile "lib.service" "[Service]\nExecStart=/bin/true\n") ];
+    units = [ (unit pkgs "lib") ];
   };
 }
