@@ -1,6 +1,11 @@
-// swift-tools-version:5.9
+// swift-tools-version:6.0
 import PackageDescription
 
+// Tools version 6.0: the code uses typed throws (`throws(E)`, Swift 6.0).
+// It is compiled in the Swift 5 language mode, as it was under tools 5.9
+// (the Swift 6 mode's strict concurrency checks reject its use of the C
+// `stderr` global).
+//
 // No package dependencies: the builder runs inside the Nix sandbox, and
 // nixpkgs would have to pin every one. C libraries come from pkg-config.
 let package = Package(
@@ -32,5 +37,6 @@ let package = Package(
         .testTarget(name: "SquashFSTests", dependencies: ["SquashFS"]),
         .testTarget(name: "MkportableTests", dependencies: ["SquashFS", "PortableService"]),
         .testTarget(name: "VerityTests", dependencies: ["Verity", "DiskImage"]),
-    ]
+    ],
+    swiftLanguageModes: [.v5]
 )

@@ -12,8 +12,10 @@
 #
 # Not built on the development machine (it has no nixpkgs); written against
 # nixpkgs' Swift packaging as documented and used by packages there. The
-# sources use typed throws, so the toolchain must be Swift 6.0 or newer;
-# older nixpkgs (Swift 5.10) fail the assertion below with that message.
+# sources use typed throws, so the toolchain must be Swift 6.0 or newer
+# (and need nothing newer than 6.2, nixpkgs' newest; see nix/README.md);
+# older nixpkgs (Swift 5.10.1, 5.8) fail the assertion below, which says
+# which nixpkgs change brought Swift 6.
 {
   lib,
   swiftPackages,
@@ -31,7 +33,7 @@ let
   swiftVersion = lib.getVersion swift;
 in
 assert lib.assertMsg (lib.versionAtLeast swiftVersion "6.0")
-  "mkportable needs Swift 6.0 or newer (it uses typed throws); this nixpkgs has Swift ${swiftVersion}";
+  "mkportable needs Swift 6.0 or newer (Package.swift: swift-tools-version 6.0; the code uses typed throws), but this nixpkgs has Swift ${swiftVersion}. nixpkgs' Swift is 6 since NixOS/nixpkgs#557896 (swift: 5.10.1 -> 6.2.4, opened 2026-08-30, since merged); revisions before it have 5.10.1 or 5.8. Use a nixpkgs (e.g. nixos-unstable) from after that merge, or build mkportable without nixpkgs (default.nix, host Swift toolchain).";
 
 swiftPackages.stdenv.mkDerivation {
   pname = "mkportable";
