@@ -417,25 +417,27 @@ final class NixTests: XCTestCase {
         }
     }
 
-    /// flake.nix cannot be evaluated here (no nixpkgs input offline), so its
-    /// outputs are evaluated with a stand-in nixpkgs made of builtins
-    /// (nix/flake-stand-in.nix) and every check is built: the example
-    /// images, and the rebuild checks that build each image a second time
-    /// as a separate derivation and compare the bytes.
+    /// flake.nix's outputs evaluated with the nixpkgs stand-in
+    /// (nix/flake-stand-in.nix, without flakes; NixpkgsShapeTests runs
+    /// `nix flake check` itself) and every check is built: the example
+    /// images, their passthru.tests.rebuild (each image built a second time
+    /// as a separate derivation, the bytes compared), an image through the
+    /// overlay, and mkportable.
     func testFlakeOutputsWithAStandInNixpkgs() throws {
         try requireNix()
         let file = Self.root + "/nix/flake-stand-in.nix"
         let names = try Shell.check("nix-instantiate", ["--eval", "--strict", "--json", "-E",
                                                         "builtins.attrNames (import \(file) { swiftToolchain = \"\(Self.toolchain)\"; }).checks"]).stdoutText
-        for name in ["example-hello", "example-multi-unit", "example-symlinks", "rebuild-hello", "rebuild-multi-unit", "rebuild-symlinks", "mkportable"] {
+        for name in ["example-hello", "example-multi-unit", "example-symlinks", "rebuild-hello", "rebuild-multi-unit", "rebuild-symlinks", "overlay-hello", "mkportable"] {
             XCTAssertTrue(names.contains("\"\(name)\""), "flake checks lack \(name): \(names)")
         }
-        let r = try Shell.run("nix-build", [file, "-A", "checks", "-A", "overlay", "-A", "lib", "--no-out-link",
+        let r = try Shell.run("nix-build", [file, "-A", "checks", "-A", "overlay", "-A", "lib", "-A", "cross", "--no-out-link",
                                             "--argstr", "swiftToolchain", Self.toolchain] + Self.nixOptions)
         XCTAssertTrue(r.succeeded, r.summary)
         let outs = r.stdoutText.split(separator: "\n")
         XCTAssertTrue(outs.contains { $0.hasSuffix("-overlay-img-1") }, r.stdoutText)
-        XCTAssertTrue(outs.contains { $0.hasSuffix("-mkportable-rebuild-multi-unit") }, r.stdoutText)
+        XCTAssertTrue(outs.contains { $0.hasSuffix("-cross-img-1") }, r.stdoutText)
+        XCTAssertTrue(outs.contains { $0.hasSuffix("-demo-img-3.1-rebuild") }, r.stdoutText)
     }
 
     // MARK: Helpers

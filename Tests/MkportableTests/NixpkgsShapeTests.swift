@@ -1,0 +1,355 @@
+import Foundation
+import XCTest
+
+/// The nixpkgs side, against the stand-in for nixpkgs (nix/stand-in, the
+/// flake nix/flake.nix), with real nix-build and the sandbox on:
+///
+/// - `pkgs.portableService` from the overlay gives a nixpkgs-shaped result:
+///   pname "${pname}-img", meta, passthru (imageFileName, closure, tests),
+///   overrideAttrs in both of nixpkgs' forms, and `.override` on the
+///   function; each is built and its image read back;
+/// - under pkgsCross the image is built on the build platform by
+///   buildPackages.mkportable, and the stand-in refuses a host-platform
+///   mkportable as a builder, as a cross build on nixpkgs would fail;
+/// - `nix flake check` passes with the stand-in given as the nixpkgs input,
+///   and fails in pure mode saying that --impure is needed;
+/// - the examples evaluate where busybox and the writers are derivations,
+///   and builtins.toFile text referring to one is refused there, as on
+///   nixpkgs;
+/// - host mode's mkportable store path changes when a fingerprinted host
+///   library changes, and its builder refuses a library changed after
+///   evaluation.
+///
+/// Needs nix-build and the host Swift toolchain (NixTests' settings).
+final class NixpkgsShapeTests: XCTestCase {
+    static let root = NixTests.root
+
+    func requireNix() throws {
+        for tool in ["nix-build", "nix-instantiate", "nix-store", "nix"] where Shell.which(tool) == nil {
+            print("note: NixpkgsShapeTests skipped: \(tool) not found (install nix-bin)")
+            throw XCTSkip("\(tool) not found")
+        }
+    }
+
+    /// `{ root, swiftToolchain }: let <standIn> in BODY`, where the let
+    /// binds `s` (nix/flake-stand-in.nix), `pkgs` (the stand-in with the
+    /// overlay), `lib` and `unit NAME` (a writeText unit running busybox).
+    func expression(_ body: String) -> String {
+        """
+        { root, swiftToolchain }:
+        let
+          s = import (root + "/nix/flake-stand-in.nix") { inherit swiftToolchain; };
+          pkgs = s.overlaid;
+          lib = pkgs.lib;
+          unit = p: name: p.writeText "${name}.service" "[Service]\\nExecStart=${p.busybox}/bin/busybox echo ${name}\\n";
+        in
+        \(body)
+        """
+    }
+
+    var arguments: [String] { ["--argstr", "root", Self.root, "--argstr", "swiftToolchain", NixTests.toolchain] }
+
+    func evaluate(_ body: String) throws -> [String: Any] {
+        let r = try Shell.run("nix-instantiate", ["--eval", "--strict", "--json", "-E", expression(body)] + arguments)
+        guard r.succeeded else { throw CommandFailed(result: r) }
+        guard let json = try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any] else {
+            XCTFail("not an attribute set: \(r.stdoutText)")
+            return [:]
+        }
+        return json
+    }
+
+    func evaluationError(_ body: String) throws -> String {
+        let r = try Shell.run("nix-instantiate", ["--eval", "--strict", "-E", expression(body)] + arguments)
+        XCTAssertFalse(r.succeeded, "must not evaluate: \(r.stdoutText)")
+        return r.stderrText
+    }
+
+    /// Builds the attributes of BODY (an attribute set of derivations);
+    /// returns attribute -> output path.
+    func build(_ body: String, _ attrs: [String]) throws -> [String: String] {
+        var out: [String: String] = [:]
+        let r = try Shell.run("nix-build", ["--no-out-link", "-E", expression(body)] + attrs.flatMap { ["-A", $0] }
+                                + arguments + NixTests.nixOptions)
+        guard r.succeeded else { throw CommandFailed(result: r) }
+        let paths = r.stdoutText.split(separator: "\n").map(String.init)
+        XCTAssertEqual(paths.count, attrs.count, r.stdoutText)
+        for (a, p) in zip(attrs, paths) { out[a] = p }
+        return out
+    }
+
+    func cat(_ image: String, _ path: String) throws -> String {
+        try Shell.check("unsquashfs", ["-cat", image, path]).stdoutText
+    }
+
+    /// unsquashfs and sqfs2tar (when installed) both list `path` in the image.
+    func assertReadersSee(_ image: String, _ path: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let listing = try Shell.check("unsquashfs", ["-ls", image]).stdoutText
+        XCTAssertTrue(listing.split(separator: "\n").contains { $0 == "squashfs-root/" + path }, "unsquashfs: no \(path) in \(image)", file: file, line: line)
+        if Shell.which("sqfs2tar") != nil {
+            let scratch = try TemporaryDirectory(prefix: "shape-tar")
+            defer { scratch.remove() }
+            let tar = scratch.sub("image.tar").string
+            let r = try Shell.run("sqfs2tar", [image], stdoutPath: tar)
+            XCTAssertTrue(r.succeeded, r.summary, file: file, line: line)
+            let names = try Shell.check("tar", ["-tf", tar]).stdoutText.split(separator: "\n").map { String($0).trimmingCharacters(in: CharacterSet(charactersIn: "/")) }
+            XCTAssertTrue(names.contains(path), "sqfs2tar: no \(path) in \(image)", file: file, line: line)
+        } else {
+            print("note: sqfs2tar not installed; only unsquashfs read \(image)")
+        }
+    }
+
+    // MARK: pkgs mode
+
+    static let shapeBody = """
+    let
+      licensed = pkgs.runCommand "shape-data" { meta.license = lib.licenses.mit; } "mkdir -p $out; echo data > $out/data";
+      args = {
+        pname = "shape";
+        version = "1.0";
+        description = "Shape test";
+        homepage = "https://example.org/shape";
+        units = [ (unit pkgs "shape") ];
+        contents = [ licensed ];
+      };
+      img = pkgs.portableService args;
+      overVersion = img.overrideAttrs (old: { version = "2.0"; });
+      overFinal = img.overrideAttrs (final: prev: { description = prev.description + " (2)"; });
+      overridden = pkgs.portableService.override { extraAttrs.note = "overridden"; };
+      viaOverride = overridden args;
+    in
+    {
+      inherit img overVersion overFinal viaOverride;
+      closure = img.passthru.closure;
+      rebuild = img.passthru.tests.rebuild;
+      facts = {
+        inherit (img) name pname version;
+        getName = lib.getName img;
+        meta = img.meta;
+        imageFileName = img.passthru.imageFileName;
+        closureRoots = img.passthru.closureRoots;
+        outPname = img.out.pname;
+        outSpecified = img.out.outputSpecified or false;
+        overVersionName = overVersion.name;
+        overVersionFile = overVersion.imageFileName;
+        overFinalDescription = overFinal.meta.description;
+        hasOverride = pkgs.portableService ? override;
+        viaOverrideNote = viaOverride.note or null;
+        viaOverrideDrv = viaOverride.drvPath;
+        imgDrv = img.drvPath;
+      };
+    }
+    """
+
+    func testPkgsModeResultIsNixpkgsShaped() throws {
+        try requireNix()
+        let facts = try evaluate("(\(Self.shapeBody)).facts")
+        XCTAssertEqual(facts["name"] as? String, "shape-img-1.0")
+        XCTAssertEqual(facts["pname"] as? String, "shape-img", "nixpkgs: pname = \"${pname}-img\"")
+        XCTAssertEqual(facts["getName"] as? String, "shape-img")
+        XCTAssertEqual(facts["outPname"] as? String, "shape-img")
+        XCTAssertEqual(facts["outSpecified"] as? Bool, true, "lib.extendDerivation's per-output shape")
+        XCTAssertEqual(facts["version"] as? String, "1.0")
+        let meta = facts["meta"] as? [String: Any] ?? [:]
+        XCTAssertEqual(meta["description"] as? String, "Shape test")
+        XCTAssertEqual(meta["homepage"] as? String, "https://example.org/shape")
+        XCTAssertEqual((meta["license"] as? [String: Any])?["spdxId"] as? String, "MIT", "the licence of `contents`: \(meta)")
+        XCTAssertTrue((meta["platforms"] as? [String] ?? []).contains("x86_64-linux"), "\(meta)")
+        XCTAssertEqual(facts["imageFileName"] as? String, "shape_1.0.raw")
+        XCTAssertEqual(facts["overVersionName"] as? String, "shape-img-2.0")
+        XCTAssertEqual(facts["overVersionFile"] as? String, "shape_2.0.raw")
+        XCTAssertEqual(facts["overFinalDescription"] as? String, "Shape test (2)")
+        XCTAssertEqual(facts["hasOverride"] as? Bool, true)
+        XCTAssertEqual(facts["viaOverrideNote"] as? String, "overridden")
+        XCTAssertNotEqual(facts["viaOverrideDrv"] as? String, facts["imgDrv"] as? String)
+
+        let out = try build(Self.shapeBody, ["img", "overVersion", "overFinal", "viaOverride", "closure", "rebuild"])
+        let image = out["img"]! + "/shape_1.0.raw"
+        try assertReadersSee(image, "etc/systemd/system/shape.service")
+        XCTAssertTrue(try cat(image, "etc/os-release").contains("PORTABLE_PRETTY_NAME=\"Shape test\""))
+        let v2 = out["overVersion"]! + "/shape_2.0.raw"
+        try assertReadersSee(v2, "etc/systemd/system/shape.service")
+        let d2 = out["overFinal"]! + "/shape_1.0.raw"
+        XCTAssertTrue(try cat(d2, "etc/os-release").contains("PORTABLE_PRETTY_NAME=\"Shape test (2)\""), "overrideAttrs (final: prev: ...) reaches the image")
+        // .override changed the derivation, not the image.
+        XCTAssertEqual(try Posix.readFile(RawPath(out["viaOverride"]! + "/shape_1.0.raw")), try Posix.readFile(RawPath(image)))
+        // passthru.closure lists what the image's /nix/store holds.
+        let roots = facts["closureRoots"] as? [String] ?? []
+        let expected = try Shell.check("nix-store", ["-qR"] + roots).stdoutText.split(separator: "\n").map(String.init).sorted()
+        let listed = try String(decoding: Posix.readFile(RawPath(out["closure"]! + "/store-paths")), as: UTF8.self).split(separator: "\n").map(String.init)
+        XCTAssertEqual(listed, expected)
+        let inImage = try Shell.check("unsquashfs", ["-ls", image]).stdoutText.split(separator: "\n").compactMap { line -> String? in
+            let parts = line.split(separator: "/", omittingEmptySubsequences: false)
+            return parts.count == 4 && parts[1] == "nix" && parts[2] == "store" ? "/nix/store/" + parts[3] : nil
+        }
+        XCTAssertEqual(inImage.sorted(), listed)
+        // passthru.tests.rebuild compared two independent builds.
+        XCTAssertEqual(try String(decoding: Posix.readFile(RawPath(out["rebuild"]!)), as: UTF8.self), image + "\n")
+    }
+
+    func testOverrideAttrsRefusesWhatIsNotAnArgument() throws {
+        try requireNix()
+        let err = try evaluationError("((pkgs.portableService { pname = \"x\"; version = \"1\"; units = [ (unit pkgs \"x\") ]; }).overrideAttrs (_: { postInstall = \"true\"; })).drvPath")
+        XCTAssertTrue(err.contains("portableService: overrideAttrs: postInstall is not an argument of portableService"), err)
+    }
+
+    // MARK: cross
+
+    static let crossBody = """
+    let
+      c = pkgs.pkgsCross.aarch64-multiplatform;
+      img = c.portableService { pname = "cross"; version = "1"; units = [ (unit c "cross") ]; };
+    in
+    {
+      inherit img;
+      facts = {
+        inherit (img) builder system;
+        buildMkportable = "${c.buildPackages.mkportable}/bin/mkportable";
+        buildSystem = c.stdenv.buildPlatform.system;
+        hostSystem = c.stdenv.hostPlatform.system;
+      };
+    }
+    """
+
+    func testCrossImagesAreBuiltByBuildPackagesMkportable() throws {
+        try requireNix()
+        let facts = try evaluate("(\(Self.crossBody)).facts")
+        XCTAssertEqual(facts["hostSystem"] as? String, "aarch64-linux")
+        XCTAssertEqual(facts["buildSystem"] as? String, facts["system"] as? String, "the image derivation runs on the build platform")
+        XCTAssertEqual(facts["builder"] as? String, facts["buildMkportable"] as? String, "the builder is buildPackages.mkportable")
+        // The stand-in is strict here: an overlay that used the host
+        // platform's mkportable (as this one did before) does not evaluate.
+        let err = try evaluationError("""
+        let
+          old = s.nixpkgs.legacyPackages.${builtins.currentSystem}.appendOverlays [ (final: prev: {
+            mkportable = final.callPackage (root + "/nix/package.nix") { };
+            portableService = import (root + "/nix/portable-service.nix") { inherit (final) mkportable; inherit (final.stdenv.hostPlatform) system; };
+          }) ];
+          c = old.pkgsCross.aarch64-multiplatform;
+        in (c.portableService { pname = "cross"; version = "1"; units = [ (unit c "cross") ]; }).drvPath
+        """)
+        XCTAssertTrue(err.contains("cannot run on the build platform"), err)
+        let out = try build(Self.crossBody, ["img"])
+        try assertReadersSee(out["img"]! + "/cross_1.raw", "etc/systemd/system/cross.service")
+    }
+
+    // MARK: the stand-in's strictness
+
+    func testStandInIsAsStrictAsNixpkgsWhereOurFilesTouchIt() throws {
+        try requireNix()
+        // callPackage refuses a missing required argument, as nixpkgs does.
+        let missing = try evaluationError("pkgs.callPackage ({ lib, no-such-package }: 1) { }")
+        XCTAssertTrue(missing.contains("Function called without required argument \"no-such-package\""), missing)
+        // busybox and writeText are derivations: builtins.toFile text that
+        // refers to busybox is refused, as on nixpkgs.
+        let facts = try evaluate("{ busybox = pkgs.busybox.type; text = (pkgs.writeText \"x\" \"y\").type; }")
+        XCTAssertEqual(facts["busybox"] as? String, "derivation")
+        XCTAssertEqual(facts["text"] as? String, "derivation")
+        let toFile = try evaluationError("builtins.toFile \"x.service\" \"ExecStart=${pkgs.busybox}/bin/busybox true\"")
+        XCTAssertTrue(toFile.contains("toFile"), toFile)
+        // So every example evaluates where nixpkgs' rules hold; and none
+        // uses builtins.toFile.
+        let examples = try evaluate("builtins.mapAttrs (n: v: v.drvPath) (removeAttrs (import (root + \"/examples\") { portableService = s.self.lib.portableService pkgs; lib = import (root + \"/examples/lib.nix\") { inherit pkgs; }; }) [ \"recurseForDerivations\" ])")
+        XCTAssertEqual(Set(examples.keys), ["hello", "symlinks", "multi-unit"])
+        for file in try FileManager.default.contentsOfDirectory(atPath: Self.root + "/examples") where file.hasSuffix(".nix") {
+            let text = try String(contentsOfFile: Self.root + "/examples/" + file, encoding: .utf8)
+            let code = text.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("#") }.joined(separator: "\n")
+            XCTAssertFalse(code.contains("builtins.toFile"), "examples/\(file) uses builtins.toFile")
+        }
+    }
+
+    // MARK: nix flake check
+
+    /// The flake's files copied to a scratch directory (a path: flake), so
+    /// that the check does not copy the build directory into the store.
+    func flakeCopy() throws -> TemporaryDirectory {
+        let dir = try TemporaryDirectory(prefix: "flake-check")
+        for item in ["flake.nix", "nix", "examples", "Package.swift", "Sources"] {
+            try Shell.check("cp", ["-r", Self.root + "/" + item, dir.path.string + "/"])
+        }
+        return dir
+    }
+
+    func flakeCheck(_ dir: TemporaryDirectory, impure: Bool) throws -> CommandResult {
+        let d = dir.path.string
+        return try Shell.run("nix", ["--extra-experimental-features", "nix-command flakes", "flake", "check"]
+                                + (impure ? ["--impure"] : [])
+                                + ["--no-write-lock-file", "--override-input", "nixpkgs", "path:\(d)/nix", "path:\(d)"]
+                                + NixTests.nixOptions)
+    }
+
+    func testFlakeCheckPassesWithTheStandInAsTheNixpkgsInput() throws {
+        try requireNix()
+        guard NixTests.toolchain == "/opt/swift" else {
+            print("note: flake check skipped: the stand-in flake uses /opt/swift and the toolchain here is \(NixTests.toolchain)")
+            throw XCTSkip("toolchain not at /opt/swift")
+        }
+        let dir = try flakeCopy()
+        defer { dir.remove() }
+        let pure = try flakeCheck(dir, impure: false)
+        XCTAssertFalse(pure.succeeded, "pure evaluation cannot read the host toolchain: \(pure.summary)")
+        XCTAssertTrue(pure.stderrText.contains("run nix with --impure"), pure.stderrText)
+        XCTAssertFalse(pure.stderrText.contains("no Swift toolchain"), pure.stderrText)
+        let r = try flakeCheck(dir, impure: true)
+        XCTAssertTrue(r.succeeded, r.summary)
+    }
+
+    // MARK: host mode names its bytes
+
+    /// host-mkportable.nix for this checkout with EXTRA arguments, as an
+    /// expression in `root` and `swiftToolchain`.
+    func hostMkportable(_ extra: String) -> String {
+        "import (root + \"/nix/host-mkportable.nix\") { src = /. + root; inherit swiftToolchain; \(extra) }"
+    }
+
+    func hostEval(_ body: String, strict: Bool = false) throws -> CommandResult {
+        try Shell.check("nix-instantiate", ["--eval"] + (strict ? ["--strict", "--json"] : []) + ["-E", "{ root, swiftToolchain }: \(body)"] + arguments)
+    }
+
+    func outPath(_ expr: String) throws -> String {
+        try hostEval("(\(expr)).outPath").stdoutText.trimmingCharacters(in: CharacterSet(charactersIn: "\"\n"))
+    }
+
+    func testHostMkportableStorePathChangesWithTheLibraries() throws {
+        try requireNix()
+        // The default derivation names the real libzstd.a by its hash, and
+        // the toolchain's version.
+        let real = "/usr/lib/x86_64-linux-gnu/libzstd.a"
+        let attrs = try hostEval("let d = \(hostMkportable("")); in { inherit (d) hostInputs toolchainVersion; }", strict: true)
+        let json = try JSONSerialization.jsonObject(with: attrs.stdout) as? [String: Any] ?? [:]
+        let inputs = json["hostInputs"] as? [String] ?? []
+        if FileManager.default.fileExists(atPath: real) {
+            let hash = try Shell.check("sha256sum", [real]).stdoutText.prefix(64)
+            XCTAssertTrue(inputs.contains("\(real) sha256:\(hash)"), "\(inputs)")
+        }
+        XCTAssertTrue((json["toolchainVersion"] as? String ?? "").contains("Swift version"), "\(json)")
+
+        // A copy of the libraries: change libzstd.a, and the path changes.
+        let scratch = try TemporaryDirectory(prefix: "fingerprint")
+        defer { scratch.remove() }
+        let lib = scratch.sub("lib"), include = scratch.sub("include")
+        try Posix.mkdir(lib)
+        try Posix.mkdir(include)
+        let zstd = lib.appending("libzstd.a")
+        try Posix.writeFile(zstd, Array("libzstd 1.5.4\n".utf8))
+        let expr = hostMkportable("libDir = \"\(lib.string)\"; includeDir = \"\(include.string)\";")
+        let before = try outPath(expr)
+        XCTAssertEqual(try outPath(expr), before, "the same files give the same path")
+        try Posix.writeFile(zstd, Array("libzstd 1.5.7\n".utf8))
+        let after = try outPath(expr)
+        XCTAssertNotEqual(after, before, "a different libzstd.a must give a different mkportable store path")
+        try Posix.writeFile(include.appending("zstd.h"), Array("#define ZSTD_VERSION_MINOR 5\n".utf8))
+        XCTAssertNotEqual(try outPath(expr), after, "a header appearing changes the path")
+
+        // The builder refuses a file changed after evaluation (it checks
+        // before compiling, so this is quick).
+        let drv = try Shell.check("nix-instantiate", ["-E", "{ root, swiftToolchain }: \(expr)"] + arguments).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+        try Posix.writeFile(zstd, Array("libzstd 1.5.8\n".utf8))
+        let r = try Shell.run("nix-store", ["--realise", drv,
+                                            "--option", "sandbox", "true", "--option", "sandbox-fallback", "false",
+                                            "--option", "extra-sandbox-paths", "\(NixTests.toolchain) /usr /lib /lib64 \(scratch.path.string)",
+                                            "--option", "substituters", ""])
+        XCTAssertFalse(r.succeeded, r.summary)
+        XCTAssertTrue(r.stderrText.contains("\(zstd.string) changed after evaluation"), r.stderrText)
+    }
+}
