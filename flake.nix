@@ -42,10 +42,7 @@
       lib.portableService =
         pkgs: portableServiceFor pkgs (pkgs.buildPackages.callPackage ./nix/package.nix { });
 
-      overlays.default = final: prev: {
-        mkportable = final.callPackage ./nix/package.nix { };
-        portableService = portableServiceFor final final.buildPackages.mkportable;
-      };
+      overlays.default = import ./nix/overlay.nix;
 
       checks = forAllSystems (
         pkgs:
