@@ -16,7 +16,8 @@
 # The host files that decide the executable's bytes, and through it the
 # image bytes (a different libzstd compresses differently), are named in
 # the derivation: `hostInputs` lists each with its sha256 (the
-# compression libraries' static archives and version headers, glibc's
+# compression libraries' and OpenSSL's libcrypto's (dm-verity hashes)
+# static archives and version headers, glibc's
 # libc.a, the Swift toolchain's version line and the static Swift runtime
 # it links), so a change to any of them gives a new store path. The
 # builder checks the files still have those hashes. Not covered: the
@@ -95,12 +96,14 @@ let
     "${libDir}/libz.a"
     "${libDir}/liblz4.a"
     "${libDir}/liblzo2.a"
+    "${libDir}/libcrypto.a"
     "${libDir}/libc.a"
     "${includeDir}/zstd.h"
     "${includeDir}/lzma/version.h"
     "${includeDir}/zlib.h"
     "${includeDir}/lz4.h"
     "${includeDir}/lzo/lzoconf.h"
+    "${includeDir}/openssl/opensslv.h"
     "${swiftStatic}/libswiftCore.a"
     "${swiftStatic}/libdispatch.a"
   ];

@@ -27,6 +27,7 @@
   zlib,
   lz4,
   lzo,
+  openssl,
 }:
 
 let
@@ -65,6 +66,7 @@ swiftPackages.stdenv.mkDerivation {
     zlib
     lz4
     lzo
+    openssl # libcrypto: SHA-256 for dm-verity hash trees
   ];
 
   # Only the executable: the test targets need nix-build, squashfs readers

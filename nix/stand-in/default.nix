@@ -9,7 +9,7 @@
 #     pkgsStatic, callPackage, newScope, appendOverlays, extend, busybox (a derivation), writeText,
 #     writeScriptBin, runCommand, closureInfo, and the names
 #     nix/package.nix asks for (swift, swiftpm, swiftPackages, pkg-config,
-#     zstd, xz, zlib, lz4, lzo)
+#     zstd, xz, zlib, lz4, lzo, openssl)
 #
 # Overlays apply to every package set, buildPackages and pkgsCross
 # included, as nixpkgs applies them. Under pkgsCross the build platform is
@@ -223,6 +223,7 @@ let
           zlib = placeholder "zlib" "1.3.1";
           lz4 = placeholder "lz4" "1.10.0";
           lzo = placeholder "lzo" "2.10";
+          openssl = placeholder "openssl" "3.6.0";
         };
     in
     lib.fix (builtins.foldl' (f: overlay: lib.extends overlay f) base overlays);
