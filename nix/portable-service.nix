@@ -705,16 +705,17 @@ let
         inherit (args) version;
         meta = metaFor args;
         inherit passthru;
-        # f is prev -> attrs or final -> prev -> attrs, as in nixpkgs; the
-        # attributes are portableService's arguments (so `pname` is the
-        # service's name, not "${pname}-img"). Unknown ones are refused.
+        # f is attrs, prev -> attrs or final -> prev -> attrs, as in
+        # nixpkgs (lib.toExtension); the attributes are portableService's
+        # arguments (so `pname` is the service's name, not
+        # "${pname}-img"). Unknown ones are refused.
         overrideAttrs =
           f0:
           let
             f =
               final: prev:
               let
-                x = f0 prev;
+                x = if builtins.isFunction f0 then f0 prev else f0;
               in
               if builtins.isFunction x then f0 final prev else x;
             known = builtins.functionArgs resolve;

@@ -115,6 +115,7 @@ final class NixpkgsShapeTests: XCTestCase {
       img = pkgs.portableService args;
       overVersion = img.overrideAttrs (old: { version = "2.0"; });
       overFinal = img.overrideAttrs (final: prev: { description = prev.description + " (2)"; });
+      overSet = img.overrideAttrs { version = "3.0"; };
       overridden = pkgs.portableService.override { extraAttrs.note = "overridden"; };
       viaOverride = overridden args;
     in
@@ -133,6 +134,7 @@ final class NixpkgsShapeTests: XCTestCase {
         overVersionName = overVersion.name;
         overVersionFile = overVersion.imageFileName;
         overFinalDescription = overFinal.meta.description;
+        overSetFile = overSet.passthru.imageFileName;
         hasOverride = pkgs.portableService ? override;
         viaOverrideNote = viaOverride.note or null;
         viaOverrideDrv = viaOverride.drvPath;
@@ -159,6 +161,7 @@ final class NixpkgsShapeTests: XCTestCase {
         XCTAssertEqual(facts["overVersionName"] as? String, "shape-img-2.0")
         XCTAssertEqual(facts["overVersionFile"] as? String, "shape_2.0.raw")
         XCTAssertEqual(facts["overFinalDescription"] as? String, "Shape test (2)")
+        XCTAssertEqual(facts["overSetFile"] as? String, "shape_3.0.raw", "overrideAttrs takes a plain attribute set too")
         XCTAssertEqual(facts["hasOverride"] as? Bool, true)
         XCTAssertEqual(facts["viaOverrideNote"] as? String, "overridden")
         XCTAssertNotEqual(facts["viaOverrideDrv"] as? String, facts["imgDrv"] as? String)
