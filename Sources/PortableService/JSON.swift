@@ -1,6 +1,9 @@
 /// A small, strict RFC 8259 JSON parser, enough to read the attributes file
-/// Nix writes for `__structuredAttrs = true` derivations. No Foundation: the
-/// builder is a static executable.
+/// Nix writes for `__structuredAttrs = true` derivations. Not Foundation's
+/// JSONSerialization: Foundation could be linked into the static builder
+/// (about 7 MB more), but it accepts what this one refuses (a repeated
+/// key, for one) and its errors give no line and column; these do, and
+/// `Attrs` names the attribute of every value of the wrong kind.
 ///
 /// Strictness, on purpose (the input is machine-written, so anything odd is
 /// a bug worth reporting rather than guessing around):

@@ -17,7 +17,8 @@
 /// `A-Z a-z 0-9` is written bare; anything else is enclosed in double
 /// quotes, with `"`, `\`, `` ` `` and `$` escaped by a backslash, shell
 /// style. Control characters cannot be written (a newline would end the
-/// assignment), so `validate` rejects them up front.
+/// assignment), so `valueProblem` names them and callers refuse the value
+/// up front.
 public struct OSRelease: Sendable, Equatable {
     public struct Field: Sendable, Equatable {
         public var key: String

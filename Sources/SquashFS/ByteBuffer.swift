@@ -7,7 +7,6 @@ struct ByteBuffer {
 
     var count: Int { bytes.count }
 
-    @inline(__always) mutating func u8(_ v: UInt8) { bytes.append(v) }
     @inline(__always) mutating func u16(_ v: UInt16) {
         bytes.append(UInt8(truncatingIfNeeded: v))
         bytes.append(UInt8(truncatingIfNeeded: v >> 8))

@@ -86,7 +86,6 @@ final class DataWriter {
 
     private(set) var layouts: [FileLayout]
     private(set) var duplicateOf: [Int32]
-    private(set) var duplicateCount = 0
 
     private let scratchA: UnsafeMutableRawPointer
     private let scratchB: UnsafeMutableRawPointer
@@ -139,7 +138,7 @@ final class DataWriter {
     /// With `Trace` on: how long workers starved and how long the ordered
     /// writer waited, to tell I/O-bound from CPU-bound runs.
     private let traceIdle = Trace.enabled
-    private var idleStart = 0.0, idleTotal = 0.0, mainWait = 0.0
+    private var idleTotal = 0.0, mainWait = 0.0  // guarded by `monitor`
     private func now() -> Double { Posix.monotonicSeconds() }
 
     private func shutdown() {
@@ -161,9 +160,10 @@ final class DataWriter {
         var probe = IncompressibleProbe(compressorID: compressorID)
         while true {
             monitor.lock()
-            if queueHead == queue.count && !stopping && traceIdle { idleStart = now() }
+            // Each worker times its own wait; the sum is kept under the lock.
+            let idleStart = traceIdle && queueHead == queue.count && !stopping ? now() : 0
             while queueHead == queue.count && !stopping { monitor.wait() }
-            if traceIdle && idleStart > 0 { idleTotal += now() - idleStart; idleStart = 0 }
+            if idleStart > 0 { idleTotal += now() - idleStart }
             if queueHead == queue.count {
                 monitor.unlock()
                 return
@@ -367,7 +367,6 @@ final class DataWriter {
                     try sameContent(reader, other, size: size)
                 }) {
                     duplicateOf[i] = Int32(twin)
-                    duplicateCount += 1
                     try reader.checkEnd()
                     done += size
                     progress?(Progress(done: done, total: total))
@@ -429,8 +428,7 @@ final class DataWriter {
                         return memcmp(scratchA, scratchB, tail) == 0
                     }) {
                         duplicateOf[i] = Int32(twin)
-                        duplicateCount += 1
-                        try reader.checkEnd()
+                            try reader.checkEnd()
                         done += size
                         progress?(Progress(done: done, total: total))
                         continue
@@ -596,9 +594,6 @@ final class DataWriter {
         }
         return order.map { tails[Int($0)] }
     }
-
-    /// Bytes of file data in the tree, duplicates included.
-    var fileBytes: UInt64 { layouts.reduce(0) { $0 + $1.size } }
 
     /// The layout a file's inode should describe (its twin's for duplicates).
     func layout(of file: Int) -> FileLayout {

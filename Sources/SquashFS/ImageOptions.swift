@@ -41,7 +41,4 @@ public struct ImageStats: Sendable {
     public var bytesUsed: UInt64
     public var imageSize: UInt64
     public var inodeCount: Int
-    public var fileBytes: UInt64
-    public var duplicateFiles: Int
-    public var fragmentCount: Int
 }

@@ -5,8 +5,10 @@ import Glibc
 /// Writes `root` as a squashfs 4.0 image at `path`.
 ///
 /// The image is a function of the tree and the options alone: entries are
-/// sorted bytewise, inode numbers follow that order, data is laid out in
-/// that order, every owner is 0:0 and every time is `options.mtime`.
+/// sorted bytewise, inode numbers follow that order, files' full blocks are
+/// laid out in that order and their tails packed into fragment blocks in
+/// similarity order (see `DataWriter`), every owner is 0:0 and every time
+/// is `options.mtime`.
 /// Thread count and timing change nothing. The file appears at `path` only
 /// when complete (see `OutputFile` for how, and what each kind of death
 /// leaves).
@@ -178,7 +180,6 @@ struct ImageWriter {
         try output.commit()
 
         return ImageStats(bytesUsed: bytesUsed, imageSize: bytesUsed + UInt64(pad),
-                          inodeCount: Int(count), fileBytes: data.fileBytes,
-                          duplicateFiles: data.duplicateCount, fragmentCount: data.fragments.count)
+                          inodeCount: Int(count))
     }
 }

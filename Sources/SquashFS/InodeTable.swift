@@ -63,7 +63,8 @@ struct InodeTable {
         b.u32(number)
     }
 
-    /// Writes a regular file inode; returns (reference, type written).
+    /// Writes a regular file inode (basic, or extended when the size, the
+    /// blocks' start or sparse blocks need it); returns its reference.
     mutating func addFile(mode: UInt16, number: UInt32, size: UInt64, blocksStart: UInt64,
                           blockSizes: [UInt32], fragment: UInt32, fragmentOffset: UInt32,
                           sparseBytes: UInt64) -> UInt64 {
