@@ -16,8 +16,10 @@ import Glibc
 ///     3-tampered   the same files with one byte of data block 0 flipped:
 ///                  the start fails with the kernel's verity error (and
 ///                  `mkportable verify` on the host refuses it first)
-///     4-ddi        `pack --ddi`: a GPT disk image + .roothash attaches,
-///                  the service runs with / on dm-verity
+///     4-ddi        `pack --ddi`: a GPT disk (root + root-verity partitions)
+///                  and its .roothash attach, the service runs on dm-verity
+///     5-ddi-tampered  the DDI with one byte of the root partition's data
+///                  block 0 flipped: the start fails with the verity error
 ///
 /// The first run on a machine pays debootstrap and the kernel download
 /// (2-4 min, cached under /var/cache/mkportable); a run then takes 1-3 min
@@ -32,6 +34,7 @@ final class VMTests: XCTestCase {
         var status: Int32
         var log: String
         var roothash: String
+        var ddiRoothash: String
         var seconds: Double
 
         func text(_ path: String) -> String {
@@ -123,7 +126,8 @@ final class VMTests: XCTestCase {
         let verity = cases.appending("2-verity")
         let tampered = cases.appending("3-tampered")
         let ddi = cases.appending("4-ddi")
-        for c in [plain, verity, tampered, ddi] {
+        let ddiTampered = cases.appending("5-ddi-tampered")
+        for c in [plain, verity, tampered, ddi, ddiTampered] {
             try Posix.makeDirectories(c)
             try Posix.writeFile(c.appending("unit"), Array("vmcheck.service\n".utf8))
         }
@@ -156,10 +160,24 @@ final class VMTests: XCTestCase {
         let caught = try Shell.run(binary, ["verify", bad.string])
         XCTAssertTrue(!caught.succeeded && caught.stderrText.contains("data block 0"), "mkportable verify: \(caught.summary)")
 
-        // The DDI: same tree, so the same root hash as the sidecars.
+        // The DDI, and a copy with one byte flipped in data block 0 of its
+        // root partition (found with sfdisk, an independent reader).
         try Shell.check(binary, ["pack", "--ddi", "--arch", "x86_64", src.root.string, ddi.appending("vmcheck_1.0.raw").string])
         try Shell.check(binary, ["verify", ddi.appending("vmcheck_1.0.raw").string])
+        // Same tree, so the same root hash as the sidecars.
         XCTAssertEqual(try Posix.readFile(ddi.appending("vmcheck_1.0.roothash")), try Posix.readFile(verity.appending("vmcheck_1.0.roothash")))
+        let ddiRoothash = String(decoding: try Posix.readFile(ddi.appending("vmcheck_1.0.roothash")), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let table = try Shell.check("sfdisk", ["--json", ddi.appending("vmcheck_1.0.raw").string]).stdoutText
+        let rootStart = try rootPartitionStart(sfdiskJSON: table)
+        for ext in ["raw", "roothash"] {
+            let name = RawPath("vmcheck_1.0.\(ext)")
+            try Posix.writeFile(ddiTampered.appending(name), try Posix.readFile(ddi.appending(name)))
+        }
+        let badDDI = ddiTampered.appending("vmcheck_1.0.raw")
+        var ddiBytes = try Posix.readFile(badDDI)
+        ddiBytes[rootStart * 512 + 2048] ^= 0x01
+        try Posix.writeFile(badDDI, ddiBytes)
 
         let out = work.sub("out")
         let script = MkportableBinary.packageRoot.appendingPathComponent("scripts/lib/systemd-check").path
@@ -168,7 +186,7 @@ final class VMTests: XCTestCase {
         let r = try Shell.run(script, ["--systemd", "252", "--backend", "vm", "--check", check,
                                        "--in", work.sub("in").string, "--out", out.string, "--timeout", "900"])
         let seconds = Date().timeIntervalSince(start)
-        let run = Run(out: out, status: r.status, log: r.stderrText, roothash: roothash, seconds: seconds)
+        let run = Run(out: out, status: r.status, log: r.stderrText, roothash: roothash, ddiRoothash: ddiRoothash, seconds: seconds)
         let timing = run.text("timing").split(separator: "\n").joined(separator: "; ")
         print("note: VM run took \(Int(seconds)) s (guest uptime at each step: \(timing)); \(r.stderrText.split(separator: "\n").last ?? "")")
         guard r.status == 0 else {
@@ -176,6 +194,20 @@ final class VMTests: XCTestCase {
                                                       stderr: Data((r.stderrText + "\ncheck.log: " + run.text("check.log")).utf8)))
         }
         return run
+    }
+
+    /// The first sector of the DDI's x86-64 root partition, from `sfdisk --json`.
+    static func rootPartitionStart(sfdiskJSON: String) throws -> Int {
+        struct Table: Decodable {
+            struct PT: Decodable { var partitions: [Part] }
+            struct Part: Decodable { var start: Int; var type: String }
+            var partitiontable: PT
+        }
+        let t = try JSONDecoder().decode(Table.self, from: Data(sfdiskJSON.utf8))
+        guard let p = t.partitiontable.partitions.first(where: { $0.type.lowercased() == "4f68bce3-e8cd-4db1-96e7-fbcaf984b709" }) else {
+            throw CommandFailed(result: CommandResult(commandLine: "sfdisk --json (no x86-64 root partition)", status: 1, stdout: Data(sfdiskJSON.utf8), stderr: Data()))
+        }
+        return p.start
     }
 
     /// Assertions every case that started makes.
@@ -213,45 +245,58 @@ final class VMTests: XCTestCase {
         XCTAssertFalse(run.text("1-plain/dmsetup-ls").contains("-verity"), "[1-plain] \(run.text("1-plain/dmsetup-ls"))")
     }
 
+    /// The case's service ran with / on `<roothash>-verity`, a dm-verity
+    /// target with that root hash whose data checked out (V).
+    func assertOnVerity(_ run: Run, _ c: String, roothash: String, file: StaticString = #filePath, line: UInt = #line) {
+        let dm = "\(roothash)-verity"
+        XCTAssertTrue(run.text("\(c)/dmsetup-ls").contains(dm), "[\(c)] dmsetup ls shows no \(dm): \(run.text("\(c)/dmsetup-ls"))", file: file, line: line)
+        XCTAssertEqual(run.trimmed("\(c)/root-dm-name"), dm, "[\(c)] the service's / is not on the verity device; mountinfo: \(run.text("\(c)/root-mount"))", file: file, line: line)
+        XCTAssertTrue(run.trimmed("\(c)/root-mount").contains(" - squashfs "), "[\(c)] / of the service: \(run.text("\(c)/root-mount"))", file: file, line: line)
+        let table = run.text("\(c)/dmsetup-table")
+        XCTAssertTrue(table.contains("\(dm): 0 ") && table.contains(" verity 1 ") && table.contains(" 4096 4096 ") && table.contains(" sha256 \(roothash) "),
+                      "[\(c)] dmsetup table: \(table)", file: file, line: line)
+        XCTAssertTrue(run.text("\(c)/dmsetup-status").contains("\(dm): 0 ") && run.text("\(c)/dmsetup-status").contains(" verity V"),
+                      "[\(c)] dmsetup status: \(run.text("\(c)/dmsetup-status"))", file: file, line: line)
+    }
+
+    /// The case's start failed while setting up the service's mount
+    /// namespace, because dm-verity refused data block 0.
+    func assertRefusedByVerity(_ run: Run, _ c: String, file: StaticString = #filePath, line: UInt = #line) {
+        let show = run.show(c)
+        XCTAssertEqual(show["ActiveState"], "failed", "[\(c)] the tampered image started: \(show)", file: file, line: line)
+        XCTAssertEqual(show["ExecMainStatus"], "226", "[\(c)] expected 226/NAMESPACE: \(show)", file: file, line: line)
+        XCTAssertFalse(run.text("\(c)/journal").contains(Self.token), "[\(c)] the service ran: \(run.text("\(c)/journal"))", file: file, line: line)
+        let journal = run.text("\(c)/journal-all")
+        XCTAssertTrue(journal.contains("device-mapper: verity") && journal.contains("data block 0 is corrupted"),
+                      "[\(c)] no dm-verity corruption error in the journal: \(journal.suffix(4000))", file: file, line: line)
+        XCTAssertTrue(journal.contains("vmcheck.service: Failed to set up mount namespacing"),
+                      "[\(c)] the failure is not at mount namespace set-up: \(journal.suffix(4000))", file: file, line: line)
+        XCTAssertTrue(run.text("\(c)/pid1").contains("status=226/NAMESPACE"), "[\(c)] PID 1: \(run.text("\(c)/pid1"))", file: file, line: line)
+    }
+
     func testVerityImageRunsOnDmVerity() throws {
         let run = try vmRun()
         assertAttachedAndDetached(run, "2-verity")
         assertRan(run, "2-verity")
-        let dm = "\(run.roothash)-verity"
-        XCTAssertTrue(run.text("2-verity/dmsetup-ls").contains(dm), "[2-verity] dmsetup ls shows no \(dm): \(run.text("2-verity/dmsetup-ls"))")
-        XCTAssertEqual(run.trimmed("2-verity/root-dm-name"), dm, "[2-verity] the service's / is not on the verity device; mountinfo: \(run.text("2-verity/root-mount"))")
-        XCTAssertTrue(run.trimmed("2-verity/root-mount").contains(" - squashfs "), "[2-verity] / of the service: \(run.text("2-verity/root-mount"))")
-        // The verity target carries our root hash and reports the data valid (V).
-        let table = run.text("2-verity/dmsetup-table")
-        XCTAssertTrue(table.contains(" verity 1 ") && table.contains(" 4096 4096 ") && table.contains(" sha256 \(run.roothash) "),
-                      "[2-verity] dmsetup table: \(table)")
-        XCTAssertTrue(run.text("2-verity/dmsetup-status").contains("\(dm): 0 ") && run.text("2-verity/dmsetup-status").contains(" verity V"),
-                      "[2-verity] dmsetup status: \(run.text("2-verity/dmsetup-status"))")
-    }
-
-    func testDDIAttachesAndRunsOnDmVerity() throws {
-        let run = try vmRun()
-        assertAttachedAndDetached(run, "4-ddi")
-        assertRan(run, "4-ddi")
-        let dmName = run.trimmed("4-ddi/root-dm-name")
-        XCTAssertTrue(dmName.hasSuffix("-verity"), "[4-ddi] the service's / is not on a verity device (dm name \(dmName.debugDescription)); mountinfo: \(run.text("4-ddi/root-mount")); dmsetup ls: \(run.text("4-ddi/dmsetup-ls"))")
-        let table = run.text("4-ddi/dmsetup-table")
-        XCTAssertTrue(table.contains(" verity 1 ") && table.contains(" sha256 \(run.roothash) "), "[4-ddi] dmsetup table: \(table)")
-        XCTAssertTrue(run.trimmed("4-ddi/root-mount").contains(" - squashfs "), "[4-ddi] / of the service: \(run.text("4-ddi/root-mount"))")
+        assertOnVerity(run, "2-verity", roothash: run.roothash)
     }
 
     func testTamperedVerityImageFailsToStart() throws {
         let run = try vmRun()
         assertAttachedAndDetached(run, "3-tampered")
-        let show = run.show("3-tampered")
-        XCTAssertEqual(show["ActiveState"], "failed", "[3-tampered] the tampered image started: \(show)")
-        XCTAssertEqual(show["ExecMainStatus"], "226", "[3-tampered] expected 226/NAMESPACE: \(show)")
-        XCTAssertFalse(run.text("3-tampered/journal").contains(Self.token), "[3-tampered] the service ran: \(run.text("3-tampered/journal"))")
-        let journal = run.text("3-tampered/journal-all")
-        XCTAssertTrue(journal.contains("device-mapper: verity") && journal.contains("data block 0 is corrupted"),
-                      "[3-tampered] no dm-verity corruption error in the journal: \(journal.suffix(4000))")
-        XCTAssertTrue(journal.contains("vmcheck.service: Failed to set up mount namespacing"),
-                      "[3-tampered] the failure is not at mount namespace set-up: \(journal.suffix(4000))")
-        XCTAssertTrue(run.text("3-tampered/pid1").contains("status=226/NAMESPACE"), "[3-tampered] PID 1: \(run.text("3-tampered/pid1"))")
+        assertRefusedByVerity(run, "3-tampered")
+    }
+
+    func testDDIRunsOnDmVerity() throws {
+        let run = try vmRun()
+        assertAttachedAndDetached(run, "4-ddi")
+        assertRan(run, "4-ddi")
+        assertOnVerity(run, "4-ddi", roothash: run.ddiRoothash)
+    }
+
+    func testTamperedDDIFailsToStart() throws {
+        let run = try vmRun()
+        assertAttachedAndDetached(run, "5-ddi-tampered")
+        assertRefusedByVerity(run, "5-ddi-tampered")
     }
 }
