@@ -5,10 +5,12 @@ import Glibc
 #endif
 
 /// Images of `mkportable pack` attached by the real portablectl of systemd
-/// 252 (Debian 12) in a qemu VM with the release's own kernel, where
-/// dm-verity works (this host's kernel has no device-mapper, so nspawn
-/// cannot show it). One VM boot (scripts/lib/systemd-check --backend vm,
-/// check script scripts/lib/attach-cases-check) runs three cases in turn:
+/// 252 (Debian 12) and 257 (Debian 13), each in a qemu VM with the
+/// release's own kernel, where dm-verity works (this host's kernel has no
+/// device-mapper, so nspawn cannot show it). One boot per version
+/// (scripts/lib/systemd-check --backend vm, check script
+/// scripts/lib/attach-cases-check; the two VMs run at the same time) runs
+/// these cases in turn:
 ///
 ///     1-plain      a plain image: attaches, its busybox service runs from it
 ///     2-verity     `pack --verity`: image + .verity + .roothash attach, the
@@ -20,6 +22,16 @@ import Glibc
 ///                  and its .roothash attach, the service runs on dm-verity
 ///     5-ddi-tampered  the DDI with one byte of the root partition's data
 ///                  block 0 flipped: the start fails with the verity error
+///
+/// and on 257 only (root hash signatures checked against /etc/verity.d
+/// need systemd 254+):
+///
+///     6-signed     2-verity signed by `mkportable sign` (.roothash.p7s),
+///                  its certificate in /etc/verity.d: the kernel's keyring
+///                  does not know it, systemd validates the signature in
+///                  user space and the service runs on dm-verity
+///     7-signed-untrusted  the same without the certificate: systemd
+///                  reports that the signature validated nowhere
 ///
 /// The first run on a machine pays debootstrap and the kernel download
 /// (2-4 min, cached under /var/cache/mkportable); a run then takes 1-3 min
@@ -53,7 +65,11 @@ final class VMTests: XCTestCase {
         func trimmed(_ path: String) -> String { text(path).trimmingCharacters(in: .whitespacesAndNewlines) }
     }
 
-    nonisolated(unsafe) static var outcome: Result<Run, Error>?
+    /// The systemd versions booted, and the cases only a version runs.
+    static let versions = ["252", "257"]
+    static let signedCases = ["6-signed", "7-signed-untrusted"]
+
+    nonisolated(unsafe) static var outcomes: [String: Result<Run, Error>]?
     nonisolated(unsafe) static var work: TemporaryDirectory?
     static let lock = NSLock()
 
@@ -73,7 +89,7 @@ final class VMTests: XCTestCase {
     static func unavailableReason() -> String? {
         if ProcessInfo.processInfo.environment["MKPORTABLE_TEST_NO_VM"] != nil { return "MKPORTABLE_TEST_NO_VM is set" }
         guard Posix.isRoot else { return "not running as root (debootstrap and the VM's disk image need root)" }
-        for tool in ["qemu-system-x86_64", "debootstrap", "mkfs.ext4", "depmod", "veritysetup"] where Shell.which(tool) == nil {
+        for tool in ["qemu-system-x86_64", "debootstrap", "mkfs.ext4", "depmod", "veritysetup", "openssl"] where Shell.which(tool) == nil {
             return "\(tool) not found (scripts/install-deps installs it)"
         }
         #if arch(x86_64)
@@ -83,19 +99,37 @@ final class VMTests: XCTestCase {
         #endif
     }
 
-    /// Boots the VM once for all tests of this class.
-    func vmRun() throws -> Run {
+    /// Boots the VMs once for all tests of this class; the run of `version`.
+    func vmRun(_ version: String) throws -> Run {
         if let reason = Self.unavailableReason() {
             print("note: VM test skipped: \(reason)")
             throw XCTSkip(reason)
         }
         Self.lock.lock()
         defer { Self.lock.unlock() }
-        if Self.outcome == nil { Self.outcome = Result { try Self.boot() } }
-        return try Self.outcome!.get()
+        if Self.outcomes == nil {
+            do {
+                let inputs = try Self.makeCases()
+                var results: [String: Result<Run, Error>] = [:]
+                let resultLock = NSLock()
+                // Both VMs at once: each emulated CPU is one host thread.
+                DispatchQueue.concurrentPerform(iterations: Self.versions.count) { i in
+                    let v = Self.versions[i]
+                    let r = Result { try Self.boot(version: v, inputs: inputs) }
+                    resultLock.lock(); results[v] = r; resultLock.unlock()
+                }
+                Self.outcomes = results
+            } catch {
+                Self.outcomes = Dictionary(uniqueKeysWithValues: Self.versions.map { ($0, Result<Run, Error>.failure(error)) })
+            }
+        }
+        return try Self.outcomes![version]!.get()
     }
 
-    static func boot() throws -> Run {
+    struct Inputs { var work: TemporaryDirectory; var roothash: String; var ddiRoothash: String }
+
+    /// The images and case folders: work/in-VERSION/cases/CASE.
+    static func makeCases() throws -> Inputs {
         let work = try TemporaryDirectory(prefix: "mkportable-VMTests")
         Self.work = work
         let binary = try MkportableBinary.path()
@@ -121,7 +155,7 @@ final class VMTests: XCTestCase {
 
             """)
 
-        let cases = work.sub("in/cases")
+        let cases = work.sub("in-252/cases")
         let plain = cases.appending("1-plain")
         let verity = cases.appending("2-verity")
         let tampered = cases.appending("3-tampered")
@@ -179,16 +213,44 @@ final class VMTests: XCTestCase {
         ddiBytes[rootStart * 512 + 2048] ^= 0x01
         try Posix.writeFile(badDDI, ddiBytes)
 
-        let out = work.sub("out")
+        // 257 gets the same cases plus the signed ones: a key and a
+        // self-signed certificate made here, `mkportable sign` of 2-verity.
+        try Shell.check("cp", ["-a", work.sub("in-252").string, work.sub("in-257").string])
+        let keys = work.sub("keys")
+        try Posix.makeDirectories(keys)
+        try Shell.check("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650", "-subj", "/CN=mkportable VM test",
+                                    "-keyout", keys.appending("key.pem").string, "-out", keys.appending("cert.pem").string])
+        let signed = work.sub("signed")
+        try Shell.check(binary, ["sign", "--key", keys.appending("key.pem").string, "--cert", keys.appending("cert.pem").string,
+                                 "--out", signed.string, verity.appending("vmcheck_1.0.raw").string])
+        for c in signedCases {
+            let dir = work.sub(RawPath("in-257/cases/\(c)"))
+            try Posix.makeDirectories(dir)
+            try Posix.writeFile(dir.appending("unit"), Array("vmcheck.service\n".utf8))
+            try Posix.writeFile(dir.appending("log-level"), Array("debug\n".utf8))
+            for ext in ["raw", "verity", "roothash", "roothash.p7s"] {
+                let name = RawPath("vmcheck_1.0.\(ext)")
+                try Posix.writeFile(dir.appending(name), try Posix.readFile(signed.appending(name)))
+            }
+        }
+        let trust = work.sub("in-257/cases/6-signed/verity.d")
+        try Posix.makeDirectories(trust)
+        try Posix.writeFile(trust.appending("mkportable-vm-test.crt"), try Posix.readFile(keys.appending("cert.pem")))
+        return Inputs(work: work, roothash: roothash, ddiRoothash: ddiRoothash)
+    }
+
+    /// Boots systemd `version` in the VM on work/in-VERSION.
+    static func boot(version: String, inputs: Inputs) throws -> Run {
+        let out = inputs.work.sub(RawPath("out-\(version)"))
         let script = MkportableBinary.packageRoot.appendingPathComponent("scripts/lib/systemd-check").path
         let check = MkportableBinary.packageRoot.appendingPathComponent("scripts/lib/attach-cases-check").path
         let start = Date()
-        let r = try Shell.run(script, ["--systemd", "252", "--backend", "vm", "--check", check,
-                                       "--in", work.sub("in").string, "--out", out.string, "--timeout", "900"])
+        let r = try Shell.run(script, ["--systemd", version, "--backend", "vm", "--check", check,
+                                       "--in", inputs.work.sub(RawPath("in-\(version)")).string, "--out", out.string, "--timeout", "1200"])
         let seconds = Date().timeIntervalSince(start)
-        let run = Run(out: out, status: r.status, log: r.stderrText, roothash: roothash, ddiRoothash: ddiRoothash, seconds: seconds)
+        let run = Run(out: out, status: r.status, log: r.stderrText, roothash: inputs.roothash, ddiRoothash: inputs.ddiRoothash, seconds: seconds)
         let timing = run.text("timing").split(separator: "\n").joined(separator: "; ")
-        print("note: VM run took \(Int(seconds)) s (guest uptime at each step: \(timing)); \(r.stderrText.split(separator: "\n").last ?? "")")
+        print("note: VM run of systemd \(version) took \(Int(seconds)) s (guest uptime at each step: \(timing)); \(r.stderrText.split(separator: "\n").last ?? "")")
         guard r.status == 0 else {
             throw CommandFailed(result: CommandResult(commandLine: r.commandLine, status: r.status, stdout: r.stdout,
                                                       stderr: Data((r.stderrText + "\ncheck.log: " + run.text("check.log")).utf8)))
@@ -227,24 +289,6 @@ final class VMTests: XCTestCase {
                       "[\(c)] the service did not print its marker from the image; journal: \(run.text("\(c)/journal"))", file: file, line: line)
     }
 
-    func testGuestIsSystemd252WithItsOwnKernel() throws {
-        let run = try vmRun()
-        XCTAssertTrue(run.text("systemd-version").hasPrefix("systemd 252 "), run.text("systemd-version"))
-        XCTAssertTrue(run.trimmed("kernel").hasSuffix("-amd64"), "guest kernel: \(run.text("kernel"))")
-        let host = (try? String(contentsOfFile: "/proc/sys/kernel/osrelease", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
-        XCTAssertNotEqual(run.trimmed("kernel"), host, "the guest runs the host's kernel")
-    }
-
-    func testPlainImageAttachesAndRuns() throws {
-        let run = try vmRun()
-        assertAttachedAndDetached(run, "1-plain")
-        assertRan(run, "1-plain")
-        // Plain images are loop-mounted, not put through device-mapper.
-        XCTAssertTrue(run.trimmed("1-plain/root-mount").contains(" - squashfs "), "[1-plain] / of the service: \(run.text("1-plain/root-mount"))")
-        XCTAssertTrue(run.trimmed("1-plain/root-dev").hasPrefix("7:"), "[1-plain] / is not on a loop device: \(run.text("1-plain/root-dev"))")
-        XCTAssertFalse(run.text("1-plain/dmsetup-ls").contains("-verity"), "[1-plain] \(run.text("1-plain/dmsetup-ls"))")
-    }
-
     /// The case's service ran with / on `<roothash>-verity`, a dm-verity
     /// target with that root hash whose data checked out (V).
     func assertOnVerity(_ run: Run, _ c: String, roothash: String, file: StaticString = #filePath, line: UInt = #line) {
@@ -274,29 +318,70 @@ final class VMTests: XCTestCase {
         XCTAssertTrue(run.text("\(c)/pid1").contains("status=226/NAMESPACE"), "[\(c)] PID 1: \(run.text("\(c)/pid1"))", file: file, line: line)
     }
 
-    func testVerityImageRunsOnDmVerity() throws {
-        let run = try vmRun()
-        assertAttachedAndDetached(run, "2-verity")
-        assertRan(run, "2-verity")
-        assertOnVerity(run, "2-verity", roothash: run.roothash)
+    func checkGuest(_ version: String) throws {
+        let run = try vmRun(version)
+        XCTAssertTrue(run.text("systemd-version").hasPrefix("systemd \(version) "), run.text("systemd-version"))
+        XCTAssertTrue(run.trimmed("kernel").hasSuffix("-amd64"), "guest kernel: \(run.text("kernel"))")
+        let host = (try? String(contentsOfFile: "/proc/sys/kernel/osrelease", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertNotEqual(run.trimmed("kernel"), host, "the guest runs the host's kernel")
     }
 
-    func testTamperedVerityImageFailsToStart() throws {
-        let run = try vmRun()
-        assertAttachedAndDetached(run, "3-tampered")
-        assertRefusedByVerity(run, "3-tampered")
+    func checkPlain(_ version: String) throws {
+        let run = try vmRun(version)
+        assertAttachedAndDetached(run, "1-plain")
+        assertRan(run, "1-plain")
+        // Plain images are loop-mounted, not put through device-mapper.
+        XCTAssertTrue(run.trimmed("1-plain/root-mount").contains(" - squashfs "), "[1-plain] / of the service: \(run.text("1-plain/root-mount"))")
+        XCTAssertTrue(run.trimmed("1-plain/root-dev").hasPrefix("7:"), "[1-plain] / is not on a loop device: \(run.text("1-plain/root-dev"))")
+        XCTAssertFalse(run.text("1-plain/dmsetup-ls").contains("-verity"), "[1-plain] \(run.text("1-plain/dmsetup-ls"))")
     }
 
-    func testDDIRunsOnDmVerity() throws {
-        let run = try vmRun()
-        assertAttachedAndDetached(run, "4-ddi")
-        assertRan(run, "4-ddi")
-        assertOnVerity(run, "4-ddi", roothash: run.ddiRoothash)
+    func checkRunsOnVerity(_ version: String, _ c: String, ddi: Bool) throws {
+        let run = try vmRun(version)
+        assertAttachedAndDetached(run, c)
+        assertRan(run, c)
+        assertOnVerity(run, c, roothash: ddi ? run.ddiRoothash : run.roothash)
     }
 
-    func testTamperedDDIFailsToStart() throws {
-        let run = try vmRun()
-        assertAttachedAndDetached(run, "5-ddi-tampered")
-        assertRefusedByVerity(run, "5-ddi-tampered")
+    func checkRefused(_ version: String, _ c: String) throws {
+        let run = try vmRun(version)
+        assertAttachedAndDetached(run, c)
+        assertRefusedByVerity(run, c)
+    }
+
+    func testGuestIsSystemd252WithItsOwnKernel() throws { try checkGuest("252") }
+    func testPlainImageAttachesAndRuns252() throws { try checkPlain("252") }
+    func testVerityImageRunsOnDmVerity252() throws { try checkRunsOnVerity("252", "2-verity", ddi: false) }
+    func testTamperedVerityImageFailsToStart252() throws { try checkRefused("252", "3-tampered") }
+    func testDDIRunsOnDmVerity252() throws { try checkRunsOnVerity("252", "4-ddi", ddi: true) }
+    func testTamperedDDIFailsToStart252() throws { try checkRefused("252", "5-ddi-tampered") }
+
+    func testGuestIsSystemd257WithItsOwnKernel() throws { try checkGuest("257") }
+    func testPlainImageAttachesAndRuns257() throws { try checkPlain("257") }
+    func testVerityImageRunsOnDmVerity257() throws { try checkRunsOnVerity("257", "2-verity", ddi: false) }
+    func testTamperedVerityImageFailsToStart257() throws { try checkRefused("257", "3-tampered") }
+    func testDDIRunsOnDmVerity257() throws { try checkRunsOnVerity("257", "4-ddi", ddi: true) }
+    func testTamperedDDIFailsToStart257() throws { try checkRefused("257", "5-ddi-tampered") }
+
+    /// A root hash signature made by `mkportable sign`, trusted through
+    /// /etc/verity.d on systemd 257: the kernel's keyring rejects it, user
+    /// space validates it, and the service runs on dm-verity.
+    func testSignedImageRunsWithCertificateInVerityD257() throws {
+        try checkRunsOnVerity("257", "6-signed", ddi: false)
+        let run = try vmRun("257")
+        let journal = run.text("6-signed/journal-all")
+        XCTAssertTrue(journal.contains("trying userspace validation instead"),
+                      "[6-signed] systemd did not validate the signature in user space: \(journal.suffix(6000))")
+        XCTAssertFalse(journal.contains("worked neither via the kernel nor in userspace"),
+                       "[6-signed] the signature was not accepted: \(journal.suffix(6000))")
+    }
+
+    /// Without the certificate the same signature validates nowhere.
+    func testSignedImageWithoutCertificateIsNotValidated257() throws {
+        let run = try vmRun("257")
+        assertAttachedAndDetached(run, "7-signed-untrusted")
+        let journal = run.text("7-signed-untrusted/journal-all")
+        XCTAssertTrue(journal.contains("worked neither via the kernel nor in userspace"),
+                      "[7-signed-untrusted] systemd accepted a signature it has no certificate for: \(journal.suffix(6000))")
     }
 }
