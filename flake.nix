@@ -31,6 +31,7 @@
         pkgs.callPackage ./nix/portable-service.nix {
           inherit mkportable;
           system = pkgs.stdenv.buildPlatform.system;
+          hostSystem = pkgs.stdenv.hostPlatform.system;
         };
     in
     {

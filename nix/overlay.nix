@@ -7,11 +7,14 @@
 # `portableService` with nix/portable-service.nix, callPackage'd (so it has
 # .override). Images are data made on the build platform: the builder is
 # buildPackages.mkportable and the derivation's system the build
-# platform's, also under pkgsCross.
+# platform's, also under pkgsCross; only a DDI's partition types are
+# the host platform's.
 final: prev: {
   mkportable = final.callPackage ./package.nix { };
   portableService = final.callPackage ./portable-service.nix {
     inherit (final.buildPackages) mkportable;
     system = final.stdenv.buildPlatform.system;
+    # A DDI's partition types are the target's.
+    hostSystem = final.stdenv.hostPlatform.system;
   };
 }

@@ -31,6 +31,9 @@
   # The system the image derivation is built on (nixpkgs: the build
   # platform's; the image itself is data).
   system ? builtins.currentSystem,
+  # The system the image is for (nixpkgs: the host platform's): a DDI's
+  # partition types. Differs from `system` only in cross builds.
+  hostSystem ? system,
   # Merged into every image derivation. Checks use it to force a second,
   # independent build of the same image.
   extraAttrs ? { },
@@ -583,8 +586,8 @@ let
           ]
         then
           fail "format: \"${format}\" is not a known format; use \"raw\" (a squashfs image) or \"ddi\" (a GPT disk image with dm-verity)"
-        else if format == "ddi" && !elem (head (split "-" system)) ddiCPUs then
-          fail "system: \"${system}\": no discoverable partition types are known for its architecture; format = \"ddi\" supports aarch64, armv7l, i686, loongarch64, powerpc64le, riscv64, s390x, x86_64"
+        else if format == "ddi" && !elem (head (split "-" hostSystem)) ddiCPUs then
+          fail "hostSystem: \"${hostSystem}\": no discoverable partition types are known for its architecture; format = \"ddi\" supports aarch64, armv7l, i686, loongarch64, powerpc64le, riscv64, s390x, x86_64"
         else if squashfsTools != null then
           trace "warning: portableService: squashfsTools is ignored; mkportable writes the squashfs image itself" true
         else if squashfs-tools != null then
@@ -624,7 +627,9 @@ let
         # Only when asked for, so that existing images' derivations stay as
         # they were.
         // (if verity then { verity = true; } else { })
-        // (if format == "ddi" then { inherit format; } else { })
+        # A DDI's partition types name the architecture the image runs on,
+        # which under cross is not the one building it.
+        // (if format == "ddi" then { inherit format; imageSystem = hostSystem; } else { })
         // extraAttrs
         // extra
       );

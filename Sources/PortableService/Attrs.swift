@@ -16,7 +16,8 @@
 /// | `squash-block-size`    | string or number      | default `1M` |
 /// | `verity`               | boolean or null       | default false: `NAME.verity`, `NAME.roothash` too |
 /// | `format`               | string or null        | `"raw"` (default) or `"ddi"` |
-/// | `system`               | string                | a DDI's architecture (`x86_64-linux`) |
+/// | `imageSystem`          | string                | a DDI's architecture (`aarch64-linux`); under cross not the builder's |
+/// | `system`               | string                | a DDI's architecture when `imageSystem` is absent |
 /// | `exportReferencesGraph`| `{KEY: [paths]}`      | which keys hold the closure |
 /// | `KEY`                  | list of `{path, references, …}` | the closure, filled in by Nix |
 /// | `outputs.out`          | string                | where the image goes |
@@ -219,7 +220,12 @@ public enum Attrs {
             }
             spec.format = format
         }
-        if case .string(let sys)? = attrs["system"] { spec.system = sys }
+        if case .string(let sys)? = attrs["imageSystem"] {
+            spec.system = sys
+            spec.systemAttribute = "imageSystem"
+        } else if case .string(let sys)? = attrs["system"] {
+            spec.system = sys
+        }
         return spec
     }
 

@@ -54,6 +54,8 @@ public struct ImageSpec: Sendable, Equatable {
     public var verity = false
     /// The derivation's system (`x86_64-linux`): a DDI's partition types.
     public var system: String?
+    /// The attribute `system` came from, for messages.
+    public var systemAttribute = "system"
 
     public init(
         pname: String, version: String, units: [Unit], osRelease: OSRelease,

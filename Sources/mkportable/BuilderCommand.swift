@@ -113,7 +113,7 @@ enum BuilderCommand {
         case .ddi:
             let system = spec.system ?? "this machine"
             guard let types = spec.system.map(PartitionTypes.forSystem) ?? DDIFile.hostTypes() else {
-                throw PortableServiceError.attribute("system", "\(quoted(system)): no discoverable partition types are known for its architecture", fix: "format = \"ddi\" supports \(PartitionTypes.byCPU.keys.sorted().joined(separator: ", "))")
+                throw PortableServiceError.attribute(spec.systemAttribute, "\(quoted(system)): no discoverable partition types are known for its architecture", fix: "format = \"ddi\" supports \(PartitionTypes.byCPU.keys.sorted().joined(separator: ", "))")
             }
             return .ddi(types)
         }

@@ -259,7 +259,8 @@ final class BuilderVerityTests: XCTestCase {
     func testBadVerityAndFormatLeaveNothing() throws {
         for (overrides, word) in [(["verity": #""yes""#], "attribute verity: expected true or false, found a string"),
                                   (["format": #""qcow2""#], #"attribute format: "qcow2" is not a known format"#),
-                                  (["format": #""ddi""#, "system": #""vax-linux""#], #"attribute system: "vax-linux""#)] {
+                                  (["format": #""ddi""#, "system": #""vax-linux""#], #"attribute system: "vax-linux""#),
+                                  (["format": #""ddi""#, "system": #""x86_64-linux""#, "imageSystem": #""vax-linux""#], #"attribute imageSystem: "vax-linux""#)] {
             Posix.removeTree(fx.out)
             let r = try fx.build(overrides)
             XCTAssertNotEqual(r.status, 0)

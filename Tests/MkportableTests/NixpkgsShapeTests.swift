@@ -202,11 +202,14 @@ final class NixpkgsShapeTests: XCTestCase {
     let
       c = pkgs.pkgsCross.aarch64-multiplatform;
       img = c.portableService { pname = "cross"; version = "1"; units = [ (unit c "cross") ]; };
+      ddi = c.portableService { pname = "cross"; version = "1"; units = [ (unit c "cross") ]; format = "ddi"; };
     in
     {
-      inherit img;
+      inherit img ddi;
       facts = {
         inherit (img) builder system;
+        ddiSystem = ddi.system;
+        ddiImageSystem = ddi.imageSystem;
         buildMkportable = "${c.buildPackages.mkportable}/bin/mkportable";
         buildSystem = c.stdenv.buildPlatform.system;
         hostSystem = c.stdenv.hostPlatform.system;
@@ -232,8 +235,15 @@ final class NixpkgsShapeTests: XCTestCase {
         in (c.portableService { pname = "cross"; version = "1"; units = [ (unit c "cross") ]; }).drvPath
         """)
         XCTAssertTrue(err.contains("cannot run on the build platform"), err)
-        let out = try build(Self.crossBody, ["img"])
+        // A DDI is built on the build platform too, but its partition types
+        // are those of the platform it is for.
+        XCTAssertEqual(facts["ddiSystem"] as? String, facts["buildSystem"] as? String)
+        XCTAssertEqual(facts["ddiImageSystem"] as? String, "aarch64-linux", "a cross DDI names the host platform's architecture")
+        let out = try build(Self.crossBody, ["img", "ddi"])
         try assertReadersSee(out["img"]! + "/cross_1.raw", "etc/systemd/system/cross.service")
+        // The aarch64 root partition type (UAPI discoverable partitions).
+        let table = try Shell.check("sfdisk", ["--json", out["ddi"]! + "/cross_1.raw"]).stdoutText.lowercased()
+        XCTAssertTrue(table.contains("b921b045-1df0-41c3-af44-4c6f280d3fae"), "aarch64 root partition type in \(table)")
     }
 
     // MARK: the stand-in's strictness

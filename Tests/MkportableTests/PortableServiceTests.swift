@@ -319,6 +319,11 @@ final class AttrsTests: XCTestCase {
         let ddi = try spec(attrs(["format": #""ddi""#, "system": #""aarch64-linux""#]))
         XCTAssertEqual(ddi.format, .ddi)
         XCTAssertEqual(ddi.system, "aarch64-linux")
+        // Under cross, the derivation's system is the builder's and
+        // imageSystem the architecture the DDI is for.
+        let cross = try spec(attrs(["format": #""ddi""#, "system": #""x86_64-linux""#, "imageSystem": #""aarch64-linux""#]))
+        XCTAssertEqual(cross.system, "aarch64-linux")
+        XCTAssertEqual(cross.systemAttribute, "imageSystem")
         XCTAssertEqual(error(attrs(["verity": #""yes""#])),
                        "attribute verity: expected true or false, found a string; verity = true writes NAME.verity and NAME.roothash beside the image")
         XCTAssertEqual(error(attrs(["format": #""qcow2""#])),
