@@ -75,7 +75,7 @@ enum VerifyCommand {
             return try DiskImageCheck.verify(ddi, image: image, certificate: certificate)
         }
         let paths = try SidecarPaths(image: image)
-        guard let hashFile = try VerityCheck.readIfPresent(paths.verity) else {
+        guard let hashFile = try VerityCheck.readIfPresent(paths.verity, limit: VerityCheck.hashTreeLimit(dataSize: size)) else {
             throw VerityCheck.Failure(message: "\(image): no \(paths.verity) beside it, so there is nothing to check it against; build it with --verity (pack) or verity = true (Nix)")
         }
         guard let rootText = try VerityCheck.readIfPresent(paths.roothash) else {

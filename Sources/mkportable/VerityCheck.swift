@@ -34,11 +34,33 @@ enum VerityCheck {
         return UInt64(st.st_size)
     }
 
-    /// Reads a whole small file; nil if it does not exist.
-    static func readIfPresent(_ path: String) throws -> [UInt8]? {
+    /// The most a `.roothash` or `.roothash.p7s` may hold: a root hash is
+    /// 64 hex digits, a PKCS#7 signature a few KiB with its certificate.
+    static let sidecarLimit: UInt64 = 1 << 20
+
+    /// Reads a whole regular file of at most `limit` bytes; nil if it does
+    /// not exist. A larger file is refused before anything is read, so a
+    /// sidecar swapped for something huge cannot exhaust memory.
+    static func readIfPresent(_ path: String, limit: UInt64 = sidecarLimit) throws -> [UInt8]? {
         if access(path, F_OK) != 0 && errno == ENOENT { return nil }
         let size = try fileSize(path)
+        guard size <= limit else {
+            throw Failure(message: "\(path): \(size) bytes, more than the \(limit) such a file can hold; it is not what pack or sign wrote")
+        }
         return try read(path, offset: 0, count: Int(size))
+    }
+
+    /// The largest hash tree an image of `dataSize` bytes can have: its
+    /// superblock block plus, level by level, one 32-byte hash per block
+    /// below (4 KiB blocks hold 128), each level rounded up to a block.
+    static func hashTreeLimit(dataSize: UInt64) -> UInt64 {
+        var total: UInt64 = 4096
+        var blocks = (dataSize + 4095) / 4096
+        repeat {
+            blocks = (blocks + 127) / 128
+            total += blocks * 4096
+        } while blocks > 1
+        return total
     }
 
     /// Parses a `.roothash` as systemd does: hex, surrounding whitespace

@@ -188,6 +188,20 @@ final class DDITests: ImageTestCase {
                 XCTAssertLessThan(offset, UInt64(size))
             }
         }
+        // Sidecars too large to be what pack wrote are refused unread.
+        let goodRootHash = try Posix.readFile(work.sub("s_1.roothash"))
+        let goodTree = try Posix.readFile(work.sub("s_1.verity"))
+        for (ext, bytes) in [(".roothash", goodRootHash + [UInt8](repeating: 0x20, count: 2 << 20)),
+                             (".verity", goodTree + [UInt8](repeating: 0, count: goodTree.count + 8192))] {
+            try Posix.writeFile(work.sub(RawPath("s_1" + ext)), bytes)
+            let big = try mkportable(["verify", side.string])
+            XCTAssertNotEqual(big.status, 0, "verify accepts an oversized \(ext)")
+            XCTAssertEqual(big.stderrText.split(separator: "\n").count, 1, big.stderrText)
+            XCTAssertTrue(big.stderrText.contains("s_1" + ext) && big.stderrText.contains("more than"), big.stderrText)
+        }
+        try Posix.writeFile(work.sub("s_1.roothash"), goodRootHash)
+        try Posix.writeFile(work.sub("s_1.verity"), goodTree)
+        XCTAssertTrue(try mkportable(["verify", side.string]).succeeded)
         // A different .roothash, a missing .verity.
         try Posix.writeFile(work.sub("s_1.roothash"), Array((String(repeating: "ab", count: 32) + "\n").utf8))
         var r = try mkportable(["verify", side.string])
