@@ -105,9 +105,14 @@ final class DataWriter {
         // waiting for its turn to be written, one read ahead, and two
         // spare. If memory (ulimit -v, a cgroup) holds fewer, fewer
         // workers run.
+        // Under an address-space limit, plan for what each thread costs
+        // beyond its slots, and fill at most half of what is left: taking
+        // memory until malloc fails would leave nothing for the threads'
+        // stacks and the runtime, whose allocations trap.
+        let planned = Posix.threadsWithinAddressSpace(jobs, perThread: 4 * blockSize + Posix.threadOverhead, fixed: 2 * blockSize)
         var slots: [Slot] = []
-        while slots.count < 3 * jobs + 2, let slot = Slot(blockSize: blockSize) { slots.append(slot) }
-        let affordable = min(jobs, (slots.count - 2) / 3)
+        while slots.count < 3 * planned + 2, let slot = Slot(blockSize: blockSize) { slots.append(slot) }
+        let affordable = min(planned, (slots.count - 2) / 3)
         if affordable < 1 {
             throw Posix.outOfMemory("5 block buffers of \(blockSize) bytes")
         }

@@ -157,6 +157,42 @@ enum Posix {
         return posix_memalign(&p, alignment, bytes) == 0 ? p : nil
     }
 
+    /// What a thread costs in address space besides its buffers: its stack
+    /// (8 MiB, glibc's default from RLIMIT_STACK) and the malloc arena
+    /// glibc may reserve for it (64 MiB on 64-bit systems).
+    static let threadOverhead = (8 + 64) << 20
+
+    /// How many of `wanted` threads fit in half of the address space the
+    /// limit (RLIMIT_AS, `ulimit -v`) leaves, when each takes `perThread`
+    /// bytes and all of them `fixed` bytes more; `wanted` when there is no
+    /// limit, and at least 1 (whose buffers then fail cleanly if even they
+    /// cannot be had).
+    static func threadsWithinAddressSpace(_ wanted: Int, perThread: Int, fixed: Int) -> Int {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return wanted }
+        guard let used = addressSpaceInUse() else { return wanted }
+        let left = Int(clamping: limit.rlim_cur) - used
+        let fits = (left / 2 - fixed) / max(1, perThread)
+        return max(1, min(wanted, fits))
+    }
+
+    /// The process's mapped address space in bytes (/proc/self/statm's
+    /// first field), or nil where /proc is not mounted.
+    private static func addressSpaceInUse() -> Int? {
+        let fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)
+        if fd < 0 { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard n > 0 else { return nil }
+        var pages = 0
+        for b in buffer[0..<n] {
+            guard b >= 0x30 && b <= 0x39 else { break }
+            pages = pages * 10 + Int(b - 0x30)
+        }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
     /// The error for a buffer that could not be had.
     static func outOfMemory(_ what: String) -> SquashFSError {
         SquashFSError("not enough memory for \(what) (the address-space limit, ulimit -v, or the memory of the machine or cgroup is reached); use fewer threads (--jobs, NIX_BUILD_CORES) or a smaller block size, or raise the limit", kind: .resource(Errno(ENOMEM)))
