@@ -115,15 +115,7 @@ final class PortablectlTests: XCTestCase {
     }()
 
     func results() throws -> Run {
-        if let why = Self.unavailableReason {
-            // CI (.ci/run) requires the real portablectl: no silent skip.
-            if ProcessInfo.processInfo.environment["MKPORTABLE_REQUIRE_CONTAINERS"] == "1" {
-                XCTFail("systemd-nspawn cannot run here, and MKPORTABLE_REQUIRE_CONTAINERS=1: \(why)")
-                throw CommandFailed(result: CommandResult(commandLine: "systemd-nspawn", status: 1, stdout: Data(), stderr: Data(why.utf8)))
-            }
-            print("note: PortablectlTests skipped: \(why)")
-            throw XCTSkip(why)
-        }
+        if let why = Self.unavailableReason { try RequiredGuest.unavailable("systemd-nspawn", because: why) }
         Self.lock.lock()
         defer { Self.lock.unlock() }
         if Self.run == nil { Self.run = Result { try Self.runGuests() } }

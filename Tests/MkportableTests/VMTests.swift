@@ -104,15 +104,7 @@ final class VMTests: XCTestCase {
 
     /// Boots the VMs once for all tests of this class; the run of `version`.
     func vmRun(_ version: String) throws -> Run {
-        if let reason = Self.unavailableReason() {
-            // CI (.ci/run) requires the VMs as it requires the containers.
-            if ProcessInfo.processInfo.environment["MKPORTABLE_REQUIRE_CONTAINERS"] == "1" {
-                XCTFail("the VM cannot run here, and MKPORTABLE_REQUIRE_CONTAINERS=1: \(reason)")
-                throw CommandFailed(result: CommandResult(commandLine: "VM", status: 1, stdout: Data(), stderr: Data(reason.utf8)))
-            }
-            print("note: VM test skipped: \(reason)")
-            throw XCTSkip(reason)
-        }
+        if let reason = Self.unavailableReason() { try RequiredGuest.unavailable("the VM", because: reason) }
         Self.lock.lock()
         defer { Self.lock.unlock() }
         if Self.outcomes == nil {
