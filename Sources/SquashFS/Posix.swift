@@ -190,7 +190,7 @@ enum Posix {
             guard b >= 0x30 && b <= 0x39 else { break }
             pages = pages * 10 + Int(b - 0x30)
         }
-        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+        return pages * Int(getpagesize())
     }
 
     /// The error for a buffer that could not be had.
