@@ -169,7 +169,12 @@ enum Posix {
     /// cannot be had).
     static func threadsWithinAddressSpace(_ wanted: Int, perThread: Int, fixed: Int) -> Int {
         var limit = rlimit()
-        guard getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return wanted }
+        #if canImport(Glibc)
+        let resource = __rlimit_resource_t(RLIMIT_AS.rawValue)
+        #else
+        let resource = RLIMIT_AS
+        #endif
+        guard getrlimit(resource, &limit) == 0, limit.rlim_cur != rlim_t.max else { return wanted }
         guard let used = addressSpaceInUse() else { return wanted }
         let left = Int(clamping: limit.rlim_cur) - used
         let fits = (left / 2 - fixed) / max(1, perThread)
