@@ -33,9 +33,12 @@ let package = Package(
         // GPT and the discoverable-partition layout of a portable DDI.
         .target(name: "DiskImage", dependencies: ["CZlib"]),
         .target(name: "PortableService", dependencies: ["SquashFS"]),
-        .executableTarget(name: "mkportable", dependencies: ["SquashFS", "PortableService", "Verity", "DiskImage"]),
+        // The commands (pack, sign, verify, the Nix builder) as a library, so
+        // tests can call them in process; the executable is a thin main.
+        .target(name: "Commands", dependencies: ["SquashFS", "PortableService", "Verity", "DiskImage"]),
+        .executableTarget(name: "mkportable", dependencies: ["Commands"]),
         .testTarget(name: "SquashFSTests", dependencies: ["SquashFS"]),
-        .testTarget(name: "MkportableTests", dependencies: ["SquashFS", "PortableService"]),
+        .testTarget(name: "MkportableTests", dependencies: ["SquashFS", "PortableService", "Commands"]),
         .testTarget(name: "VerityTests", dependencies: ["Verity", "DiskImage"]),
     ],
     swiftLanguageModes: [.v5]
