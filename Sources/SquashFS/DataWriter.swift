@@ -35,52 +35,18 @@ extension FileLayout {
 /// compressor can match across files. Blocks carry a `BlockContent` hint
 /// decided by their bytes, which an adapted compressor may use.
 ///
-/// Reading happens on the calling thread with pread into a fixed set of
-/// reusable slots; `jobs` threads compress slots; the calling thread writes
-/// finished slots strictly in submission order. Memory is bounded by the
-/// slot count, whatever the amount of data.
+/// Blocks are stored by a `BlockPipeline` (reusable slots read on this
+/// thread, compressed by workers, written in submission order), so memory
+/// is bounded by its slot count, whatever the amount of data.
 final class DataWriter {
     struct Progress { var done: UInt64; var total: UInt64 }
 
-    private enum Kind { case data(file: Int, block: Int), fragment(UInt32) }
-    private enum Outcome { case pending, sparse, raw, compressed(Int), failed(SquashFSError) }
-
-    /// One block in flight. Its single buffer holds the input until a
-    /// worker compresses it, then the stored bytes (compressed output is
-    /// copied back over the input), so a slot costs one block of memory.
-    private final class Slot {
-        let buffer: UnsafeMutableRawPointer
-        var length = 0
-        var kind: Kind = .fragment(0)
-        var content: BlockContent = .general
-        /// Fragment slots: bytes of tails of x86 executables.
-        var x86Bytes = 0
-        var outcome: Outcome = .pending
-        /// The block lies in a hole of the source: zeros, not read.
-        var hole = false
-        init?(blockSize: Int) {
-            guard let b = Posix.allocateBuffer(blockSize) else { return nil }
-            buffer = b
-        }
-        deinit {
-            Glibc.free(buffer)
-        }
-    }
-
     private let blockSize: Int
-    private let compressorID: CompressorID
-    private let output: OutputFile
-    private let monitor = Monitor()
-    private var queue: [Slot] = []
-    private var queueHead = 0
-    private var stopping = false
-    private var threads: [WorkerThread] = []
+    private let pipeline: BlockPipeline
 
-    private var free: [Slot] = []
-    private var inflight: [Slot] = []
-    private var inflightHead = 0
-
-    private var fragmentSlot: Slot?
+    private var fragmentSlot: BlockPipeline.Slot?
+    /// Bytes of tails of x86 executables in `fragmentSlot`.
+    private var fragmentX86Bytes = 0
     private var fragmentIndex: UInt32 = 0
     private(set) var fragments = FragmentTable()
 
@@ -92,8 +58,6 @@ final class DataWriter {
 
     init(fileCount: Int, blockSize: Int, compressor: any Compressor, jobs: Int, output: OutputFile) throws(SquashFSError) {
         self.blockSize = blockSize
-        self.compressorID = compressor.id
-        self.output = output
         layouts = Array(repeating: FileLayout(), count: fileCount)
         duplicateOf = Array(repeating: -1, count: fileCount)
         guard let a = Posix.allocateBuffer(blockSize), let b = Posix.allocateBuffer(blockSize) else {
@@ -101,174 +65,40 @@ final class DataWriter {
         }
         scratchA = a
         scratchB = b
-        // Slots first: one per worker compressing, one finished early
-        // waiting for its turn to be written, one read ahead, and two
-        // spare. If memory (ulimit -v, a cgroup) holds fewer, fewer
-        // workers run.
-        // Under an address-space limit, plan for what each thread costs
-        // beyond its slots, and fill at most half of what is left: taking
-        // memory until malloc fails would leave nothing for the threads'
-        // stacks and the runtime, whose allocations trap.
-        let planned = Posix.threadsWithinAddressSpace(jobs, perThread: 4 * blockSize + Posix.threadOverhead, fixed: 2 * blockSize)
-        var slots: [Slot] = []
-        while slots.count < 3 * planned + 2, let slot = Slot(blockSize: blockSize) { slots.append(slot) }
-        let affordable = min(planned, (slots.count - 2) / 3)
-        if affordable < 1 {
-            throw Posix.outOfMemory("5 block buffers of \(blockSize) bytes")
+        do {
+            pipeline = try BlockPipeline(blockSize: blockSize, compressor: compressor, jobs: jobs,
+                                         alsoHeld: 2 * blockSize, output: output)
+        } catch {
+            Glibc.free(a)
+            Glibc.free(b)
+            throw error
         }
-        slots.removeLast(slots.count - (3 * affordable + 2))
-        free = slots
-        let pool = try WorkerThread.startPool(affordable, what: "compression") { _ throws(SquashFSError) in
-            guard let scratch = Posix.allocateBuffer(blockSize) else {
-                throw Posix.outOfMemory("a compression thread's block of \(blockSize) bytes")
+        pipeline.stored = { [unowned self] kind, start, sizeWord in
+            switch kind {
+            case .data(let file, let block):
+                if block == 0 { self.layouts[file].blocksStart = start }
+                self.layouts[file].blockSizes.append(sizeWord)
+            case .fragment(let index):
+                self.fragments.set(index, start: start, size: sizeWord)
             }
-            let worker = compressor.makeWorker()
-            return { [unowned self] in self.work(worker, scratch: scratch) }
         }
-        threads = pool.threads
-        refused = pool.refused ?? (affordable < jobs ? Errno(ENOMEM) : nil)
     }
 
     /// How many compression threads run: `jobs`, or fewer if the system
     /// refused more (then `refused` says why).
-    var threadCount: Int { threads.count }
-    private(set) var refused: Errno?
+    var threadCount: Int { pipeline.threadCount }
+    var refused: Errno? { pipeline.refused }
 
     deinit {
-        shutdown()
         Glibc.free(scratchA)
         Glibc.free(scratchB)
-    }
-
-    /// With `Trace` on: how long workers starved and how long the ordered
-    /// writer waited, to tell I/O-bound from CPU-bound runs.
-    private let traceIdle = Trace.enabled
-    private var idleTotal = 0.0, mainWait = 0.0  // guarded by `monitor`
-    private func now() -> Double { Posix.monotonicSeconds() }
-
-    private func shutdown() {
-        if threads.isEmpty { return }
-        if traceIdle { Trace.mark("data workers idle \(Int(idleTotal * 1000)) ms, writer waited \(Int(mainWait * 1000)) ms") }
-        monitor.locked {
-            stopping = true
-            monitor.broadcast()
-        }
-        for t in threads { t.join() }
-        threads = []
-    }
-
-    // MARK: compression workers
-
-    private func work(_ worker: any CompressorWorker, scratch: UnsafeMutableRawPointer) {
-        let blockSize = self.blockSize
-        defer { Glibc.free(scratch) }
-        var probe = IncompressibleProbe(compressorID: compressorID)
-        while true {
-            monitor.lock()
-            // Each worker times its own wait; the sum is kept under the lock.
-            let idleStart = traceIdle && queueHead == queue.count && !stopping ? now() : 0
-            while queueHead == queue.count && !stopping { monitor.wait() }
-            if idleStart > 0 { idleTotal += now() - idleStart }
-            if queueHead == queue.count {
-                monitor.unlock()
-                return
-            }
-            let slot = queue[queueHead]
-            queueHead += 1
-            if queueHead > 64 && queueHead * 2 > queue.count {
-                queue.removeFirst(queueHead)
-                queueHead = 0
-            }
-            monitor.unlock()
-
-            let outcome: Outcome
-            if slot.hole {
-                outcome = .sparse
-            } else if case .data = slot.kind, slot.length == blockSize, isAllZero(slot.buffer, slot.length) {
-                outcome = .sparse
-            } else if probe.isIncompressible(slot.buffer, slot.length, scratch: scratch, capacity: blockSize) {
-                outcome = .raw
-            } else {
-                do {
-                    if let n = try worker.compress(
-                        UnsafeRawBufferPointer(start: slot.buffer, count: slot.length),
-                        into: UnsafeMutableRawBufferPointer(start: scratch, count: blockSize),
-                        content: slot.content) {
-                        slot.buffer.copyMemory(from: scratch, byteCount: n)
-                        outcome = .compressed(n)
-                    } else {
-                        outcome = .raw
-                    }
-                } catch {
-                    outcome = .failed(error)
-                }
-            }
-            monitor.locked {
-                slot.outcome = outcome
-                monitor.broadcast()
-            }
-        }
-    }
-
-    // MARK: ordered submission and writing
-
-    private func acquire() throws(SquashFSError) -> Slot {
-        if free.isEmpty { try retireOldest() }
-        return free.removeLast()
-    }
-
-    private func submit(_ slot: Slot) {
-        slot.outcome = .pending
-        monitor.locked {
-            queue.append(slot)
-            monitor.broadcast()
-        }
-        inflight.append(slot)
-    }
-
-    private func retireOldest() throws(SquashFSError) {
-        let slot = inflight[inflightHead]
-        inflightHead += 1
-        if inflightHead > 64 && inflightHead * 2 > inflight.count {
-            inflight.removeFirst(inflightHead)
-            inflightHead = 0
-        }
-        monitor.lock()
-        let t0 = traceIdle ? now() : 0
-        while case .pending = slot.outcome { monitor.wait() }
-        if traceIdle { mainWait += now() - t0 }
-        let outcome = slot.outcome
-        monitor.unlock()
-        free.append(slot)
-
-        let sizeWord: UInt32
-        let start = output.position
-        switch outcome {
-        case .pending: fatalError("unreachable")
-        case .failed(let e): throw e
-        case .sparse:
-            sizeWord = 0
-        case .raw:
-            try output.write(slot.buffer, slot.length)
-            sizeWord = UInt32(slot.length) | (1 << 24)
-        case .compressed(let n):
-            try output.write(slot.buffer, n)
-            sizeWord = UInt32(n)
-        }
-        switch slot.kind {
-        case .data(let file, let block):
-            if block == 0 { layouts[file].blocksStart = start }
-            layouts[file].blockSizes.append(sizeWord)
-        case .fragment(let index):
-            fragments.set(index, start: start, size: sizeWord)
-        }
     }
 
     private func submitFragment() {
         guard let slot = fragmentSlot else { return }
         // Mostly machine code: the x86 filter; otherwise tuned for packing.
-        slot.content = slot.x86Bytes * 2 > slot.length ? .x86Code : .packedTails
-        submit(slot)
+        slot.content = fragmentX86Bytes * 2 > slot.length ? .x86Code : .packedTails
+        pipeline.submit(slot)
         fragmentSlot = nil
     }
 
@@ -277,12 +107,12 @@ final class DataWriter {
             submitFragment()
         }
         if fragmentSlot == nil {
-            let slot = try acquire()
+            let slot = try pipeline.acquire()
             fragmentIndex = fragments.reserve()
             slot.kind = .fragment(fragmentIndex)
             slot.hole = false
             slot.length = 0
-            slot.x86Bytes = 0
+            fragmentX86Bytes = 0
             fragmentSlot = slot
         }
         let slot = fragmentSlot!
@@ -290,7 +120,7 @@ final class DataWriter {
         layouts[file].fragment = fragmentIndex
         layouts[file].fragmentOffset = UInt32(slot.length)
         slot.length += n
-        if x86 { slot.x86Bytes += n }
+        if x86 { fragmentX86Bytes += n }
     }
 
     // MARK: duplicate detection
@@ -330,7 +160,7 @@ final class DataWriter {
     /// hashing pass.
     func run(files: [File], paths: (Int) -> String, places: (Int) -> TailPlace, mayHaveTwin: [Bool],
              progress: ((Progress) -> Void)?) throws(SquashFSError) {
-        defer { shutdown() }
+        defer { pipeline.shutdown() }
         var done: UInt64 = 0
         let total = files.reduce(UInt64(0)) { $0 + $1.size }
         twins = TwinTable(fileCount: files.count, candidates: mayHaveTwin.reduce(0) { $0 + ($1 ? 1 : 0) })
@@ -385,7 +215,7 @@ final class DataWriter {
             var content = BlockContent.general
             var off: UInt64 = 0
             for b in 0..<fullBlocks {
-                let slot = try acquire()
+                let slot = try pipeline.acquire()
                 slot.hole = reader.isHole(at: off, count: self.blockSize)
                 if !slot.hole { try reader.read(into: slot.buffer, count: self.blockSize, at: off) }
                 if b == 0 && !slot.hole && BlockContent.isX86Executable(slot.buffer, self.blockSize) {
@@ -394,7 +224,7 @@ final class DataWriter {
                 slot.length = self.blockSize
                 slot.kind = .data(file: i, block: b)
                 slot.content = content
-                submit(slot)
+                pipeline.submit(slot)
                 off += blockSize
                 done += blockSize
                 progress?(Progress(done: done, total: total))
@@ -449,12 +279,9 @@ final class DataWriter {
         }
         submitFragment()
         Trace.mark("data pass 2 (tails) submitted")
-        while inflightHead < inflight.count { try retireOldest() }
-        try output.flush()
+        try pipeline.finish()
         // Only the layouts are needed from here on.
         twins = TwinTable(fileCount: 0, candidates: 0)
-        free = []
-        inflight = []
     }
 
     /// The earlier file (in the order files were added) with the same
@@ -604,46 +431,5 @@ final class DataWriter {
     func layout(of file: Int) -> FileLayout {
         let d = duplicateOf[file]
         return d >= 0 ? layouts[Int(d)] : layouts[file]
-    }
-}
-
-/// Spares the configured compressor blocks it cannot shrink, such as
-/// already-compressed files, by a cheap test that depends on the bytes only.
-///
-/// A block counts as incompressible when its byte histogram is nearly flat
-/// (order-0 entropy of at least 7.99 bits per byte, so no entropy coder can
-/// save more than 0.13%) and zstd at level 1, whose window spans the whole
-/// block, cannot save 1% either (so there are no long repeats to exploit).
-/// Such a block is stored uncompressed: at most about 1% larger than the
-/// slow compressor might have made it, at a few milliseconds instead of
-/// hundreds. lz4 is as fast as the test, so it is not probed.
-struct IncompressibleProbe {
-    private let zstd: (any CompressorWorker)?
-    private var counts = [Int](repeating: 0, count: 256)
-
-    init(compressorID: CompressorID) {
-        zstd = compressorID == .lz4 ? nil : ZstdCompressor(level: 1).makeWorker()
-    }
-
-    mutating func isIncompressible(_ p: UnsafeMutableRawPointer, _ n: Int,
-                                   scratch: UnsafeMutableRawPointer, capacity: Int) -> Bool {
-        guard let zstd, n >= 4096 else { return false }
-        for i in 0..<256 { counts[i] = 0 }
-        let bytes = UnsafeRawBufferPointer(start: p, count: n)
-        counts.withUnsafeMutableBufferPointer { c in
-            for b in bytes { c[Int(b)] += 1 }
-        }
-        var entropy = 0.0
-        let total = Double(n)
-        for c in counts where c > 0 {
-            let q = Double(c) / total
-            entropy -= q * log2(q)
-        }
-        if entropy < 7.99 { return false }
-        let out = UnsafeMutableRawBufferPointer(start: scratch, count: capacity)
-        guard let compressed = try? zstd.compress(UnsafeRawBufferPointer(start: p, count: n), into: out) else {
-            return true  // zstd could not shrink it at all
-        }
-        return compressed * 100 >= n * 99
     }
 }

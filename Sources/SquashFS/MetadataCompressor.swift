@@ -32,10 +32,24 @@ final class MetadataCompressor: @unchecked Sendable {
     }
 
     private let tableCount: Int
-    private let monitor = Monitor()
-    private var threads: [WorkerThread] = []
+    private var pool: WorkerPool<Job, Result<[UInt8], SquashFSError>>!
 
-    // Guarded by `monitor`:
+    /// A ready block, taken by one worker: its bytes (moved out of `cuts`,
+    /// and out of the job by the worker, so it owns them alone and fills
+    /// the fields in place), its fields and their values, read under the
+    /// lock.
+    private final class Job {
+        let table: Int
+        let block: Int
+        var bytes: [UInt8]
+        let fixups: [MetadataFixup]
+        let values: [UInt64]
+        init(table: Int, block: Int, bytes: [UInt8], fixups: [MetadataFixup], values: [UInt64]) {
+            self.table = table; self.block = block; self.bytes = bytes; self.fixups = fixups; self.values = values
+        }
+    }
+
+    // Guarded by `pool.monitor`:
     /// Cut blocks per table; emptied when a worker takes them.
     private var cuts: [[Cut?]]
     private var nextBlock: [Int]
@@ -43,7 +57,6 @@ final class MetadataCompressor: @unchecked Sendable {
     private var storedPrefix: [Int]
     private var blockStarts: [[UInt64]]
     private var waiting = 0
-    private var finishing = false
     private var failure: SquashFSError?
 
     init(tables: Int, jobs: Int, makeWorker: () -> any CompressorWorker) throws(SquashFSError) {
@@ -55,14 +68,22 @@ final class MetadataCompressor: @unchecked Sendable {
         blockStarts = Array(repeating: [0], count: tables)
         // Fewer threads than asked, if the system refuses more, change
         // nothing but speed (the blocks' order is fixed by the tables).
-        threads = try WorkerThread.startPool(jobs, what: "compression") { _ in
-            let worker = makeWorker()
-            return { [unowned self] in self.work(worker) }
-        }.threads
+        pool = try WorkerPool(
+            count: jobs, what: "metadata compression",
+            take: { [unowned self] stopping in self.take(finishing: stopping) },
+            finish: { [unowned self] job, outcome in self.record(job, outcome) },
+            makeWork: { _ in
+                let compression = MetadataBlockCompression(worker: makeWorker())
+                return { job in
+                    var bytes: [UInt8] = []
+                    swap(&bytes, &job.bytes)
+                    return compression.store(&bytes, block: job.block, fixups: job.fixups, values: job.values)
+                }
+            })
     }
 
     deinit {
-        stop()
+        pool?.stop()
     }
 
     /// Queues the next block of `table` (blocks of one table come in order).
@@ -73,6 +94,7 @@ final class MetadataCompressor: @unchecked Sendable {
             precondition(f.table < tableCount, "metadata field names a table this compressor does not hold")
             needs[f.table] = max(needs[f.table], f.block)
         }
+        let monitor = pool.monitor
         monitor.locked {
             while waiting >= Self.maxWaiting && failure == nil { monitor.wait() }
             cuts[table].append(Cut(bytes: block, fixups: fixups, needs: needs))
@@ -84,7 +106,7 @@ final class MetadataCompressor: @unchecked Sendable {
 
     /// Waits for every submitted block and returns the stored tables.
     func finish() throws(SquashFSError) -> [StoredMetadata] {
-        stop()
+        pool.stop()
         if let e = failure { throw e }
         let tables = (0..<tableCount).map { t in
             StoredMetadata(blocks: stored[t].map { $0! }, blockStarts: blockStarts[t])
@@ -93,88 +115,71 @@ final class MetadataCompressor: @unchecked Sendable {
         return tables
     }
 
-    private func stop() {
-        guard !threads.isEmpty else { return }
-        monitor.locked {
-            finishing = true
-            monitor.broadcast()
-        }
-        for t in threads { t.join() }
-        threads = []
-    }
-
-    /// Called with the monitor held: the next ready block, if any. Its
-    /// bytes are moved into `bytes`, so the caller owns them alone.
-    private func claim(into bytes: inout [UInt8]) -> (table: Int, block: Int, fixups: [MetadataFixup])? {
+    /// Called with the monitor held: the next ready block (see the order
+    /// argument above), or wait, or end once `finishing` and every cut
+    /// block is taken, or at the first failure.
+    private func take(finishing: Bool) -> WorkerPool<Job, Result<[UInt8], SquashFSError>>.Next {
+        if failure != nil { return .end }
         for t in 0..<tableCount where nextBlock[t] < cuts[t].count {
             let b = nextBlock[t]
             let needs = cuts[t][b]!.needs
             if needs.indices.allSatisfy({ storedPrefix[$0] >= needs[$0] }) {
                 nextBlock[t] += 1
-                swap(&bytes, &cuts[t][b]!.bytes)
-                let fixups = cuts[t][b]!.fixups
+                let cut = cuts[t][b]!
                 cuts[t][b] = nil
-                return (t, b, fixups)
+                let values = cut.fixups.map { blockStarts[$0.table][$0.block] }
+                return .job(Job(table: t, block: b, bytes: cut.bytes, fixups: cut.fixups, values: values))
             }
         }
-        return nil
+        let allTaken = nextBlock.indices.allSatisfy { nextBlock[$0] == cuts[$0].count }
+        return finishing && allTaken ? .end : .wait
     }
 
-    private func work(_ worker: any CompressorWorker) {
-        let blockSize = MetadataWriter.blockSize
-        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: blockSize, alignment: 16)
-        defer { scratch.deallocate() }
-        var values: [UInt64] = []
-        var bytes: [UInt8] = []
-        while true {
-            monitor.lock()
-            var job: (table: Int, block: Int, fixups: [MetadataFixup])?
-            while failure == nil {
-                job = claim(into: &bytes)
-                if job != nil || (finishing && nextBlock.indices.allSatisfy({ nextBlock[$0] == cuts[$0].count })) { break }
-                monitor.wait()
+    /// Called with the monitor held: a worker's stored block (or failure).
+    private func record(_ job: Job, _ outcome: Result<[UInt8], SquashFSError>) {
+        let t = job.table
+        switch outcome {
+        case .failure(let e):
+            if failure == nil { failure = e }
+        case .success(let block):
+            stored[t][job.block] = block
+            while storedPrefix[t] < stored[t].count, let done = stored[t][storedPrefix[t]] {
+                blockStarts[t].append(blockStarts[t].last! + UInt64(done.count))
+                storedPrefix[t] += 1
             }
-            guard let (t, b, fixups) = job else {
-                monitor.unlock()
-                return
-            }
-            values.removeAll(keepingCapacity: true)
-            for f in fixups { values.append(blockStarts[f.table][f.block]) }
-            monitor.unlock()
+        }
+        waiting -= 1
+    }
+}
 
-            // Fill the fields in place and compress.
-            let outcome: Result<[UInt8], SquashFSError>
-            let lower = b * blockSize
-            if let (f, _) = zip(fixups, values).first(where: { $0.1 > UInt64(UInt32.max) }) {
-                let name = MetadataTable(rawValue: f.table).map { "the \($0) table" } ?? "a metadata table"
-                outcome = .failure(SquashFSError("\(name) passes 4 GiB, but squashfs stores positions in it as 32-bit numbers; split the tree into several images"))
-            } else {
-                for (f, v) in zip(fixups, values) {
-                    for i in 0..<4 where f.position + i >= lower && f.position + i < lower + bytes.count {
-                        bytes[f.position + i - lower] = UInt8(truncatingIfNeeded: v >> UInt64(8 * i))
-                    }
-                }
-                outcome = bytes.withUnsafeBytes { input in
-                    Result { () throws(SquashFSError) -> [UInt8] in
-                        try StoredMetadata.store(input, worker: worker, scratch: scratch)
-                    }
-                }
-            }
-            bytes = []
+/// One metadata compression thread's worker and scratch block.
+private final class MetadataBlockCompression {
+    let worker: any CompressorWorker
+    let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: MetadataWriter.blockSize, alignment: 16)
 
-            monitor.locked {
-                switch outcome {
-                case .failure(let e):
-                    if failure == nil { failure = e }
-                case .success(let block):
-                    stored[t][b] = block
-                    while storedPrefix[t] < stored[t].count, let done = stored[t][storedPrefix[t]] {
-                        blockStarts[t].append(blockStarts[t].last! + UInt64(done.count))
-                        storedPrefix[t] += 1
-                    }
-                }
-                waiting -= 1
-                monitor.broadcast()
+    init(worker: any CompressorWorker) {
+        self.worker = worker
+    }
+
+    deinit {
+        scratch.deallocate()
+    }
+
+    /// Fills the fields in place and compresses.
+    func store(_ bytes: inout [UInt8], block b: Int, fixups: [MetadataFixup], values: [UInt64]) -> Result<[UInt8], SquashFSError> {
+        let lower = b * MetadataWriter.blockSize
+        if let (f, _) = zip(fixups, values).first(where: { $0.1 > UInt64(UInt32.max) }) {
+            let name = MetadataTable(rawValue: f.table).map { "the \($0) table" } ?? "a metadata table"
+            return .failure(SquashFSError("\(name) passes 4 GiB, but squashfs stores positions in it as 32-bit numbers; split the tree into several images"))
+        }
+        for (f, v) in zip(fixups, values) {
+            for i in 0..<4 where f.position + i >= lower && f.position + i < lower + bytes.count {
+                bytes[f.position + i - lower] = UInt8(truncatingIfNeeded: v >> UInt64(8 * i))
+            }
+        }
+        return bytes.withUnsafeBytes { input in
+            Result { () throws(SquashFSError) -> [UInt8] in
+                try StoredMetadata.store(input, worker: worker, scratch: scratch)
             }
         }
     }

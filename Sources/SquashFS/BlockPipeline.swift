@@ -1,0 +1,238 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Stores data blocks: compressed on worker threads, written in the order
+/// they were submitted (squashfs-tools-ng's block_writer, with the
+/// compression that its block_processor does).
+///
+/// On-disk rule: each stored block has a u32 size word: the stored byte
+/// count, with bit 24 set when the bytes are stored uncompressed (the
+/// compressor could not shrink them, or `IncompressibleProbe` says it
+/// would not), or 0 for a full data block of zeros (read as zeros, or lying
+/// in a hole of the source), stored sparse with no bytes at all. Fragment
+/// blocks are never sparse. Blocks follow one another with no gaps, in
+/// submission order, so their positions depend on the submitted blocks
+/// alone, never on which thread compressed which.
+///
+/// Reading happens on the calling thread into a fixed set of reusable
+/// slots; the pool's threads compress slots; the calling thread writes
+/// finished slots strictly in submission order (`acquire` writes the
+/// oldest when no slot is free). Memory is bounded by the slot count,
+/// whatever the amount of data. `stored` hears of every block written.
+final class BlockPipeline {
+    /// What a block is, so its owner can record where it went.
+    enum Kind { case data(file: Int, block: Int), fragment(UInt32) }
+    fileprivate enum Outcome { case pending, sparse, raw, compressed(Int), failed(SquashFSError) }
+
+    /// One block in flight. Its single buffer holds the input until a
+    /// worker compresses it, then the stored bytes (compressed output is
+    /// copied back over the input), so a slot costs one block of memory.
+    final class Slot {
+        let buffer: UnsafeMutableRawPointer
+        var length = 0
+        var kind: Kind = .fragment(0)
+        var content: BlockContent = .general
+        fileprivate var outcome: Outcome = .pending
+        /// The block lies in a hole of the source: zeros, not read.
+        var hole = false
+        fileprivate init?(blockSize: Int) {
+            guard let b = Posix.allocateBuffer(blockSize) else { return nil }
+            buffer = b
+        }
+        deinit {
+            Glibc.free(buffer)
+        }
+    }
+
+    private let blockSize: Int
+    private let output: OutputFile
+    private var pool: WorkerPool<Slot, Outcome>!
+
+    // Guarded by `pool.monitor`: slots submitted, not yet taken by a worker.
+    private var queue: [Slot] = []
+    private var queueHead = 0
+
+    // The submitting thread's own: free slots, and slots submitted but not
+    // yet written, oldest first.
+    private var free: [Slot] = []
+    private var inflight: [Slot] = []
+    private var inflightHead = 0
+
+    /// Called on the submitting thread for each block as it is written:
+    /// its kind, where it starts in the image and its size word.
+    var stored: (Kind, _ start: UInt64, _ sizeWord: UInt32) -> Void = { _, _, _ in }
+
+    /// `jobs` compression threads, or fewer if memory or the system holds
+    /// fewer (then `refused` says why). `alsoHeld`: bytes of buffers the
+    /// caller holds beside the pipeline's, for the address-space plan.
+    init(blockSize: Int, compressor: any Compressor, jobs: Int, alsoHeld: Int,
+         output: OutputFile) throws(SquashFSError) {
+        self.blockSize = blockSize
+        self.output = output
+        // Slots first: one per worker compressing, one finished early
+        // waiting for its turn to be written, one read ahead, and two
+        // spare. If memory (ulimit -v, a cgroup) holds fewer, fewer
+        // workers run.
+        // Under an address-space limit, plan for what each thread costs
+        // beyond its slots, and fill at most half of what is left: taking
+        // memory until malloc fails would leave nothing for the threads'
+        // stacks and the runtime, whose allocations trap.
+        let planned = Posix.threadsWithinAddressSpace(jobs, perThread: 4 * blockSize + Posix.threadOverhead, fixed: alsoHeld)
+        var slots: [Slot] = []
+        while slots.count < 3 * planned + 2, let slot = Slot(blockSize: blockSize) { slots.append(slot) }
+        let affordable = min(planned, (slots.count - 2) / 3)
+        if affordable < 1 {
+            throw Posix.outOfMemory("5 block buffers of \(blockSize) bytes")
+        }
+        slots.removeLast(slots.count - (3 * affordable + 2))
+        free = slots
+        let compressorID = compressor.id
+        pool = try WorkerPool(
+            count: affordable, what: "compression",
+            take: { [unowned self] stopping in self.take(stopping: stopping) },
+            finish: { slot, outcome in slot.outcome = outcome },
+            makeWork: { (_: Int) throws(SquashFSError) -> (Slot) -> Outcome in
+                guard let scratch = Posix.allocateBuffer(blockSize) else {
+                    throw Posix.outOfMemory("a compression thread's block of \(blockSize) bytes")
+                }
+                let work = BlockCompression(blockSize: blockSize, worker: compressor.makeWorker(),
+                                            probe: IncompressibleProbe(compressorID: compressorID), scratch: scratch)
+                return { slot in work.outcome(of: slot) }
+            })
+        refused = pool.refused ?? (affordable < jobs ? Errno(ENOMEM) : nil)
+    }
+
+    /// How many compression threads run.
+    var threadCount: Int { pool.count }
+    private(set) var refused: Errno?
+
+    /// With `Trace` on: how long the ordered writer waited for workers,
+    /// to tell I/O-bound from CPU-bound runs (the pool reports its idle).
+    private let traceWait = Trace.enabled
+    private var writerWait = 0.0
+
+    deinit {
+        shutdown()
+    }
+
+    /// Stops the workers (after the blocks they hold); idempotent.
+    func shutdown() {
+        guard let pool, pool.count > 0 else { return }
+        if traceWait { Trace.mark("data writer waited \(Int(writerWait * 1000)) ms") }
+        pool.stop()
+    }
+
+    /// Called with the monitor held.
+    private func take(stopping: Bool) -> WorkerPool<Slot, Outcome>.Next {
+        if queueHead == queue.count { return stopping ? .end : .wait }
+        let slot = queue[queueHead]
+        queueHead += 1
+        if queueHead > 64 && queueHead * 2 > queue.count {
+            queue.removeFirst(queueHead)
+            queueHead = 0
+        }
+        return .job(slot)
+    }
+
+    // MARK: ordered submission and writing
+
+    /// A free slot to fill; writes the oldest block first if none is free.
+    func acquire() throws(SquashFSError) -> Slot {
+        if free.isEmpty { try retireOldest() }
+        return free.removeLast()
+    }
+
+    /// Hands a filled slot to the workers; it is written after every slot
+    /// submitted before it.
+    func submit(_ slot: Slot) {
+        slot.outcome = .pending
+        pool.monitor.locked {
+            queue.append(slot)
+            pool.monitor.broadcast()
+        }
+        inflight.append(slot)
+    }
+
+    /// Writes every submitted block, flushes, and frees the slots.
+    func finish() throws(SquashFSError) {
+        while inflightHead < inflight.count { try retireOldest() }
+        try output.flush()
+        free = []
+        inflight = []
+    }
+
+    private func retireOldest() throws(SquashFSError) {
+        let slot = inflight[inflightHead]
+        inflightHead += 1
+        if inflightHead > 64 && inflightHead * 2 > inflight.count {
+            inflight.removeFirst(inflightHead)
+            inflightHead = 0
+        }
+        let monitor = pool.monitor
+        monitor.lock()
+        let t0 = traceWait ? Posix.monotonicSeconds() : 0
+        while case .pending = slot.outcome { monitor.wait() }
+        if traceWait { writerWait += Posix.monotonicSeconds() - t0 }
+        let outcome = slot.outcome
+        monitor.unlock()
+        free.append(slot)
+
+        let sizeWord: UInt32
+        let start = output.position
+        switch outcome {
+        case .pending: fatalError("unreachable")
+        case .failed(let e): throw e
+        case .sparse:
+            sizeWord = 0
+        case .raw:
+            try output.write(slot.buffer, slot.length)
+            sizeWord = UInt32(slot.length) | (1 << 24)
+        case .compressed(let n):
+            try output.write(slot.buffer, n)
+            sizeWord = UInt32(n)
+        }
+        stored(slot.kind, start, sizeWord)
+    }
+}
+
+/// One compression thread's state and the choice of how a block is
+/// stored: sparse, raw or compressed (the size-word rule of
+/// `BlockPipeline`).
+private final class BlockCompression {
+    let blockSize: Int
+    let worker: any CompressorWorker
+    var probe: IncompressibleProbe
+    let scratch: UnsafeMutableRawPointer
+
+    init(blockSize: Int, worker: any CompressorWorker, probe: IncompressibleProbe, scratch: UnsafeMutableRawPointer) {
+        self.blockSize = blockSize
+        self.worker = worker
+        self.probe = probe
+        self.scratch = scratch
+    }
+
+    deinit {
+        Glibc.free(scratch)
+    }
+
+    func outcome(of slot: BlockPipeline.Slot) -> BlockPipeline.Outcome {
+        if slot.hole { return .sparse }
+        if case .data = slot.kind, slot.length == blockSize, isAllZero(slot.buffer, slot.length) {
+            return .sparse
+        }
+        if probe.isIncompressible(slot.buffer, slot.length, scratch: scratch, capacity: blockSize) {
+            return .raw
+        }
+        do {
+            guard let n = try worker.compress(
+                UnsafeRawBufferPointer(start: slot.buffer, count: slot.length),
+                into: UnsafeMutableRawBufferPointer(start: scratch, count: blockSize),
+                content: slot.content) else { return .raw }
+            slot.buffer.copyMemory(from: scratch, byteCount: n)
+            return .compressed(n)
+        } catch {
+            return .failed(error)
+        }
+    }
+}
