@@ -25,14 +25,11 @@
       forAllSystems = f: nixpkgs.lib.genAttrs systems (system: f nixpkgs.legacyPackages.${system});
 
       # portableService for `pkgs`, as the overlay makes it: the image is
-      # built on the build platform by the build platform's mkportable.
+      # built on the build platform (pkgs.stdenv's, which callPackage
+      # passes) by the build platform's mkportable.
       portableServiceFor =
         pkgs: mkportable:
-        pkgs.callPackage ./nix/portable-service.nix {
-          inherit mkportable;
-          system = pkgs.stdenv.buildPlatform.system;
-          hostSystem = pkgs.stdenv.hostPlatform.system;
-        };
+        pkgs.callPackage ./nix/portable-service.nix { inherit mkportable; };
     in
     {
       packages = forAllSystems (pkgs: rec {

@@ -12,8 +12,9 @@
 #   }
 #
 # or, in nixpkgs style, `pkgs.callPackage ./nix/portable-service.nix
-# { mkportable = ...; }` (the overlay does that), which fills `lib`,
-# `closureInfo` and `runCommand` from pkgs and gives the function `.override`.
+# { mkportable = pkgs.buildPackages.mkportable; }` (the overlay does that),
+# which fills `lib`, `stdenv`, `closureInfo` and `runCommand` from pkgs and
+# gives the function `.override`.
 #
 # The arguments, their meanings and defaults are those of nixpkgs'
 # pkgs/build-support/portable-service/default.nix. The derivation runs
@@ -28,12 +29,9 @@
   # with bin/mkportable, or a string path to the executable (with its
   # store context).
   mkportable,
-  # The system the image derivation is built on (nixpkgs: the build
-  # platform's; the image itself is data).
-  system ? builtins.currentSystem,
-  # The system the image is for (nixpkgs: the host platform's): a DDI's
-  # partition types. Differs from `system` only in cross builds.
-  hostSystem ? system,
+  # nixpkgs' stdenv (callPackage gives it): its build platform is where the
+  # image derivation is built, its host platform what the image is for.
+  stdenv ? null,
   # Merged into every image derivation. Checks use it to force a second,
   # independent build of the same image.
   extraAttrs ? { },
@@ -46,9 +44,34 @@
   # nixpkgs' runCommand (name -> env -> script); gives passthru.tests.
   # Without it passthru.tests is { }.
   runCommand ? null,
-}:
+  # Also taken, but not declared, so that callPackage does not fill them
+  # from pkgs (nixpkgs' pkgs.system is a deprecated alias, warning when
+  # read, of the *host* platform's system):
+  #   system      the system the image derivation is built on (default: the
+  #               stdenv's build platform, else builtins.currentSystem);
+  #   hostSystem  the system the image is for, a DDI's partition types
+  #               (default: the stdenv's host platform, else `system`).
+  # Any other argument is refused by name.
+  ...
+}@functionArgs:
 
 let
+  knownFunctionArgs = [
+    "mkportable"
+    "stdenv"
+    "extraAttrs"
+    "lib"
+    "closureInfo"
+    "runCommand"
+    "system"
+    "hostSystem"
+  ];
+  unknownFunctionArgs = builtins.attrNames (removeAttrs functionArgs knownFunctionArgs);
+
+  system =
+    functionArgs.system or (if stdenv != null then stdenv.buildPlatform.system else builtins.currentSystem);
+  hostSystem = functionArgs.hostSystem or (if stdenv != null then stdenv.hostPlatform.system else system);
+
   inherit (builtins)
     all
     any
@@ -745,6 +768,11 @@ in
 # A functor that carries resolve's arguments, as lib.setFunctionArgs makes
 # (nixpkgs' callPackage turns the function into the same shape).
 {
-  __functor = _self: portableService;
+  __functor =
+    _self:
+    if unknownFunctionArgs != [ ] then
+      fail "${head unknownFunctionArgs} is not an argument of the portableService function (nix/portable-service.nix); it takes ${concatStringsSep ", " knownFunctionArgs}"
+    else
+      portableService;
   __functionArgs = builtins.functionArgs resolve;
 }

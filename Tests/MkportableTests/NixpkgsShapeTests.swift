@@ -49,8 +49,12 @@ final class NixpkgsShapeTests: XCTestCase {
 
     var arguments: [String] { ["--argstr", "root", Self.root, "--argstr", "swiftToolchain", NixTests.toolchain] }
 
-    func evaluate(_ body: String) throws -> [String: Any] {
-        let r = try Shell.run("nix-instantiate", ["--eval", "--strict", "--json", "-E", expression(body)] + arguments)
+    /// NIX_ABORT_ON_WARN=1 on every evaluation: a warning is an error, as
+    /// in nixpkgs' CI, unless a test asks otherwise.
+    static let abortOnWarn: [String: String?] = ["NIX_ABORT_ON_WARN": "1"]
+
+    func evaluate(_ body: String, environment: [String: String?] = abortOnWarn) throws -> [String: Any] {
+        let r = try Shell.run("nix-instantiate", ["--eval", "--strict", "--json", "-E", expression(body)] + arguments, environment: environment)
         guard r.succeeded else { throw CommandFailed(result: r) }
         guard let json = try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any] else {
             XCTFail("not an attribute set: \(r.stdoutText)")
@@ -59,8 +63,8 @@ final class NixpkgsShapeTests: XCTestCase {
         return json
     }
 
-    func evaluationError(_ body: String) throws -> String {
-        let r = try Shell.run("nix-instantiate", ["--eval", "--strict", "-E", expression(body)] + arguments)
+    func evaluationError(_ body: String, environment: [String: String?] = abortOnWarn) throws -> String {
+        let r = try Shell.run("nix-instantiate", ["--eval", "--strict", "-E", expression(body)] + arguments, environment: environment)
         XCTAssertFalse(r.succeeded, "must not evaluate: \(r.stdoutText)")
         return r.stderrText
     }
@@ -244,6 +248,53 @@ final class NixpkgsShapeTests: XCTestCase {
         // The aarch64 root partition type (UAPI discoverable partitions).
         let table = try Shell.check("sfdisk", ["--json", out["ddi"]! + "/cross_1.raw"]).stdoutText.lowercased()
         XCTAssertTrue(table.contains("b921b045-1df0-41c3-af44-4c6f280d3fae"), "aarch64 root partition type in \(table)")
+    }
+
+    // MARK: callPackage'd directly
+
+    /// portable-service.nix callPackage'd by hand (its header shows this),
+    /// natively and under pkgsCross. callPackage fills every declared
+    /// argument it finds in pkgs, and nixpkgs' `pkgs.system` is a
+    /// deprecated alias of the host platform's system that warns when read
+    /// (the stand-in has it too): the derivation must still be built on the
+    /// build platform, a DDI's partition types be the host platform's, and
+    /// nothing warn (NIX_ABORT_ON_WARN=1 is set).
+    static let directBody = """
+    let
+      direct = p: p.callPackage (root + "/nix/portable-service.nix") { inherit (p.buildPackages) mkportable; };
+      c = pkgs.pkgsCross.aarch64-multiplatform;
+      args = p: { pname = "direct"; version = "1"; units = [ (unit p "direct") ]; format = "ddi"; };
+      native = direct pkgs (args pkgs);
+      cross = direct c (args c);
+      pinned = (direct c).override { hostSystem = "x86_64-linux"; } (args c);
+    in
+    {
+      nativeSystem = native.system;
+      nativeImageSystem = native.imageSystem;
+      crossSystem = cross.system;
+      crossImageSystem = cross.imageSystem;
+      crossDrv = cross.drvPath;
+      pinnedImageSystem = pinned.imageSystem;
+      buildSystem = c.stdenv.buildPlatform.system;
+    }
+    """
+
+    func testDirectCallPackageTakesThePlatformsFromStdenv() throws {
+        try requireNix()
+        let facts = try evaluate(Self.directBody)
+        let build = facts["buildSystem"] as? String
+        XCTAssertEqual(facts["nativeSystem"] as? String, build)
+        XCTAssertEqual(facts["nativeImageSystem"] as? String, build)
+        XCTAssertEqual(facts["crossSystem"] as? String, build, "built on the build platform, not pkgs.system's host platform")
+        XCTAssertEqual(facts["crossImageSystem"] as? String, "aarch64-linux", "a cross DDI's partition types are the host platform's")
+        XCTAssertEqual(facts["pinnedImageSystem"] as? String, "x86_64-linux", ".override { hostSystem } still works")
+        // Reading pkgs.system warns in the stand-in as in nixpkgs, so the
+        // check above would catch a function that read it.
+        let warned = try evaluationError("pkgs.system")
+        XCTAssertTrue(warned.contains("'system' has been renamed to/replaced by 'stdenv.hostPlatform.system'"), warned)
+        // A misspelt argument is refused by name, not ignored.
+        let typo = try evaluationError("((pkgs.portableService.override { sytem = \"x\"; }) { pname = \"t\"; version = \"1\"; units = [ (unit pkgs \"t\") ]; }).drvPath")
+        XCTAssertTrue(typo.contains("portableService: sytem is not an argument of the portableService function"), typo)
     }
 
     // MARK: the stand-in's strictness

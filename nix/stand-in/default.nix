@@ -6,6 +6,7 @@
 #                    arguments, makeOverridable, extendDerivation, ...)
 #   legacyPackages.<system>, and the package set's own
 #     stdenv.{hostPlatform,buildPlatform}, buildPackages, pkgsCross.<name>,
+#     `system` (nixpkgs' deprecated alias: warns when read),
 #     pkgsStatic, callPackage, newScope, appendOverlays, extend, busybox (a derivation), writeText,
 #     writeScriptBin, runCommand, closureInfo, and the names
 #     nix/package.nix asks for (swift, swiftpm, swiftPackages, pkg-config,
@@ -120,6 +121,11 @@ let
             targetPlatform = platform crossSystem;
           };
           callPackage = lib.callPackageWith final;
+          # nixpkgs keeps `system` only as a deprecated alias of
+          # stdenv.hostPlatform.system (since 2025-10-28), which warns when
+          # read, and callPackage fills any function argument named
+          # `system` from it.
+          system = lib.warn "'system' has been renamed to/replaced by 'stdenv.hostPlatform.system'" crossSystem;
           # nixpkgs' pkgs.appendOverlays / pkgs.extend: the same set with
           # more overlays, buildPackages and pkgsCross included.
           appendOverlays =

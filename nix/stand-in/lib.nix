@@ -144,6 +144,23 @@ rec {
   versionOlder = v1: v2: builtins.compareVersions v2 v1 == 1;
   assertMsg = pred: msg: pred || throw msg;
 
+  # As nixpkgs' lib.warn: builtins.warn where Nix has it (2.23 and later;
+  # it honours abort-on-warn), else a trace in the same words that aborts
+  # when NIX_ABORT_ON_WARN is 1, true or yes. A plain builtins.trace would
+  # let a warning through where nixpkgs' CI stops.
+  warn =
+    builtins.warn or (
+      msg: value:
+      assert builtins.isString msg;
+      builtins.trace "evaluation warning: ${msg}" (
+        if builtins.elem (builtins.getEnv "NIX_ABORT_ON_WARN") [ "1" "true" "yes" ] then
+          abort "NIX_ABORT_ON_WARN=true; warnings are treated as unrecoverable errors."
+        else
+          value
+      )
+    );
+  warnIf = cond: msg: if cond then warn msg else id;
+
   platforms.linux = [
     "aarch64-linux"
     "armv5tel-linux"
