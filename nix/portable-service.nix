@@ -36,7 +36,8 @@
   # independent build of the same image.
   extraAttrs ? { },
   # nixpkgs' lib. With it, the result gets lib.extendDerivation's shape and
-  # meta.platforms; without, the same attributes from builtins.
+  # meta.platforms, and the squashfsTools warning is lib.warn's; without,
+  # the same from builtins.
   lib ? null,
   # nixpkgs' closureInfo ({ rootPaths } -> derivation with store-paths);
   # gives passthru.closure. Without it passthru.closure is null.
@@ -72,6 +73,29 @@ let
     functionArgs.system or (if stdenv != null then stdenv.buildPlatform.system else builtins.currentSystem);
   hostSystem = functionArgs.hostSystem or (if stdenv != null then stdenv.hostPlatform.system else system);
 
+  # nixpkgs' lib.warn when lib is given (it honours abort-on-warn and
+  # NIX_ABORT_ON_WARN); else builtins.warn (Nix 2.23 and later), else a
+  # trace in the same words that also aborts under NIX_ABORT_ON_WARN.
+  warn =
+    if lib != null then
+      lib.warn
+    else
+      builtins.warn or (
+        msg: value:
+        builtins.trace "evaluation warning: ${msg}" (
+          if
+            builtins.elem (builtins.getEnv "NIX_ABORT_ON_WARN") [
+              "1"
+              "true"
+              "yes"
+            ]
+          then
+            abort "NIX_ABORT_ON_WARN=true; warnings are treated as unrecoverable errors."
+          else
+            value
+        )
+      );
+
   inherit (builtins)
     all
     any
@@ -98,7 +122,6 @@ let
     stringLength
     substring
     toString
-    trace
     unsafeDiscardStringContext
     ;
 
@@ -612,9 +635,9 @@ let
         else if format == "ddi" && !elem (head (split "-" hostSystem)) ddiCPUs then
           fail "hostSystem: \"${hostSystem}\": no discoverable partition types are known for its architecture; format = \"ddi\" supports aarch64, armv7l, i686, loongarch64, powerpc64le, riscv64, s390x, x86_64"
         else if squashfsTools != null then
-          trace "warning: portableService: squashfsTools is ignored; mkportable writes the squashfs image itself" true
+          warn "portableService: squashfsTools is ignored; mkportable writes the squashfs image itself" true
         else if squashfs-tools != null then
-          trace "warning: portableService: squashfs-tools is ignored; mkportable writes the squashfs image itself" true
+          warn "portableService: squashfs-tools is ignored; mkportable writes the squashfs image itself" true
         else
           true;
 

@@ -17,7 +17,8 @@ import XCTest
 /// - `nix-build --check` rebuilds each image bit for bit, also after
 ///   `nix-store --optimise` has hard-linked identical store files;
 /// - the Nix function rejects a bad unit name at evaluation time and warns
-///   about the ignored squashfsTools argument.
+///   about the ignored squashfsTools argument (a warning NIX_ABORT_ON_WARN
+///   turns into an error, as nixpkgs' lib.warn does).
 ///
 /// Needs nix-build (skipped, with the reason printed, without it) and the
 /// host Swift toolchain the examples' mkportable is compiled with. The
@@ -410,10 +411,17 @@ final class NixTests: XCTestCase {
             let ps = (import (root + "/default.nix") { inherit swiftToolchain; }).portableService;
             in (ps { pname = "foo"; version = "1"; units = [ (builtins.toFile "foo.service" "") ]; \(arg) = "mksquashfs"; }).drvPath
             """
-            let r = try Shell.run("nix-instantiate", ["--eval", "-E", expr, "--argstr", "root", Self.root, "--argstr", "swiftToolchain", Self.toolchain])
+            let args = ["--eval", "-E", expr, "--argstr", "root", Self.root, "--argstr", "swiftToolchain", Self.toolchain]
+            let r = try Shell.run("nix-instantiate", args, environment: ["NIX_ABORT_ON_WARN": nil])
             XCTAssertTrue(r.succeeded, r.summary)
-            XCTAssertTrue(r.stderrText.contains("warning: portableService: \(arg) is ignored"), r.stderrText)
+            XCTAssertTrue(r.stderrText.contains("evaluation warning: portableService: \(arg) is ignored"), r.stderrText)
             XCTAssertTrue(r.stdoutText.contains("foo-img-1.drv"), r.stdoutText)
+            // A warning as nixpkgs' lib.warn gives it: NIX_ABORT_ON_WARN
+            // stops evaluation (Nix 2.8 has no builtins.warn; where Nix has
+            // it, abort-on-warn does the same).
+            let aborted = try Shell.run("nix-instantiate", args, environment: ["NIX_ABORT_ON_WARN": "1"])
+            XCTAssertFalse(aborted.succeeded, "NIX_ABORT_ON_WARN=1 must stop at the warning: \(aborted.summary)")
+            XCTAssertTrue(aborted.stderrText.contains("warnings are treated as unrecoverable errors"), aborted.stderrText)
         }
     }
 

@@ -297,6 +297,19 @@ final class NixpkgsShapeTests: XCTestCase {
         XCTAssertTrue(typo.contains("portableService: sytem is not an argument of the portableService function"), typo)
     }
 
+    /// The ignored squashfsTools argument warns with nixpkgs' lib.warn, so
+    /// NIX_ABORT_ON_WARN (and abort-on-warn where Nix has builtins.warn)
+    /// stops evaluation, as it does for nixpkgs' own warnings.
+    func testIgnoredSquashfsToolsWarnsThroughLibWarn() throws {
+        try requireNix()
+        let body = "(pkgs.portableService { pname = \"w\"; version = \"1\"; units = [ (unit pkgs \"w\") ]; squashfsTools = pkgs.busybox; }).drvPath"
+        let r = try Shell.run("nix-instantiate", ["--eval", "-E", expression(body)] + arguments, environment: ["NIX_ABORT_ON_WARN": nil])
+        XCTAssertTrue(r.succeeded, r.summary)
+        XCTAssertTrue(r.stderrText.contains("evaluation warning: portableService: squashfsTools is ignored"), r.stderrText)
+        let aborted = try evaluationError(body)
+        XCTAssertTrue(aborted.contains("warnings are treated as unrecoverable errors"), aborted)
+    }
+
     // MARK: the stand-in's strictness
 
     func testStandInIsAsStrictAsNixpkgsWhereOurFilesTouchIt() throws {
