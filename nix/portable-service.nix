@@ -690,10 +690,13 @@ let
   # meta: description and homepage as given; license: the licences the
   # units and contents declare in their own meta (the closure's other
   # store paths are not looked at: only derivations passed in are visible
-  # at evaluation time); platforms: Linux (what portablectl runs on).
-  # Then the caller's `meta` over it.
+  # at evaluation time); platforms: Linux (what portablectl runs on);
+  # position: where the caller wrote `pname` (nixpkgs' mkDerivation takes
+  # meta.position from its own `pname`, which for nixpkgs' portableService
+  # is inside nixpkgs; `nix edit` and the like go here to the image's
+  # definition instead). Then the caller's `meta` over it.
   metaFor =
-    args:
+    pos: args:
     let
       licenses = unique (concatMap licensesOf (args.units ++ args.contents));
     in
@@ -708,12 +711,14 @@ let
         }
     )
     // (if lib != null then { platforms = lib.platforms.linux; } else { })
+    // (if pos != null then { position = "${pos.file}:${toString pos.line}"; } else { })
     // args.meta;
 
   # `rattrs` is final -> arguments (the overrideAttrs fixed point, as in
-  # nixpkgs' mkDerivation); `extra` goes into the derivation attributes.
+  # nixpkgs' mkDerivation); `extra` goes into the derivation attributes;
+  # `pos` is meta.position's source (null: none).
   imageWith =
-    extra: rattrs:
+    pos: extra: rattrs:
     let
       args = rattrs args;
       made = derivationFor extra args;
@@ -754,7 +759,7 @@ let
       // {
         pname = "${args.pname}-img";
         inherit (args) version;
-        meta = metaFor args;
+        meta = metaFor pos args;
         inherit passthru;
         # f is attrs, prev -> attrs or final -> prev -> attrs, as in
         # nixpkgs (lib.toExtension); the attributes are portableService's
@@ -771,7 +776,7 @@ let
               if builtins.isFunction x then f0 final prev else x;
             known = builtins.functionArgs resolve;
           in
-          imageWith extra (
+          imageWith pos extra (
             final:
             let
               prev = rattrs final;
@@ -786,7 +791,7 @@ let
       }
     ) drv;
 
-  portableService = args: imageWith { } (_final: resolve args);
+  portableService = args: imageWith (builtins.unsafeGetAttrPos "pname" args) { } (_final: resolve args);
 in
 # A functor that carries resolve's arguments, as lib.setFunctionArgs makes
 # (nixpkgs' callPackage turns the function into the same shape).

@@ -131,6 +131,7 @@ final class NixpkgsShapeTests: XCTestCase {
         inherit (img) name pname version;
         getName = lib.getName img;
         meta = img.meta;
+        position = img.meta.position or null;
         imageFileName = img.passthru.imageFileName;
         closureRoots = img.passthru.closureRoots;
         outPname = img.out.pname;
@@ -161,6 +162,11 @@ final class NixpkgsShapeTests: XCTestCase {
         XCTAssertEqual(meta["homepage"] as? String, "https://example.org/shape")
         XCTAssertEqual((meta["license"] as? [String: Any])?["spdxId"] as? String, "MIT", "the licence of `contents`: \(meta)")
         XCTAssertTrue((meta["platforms"] as? [String] ?? []).contains("x86_64-linux"), "\(meta)")
+        // meta.position, as mkDerivation sets it: where `pname` was written
+        // (Nix 2.8 names an -E expression's "file" by its text).
+        let lines = expression(Self.shapeBody).split(separator: "\n", omittingEmptySubsequences: false)
+        let pnameLine = (lines.firstIndex { $0.contains("pname = \"shape\";") } ?? -1) + 1
+        XCTAssertTrue((facts["position"] as? String ?? "").hasSuffix(":\(pnameLine)"), "meta.position \(facts["position"] ?? "none") should end in :\(pnameLine)")
         XCTAssertEqual(facts["imageFileName"] as? String, "shape_1.0.raw")
         XCTAssertEqual(facts["overVersionName"] as? String, "shape-img-2.0")
         XCTAssertEqual(facts["overVersionFile"] as? String, "shape_2.0.raw")
