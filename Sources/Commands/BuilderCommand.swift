@@ -167,21 +167,9 @@ enum BuilderCommand {
     }
 
     static func imageOptions(_ spec: ImageSpec, environment: [String: String], progress: Bool) throws -> ImageOptions {
-        let blockSize: Int
-        do {
-            blockSize = try parseBlockSize(spec.blockSize)
-        } catch {
-            // The parser names the setting as pack's `--block-size "..."`;
-            // here it came from the derivation attribute.
-            throw PortableServiceError.attribute("squash-block-size", "\(quoted(spec.blockSize)): \(stripOptionName(error.message, "--block-size"))")
-        }
-        let compressor: any Compressor
-        do {
-            compressor = try parseCompressor(spec.compression, blockSize: blockSize)
-        } catch {
-            // The parser names the setting as pack's `--comp "..."`; here it
-            // came from the derivation attribute.
-            throw PortableServiceError.attribute("squash-compression", "\(quoted(spec.compression)): \(stripOptionName(error.message, "--comp"))")
+        let blockSize = try setting("squash-block-size", spec.blockSize, parseBlockSize)
+        let compressor = try setting("squash-compression", spec.compression) { (text: String) throws(SquashFSError) in
+            try parseCompressor(text, blockSize: blockSize)
         }
         let mtime = try Settings.sourceDateEpoch(environment, fix: "; unset it for mtime 0") ?? 0
         return ImageOptions(compressor: compressor, blockSize: blockSize,
@@ -190,14 +178,17 @@ enum BuilderCommand {
                             notice: { fputs("mkportable: note: \($0)\n", stderr) })
     }
 
-    /// `--comp "xz -Xnope": unknown option ...` → `unknown option ...`.
-    static func stripOptionName(_ message: String, _ option: String) -> String {
-        let chars = Array(message)
-        let lead = Array(option + " \"")
-        guard chars.starts(with: lead) else { return message }
-        var i = lead.count
-        while i + 2 < chars.count, !(chars[i] == "\"" && chars[i + 1] == ":" && chars[i + 2] == " ") { i += 1 }
-        return i + 2 < chars.count ? String(chars[(i + 3)...]) : message
+    /// A setting the writer parses, its refusal in the builder's terms:
+    /// the attribute and its value, then the problem
+    /// (`attribute squash-compression: "xz -Xfoo": unknown option …`).
+    static func setting<T>(_ attribute: String, _ text: String,
+                           _ parse: (String) throws(SquashFSError) -> T) throws -> T {
+        do {
+            return try parse(text)
+        } catch {
+            guard error.kind == .invalidSetting else { throw error }
+            throw PortableServiceError.attribute(attribute, "\(quoted(text)): \(error.message)")
+        }
     }
 
     static func makeDirectory(_ path: String) throws {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import PortableService
 import SquashFS
 import DiskImage
 
@@ -130,11 +131,13 @@ enum PackCommand {
         }
         let source = positional[0], image = positional[1]
 
-        let blockSize = try parseBlockSize(blockSizeText)
+        let blockSize = try setting("--block-size", blockSizeText, parseBlockSize)
         // The default "-Xdict-size 100%" cannot go below xz's 8 KiB minimum;
         // under 8 KiB blocks the default means plain xz (dictionary = block).
         if !compGiven && blockSize < 8192 { comp = "xz" }
-        let compressor = try parseCompressor(comp, blockSize: blockSize)
+        let compressor = try setting("--comp", comp) { (text: String) throws(SquashFSError) in
+            try parseCompressor(text, blockSize: blockSize)
+        }
         if mtime == nil { mtime = try Settings.sourceDateEpoch(environment) }
         let threads = try Settings.jobs(option: jobs, environment: environment)
 
@@ -173,6 +176,19 @@ enum PackCommand {
                                    notice: { fputs("mkportable pack: note: \($0)\n", stderr) })
         try write(consume root, to: image, options: options, form: form)
         return 0
+    }
+
+    /// A setting the writer parses, its refusal in pack's terms: the
+    /// option and the value as given, then the problem
+    /// (`--comp "xz -Xfoo": unknown option -Xfoo for xz; accepted: …`).
+    static func setting<T>(_ option: String, _ text: String,
+                           _ parse: (String) throws(SquashFSError) -> T) throws -> T {
+        do {
+            return try parse(text)
+        } catch {
+            guard error.kind == .invalidSetting else { throw error }
+            throw Failure(message: "\(option) \(quoted(text)): \(error.message)")
+        }
     }
 
     /// The destination's failures in pack's terms (its option is --force).

@@ -134,9 +134,9 @@ public enum Layout {
             do {
                 node = try scan(path)
             } catch {
-                var st = stat()
-                if lstat(path, &st) != 0 && (errno == ENOENT || errno == ENOTDIR) {
-                    throw PortableServiceError("closure: cannot read store path: \(quoted(path)) is not on disk (No such file or directory); the reference graph lists it, so realise it first (nix-store --realise \(path)) or build through Nix")
+                // The store path itself is missing (not something inside it).
+                if error.path == path, case .io(let e) = error.kind, e.code == ENOENT || e.code == ENOTDIR {
+                    throw PortableServiceError("closure: cannot read store path: \(quoted(path)) is not on disk (\(e)); the reference graph lists it, so realise it first (nix-store --realise \(path)) or build through Nix")
                 }
                 throw PortableServiceError("closure: cannot read store path: \(error.message)")
             }

@@ -41,7 +41,8 @@ struct DiskScanner {
         let rc = Posix.withCString(path) { following ? stat($0, &st) : lstat($0, &st) }
         if rc != 0 {
             let e = errno
-            throw SquashFSError("\(renderName(path)): cannot stat (\(Posix.errorString(e)))")
+            throw SquashFSError("\(renderName(path)): cannot stat (\(Posix.errorString(e)))",
+                                kind: .io(Errno(e)), path: String(decoding: path, as: UTF8.self))
         }
         if following { followedRoot = path }
         return try node(path, st, parent: AT_FDCWD, name: path)

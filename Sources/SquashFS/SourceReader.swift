@@ -38,17 +38,17 @@ struct SourceReader {
                     throw SquashFSError("\(displayPath): permission denied reading this file; make it readable by the user running mkportable (e.g. chmod a+r) or run as a user who can read it")
                 }
                 if e == ENOENT {
-                    throw SquashFSError("\(displayPath): the file disappeared after the scan; do not modify the source while the image is written")
+                    throw SquashFSError("\(displayPath): the file disappeared after the scan; do not modify the source while the image is written", kind: .sourceChanged)
                 }
                 if e == ELOOP {
-                    throw SquashFSError("\(displayPath): the file was replaced by a symlink after the scan; do not modify the source while the image is written")
+                    throw SquashFSError("\(displayPath): the file was replaced by a symlink after the scan; do not modify the source while the image is written", kind: .sourceChanged)
                 }
                 throw SquashFSError("\(displayPath): cannot open for reading (\(Posix.errorString(e)))")
             }
             var st = stat()
             if fstat(f, &st) != 0 || (st.st_mode & S_IFMT) != S_IFREG {
                 _ = Glibc.close(f)
-                throw SquashFSError("\(displayPath): is no longer a regular file (it was replaced after the scan); do not modify the source while the image is written")
+                throw SquashFSError("\(displayPath): is no longer a regular file (it was replaced after the scan); do not modify the source while the image is written", kind: .sourceChanged)
             }
             fd = f
             hasHoles = Int64(st.st_blocks) * 512 < Int64(st.st_size)
@@ -84,7 +84,7 @@ struct SourceReader {
             throw SquashFSError("\(displayPath): read failed at byte \(offset) (\(error))")
         }
         if n < count {
-            throw SquashFSError("\(displayPath): file shrank while being read (expected \(expectedSize) bytes, found end of file at \(offset + UInt64(n))); do not modify the source while the image is written")
+            throw SquashFSError("\(displayPath): file shrank while being read (expected \(expectedSize) bytes, found end of file at \(offset + UInt64(n))); do not modify the source while the image is written", kind: .sourceChanged)
         }
     }
 
@@ -93,7 +93,7 @@ struct SourceReader {
         if inline != nil { return }
         var st = stat()
         if fstat(fd, &st) == 0 && UInt64(st.st_size) != expectedSize {
-            throw SquashFSError("\(displayPath): file changed size while being read (expected \(expectedSize) bytes, now \(st.st_size)); do not modify the source while the image is written")
+            throw SquashFSError("\(displayPath): file changed size while being read (expected \(expectedSize) bytes, now \(st.st_size)); do not modify the source while the image is written", kind: .sourceChanged)
         }
         // A file can hold more than its stated size (procfs, sysfs): one
         // byte past the end must read as end of file.

@@ -1,10 +1,24 @@
-/// Every failure of the writer: one line that says what is wrong, where,
-/// and how to fix it, and a `kind` for the failures a caller handles or
-/// words in its own terms (a command names its own options), so nobody
-/// has to parse the message.
+/// Every failure of the writer: a `message` that says what is wrong and how
+/// to fix it, and a `kind` for what a caller handles or words in its own
+/// terms, so that no caller parses the message.
+///
+/// Errors flow one way. The module knows no caller's option names: a
+/// setting it refuses (`.invalidSetting`) carries only the problem
+/// (`unknown option -Xfoo for xz; accepted: …`), and the command that took
+/// the setting puts its own name in front (pack: `--comp "xz -Xfoo": …`;
+/// the builder: `attribute squash-compression "xz -Xfoo": …`). Every other
+/// message is a whole line already, naming the path it is about.
 public struct SquashFSError: Error, CustomStringConvertible, Sendable {
     public enum Kind: Sendable, Equatable {
         case other
+        /// A setting (a compressor string, a block size) is refused;
+        /// `message` is the problem alone, without the setting's name.
+        case invalidSetting
+        /// A system call on `path` failed with this errno.
+        case io(Errno)
+        /// A source file changed between the scan and its reading (it
+        /// disappeared, was replaced, or changed size).
+        case sourceChanged
         /// The system refused a resource (a thread, say), with its errno.
         case resource(Errno)
         /// The destination exists and replacing it was not asked for.
@@ -20,7 +34,7 @@ public struct SquashFSError: Error, CustomStringConvertible, Sendable {
     public var message: String
     public var kind: Kind
     /// The file the failure is about, where a caller may word it itself
-    /// (the destination that appeared, say).
+    /// (the destination that appeared, the path a scan could not stat).
     public var path: String?
     public init(_ message: String, kind: Kind = .other, path: String? = nil) {
         self.message = message
@@ -28,4 +42,9 @@ public struct SquashFSError: Error, CustomStringConvertible, Sendable {
         self.path = path
     }
     public var description: String { message }
+
+    /// A refused setting: `problem` without the setting's name (see above).
+    static func invalidSetting(_ problem: String) -> SquashFSError {
+        SquashFSError(problem, kind: .invalidSetting)
+    }
 }

@@ -15,36 +15,36 @@ public let compressorNames = ["gzip", "xz", "zstd", "lz4", "lzo"]
 /// Words are separated by whitespace. The first is the compressor name, the
 /// rest are that compressor's `-X` options exactly as mksquashfs takes them.
 /// `blockSize` is the image's data block size, which xz needs to resolve and
-/// check `-Xdict-size`. Every error is one line naming the bad word and the
-/// accepted forms.
+/// check `-Xdict-size`. Every error is an `.invalidSetting`: one line naming
+/// the bad word and the accepted forms, for the caller to put after the
+/// name it took the string under.
 public func parseCompressor(_ spec: String, blockSize: Int) throws(SquashFSError) -> any Compressor {
     let words = spec.split(whereSeparator: { $0.isWhitespace }).map(String.init)
-    let shown = "--comp \"\(words.joined(separator: " "))\""
-    let fail = { (message: String) in SquashFSError("\(shown): \(message)") }
     let names = compressorNames.joined(separator: ", ")
 
     guard CompressorSupport.isValidBlockSize(blockSize) else {
-        throw fail("block size \(blockSize) is not a power of two from 4096 to 1048576")
+        throw .invalidSetting("block size \(blockSize) is not a power of two from 4096 to 1048576")
     }
     guard let name = words.first else {
-        throw fail("no compressor named; accepted: \(names)")
+        throw .invalidSetting("no compressor named; accepted: \(names)")
     }
-    var cursor = OptionCursor(compressor: name, words: Array(words.dropFirst()), fail: fail)
+    let options = words.dropFirst()
     switch name {
-    case "gzip": return try GzipCompressor.parse(&cursor)
-    case "xz": return try XzCompressor.parse(&cursor, blockSize: blockSize)
-    case "zstd": return try ZstdCompressor.parse(&cursor)
-    case "lz4": return try LZ4Compressor.parse(&cursor)
-    case "lzo": return try LZOCompressor.parse(&cursor)
+    case "gzip": return try GzipCompressor.parse(options)
+    case "xz": return try XzCompressor.parse(options, blockSize: blockSize)
+    case "zstd": return try ZstdCompressor.parse(options)
+    case "lz4": return try LZ4Compressor.parse(options)
+    case "lzo": return try LZOCompressor.parse(options)
     case "lzma":
-        throw fail("compressor lzma is not supported (the Linux kernel cannot mount lzma squashfs images); accepted: \(names)")
+        throw .invalidSetting("compressor lzma is not supported (the Linux kernel cannot mount lzma squashfs images); accepted: \(names)")
     default:
-        throw fail("unknown compressor \"\(name)\"; accepted: \(names), each optionally followed by its -X options")
+        throw .invalidSetting("unknown compressor \"\(name)\"; accepted: \(names), each optionally followed by its -X options")
     }
 }
 
 /// Parses a data block size: `131072`, `128K`, `128k`, `1M` or `1m`. It must
-/// be a power of two from 4096 (4K) to 1048576 (1M).
+/// be a power of two from 4096 (4K) to 1048576 (1M). Errors are
+/// `.invalidSetting`, without the setting's name.
 public func parseBlockSize(_ s: String) throws(SquashFSError) -> Int {
     let accepted = "accepted: a power of two from 4096 to 1048576 bytes, written as bytes (131072), NK (128K) or NM (1M)"
     var digits = Substring(s)
@@ -54,19 +54,19 @@ public func parseBlockSize(_ s: String) throws(SquashFSError) -> Int {
     case "m", "M": multiplier = 1 << 20; digits = digits.dropLast()
     default: break
     }
-    guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else {
-        throw SquashFSError("--block-size \"\(s)\": not a size; \(accepted)")
+    guard parseDigits(digits, saturating: true) != nil else {
+        throw .invalidSetting("not a size; \(accepted)")
     }
-    // Anything past 7 digits is out of range anyway; this avoids overflow.
-    guard digits.count <= 8, let number = Int(digits) else {
-        throw SquashFSError("--block-size \"\(s)\": out of range; \(accepted)")
+    // Up to 2^31 the size is computed and shown; past it, out of range anyway.
+    guard let number = parseDigits(digits, maximum: UInt64(Int32.max)) else {
+        throw .invalidSetting("out of range; \(accepted)")
     }
-    let size = number * multiplier
+    let size = Int(number) * multiplier
     guard size >= 4096, size <= 1 << 20 else {
-        throw SquashFSError("--block-size \"\(s)\": \(size) bytes is out of range; \(accepted)")
+        throw .invalidSetting("\(size) bytes is out of range; \(accepted)")
     }
     guard size & (size - 1) == 0 else {
-        throw SquashFSError("--block-size \"\(s)\": \(size) bytes is not a power of two; \(accepted)")
+        throw .invalidSetting("\(size) bytes is not a power of two; \(accepted)")
     }
     return size
 }
@@ -90,69 +90,115 @@ extension Compressor {
     }
 }
 
-/// Walks the words after the compressor name, for the compressors' option
-/// rules; `fail` makes the one-line error that names the whole string.
-struct OptionCursor {
-    let compressor: String
-    var words: [String]
-    let fail: (String) -> SquashFSError
-    var index = 0
-
-    init(compressor: String, words: [String], fail: @escaping (String) -> SquashFSError) {
-        self.compressor = compressor
-        self.words = words
-        self.fail = fail
+/// One `-X` option of a compressor: its name, how messages show it, and
+/// what it does. Each compressor lists its options (GzipOptions.swift and
+/// the others) and `CompressorOption.walk` parses the words against the
+/// list, so every compressor rejects a stray word, a missing value and an
+/// unknown option in the same words.
+struct CompressorOption {
+    enum Action {
+        /// Takes no value (`-Xhc`).
+        case flag(() -> Void)
+        /// Takes the next word as its value.
+        case value((String) throws(SquashFSError) -> Void)
     }
 
-    /// The next option word, or nil at the end. A word that does not start
-    /// with `-` is rejected: mksquashfs would take it for something else.
-    mutating func nextOption(forms: String) throws(SquashFSError) -> String? {
-        guard index < words.count else { return nil }
-        let word = words[index]
-        index += 1
-        guard word.hasPrefix("-") else {
-            throw fail("unexpected \"\(word)\" (not an option and no option takes it as a value); accepted for \(compressor): \(forms)")
+    let name: String
+    /// The option as the accepted forms list it, e.g.
+    /// `-Xcompression-level N (1..9, default 9)`.
+    let form: String
+    let action: Action
+
+    /// Parses `words` (those after the compressor name) against `options`.
+    /// mksquashfs takes a word that is neither an option nor an option's
+    /// value for something else, so it is rejected here. `note` adds a
+    /// remark to an unknown option's error (xz: OpenWrt's options).
+    static func walk(_ words: ArraySlice<String>, of compressor: String, _ options: [CompressorOption],
+                     note: (String) -> String = { _ in "" }) throws(SquashFSError) {
+        let forms = options.map(\.form).joined(separator: ", ")
+        var rest = words[...]
+        while let word = rest.popFirst() {
+            guard word.hasPrefix("-") else {
+                throw .invalidSetting("unexpected \"\(word)\" (not an option and no option takes it as a value); accepted for \(compressor): \(forms)")
+            }
+            guard let option = options.first(where: { $0.name == word }) else {
+                throw .invalidSetting("unknown option \(word) for \(compressor)\(note(word)); accepted: \(forms)")
+            }
+            switch option.action {
+            case .flag(let set):
+                set()
+            case .value(let take):
+                guard let value = rest.popFirst() else {
+                    throw .invalidSetting("\(word) needs a value; accepted: \(option.form)")
+                }
+                try take(value)
+            }
         }
-        return word
     }
 
-    /// The value word of `option`.
-    mutating func value(for option: String, form: String) throws(SquashFSError) -> String {
-        guard index < words.count else {
-            throw fail("\(option) needs a value; accepted: \(form)")
-        }
-        let word = words[index]
-        index += 1
-        return word
+    /// An option without a value.
+    static func flag(_ name: String, _ meaning: String, set: @escaping () -> Void) -> CompressorOption {
+        CompressorOption(name: name, form: "\(name) (\(meaning))", action: .flag(set))
     }
 
-    /// The error for an option this compressor does not have.
-    func unknown(_ option: String, forms: String, note: String = "") -> SquashFSError {
-        fail("unknown option \(option) for \(compressor)\(note); accepted: \(forms)")
+    /// An option whose value is any word; `set` checks it.
+    static func text(_ name: String, _ form: String, set: @escaping (String) throws(SquashFSError) -> Void) -> CompressorOption {
+        CompressorOption(name: name, form: "\(name) \(form)", action: .value(set))
     }
 
     /// A whole decimal number within `range` (mksquashfs uses atoi, which
     /// also takes trailing junk such as `9x`; that is rejected here).
-    func integer(_ text: String, option: String, range: ClosedRange<Int>) throws(SquashFSError) -> Int {
-        let accepted = "accepted: \(option) N with N from \(range.lowerBound) to \(range.upperBound)"
-        guard !text.isEmpty, text.allSatisfy({ $0.isASCII && $0.isNumber }) else {
-            throw fail("\(option) \(text) is not a whole number; \(accepted)")
-        }
-        guard let value = Int(text), range.contains(value) else {
-            throw fail("\(option) \(text) is out of range; \(accepted)")
-        }
-        return value
+    /// `note` follows the default in the form (`; lzo1x_999 only`).
+    static func integer(_ name: String, _ range: ClosedRange<Int>, default value: Int, note: String = "",
+                        set: @escaping (Int) -> Void) -> CompressorOption {
+        let form = "\(name) N (\(range.lowerBound)..\(range.upperBound), default \(value)\(note))"
+        return CompressorOption(name: name, form: form, action: .value({ (text: String) throws(SquashFSError) in
+            let accepted = "accepted: \(name) N with N from \(range.lowerBound) to \(range.upperBound)"
+            guard let n = parseDigits(text, saturating: true) else {
+                throw .invalidSetting("\(name) \(text) is not a whole number; \(accepted)")
+            }
+            guard n >= UInt64(range.lowerBound), n <= UInt64(range.upperBound) else {
+                throw .invalidSetting("\(name) \(text) is out of range; \(accepted)")
+            }
+            set(Int(n))
+        }))
     }
 
-    /// Splits `a,b,c`. Like mksquashfs, one trailing comma is allowed (`a,`);
-    /// other empty items (`a,,b`, `,a`) are rejected.
-    func commaList(_ text: String, option: String) throws(SquashFSError) -> [String] {
-        var items = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        if items.count > 1, items.last == "" { items.removeLast() }
-        if items.contains(where: \.isEmpty) {
-            throw fail("\(option) \(text) has an empty item; give names separated by single commas")
-        }
-        return items
+    /// One name of `T`'s cases; a later one replaces an earlier one.
+    /// `item` names a value in the form and in messages (`algorithm`).
+    static func choice<T: CaseIterable & RawRepresentable>(_ name: String, item: String, default value: T,
+                                                          set: @escaping (T) -> Void) -> CompressorOption where T.RawValue == String {
+        let names = T.allCases.map(\.rawValue).joined(separator: ", ")
+        let form = "\(name) \(item.uppercased()) (\(names); default \(value.rawValue))"
+        return CompressorOption(name: name, form: form, action: .value({ (text: String) throws(SquashFSError) in
+            guard let chosen = T(rawValue: text) else {
+                throw .invalidSetting("unknown \(item) \"\(text)\" in \(name); accepted: \(names)")
+            }
+            set(chosen)
+        }))
+    }
+
+    /// A comma-separated list of `T`'s names, repeatable (the lists add
+    /// up). Like mksquashfs, one trailing comma is allowed (`a,`); other
+    /// empty items (`a,,b`, `,a`) are rejected.
+    static func list<T: CaseIterable & RawRepresentable>(_ name: String, item: String, of _: T.Type,
+                                                        add: @escaping (T) -> Void) -> CompressorOption where T.RawValue == String {
+        let names = T.allCases.map(\.rawValue).joined(separator: ", ")
+        let upper = item.uppercased()
+        let form = "\(name) \(upper)[,\(upper)...] (\(names))"
+        return CompressorOption(name: name, form: form, action: .value({ (text: String) throws(SquashFSError) in
+            var items = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            if items.count > 1, items.last == "" { items.removeLast() }
+            if items.contains(where: \.isEmpty) {
+                throw .invalidSetting("\(name) \(text) has an empty item; give names separated by single commas")
+            }
+            for text in items {
+                guard let value = T(rawValue: text) else {
+                    throw .invalidSetting("unknown \(item) \"\(text)\" in \(name); accepted: \(names) (comma-separated)")
+                }
+                add(value)
+            }
+        }))
     }
 }
 

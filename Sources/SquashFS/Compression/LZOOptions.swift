@@ -6,30 +6,15 @@
 // error in whichever order the two come.
 
 extension LZOCompressor {
-    static func parse(_ cursor: inout OptionCursor) throws(SquashFSError) -> LZOCompressor {
-        let algorithmNames = Algorithm.allCases.map(\.rawValue).joined(separator: ", ")
-        let algorithmForm = "-Xalgorithm ALGORITHM (\(algorithmNames); default \(defaultAlgorithm.rawValue))"
-        let levelForm = "-Xcompression-level N (1..9, default \(defaultLevel); lzo1x_999 only)"
-        let forms = "\(algorithmForm), \(levelForm)"
+    static func parse(_ words: ArraySlice<String>) throws(SquashFSError) -> LZOCompressor {
         var algorithm = defaultAlgorithm
         var level: Int? = nil
-        while let option = try cursor.nextOption(forms: forms) {
-            switch option {
-            case "-Xalgorithm":
-                let value = try cursor.value(for: option, form: algorithmForm)
-                guard let chosen = Algorithm(rawValue: value) else {
-                    throw cursor.fail("unknown algorithm \"\(value)\" in -Xalgorithm; accepted: \(algorithmNames)")
-                }
-                algorithm = chosen
-            case "-Xcompression-level":
-                let value = try cursor.value(for: option, form: levelForm)
-                level = try cursor.integer(value, option: option, range: 1...9)
-            default:
-                throw cursor.unknown(option, forms: forms)
-            }
-        }
+        try CompressorOption.walk(words, of: "lzo", [
+            .choice("-Xalgorithm", item: "algorithm", default: defaultAlgorithm) { algorithm = $0 },
+            .integer("-Xcompression-level", 1...9, default: defaultLevel, note: "; lzo1x_999 only") { level = $0 },
+        ])
         if let level, algorithm != .lzo1x_999 {
-            throw cursor.fail("-Xcompression-level \(level) applies to lzo1x_999 only, not to -Xalgorithm \(algorithm.rawValue); drop the level or use lzo1x_999")
+            throw .invalidSetting("-Xcompression-level \(level) applies to lzo1x_999 only, not to -Xalgorithm \(algorithm.rawValue); drop the level or use lzo1x_999")
         }
         return LZOCompressor(algorithm: algorithm, level: level)
     }
