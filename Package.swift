@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "PortableService", dependencies: ["SquashFS"]),
         // The commands (pack, sign, verify, the Nix builder) as a library, so
         // tests can call them in process; the executable is a thin main.
-        .target(name: "Commands", dependencies: ["SquashFS", "PortableService", "Verity", "DiskImage"]),
+        .target(name: "Commands", dependencies: ["SquashFS", "PortableService", "Verity", "DiskImage", "CPosix"]),
         .executableTarget(name: "mkportable", dependencies: ["Commands"]),
         .testTarget(name: "SquashFSTests", dependencies: ["SquashFS"]),
         .testTarget(name: "MkportableTests", dependencies: ["SquashFS", "PortableService", "Commands"]),

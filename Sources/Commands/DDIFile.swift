@@ -16,17 +16,13 @@ enum DDIFile {
         return PartitionTypes.forSystem(machine)
     }
 
-    /// Writes the disk into `fd`: GPT, the file system copied in-kernel
-    /// from `filesystem` (copy_file_range: no pass through user space, a
-    /// reflink where the file system can), the hash tree, the backup GPT.
-    static func assemble(into fd: Int32, layout: PortableDDI, filesystem: String, hashFile: [UInt8]) throws(PendingFile.WriteError) {
+    /// Completes the disk in `fd`, whose root partition (at 1 MiB) already
+    /// holds the file system: the hash tree after it, the protective MBR and
+    /// primary GPT before it, the backup GPT at the end.
+    static func wrap(_ fd: Int32, layout: PortableDDI, hashFile: [UInt8]) throws(PendingFile.WriteError) {
         let (head, tail) = layout.gpt().encode()
         if ftruncate(fd, off_t(layout.diskSize)) != 0 { throw PendingFile.WriteError(errno: errno) }
         try PendingFile.writeAll(fd, head, at: 0)
-        let src = open(filesystem, O_RDONLY | O_CLOEXEC)
-        if src < 0 { throw PendingFile.WriteError(errno: errno) }
-        defer { close(src) }
-        try copy(src, to: fd, at: off_t(PortableDDI.rootOffset), count: Int(layout.rootSize))
         try PendingFile.writeAll(fd, hashFile, at: layout.verityOffset)
         try PendingFile.writeAll(fd, tail, at: layout.gpt().tailOffset)
     }

@@ -38,48 +38,44 @@ enum ImageOutput {
         case .veritySidecars:
             let files = VeritySidecarFiles(paths: try SidecarPaths(image: image))
             let tap = VerityTap(parameters: VerityParameters(seed: VeritySeed.seed(root: root, options: options)))
-            tap.onComplete = { try files.prepare($0) }
-            let stats = try writeImage(root: consume root, to: image, options: options, observer: tap)
+            tap.onComplete = { h, _, _ in try files.prepare(h) }
+            // The sidecars are named just before the image, so the image
+            // never appears without them (it would pass for one without
+            // verity).
+            tap.onNaming = { try files.publish(replace: options.replace) }
             do {
-                try files.publish(replace: options.replace)
+                return try writeImage(root: consume root, to: image, options: options, observer: tap)
             } catch {
-                // The image alone would pass for one without verity. Only
-                // what this run wrote goes: a sidecar that appeared
-                // meanwhile is someone else's.
-                for p in [image] + files.published { unlink(p) }
+                files.unpublish()
                 throw error
             }
-            return stats
 
         case .ddi(let types):
+            // One unnamed file: the squashfs is written straight into the
+            // root partition's place, the tree and the GPTs around it once
+            // it is complete; no intermediate file is ever named.
             let files = VeritySidecarFiles(paths: try SidecarPaths(image: image))
             let seed = VeritySeed.seed(root: root, options: options)
-            let tap = VerityTap(parameters: VerityParameters(seed: seed))
-            let slash = image.lastIndex(of: "/")
-            let dir = slash.map { String(image[...$0]) } ?? ""
-            let base = slash.map { String(image[image.index(after: $0)...]) } ?? image
-            let filesystem = dir + "." + String(decoding: base.utf8.prefix(200), as: UTF8.self) + ".squashfs-\(getpid())"
-            defer { unlink(filesystem) }
-            let stats = try writeImage(root: consume root, to: filesystem, options: options, observer: tap)
-            guard let h = tap.hashes else { fatalError("verity: the tree is computed before the image is complete") }
-            let layout = PortableDDI(types: types, rootSize: stats.imageSize, veritySize: UInt64(h.hashFile.count),
-                                     rootHash: h.rootHash,
-                                     diskGUID: GUID(bytes: v4UUID(SHA256.hmac(key: seed, message: Array("disk-uuid".utf8)))))
-            let disk: PendingFile
-            do {
-                disk = try PendingFile(path: image) { fd throws(PendingFile.WriteError) in
-                    try DDIFile.assemble(into: fd, layout: layout, filesystem: filesystem, hashFile: h.hashFile)
+            let tap = VerityTap(parameters: VerityParameters(seed: seed), imageOffset: PortableDDI.rootOffset)
+            let diskGUID = GUID(bytes: v4UUID(SHA256.hmac(key: seed, message: Array("disk-uuid".utf8))))
+            tap.onComplete = { h, size, fd in
+                let layout = PortableDDI(types: types, rootSize: size, veritySize: UInt64(h.hashFile.count),
+                                         rootHash: h.rootHash, diskGUID: diskGUID)
+                do {
+                    try DDIFile.wrap(fd, layout: layout, hashFile: h.hashFile)
+                } catch let e as PendingFile.WriteError {
+                    let why = e.errno == ENOSPC || e.errno == EDQUOT ? "no space left on the device; free space there or write elsewhere" : String(cString: strerror(e.errno))
+                    throw PackCommand.Failure(message: "\(image): write failed (\(why))")
                 }
+                try files.prepare(h, verity: false)
             }
-            try files.prepare(h, verity: false)
-            try disk.publish(replace: options.replace)
+            tap.onNaming = { try files.publish(replace: options.replace) }
             do {
-                try files.publish(replace: options.replace)
+                return try writeImage(root: consume root, to: image, options: options, observer: tap)
             } catch {
-                for p in [image] + files.published { unlink(p) }
+                files.unpublish()
                 throw error
             }
-            return stats
         }
     }
 }

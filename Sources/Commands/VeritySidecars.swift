@@ -24,26 +24,43 @@ struct SidecarPaths {
 }
 
 /// Computes the hash tree as the writer writes the image. Once the image
-/// is complete, before it appears under its name, `onComplete` gets the
-/// tree (to write sidecars under temporary names, say).
+/// is complete, before it is synced and named, `onComplete` gets the tree,
+/// the image's size and the unnamed file (to prepare sidecars, or to write a disk's
+/// partition tables around the image); `onNaming` runs when the synced
+/// file is about to get its name (to name the sidecars first).
 final class VerityTap: OutputObserver {
     private let tree: VerityHashTree
     private(set) var hashes: VerityHashes?
-    var onComplete: ((VerityHashes) throws -> Void)?
+    let imageOffset: UInt64
+    var onComplete: ((VerityHashes, _ size: UInt64, _ file: Int32) throws -> Void)?
+    var onNaming: (() throws -> Void)?
 
-    init(parameters: VerityParameters) {
+    init(parameters: VerityParameters, imageOffset: UInt64 = 0) {
         tree = VerityHashTree(salt: parameters.salt, uuid: parameters.uuid)
+        self.imageOffset = imageOffset
     }
 
     func wrote(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) {
         tree.append(bytes, at: offset)
     }
 
-    func complete(size: UInt64) throws(SquashFSError) {
-        do {
+    func complete(size: UInt64, file: Int32) throws(SquashFSError) {
+        try translating {
             let h = try tree.finish()
             hashes = h
-            try onComplete?(h)
+            try onComplete?(h, size, file)
+        }
+    }
+
+    func naming() throws(SquashFSError) {
+        try translating { try onNaming?() }
+    }
+
+    private func translating(_ body: () throws -> Void) throws(SquashFSError) {
+        do {
+            try body()
+        } catch let e as SquashFSError {
+            throw e
         } catch let e as VerityError {
             throw SquashFSError(e.message)
         } catch let e as PackCommand.Failure {
@@ -54,8 +71,8 @@ final class VerityTap: OutputObserver {
     }
 }
 
-/// `.verity` and `.roothash` written under temporary names once the tree is
-/// known; `publish` moves them into place (after the image).
+/// `.verity` and `.roothash`, written as unnamed files once the tree is
+/// known; `publish` names them (just before the image gets its name).
 final class VeritySidecarFiles {
     let paths: SidecarPaths
     private var pending: [PendingFile] = []
@@ -77,6 +94,13 @@ final class VeritySidecarFiles {
             published.append(f.path)
         }
         pending = []
+    }
+
+    /// Removes the sidecars this run named (after a later failure): only
+    /// those, never a file that appeared meanwhile, which is someone else's.
+    func unpublish() {
+        for p in published { unlink(p) }
+        published = []
     }
 }
 

@@ -35,7 +35,7 @@ struct ImageWriter {
     func write(root: consuming Directory, to path: String, observer: (any OutputObserver)? = nil) throws(SquashFSError) -> ImageStats {
         var tree = try FlatTree(root: consume root)
         Trace.mark("tree flattened: \(tree.nodes.count) entries")
-        let output = try OutputFile(path: path, replace: options.replace)
+        let output = try OutputFile(path: path, replace: options.replace, imageOffset: observer?.imageOffset ?? 0)
         output.observer = observer
         let compressor = options.adaptive ? options.compressor.adaptedToContent() : options.compressor
 

@@ -38,15 +38,18 @@ final class OutputFile {
     private var tempExists = false
     private let replace: Bool
     private(set) var position: UInt64 = 0
+    /// Where the image starts in the file (see `OutputObserver.imageOffset`).
+    private let base: UInt64
     private var buffer: UnsafeMutableRawPointer
     private let bufferCapacity = 1 << 20
     private var buffered = 0
     /// Sees every byte as it is written (see `OutputObserver`).
     var observer: (any OutputObserver)?
 
-    init(path: String, replace: Bool) throws(SquashFSError) {
+    init(path: String, replace: Bool, imageOffset: UInt64 = 0) throws(SquashFSError) {
         finalPath = path
         self.replace = replace
+        base = imageOffset
         let (dir, base) = try checkImageDestination(path, replace: replace)
         guard let b = Posix.allocateBuffer(1 << 20) else { throw Posix.outOfMemory("the output buffer") }
         buffer = b
@@ -142,7 +145,7 @@ final class OutputFile {
     func flush() throws(SquashFSError) {
         if buffered == 0 { return }
         let start = position - UInt64(buffered)
-        do { try Posix.pwriteFully(fd, buffer, buffered, start) } catch { throw fail(error, at: start) }
+        do { try Posix.pwriteFully(fd, buffer, buffered, base + start) } catch { throw fail(error, at: start) }
         buffered = 0
     }
 
@@ -153,7 +156,7 @@ final class OutputFile {
         // first, since `flush` places it just below `position`.
         if buffered + n > bufferCapacity || n >= bufferCapacity / 2 { try flush() }
         if n >= bufferCapacity / 2 {
-            do { try Posix.pwriteFully(fd, p, n, position) } catch { throw fail(error, at: position) }
+            do { try Posix.pwriteFully(fd, p, n, base + position) } catch { throw fail(error, at: position) }
         } else {
             (buffer + buffered).copyMemory(from: p, byteCount: n)
             buffered += n
@@ -174,7 +177,7 @@ final class OutputFile {
         try flush()
         bytes.withUnsafeBytes { observer?.wrote($0, at: offset) }
         let r: Result<Void, WriteFailure> = bytes.withUnsafeBytes { b in
-            Result { () throws(WriteFailure) in try Posix.pwriteFully(fd, b.baseAddress!, b.count, offset) }
+            Result { () throws(WriteFailure) in try Posix.pwriteFully(fd, b.baseAddress!, b.count, base + offset) }
         }
         if case .failure(let f) = r { throw fail(f, at: offset) }
     }
@@ -186,8 +189,9 @@ final class OutputFile {
     /// Flushes, syncs and publishes the image under its final name.
     func commit() throws(SquashFSError) {
         try flush()
-        try observer?.complete(size: position)
+        try observer?.complete(size: position, file: fd)
         if fsync(fd) != 0 { throw fail(WriteFailure(errno: .current, written: 0), at: position) }
+        try observer?.naming()
         if named {
             if close(fd) != 0 { let e = Errno.current; fd = -1; throw fail(WriteFailure(errno: e, written: 0), at: position) }
             fd = -1
@@ -248,14 +252,30 @@ final class OutputFile {
 /// Sees every byte of an image as the writer writes it, so that a digest of
 /// the image (a hash tree, say) needs no second read of it.
 public protocol OutputObserver: AnyObject {
-    /// `bytes` now stand at `offset`. Calls come in the order of writing:
+    /// Where the image starts in the file written (default 0: the file is
+    /// the image). A larger offset leaves room before the image for an
+    /// envelope the observer writes in `complete` (a disk's partition
+    /// table, say), so that the whole file is one unnamed file until done.
+    var imageOffset: UInt64 { get }
+    /// `bytes` now stand at `offset` of the image. Calls come in the order of writing:
     /// front to back without gaps, except that bytes already written may be
     /// written again. The writer does that once, at the end, for the
     /// superblock at offset 0 (within the first 4 KiB).
     func wrote(_ bytes: UnsafeRawBufferPointer, at offset: UInt64)
-    /// All `size` bytes are written, the image is not yet under its name.
-    /// Throwing keeps it from appearing.
-    func complete(size: UInt64) throws(SquashFSError)
+    /// All `size` bytes are written to `file` (at `imageOffset`), which is
+    /// not yet under its name and not yet synced. The observer may write
+    /// bytes of its own into `file` outside the image. Throwing keeps the
+    /// file from appearing.
+    func complete(size: UInt64, file: Int32) throws(SquashFSError)
+    /// The file is complete and synced and is about to get its name: the
+    /// moment to name files that must appear with it (sidecars), so that
+    /// it never appears without them. Throwing keeps it from appearing.
+    func naming() throws(SquashFSError)
+}
+
+extension OutputObserver {
+    public var imageOffset: UInt64 { 0 }
+    public func naming() throws(SquashFSError) {}
 }
 
 /// "a FIFO", "a directory", … for messages.
