@@ -11,7 +11,15 @@
 # found through pkg-config (Package.swift's system library targets).
 #
 # Not built on the development machine (it has no nixpkgs); written against
-# nixpkgs' Swift packaging as documented and used by packages there. The
+# nixpkgs' Swift packaging as read in nixpkgs (the Swift 6.2.4 package set
+# of NixOS/nixpkgs#557896): `swiftpm` propagates swiftpmHook, whose build
+# phase runs `swift-build -c ${swiftpmBuildConfig-release}` with the
+# `swiftpmFlags` array (concatTo, so a list under __structuredAttrs) and
+# whose `swiftpmBinPath` prints the products directory; its default install
+# phase is replaced below. The executable links the Swift runtime
+# dynamically, as nixpkgs' own Swift packages do (the swift package's setup
+# hook points its RPATH at the stdlib); the image derivation runs it with
+# its closure in the sandbox. The
 # sources use typed throws, so the toolchain must be Swift 6.0 or newer
 # (and need nothing newer than 6.2, nixpkgs' newest; see nix/README.md);
 # older nixpkgs (Swift 5.10.1, 5.8) fail the assertion below, which says
@@ -41,15 +49,25 @@ swiftPackages.stdenv.mkDerivation {
   version = "0.1.0";
 
   # What `swift build` reads; tests, examples and Nix files stay out, so
-  # editing them does not rebuild mkportable.
+  # editing them does not rebuild mkportable (and a flake copy without
+  # Tests/ still builds).
   src = lib.fileset.toSource {
     root = ../.;
     fileset = lib.fileset.unions [
       ../Package.swift
       ../Sources
-      (lib.fileset.maybeMissing ../Tests)
     ];
   };
+
+  # Package.swift declares test targets, and SwiftPM refuses a manifest
+  # whose targets have no directory, even when building one product; the
+  # tests are not built here, so each test target gets an empty directory
+  # (as nix/host-mkportable.nix does).
+  postPatch = ''
+    for t in $(grep -o 'testTarget(name: *"[^"]*"' Package.swift | sed 's/.*"\(.*\)"/\1/'); do
+      mkdir -p "Tests/$t"
+    done
+  '';
 
   strictDeps = true;
   __structuredAttrs = true;

@@ -377,6 +377,46 @@ final class NixpkgsShapeTests: XCTestCase {
         XCTAssertTrue(r.succeeded, r.summary)
     }
 
+    // MARK: package.nix's own parts
+
+    /// nix/package.nix called with the stand-in's lib and a recording
+    /// mkDerivation (nixpkgs' Swift build cannot run here): its `src`
+    /// holds only what `swift build` reads, its `postPatch` (run by bash,
+    /// as stdenv does, in a copy of that src) makes a tree SwiftPM loads,
+    /// and the Swift assertion refuses nixpkgs' old 5.10.1.
+    func packageNix(swiftVersion: String) -> String {
+        """
+        import (root + "/nix/package.nix") ({
+          inherit lib;
+          swiftPackages.stdenv.mkDerivation = attrs: attrs;
+          swift = { name = "swift-\(swiftVersion)"; version = "\(swiftVersion)"; };
+        } // lib.genAttrs [ "swiftpm" "pkg-config" "zstd" "xz" "zlib" "lz4" "lzo" "openssl" ] (n: { name = n; }))
+        """
+    }
+
+    func testPackageNixSourceAndPostPatchMakeALoadablePackage() throws {
+        try requireNix()
+        let facts = try evaluate("let p = \(packageNix(swiftVersion: "6.2.4")); in { src = \"${p.src}\"; inherit (p) postPatch swiftpmFlags; }")
+        let src = facts["src"] as? String ?? ""
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: src).sorted(), ["Package.swift", "Sources"], "src holds what swift build reads, no Tests/")
+        XCTAssertEqual(facts["swiftpmFlags"] as? [String], ["--product", "mkportable"])
+        let scratch = try TemporaryDirectory(prefix: "package-nix")
+        defer { scratch.remove() }
+        let tree = scratch.sub("src").string
+        try Shell.check("cp", ["-r", src, tree])
+        try Shell.check("chmod", ["-R", "u+w", tree])
+        let swift = NixTests.toolchain + "/usr/bin/swift"
+        let scratchPath = scratch.sub("build").string
+        let refused = try Shell.run(swift, ["package", "--package-path", tree, "--scratch-path", scratchPath, "describe"])
+        XCTAssertFalse(refused.succeeded, "without test target directories SwiftPM refuses the manifest: \(refused.summary)")
+        try Shell.check("bash", ["-e", "-c", facts["postPatch"] as? String ?? "false"], cwd: tree)
+        let described = try Shell.run(swift, ["package", "--package-path", tree, "--scratch-path", scratchPath, "describe"])
+        XCTAssertTrue(described.succeeded, described.summary)
+        XCTAssertTrue(described.stdoutText.contains("Name: mkportable"), described.stdoutText)
+        let old = try evaluationError("(\(packageNix(swiftVersion: "5.10.1"))).pname")
+        XCTAssertTrue(old.contains("mkportable needs Swift 6.0 or newer") && old.contains("this nixpkgs has Swift 5.10.1"), old)
+    }
+
     // MARK: host mode names its bytes
 
     /// host-mkportable.nix for this checkout with EXTRA arguments, as an
