@@ -67,10 +67,13 @@ rec {
         overrideArgs = mirrorFunctionArgs f (newArgs: makeOverridable f (overrideWith newArgs));
         overrideResult = g: makeOverridable (mirrorFunctionArgs f (args: g (f args))) origArgs;
       in
-      if isAttrs result && !(result ? __functor) then
+      # As nixpkgs, an attribute set comes first, functors (such as
+      # portableService) included: they keep __functor and gain override.
+      if isAttrs result then
         result
         // {
           override = overrideArgs;
+          overrideDerivation = _: throw "nixpkgs stand-in: lib.overrideDerivation is not part of the stand-in";
           ${if result ? overrideAttrs then "overrideAttrs" else null} = fdrv: overrideResult (x: x.overrideAttrs fdrv);
         }
       else if isFunction' result then
