@@ -134,7 +134,7 @@ enum SignCommand {
         // stands in for the seed, so re-signing keeps the UUID.
         let uuid = GUID(bytes: v4UUID(SHA256.hmac(key: unhex(Substring(rootHashHex))!, message: ddi.types.rootVeritySignature.bytes)))
         gpt.partitions.append(GPTPartition(type: ddi.types.rootVeritySignature, uuid: uuid, firstLBA: start, lastLBA: last,
-                                           attributes: GPTPartition.readOnly, name: ddi.types.rootVeritySignatureLabel))
+                                           attributes: 0, name: ddi.types.rootVeritySignatureLabel))
         let (head, tail) = gpt.encode()
         let fd = open(disk, O_WRONLY | O_CLOEXEC)
         if fd < 0 { throw PackCommand.Failure(message: "\(disk): cannot open (\(String(cString: strerror(errno))))") }

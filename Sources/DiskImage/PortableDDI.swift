@@ -5,10 +5,14 @@
 ///
 /// Rule (UAPI discoverable_disk_image.md and discoverable partitions
 /// specification; systemd-repart's choices where the spec leaves one):
-/// - 512-byte sectors; partitions start on 4 KiB boundaries, the first at
-///   1 MiB (LBA 2048, libfdisk's and so repart's first usable LBA);
+/// - 512-byte sectors; first usable LBA 34 (right after the primary
+///   entry array) and partitions on 4 KiB boundaries, so the root
+///   partition starts at LBA 40 (20480 bytes), as systemd-repart 257
+///   places it on a disk it creates;
 /// - `root` and `root-verity` partitions exactly as large as the file
-///   system and the hash tree, both flagged read-only (bit 60);
+///   system and the hash tree, both flagged read-only (bit 60); the
+///   signature partition is not flagged (repart flags only the partitions
+///   that are mounted);
 /// - the root partition's UUID is the first 128 bits of the root hash, the
 ///   verity partition's the last 128 bits (so the root hash alone finds
 ///   both);
@@ -20,7 +24,8 @@
 ///   (repart's size for it), then the backup GPT ends the disk, whose size
 ///   is rounded up to 4 KiB.
 public struct PortableDDI: Sendable {
-    public static let rootOffset: UInt64 = 1 << 20
+    public static let rootOffset: UInt64 = 20480
+    public static let firstUsableLBA: UInt64 = 34
     public static let signatureSize: UInt64 = 16384
 
     public var types: PartitionTypes
@@ -60,9 +65,9 @@ public struct PortableDDI: Sendable {
             parts.append(GPTPartition(type: types.rootVeritySignature, uuid: signatureUUID,
                                       firstLBA: Self.lba(signatureOffset),
                                       lastLBA: Self.lba(signatureOffset + Self.signatureSize) - 1,
-                                      attributes: GPTPartition.readOnly, name: types.rootVeritySignatureLabel))
+                                      attributes: 0, name: types.rootVeritySignatureLabel))
         }
-        return GPT(diskGUID: diskGUID, diskSize: diskSize, partitions: parts)
+        return GPT(diskGUID: diskGUID, diskSize: diskSize, firstUsableLBA: Self.firstUsableLBA, partitions: parts)
     }
 
     /// The content of a `root-verity-sig` partition: repart's JSON object,

@@ -48,7 +48,7 @@ final class DDITests: ImageTestCase {
         try Shell.require("sfdisk")
         let table = try XCTUnwrap(try json(Shell.check("sfdisk", ["--json", image.string]).stdout)["partitiontable"] as? [String: Any])
         XCTAssertEqual(table["label"] as? String, "gpt")
-        XCTAssertEqual(table["firstlba"] as? Int, 2048)
+        XCTAssertEqual(table["firstlba"] as? Int, 34)
         let parts = try XCTUnwrap(table["partitions"] as? [[String: Any]])
         XCTAssertEqual(parts.count, 2)
         let types = parts.compactMap { ($0["type"] as? String)?.lowercased() }
@@ -166,8 +166,8 @@ final class DDITests: ImageTestCase {
             let isDDI = image == ddi
             // A data byte (in the squashfs), the superblock, and for a DDI
             // the partition table.
-            var offsets: [(UInt64, String)] = [(UInt64(isDDI ? 1_048_576 + 300_000 : 300_000), "data block"),
-                                               (UInt64(isDDI ? 1_048_576 + 40 : 40), "")]
+            var offsets: [(UInt64, String)] = [(UInt64(isDDI ? 20480 + 300_000 : 300_000), "data block"),
+                                               (UInt64(isDDI ? 20480 + 40 : 40), "")]
             if isDDI { offsets += [(512 + 60, "CRC32"), (UInt64(size) - 512 + 60, "backup")] }
             for (offset, word) in offsets {
                 let copy = work.sub("t_1.raw")
