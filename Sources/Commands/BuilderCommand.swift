@@ -50,8 +50,6 @@ enum BuilderCommand {
     /nix/store).
     """
 
-    struct UsageError: Error { let message: String }
-
     static func run(arguments: [String], environment: [String: String]) -> Int32 {
         do {
             return try runThrowing(arguments: arguments, environment: environment)
@@ -133,35 +131,29 @@ enum BuilderCommand {
         return Job(attrsPath: path, outDir: nil, graphDir: buildTop ?? dirname(path), progress: false)
     }
 
-    /// nil means: help was asked for.
+    /// `build --attrs FILE --out DIR [--graph-dir DIR]`; nil means: help
+    /// was asked for.
     static func buildJob(_ args: [String]) throws -> Job? {
+        let usage = "usage: mkportable build --attrs FILE --out DIR"
         var attrs: String?
         var out: String?
         var graphDir: String?
-        var i = 0
-        func value(_ name: String) throws -> String {
-            i += 1
-            guard i < args.count, !args[i].isEmpty else {
-                throw UsageError(message: "\(name) needs a value; see mkportable build --help")
+        var cursor = ArgumentCursor(args, command: "mkportable build")
+        while let word = cursor.next() {
+            switch word {
+            case .option("-h"), .option("--help"): return nil
+            case .option("--attrs"): attrs = try cursor.value(of: "--attrs", nonEmpty: true)
+            case .option("--out"): out = try cursor.value(of: "--out", nonEmpty: true)
+            case .option("--graph-dir"): graphDir = try cursor.value(of: "--graph-dir", nonEmpty: true)
+            case .option(let a), .operand(let a):
+                throw UsageError(message: "unexpected argument \(a); \(usage) [--graph-dir DIR]")
             }
-            return args[i]
-        }
-        while i < args.count {
-            switch args[i] {
-            case "-h", "--help": return nil
-            case "--attrs": attrs = try value("--attrs")
-            case "--out": out = try value("--out")
-            case "--graph-dir": graphDir = try value("--graph-dir")
-            default:
-                throw UsageError(message: "unexpected argument \(args[i]); usage: mkportable build --attrs FILE --out DIR [--graph-dir DIR]")
-            }
-            i += 1
         }
         guard let attrs else {
-            throw UsageError(message: "--attrs FILE is required; usage: mkportable build --attrs FILE --out DIR")
+            throw UsageError(message: "--attrs FILE is required; \(usage)")
         }
         guard let out else {
-            throw UsageError(message: "--out DIR is required; usage: mkportable build --attrs FILE --out DIR")
+            throw UsageError(message: "--out DIR is required; \(usage)")
         }
         return Job(attrsPath: attrs, outDir: out, graphDir: graphDir ?? dirname(attrs), progress: isatty(2) != 0)
     }

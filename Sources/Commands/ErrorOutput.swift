@@ -10,7 +10,7 @@ func reportError(_ error: any Error, prefix: String) {
     let message: String
     switch error {
     case let e as PackCommand.Failure: message = e.message
-    case let e as BuilderCommand.UsageError: message = e.message
+    case let e as UsageError: message = e.message
     case let e as Settings.Invalid: message = e.message
     case let e as PortableServiceError: message = e.message
     case let e as SquashFSError: message = e.message

@@ -76,10 +76,12 @@ enum PackCommand {
         }
     }
 
-    private static func runThrowing(arguments: [String], environment: [String: String]) throws -> Int32 {
+    /// What the command line asks for, before anything is checked against
+    /// the environment or the disk.
+    struct Request {
         var comp = "xz -Xdict-size 100%"
         var compGiven = false
-        var blockSizeText = "1M"
+        var blockSize = "1M"
         var jobs: Int?
         var mtime: UInt32?
         var rootMode: UInt16 = 0o755
@@ -88,94 +90,104 @@ enum PackCommand {
         var verity = false
         var ddi = false
         var arch: String?
-        var positional: [String] = []
+        var source = ""
+        var image = ""
+    }
 
-        var i = 0
-        func value(_ name: String) throws -> String {
-            i += 1
-            guard i < arguments.count else { throw Failure(message: "\(name) needs a value; see mkportable pack --help") }
-            return arguments[i]
+    private static func runThrowing(arguments: [String], environment: [String: String]) throws -> Int32 {
+        guard let request = try parse(arguments) else {
+            print(help)
+            return 0
         }
-        while i < arguments.count {
-            let a = arguments[i]
-            switch a {
-            case "-h", "--help":
-                print(help)
-                return 0
-            case "--comp":
-                comp = try value(a)
-                compGiven = true
-            case "--block-size": blockSizeText = try value(a)
-            case "--jobs": jobs = try Settings.jobsOption(try value(a))
-            case "--mtime": mtime = try Settings.seconds(try value(a), what: "--mtime")
-            case "--root-mode": rootMode = try Settings.mode(try value(a), what: "--root-mode")
-            case "--force": force = true
-            case "--exact-blocks": exactBlocks = true
-            case "--verity": verity = true
-            case "--ddi": ddi = true
-            case "--arch": arch = try value(a)
-            case "--":
-                positional.append(contentsOf: arguments[(i + 1)...])
-                i = arguments.count
+        // Settings and destination before the scan, so that a mistake costs nothing.
+        let options = try imageOptions(request, environment: environment)
+        let form = try outputForm(request)
+        for path in try ImageOutput.paths(image: request.image, form: form) {
+            try checkDestination(path, force: request.force)
+        }
+        try write(try scanRoot(request), to: request.image, options: options, form: form)
+        return 0
+    }
+
+    /// The command line as a `Request`; nil when help is asked for.
+    static func parse(_ arguments: [String]) throws -> Request? {
+        var r = Request()
+        var operands: [String] = []
+        var cursor = ArgumentCursor(arguments, command: "mkportable pack")
+        while let word = cursor.next() {
+            guard case .option(let o) = word else {
+                if case .operand(let a) = word { operands.append(a) }
                 continue
-            default:
-                if a.hasPrefix("-") && a.count > 1 {
-                    throw Failure(message: "unknown option \(a); see mkportable pack --help")
-                }
-                positional.append(a)
             }
-            i += 1
+            switch o {
+            case "-h", "--help": return nil
+            case "--comp": r.comp = try cursor.value(of: o); r.compGiven = true
+            case "--block-size": r.blockSize = try cursor.value(of: o)
+            case "--jobs": r.jobs = try Settings.jobsOption(try cursor.value(of: o))
+            case "--mtime": r.mtime = try Settings.seconds(try cursor.value(of: o), what: o)
+            case "--root-mode": r.rootMode = try Settings.mode(try cursor.value(of: o), what: o)
+            case "--arch": r.arch = try cursor.value(of: o)
+            case "--force": r.force = true
+            case "--exact-blocks": r.exactBlocks = true
+            case "--verity": r.verity = true
+            case "--ddi": r.ddi = true
+            default: throw cursor.unknown(o)
+            }
         }
-        guard positional.count == 2 else {
-            throw Failure(message: "expected SOURCE_DIR and IMAGE, got \(positional.count) argument(s); usage: mkportable pack [options] SOURCE_DIR IMAGE")
+        guard operands.count == 2 else {
+            throw Failure(message: "expected SOURCE_DIR and IMAGE, got \(operands.count) argument(s); usage: mkportable pack [options] SOURCE_DIR IMAGE")
         }
-        let source = positional[0], image = positional[1]
+        r.source = operands[0]
+        r.image = operands[1]
+        return r
+    }
 
-        let blockSize = try setting("--block-size", blockSizeText, parseBlockSize)
+    /// The writer's settings: block size, compressor, mtime, threads.
+    static func imageOptions(_ r: Request, environment: [String: String]) throws -> ImageOptions {
+        let blockSize = try setting("--block-size", r.blockSize, parseBlockSize)
         // The default "-Xdict-size 100%" cannot go below xz's 8 KiB minimum;
         // under 8 KiB blocks the default means plain xz (dictionary = block).
-        if !compGiven && blockSize < 8192 { comp = "xz" }
+        let comp = !r.compGiven && blockSize < 8192 ? "xz" : r.comp
         let compressor = try setting("--comp", comp) { (text: String) throws(SquashFSError) in
             try parseCompressor(text, blockSize: blockSize)
         }
-        if mtime == nil { mtime = try Settings.sourceDateEpoch(environment) }
-        let threads = try Settings.jobs(option: jobs, environment: environment)
+        let mtime = try r.mtime ?? Settings.sourceDateEpoch(environment) ?? 0
+        let threads = try Settings.jobs(option: r.jobs, environment: environment)
+        return ImageOptions(compressor: compressor, blockSize: blockSize,
+                            jobs: threads, mtime: mtime,
+                            progress: isatty(2) != 0, adaptive: !r.exactBlocks, replace: r.force,
+                            notice: { fputs("mkportable pack: note: \($0)\n", stderr) })
+    }
 
-        // Before the scan, so that a mistake costs nothing.
-        let form: ImageOutput.Form
-        if ddi {
-            let cpu = arch ?? "this machine's"
-            guard let types = arch.map(PartitionTypes.forSystem) ?? DDIFile.hostTypes() else {
-                throw Failure(message: "--arch \(cpu): no discoverable partition types known for it; give one of \(PartitionTypes.byCPU.keys.sorted().joined(separator: ", "))")
+    /// Plain, with verity sidecars, or a DDI for `--arch` (default: this
+    /// machine's).
+    static func outputForm(_ r: Request) throws -> ImageOutput.Form {
+        if r.ddi {
+            guard let types = r.arch.map(PartitionTypes.forSystem) ?? DDIFile.hostTypes() else {
+                throw Failure(message: "--arch \(r.arch ?? "this machine's"): no discoverable partition types known for it; give one of \(PartitionTypes.byCPU.keys.sorted().joined(separator: ", "))")
             }
-            form = .ddi(types)
-        } else if arch != nil {
+            return .ddi(types)
+        }
+        if r.arch != nil {
             throw Failure(message: "--arch only applies to --ddi; add --ddi or drop --arch")
-        } else {
-            form = verity ? .veritySidecars : .plain
         }
-        for path in try ImageOutput.paths(image: image, form: form) {
-            try checkDestination(path, force: force)
-        }
+        return r.verity ? .veritySidecars : .plain
+    }
+
+    /// SOURCE_DIR as the image root. SOURCE_DIR itself may be a symlink to
+    /// the directory, as mksquashfs allows; links inside it are packed as
+    /// links.
+    static func scanRoot(_ r: Request) throws -> Directory {
         // The image being replaced is no part of the new one, should it lie
         // inside SOURCE_DIR (its temporary file is made after the scan).
         var st = stat()
-        let skip = lstat(image, &st) == 0 ? [SkippedFile(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))] : []
-
-        Trace.mark("scanning \(source)")
-        // SOURCE_DIR itself may be a symlink to the directory, as
-        // mksquashfs allows; links inside it are packed as links.
-        guard case .directory(var root) = try scanSource(path: source, followingRoot: true, skipping: skip) else {
-            throw Failure(message: "\(source): not a directory; pack takes a directory whose contents become the image root")
+        let skip = lstat(r.image, &st) == 0 ? [SkippedFile(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))] : []
+        Trace.mark("scanning \(r.source)")
+        guard case .directory(var root) = try scanSource(path: r.source, followingRoot: true, skipping: skip) else {
+            throw Failure(message: "\(r.source): not a directory; pack takes a directory whose contents become the image root")
         }
-        root.mode = rootMode
-
-        let options = ImageOptions(compressor: compressor, blockSize: blockSize,
-                                   jobs: threads, mtime: mtime ?? 0,
-                                   progress: isatty(2) != 0, adaptive: !exactBlocks, replace: force,
-                                   notice: { fputs("mkportable pack: note: \($0)\n", stderr) })
-        try write(consume root, to: image, options: options, form: form)
-        return 0
+        root.mode = r.rootMode
+        return root
     }
 
     /// A setting the writer parses, its refusal in pack's terms: the

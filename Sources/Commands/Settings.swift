@@ -16,12 +16,11 @@ enum Settings {
     static func jobs(option: Int?, environment: [String: String]) throws(Invalid) -> Int {
         if let option { return JobCount.resolve(option) }
         guard let text = environment["NIX_BUILD_CORES"], !text.isEmpty else { return JobCount.resolve(nil) }
-        guard text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+        // Saturating: any count of digits is a number, a very large one simply "very many".
+        guard let n = parseDigits(text, maximum: UInt64(JobCount.maximum), saturating: true) else {
             throw Invalid(message: "NIX_BUILD_CORES \(quoted(text)): must be a whole number of threads (0 or unset: every CPU)")
         }
-        // All digits: a value too large for 64 bits is simply "very many".
-        let n = parseDigits(text).map { $0 > UInt64(JobCount.maximum) ? JobCount.maximum : Int($0) } ?? JobCount.maximum
-        return JobCount.resolve(n)
+        return JobCount.resolve(Int(n))
     }
 
     /// `--jobs N`: 1 to `JobCount.maximum`.
