@@ -1,3 +1,5 @@
+import SquashFS
+
 /// Reading the derivation's attributes: the JSON file Nix writes for
 /// `__structuredAttrs = true` (`.attrs.json`), and the reference graphs
 /// `exportReferencesGraph` asks Nix for.
@@ -129,6 +131,27 @@ public enum Attrs {
         let storePaths = try closure(attrs, storeDir: storeDir, graphFile: graphFile)
         let inClosure = Set(storePaths)
 
+        let units = try unitList(reader, pname: pname, storeDir: storeDir, inClosure: inClosure)
+        try checkContents(reader, storeDir: storeDir, inClosure: inClosure)
+        let symlinks = try symlinkList(reader, units: units, storeDir: storeDir, inClosure: inClosure)
+
+        let compression = try reader.optionalString("squash-compression") ?? ImageSpec.defaultCompression
+        let blockSize = try reader.blockSize() ?? ImageSpec.defaultBlockSize
+
+        var spec = ImageSpec(
+            pname: pname, version: version, units: units,
+            osRelease: OSRelease(pname: pname, version: version, description: description, homepage: homepage),
+            symlinks: symlinks, storeDir: storeDir, storePaths: storePaths,
+            compression: compression, blockSize: blockSize
+        )
+        try readOutputForm(attrs, reader, into: &spec)
+        return spec
+    }
+
+    /// `units`: each a plain store path inside the closure, with a unit
+    /// name of its own.
+    static func unitList(_ reader: Reader, pname: String, storeDir: String,
+                         inClosure: Set<String>) throws(PortableServiceError) -> [ImageSpec.Unit] {
         let unitPaths = try reader.stringList("units", required: true)
         if unitPaths.isEmpty {
             throw .attribute("units", "the list is empty", fix: "a portable service image needs at least one unit for portablectl to attach")
@@ -156,7 +179,11 @@ public enum Attrs {
             seenNames[Array(name.utf8)] = i
             units.append(ImageSpec.Unit(name: name, path: path))
         }
+        return units
+    }
 
+    /// `contents`: extra store paths, which only need to be in the closure.
+    static func checkContents(_ reader: Reader, storeDir: String, inClosure: Set<String>) throws(PortableServiceError) {
         for (i, path) in try reader.stringList("contents", required: false).enumerated() {
             if let why = plainPathProblem(path) {
                 throw .attribute("contents[\(i)]", "\(quoted(path)) \(why)", fix: "contents are derivations or store paths")
@@ -168,7 +195,12 @@ public enum Attrs {
                 throw .attribute("contents[\(i)]", "\(quoted(root)) is not in the closure", fix: "list it in exportReferencesGraph (nix/portable-service.nix does)")
             }
         }
+    }
 
+    /// `symlinks`: `{ object, symlink }` entries, checked against each
+    /// other, the units and the scaffold (see `Placement`).
+    static func symlinkList(_ reader: Reader, units: [ImageSpec.Unit], storeDir: String,
+                            inClosure: Set<String>) throws(PortableServiceError) -> [ImageSpec.Symlink] {
         var symlinks: [ImageSpec.Symlink] = []
         var symlinkTexts: [String] = []
         for (i, item) in try reader.list("symlinks", required: false).enumerated() {
@@ -199,16 +231,11 @@ public enum Attrs {
             symlinkTexts.append(link)
         }
         try Placement.checkSymlinks(symlinks, given: symlinkTexts, units: units, storeDir: storeDir)
+        return symlinks
+    }
 
-        let compression = try reader.optionalString("squash-compression") ?? ImageSpec.defaultCompression
-        let blockSize = try reader.blockSize() ?? ImageSpec.defaultBlockSize
-
-        var spec = ImageSpec(
-            pname: pname, version: version, units: units,
-            osRelease: OSRelease(pname: pname, version: version, description: description, homepage: homepage),
-            symlinks: symlinks, storeDir: storeDir, storePaths: storePaths,
-            compression: compression, blockSize: blockSize
-        )
+    /// `verity`, `format` and the DDI's architecture (`imageSystem`, else `system`).
+    static func readOutputForm(_ attrs: JSONObject, _ reader: Reader, into spec: inout ImageSpec) throws(PortableServiceError) {
         switch attrs["verity"] {
         case nil, .null?: break
         case .bool(let b)?: spec.verity = b
@@ -226,7 +253,6 @@ public enum Attrs {
         } else if case .string(let sys)? = attrs["system"] {
             spec.system = sys
         }
-        return spec
     }
 
     /// Why `version` cannot be part of the image file name, or nil.
@@ -421,7 +447,7 @@ public enum Attrs {
             }
             _ = try line(i + 1, "the deriver line")
             let countText = try line(i + 2, "the number of references")
-            guard !countText.isEmpty, countText.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let count = Int(countText) else {
+            guard let count = parseDigits(countText, maximum: UInt64(Int.max)).map(Int.init) else {
                 throw .file(origin, "line \(i + 3): \(quoted(countText)) is not a number of references", fix: textGraphFix)
             }
             var refs: [String] = []
