@@ -12,7 +12,7 @@ final class NixVerityTests: XCTestCase {
         """
         { root, swiftToolchain }:
         let ps = (import (root + "/default.nix") { inherit swiftToolchain; }).portableService;
-        in ps { pname = "vdemo"; version = "1.0"; units = [ (builtins.toFile "vdemo.service" "\(Self.unit)") ]; \(extra) }
+        in ps { pname = "vdemo"; version = "1.0"; \(extra.contains("units =") ? "" : "units = [ (builtins.toFile \"vdemo.service\" \"\(Self.unit)\") ];") \(extra) }
         """
     }
 
@@ -54,6 +54,49 @@ final class NixVerityTests: XCTestCase {
 
     func testDDIBuildsAndRebuildsBitForBit() throws {
         try checkForm("format = \"ddi\";", files: ["vdemo_1.0.raw", "vdemo_1.0.roothash"])
+    }
+
+    /// `nix-build --check` of sidecar and DDI outputs after
+    /// `nix-store --optimise` has hard-linked identical files of the
+    /// closure: hard links must change no byte (the writer makes separate
+    /// entries of them, and the seed of salt and UUIDs names no inode).
+    /// The unit names two store files with the same text, which optimise
+    /// must turn into one inode, or the test proves nothing about links.
+    func testCheckAfterOptimiseForSidecarsAndDDI() throws {
+        try requireNix()
+        let link = try TemporaryDirectory(prefix: "nix-verity-opt")
+        defer { link.remove() }
+        let same = "optimise me: the same bytes in two store paths\\n"
+        let extraFor = { (form: String) in
+            """
+            \(form) units = [ (builtins.toFile "vdemo.service" "[Service]\\nType=oneshot\\nExecStart=/bin/cat ${builtins.toFile "vdemo-a" "\(same)"} ${builtins.toFile "vdemo-b" "\(same)"}\\n") ];
+            """
+        }
+        var drvs: [(String, String)] = []
+        for form in ["verity = true;", "format = \"ddi\";"] {
+            let out = try build(extraFor(form), cores: 2, link: link)
+            let v = try Shell.run(try MkportableBinary.path(), ["verify", out + "/vdemo_1.0.raw"])
+            XCTAssertTrue(v.succeeded, v.summary)
+            let drv = try Shell.check("nix-store", ["--query", "--deriver", out]).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+            XCTAssertTrue(drv.hasSuffix(".drv"), drv)
+            drvs.append((form, drv))
+            // The two files are in the image's closure.
+            let refs = try Shell.check("nix-store", ["--query", "--requisites", drv]).stdoutText
+            XCTAssertTrue(refs.contains("-vdemo-a") && refs.contains("-vdemo-b"), refs)
+        }
+        let files = try Shell.check("nix-instantiate", ["--eval", "-E", "[ (builtins.toFile \"vdemo-a\" \"\(same)\") (builtins.toFile \"vdemo-b\" \"\(same)\") ]", "--strict"]).stdoutText
+        let paths = files.split(separator: " ").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+            .filter { $0.hasPrefix("/") }.map { RawPath($0) }
+        XCTAssertEqual(paths.count, 2, files)
+        let r = try Shell.run("nix-store", ["--optimise"] + NixTests.nixOptions)
+        XCTAssertTrue(r.succeeded, r.summary)
+        if paths.count == 2 {
+            XCTAssertEqual(try Posix.lstat(paths[0]).st_ino, try Posix.lstat(paths[1]).st_ino, "nix-store --optimise did not hard-link the two files")
+        }
+        for (form, drv) in drvs {
+            let c = try Shell.run("nix-build", [drv, "--check", "--no-out-link"] + NixTests.nixOptions)
+            XCTAssertTrue(c.succeeded, "nix-build --check of \(form) after nix-store --optimise: \(c.summary)")
+        }
     }
 
     func testBadValuesAreRefusedAtEvaluation() throws {
