@@ -52,35 +52,58 @@ public enum ClosurePath {
     }
 
     public static func resolve(_ path: String, in closure: Closure) -> Outcome {
-        let storeDir = closure.storeDir
-        let names = closure.names
-        let store = Array(storeDir.utf8)
+        let store = Array(closure.storeDir.utf8)
         let bytes = Array(path.utf8)
-        let slash = UInt8(ascii: "/")
-        guard bytes.count > store.count, bytes.starts(with: store), bytes[store.count] == slash else {
-            return .outside(why: "\(quoted(path)) is not in the store \(storeDir)")
+        guard bytes.count > store.count, bytes.starts(with: store), bytes[store.count] == Walk.slash else {
+            return .outside(why: "\(quoted(path)) is not in the store \(closure.storeDir)")
         }
-        func components(_ b: ArraySlice<UInt8>) -> [[UInt8]] {
-            b.split(separator: slash, omittingEmptySubsequences: true).map(Array.init)
+        var walk = Walk(closure: closure, store: store, pending: Walk.components(bytes[(store.count + 1)...]).reversed())
+        while let c = walk.pending.popLast() {
+            if let end = walk.step(c) { return end }
         }
-        func render(_ stack: [[UInt8]]) -> String {
-            String(decoding: store + stack.flatMap { [slash] + $0 }, as: UTF8.self)
+        if walk.stack.isEmpty {
+            return .outside(why: "it leads to the store directory \(closure.storeDir) itself")
         }
+        return .inside(path: walk.render(walk.stack))
+    }
+
+    /// One resolution in progress: the components reached (`stack`, below
+    /// the store directory) and those still to walk (`pending`, last first).
+    private struct Walk {
+        static let slash = UInt8(ascii: "/")
+        let closure: Closure
+        let store: [UInt8]
         var stack: [[UInt8]] = []
-        var pending = Array(components(bytes[(store.count + 1)...]).reversed())
+        var pending: [[UInt8]]
         var links = 0
         var firstLink: String?
-        while let c = pending.popLast() {
-            if c == [UInt8(ascii: ".")] { continue }
+
+        init(closure: Closure, store: [UInt8], pending: [[UInt8]]) {
+            self.closure = closure
+            self.store = store
+            self.pending = pending
+        }
+
+        static func components(_ b: ArraySlice<UInt8>) -> [[UInt8]] {
+            b.split(separator: slash, omittingEmptySubsequences: true).map(Array.init)
+        }
+
+        func render(_ stack: [[UInt8]]) -> String {
+            String(decoding: store + stack.flatMap { [Walk.slash] + $0 }, as: UTF8.self)
+        }
+
+        /// Takes component `c`; an outcome ends the walk.
+        mutating func step(_ c: [UInt8]) -> Outcome? {
+            if c == [UInt8(ascii: ".")] { return nil }
             if c == [UInt8(ascii: "."), UInt8(ascii: ".")] {
                 if stack.isEmpty {
-                    return .outside(why: "'..' climbs out of the store \(storeDir)")
+                    return .outside(why: "'..' climbs out of the store \(closure.storeDir)")
                 }
                 stack.removeLast()
-                continue
+                return nil
             }
             stack.append(c)
-            if stack.count == 1 && !names.contains(c) {
+            if stack.count == 1 && !closure.names.contains(c) {
                 return .outside(why: "it leads into \(quoted(render(stack))), which is not in the closure")
             }
             let here = render(stack)
@@ -92,32 +115,34 @@ public enum ClosurePath {
                 if st.st_mode & S_IFMT != S_IFDIR && pending.contains(where: { !$0.isEmpty }) {
                     return .missing(path: render(stack + pending.reversed()), firstLink: firstLink)
                 }
-                continue
+                return nil
             }
+            return follow(here)
+        }
+
+        /// Replaces the symlink `here` (the top of the stack) by its target.
+        mutating func follow(_ here: String) -> Outcome? {
             links += 1
-            if links > maxLinks {
-                return .outside(why: "more than \(maxLinks) symlinks are followed on the way (a loop?)")
+            if links > ClosurePath.maxLinks {
+                return .outside(why: "more than \(ClosurePath.maxLinks) symlinks are followed on the way (a loop?)")
             }
-            guard let target = readLinkBytes(here) else {
+            guard let target = ClosurePath.readLinkBytes(here) else {
                 return .missing(path: here, firstLink: firstLink)
             }
             let shown = String(decoding: target, as: UTF8.self)
             if firstLink == nil { firstLink = shown }
             stack.removeLast()
-            if target.first == slash {
-                guard target.count > store.count, target.starts(with: store), target[store.count] == slash else {
-                    return .outside(why: "\(quoted(here)) is a symlink to \(quoted(shown)), outside the store \(storeDir)")
+            if target.first == Walk.slash {
+                guard target.count > store.count, target.starts(with: store), target[store.count] == Walk.slash else {
+                    return .outside(why: "\(quoted(here)) is a symlink to \(quoted(shown)), outside the store \(closure.storeDir)")
                 }
                 stack = []
-                pending += components(target[(store.count + 1)...]).reversed()
+                pending += Walk.components(target[(store.count + 1)...]).reversed()
             } else {
-                pending += components(target[...]).reversed()
+                pending += Walk.components(target[...]).reversed()
             }
+            return nil
         }
-        if stack.isEmpty {
-            return .outside(why: "it leads to the store directory \(storeDir) itself")
-        }
-        return .inside(path: render(stack))
     }
 
     static func readLinkBytes(_ path: String) -> [UInt8]? {
