@@ -49,24 +49,16 @@ enum SignCommand {
     static func runThrowing(_ arguments: [String]) throws -> Int32 {
         var key: String?, cert: String?, out: String?
         var images: [String] = []
-        var i = 0
-        func value(_ name: String) throws -> String {
-            i += 1
-            guard i < arguments.count, !arguments[i].isEmpty else { throw PackCommand.Failure(message: "\(name) needs a value; see mkportable sign --help") }
-            return arguments[i]
-        }
-        while i < arguments.count {
-            let a = arguments[i]
-            switch a {
-            case "-h", "--help": print(help); return 0
-            case "--key": key = try value(a)
-            case "--cert": cert = try value(a)
-            case "--out": out = try value(a)
-            default:
-                if a.hasPrefix("-") && a.count > 1 { throw PackCommand.Failure(message: "unknown option \(a); see mkportable sign --help") }
-                images.append(a)
+        var cursor = ArgumentCursor(arguments, command: "mkportable sign")
+        while let word = cursor.next() {
+            switch word {
+            case .option("-h"), .option("--help"): print(help); return 0
+            case .option("--key"): key = try cursor.value(of: "--key", nonEmpty: true)
+            case .option("--cert"): cert = try cursor.value(of: "--cert", nonEmpty: true)
+            case .option("--out"): out = try cursor.value(of: "--out", nonEmpty: true)
+            case .option(let o): throw cursor.unknown(o)
+            case .operand(let a): images.append(a)
             }
-            i += 1
         }
         guard let key, let cert, let out, images.count == 1 else {
             throw PackCommand.Failure(message: "usage: mkportable sign --key KEY.pem --cert CERT.pem --out DIR IMAGE.raw (see --help)")

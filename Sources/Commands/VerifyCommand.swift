@@ -44,20 +44,14 @@ enum VerifyCommand {
     static func runThrowing(_ arguments: [String]) throws -> Int32 {
         var cert: String?
         var images: [String] = []
-        var i = 0
-        while i < arguments.count {
-            let a = arguments[i]
-            switch a {
-            case "-h", "--help": print(help); return 0
-            case "--cert":
-                i += 1
-                guard i < arguments.count, !arguments[i].isEmpty else { throw PackCommand.Failure(message: "--cert needs a value; see mkportable verify --help") }
-                cert = arguments[i]
-            default:
-                if a.hasPrefix("-") && a.count > 1 { throw PackCommand.Failure(message: "unknown option \(a); see mkportable verify --help") }
-                images.append(a)
+        var cursor = ArgumentCursor(arguments, command: "mkportable verify")
+        while let word = cursor.next() {
+            switch word {
+            case .option("-h"), .option("--help"): print(help); return 0
+            case .option("--cert"): cert = try cursor.value(of: "--cert", nonEmpty: true)
+            case .option(let o): throw cursor.unknown(o)
+            case .operand(let a): images.append(a)
             }
-            i += 1
         }
         guard images.count == 1 else {
             throw PackCommand.Failure(message: "expected one IMAGE, got \(images.count); usage: mkportable verify [--cert CERT.pem] IMAGE.raw")
