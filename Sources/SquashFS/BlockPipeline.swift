@@ -236,3 +236,22 @@ private final class BlockCompression {
         }
     }
 }
+
+/// The sparse test: every byte of the block is zero.
+@inline(__always)
+func isAllZero(_ p: UnsafeRawPointer, _ n: Int) -> Bool {
+    var i = 0
+    while i + 32 <= n {
+        let a = p.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            | p.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)
+            | p.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self)
+            | p.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self)
+        if a != 0 { return false }
+        i += 32
+    }
+    while i < n {
+        if p.load(fromByteOffset: i, as: UInt8.self) != 0 { return false }
+        i += 1
+    }
+    return true
+}

@@ -18,68 +18,74 @@ extension FileLayout {
     }
 }
 
+/// The files whose data the writer stores, and what it needs to know of
+/// each: the one input of the data side (`FlatTree` is one).
+protocol DataInput {
+    /// The regular files, in data order.
+    var files: [File] { get }
+    /// The path that names file `f` in messages.
+    func displayPath(ofFile f: Int) -> String
+    /// Where file `f` sits in the tree, for `TailOrder`.
+    func place(ofFile f: Int) -> TailPlace
+}
+
 /// Writes the data area: the full blocks of every file in data order, then
 /// the fragment blocks of packed tails, in one fixed order decided by the
-/// file list and the file contents alone.
+/// file list and the file contents alone. The driver of the data side; each
+/// rule has its own type:
+/// - `BlockPipeline`: how a block is stored (size words, sparse and raw
+///   blocks) and that blocks are written in submission order;
+/// - `DuplicateFinder`: a file equal to an earlier one shares its data;
+/// - `TailPacker`: tails go into fragment blocks (and the x86 sniff);
+/// - `TailOrder`: the order tails are packed in;
+/// - `IncompressibleProbe`: which blocks are stored raw without trying.
 ///
-/// On-disk rule: a file's full blocks are contiguous from its blocks_start;
-/// each has a u32 size word (bit 24 = stored uncompressed, 0 = all-zero
-/// block stored sparse with no bytes). The tail shorter than a block goes
-/// into a fragment block at an offset. A file whose bytes equal an earlier
-/// file's (confirmed byte for byte) gets the earlier file's blocks and
-/// fragment.
+/// On-disk rule of this driver: a file's full blocks are contiguous from
+/// its blocks_start, in data order (pass 1); its tail shorter than a block
+/// is packed after every full block of every file (pass 2). Blocks carry a
+/// `BlockContent` hint decided by their bytes (a file whose first block is
+/// x86 code: all its blocks), which an adapted compressor may use.
 ///
-/// Tails are packed in similarity order (see `similarityOrder`): data
-/// order, except that files sharing a name stem in a directory and its
-/// parent sit together, so a fragment block holds related bytes the
-/// compressor can match across files. Blocks carry a `BlockContent` hint
-/// decided by their bytes, which an adapted compressor may use.
-///
-/// Blocks are stored by a `BlockPipeline` (reusable slots read on this
-/// thread, compressed by workers, written in submission order), so memory
-/// is bounded by its slot count, whatever the amount of data.
+/// Memory is bounded by the pipeline's slot count and the finder's two
+/// blocks, whatever the amount of data; reads are POSIX preads into those.
 final class DataWriter {
     struct Progress { var done: UInt64; var total: UInt64 }
 
     private let blockSize: Int
+    private let finder: DuplicateFinder
     private let pipeline: BlockPipeline
-
-    private var fragmentSlot: BlockPipeline.Slot?
-    /// Bytes of tails of x86 executables in `fragmentSlot`.
-    private var fragmentX86Bytes = 0
-    private var fragmentIndex: UInt32 = 0
-    private(set) var fragments = FragmentTable()
+    private let packer: TailPacker
 
     private(set) var layouts: [FileLayout]
     private(set) var duplicateOf: [Int32]
+    var fragments: FragmentTable { packer.fragments }
 
-    private let scratchA: UnsafeMutableRawPointer
-    private let scratchB: UnsafeMutableRawPointer
+    // State of one `run`.
+    /// Files whose tails wait for pass 2, in data order.
+    private var tails: [Int32] = []
+    /// Of the files in `tails`, the x86 executables.
+    private var x86Tails = Set<Int32>()
+    private var done: UInt64 = 0
+    private var total: UInt64 = 0
+    private var report: ((Progress) -> Void)?
 
     init(fileCount: Int, blockSize: Int, compressor: any Compressor, jobs: Int, output: OutputFile) throws(SquashFSError) {
         self.blockSize = blockSize
         layouts = Array(repeating: FileLayout(), count: fileCount)
         duplicateOf = Array(repeating: -1, count: fileCount)
-        guard let a = Posix.allocateBuffer(blockSize), let b = Posix.allocateBuffer(blockSize) else {
-            throw Posix.outOfMemory("the duplicate finder's two blocks of \(blockSize) bytes")
-        }
-        scratchA = a
-        scratchB = b
-        do {
-            pipeline = try BlockPipeline(blockSize: blockSize, compressor: compressor, jobs: jobs,
-                                         alsoHeld: 2 * blockSize, output: output)
-        } catch {
-            Glibc.free(a)
-            Glibc.free(b)
-            throw error
-        }
+        // The finder's blocks first: the pipeline plans its slots and
+        // threads around them.
+        finder = try DuplicateFinder(blockSize: blockSize)
+        pipeline = try BlockPipeline(blockSize: blockSize, compressor: compressor, jobs: jobs,
+                                     alsoHeld: 2 * blockSize, output: output)
+        packer = TailPacker(blockSize: blockSize, pipeline: pipeline)
         pipeline.stored = { [unowned self] kind, start, sizeWord in
             switch kind {
             case .data(let file, let block):
                 if block == 0 { self.layouts[file].blocksStart = start }
                 self.layouts[file].blockSizes.append(sizeWord)
             case .fragment(let index):
-                self.fragments.set(index, start: start, size: sizeWord)
+                self.packer.stored(index, start: start, sizeWord: sizeWord)
             }
         }
     }
@@ -89,342 +95,133 @@ final class DataWriter {
     var threadCount: Int { pipeline.threadCount }
     var refused: Errno? { pipeline.refused }
 
-    deinit {
-        Glibc.free(scratchA)
-        Glibc.free(scratchB)
-    }
-
-    private func submitFragment() {
-        guard let slot = fragmentSlot else { return }
-        // Mostly machine code: the x86 filter; otherwise tuned for packing.
-        slot.content = fragmentX86Bytes * 2 > slot.length ? .x86Code : .packedTails
-        pipeline.submit(slot)
-        fragmentSlot = nil
-    }
-
-    private func appendTail(_ p: UnsafeRawPointer, _ n: Int, file: Int, x86: Bool) throws(SquashFSError) {
-        if let slot = fragmentSlot, slot.length + n > blockSize {
-            submitFragment()
-        }
-        if fragmentSlot == nil {
-            let slot = try pipeline.acquire()
-            fragmentIndex = fragments.reserve()
-            slot.kind = .fragment(fragmentIndex)
-            slot.hole = false
-            slot.length = 0
-            fragmentX86Bytes = 0
-            fragmentSlot = slot
-        }
-        let slot = fragmentSlot!
-        (slot.buffer + slot.length).copyMemory(from: p, byteCount: n)
-        layouts[file].fragment = fragmentIndex
-        layouts[file].fragmentOffset = UInt32(slot.length)
-        slot.length += n
-        if x86 { fragmentX86Bytes += n }
-    }
-
-    // MARK: duplicate detection
-
-    private var twins = TwinTable(fileCount: 0, candidates: 0)
-
-    private func hashFile(_ r: SourceReader, size: UInt64) throws(SquashFSError) -> UInt64 {
-        var h = ContentHash()
-        var off: UInt64 = 0
-        while off < size {
-            let n = Int(min(UInt64(blockSize), size - off))
-            try r.read(into: scratchA, count: n, at: off)
-            h.update(scratchA, n)
-            off += UInt64(n)
-        }
-        return h.value
-    }
-
-    private func sameContent(_ a: SourceReader, _ b: SourceReader, size: UInt64) throws(SquashFSError) -> Bool {
-        var off: UInt64 = 0
-        while off < size {
-            let n = Int(min(UInt64(blockSize), size - off))
-            try a.read(into: scratchA, count: n, at: off)
-            try b.read(into: scratchB, count: n, at: off)
-            if memcmp(scratchA, scratchB, n) != 0 { return false }
-            off += UInt64(n)
-        }
-        return true
-    }
-
-    // MARK: driver
-
-    /// Writes the data of `files` (in this order) and returns when every
-    /// block is on disk. `places(i)` says where file i sits (see
-    /// `similarityOrder`). `mayHaveTwin[i]` is false when
-    /// no other file has the same size, which lets unique files skip the
-    /// hashing pass.
-    func run(files: [File], paths: (Int) -> String, places: (Int) -> TailPlace, mayHaveTwin: [Bool],
-             progress: ((Progress) -> Void)?) throws(SquashFSError) {
+    /// Writes the data of `input`'s files and returns when every block is
+    /// on disk. Keeps nothing of `input` afterwards.
+    func run(_ input: any DataInput, progress: ((Progress) -> Void)?) throws(SquashFSError) {
         defer { pipeline.shutdown() }
-        var done: UInt64 = 0
-        let total = files.reduce(UInt64(0)) { $0 + $1.size }
-        twins = TwinTable(fileCount: files.count, candidates: mayHaveTwin.reduce(0) { $0 + ($1 ? 1 : 0) })
-        let blockSize = UInt64(self.blockSize)
+        let files = input.files
+        done = 0
+        total = files.reduce(UInt64(0)) { $0 + $1.size }
+        report = progress
+        defer { report = nil }
+        finder.begin(input)
+        defer { finder.end() }
 
         // Pass 1, data order: full blocks of files of at least one block.
         // Their tails (and files smaller than a block) wait for pass 2.
-        var tails: [Int32] = []
-        var x86Files = Set<Int32>()  // of the files in `tails`
         let header = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 8)
         defer { header.deallocate() }
         for (i, file) in files.enumerated() {
-            let size = file.size
-            layouts[i].size = size
-            if size > 0 && size < blockSize {
-                // Only the header now, to group machine code in pass 2; and
-                // only of files that look like programs or libraries, to
-                // spare an extra open of every other small file.
-                if size >= 20, Self.mayBeExecutable(file, name: places(i).name),
-                   let reader = try? SourceReader(file, displayPath: paths(i)) {
-                    if (try? reader.read(into: header, count: 20, at: 0)) != nil,
-                       BlockContent.isX86Executable(header, 20) {
-                        x86Files.insert(Int32(i))
-                    }
-                    reader.close()
-                }
-                tails.append(Int32(i))
-                continue
-            }
-            let reader = try SourceReader(file, displayPath: paths(i))
-            defer { reader.close() }
-            if size == 0 {
-                try reader.checkEnd()
-                continue
-            }
-            if mayHaveTwin[i] {
-                let hash = try hashFile(reader, size: size)
-                if let twin = try findTwin(of: i, hash: hash, files: files, paths: paths, matching: { (other: SourceReader) throws(SquashFSError) -> Bool in
-                    try sameContent(reader, other, size: size)
-                }) {
-                    duplicateOf[i] = Int32(twin)
-                    try reader.checkEnd()
-                    done += size
-                    progress?(Progress(done: done, total: total))
-                    continue
-                }
-                twins.add(i, key: TwinTable.key(size: size, hash: hash))
-            }
-
-            let fullBlocks = Int(size / blockSize)
-            layouts[i].blockSizes.reserveCapacity(fullBlocks)
-            var content = BlockContent.general
-            var off: UInt64 = 0
-            for b in 0..<fullBlocks {
-                let slot = try pipeline.acquire()
-                slot.hole = reader.isHole(at: off, count: self.blockSize)
-                if !slot.hole { try reader.read(into: slot.buffer, count: self.blockSize, at: off) }
-                if b == 0 && !slot.hole && BlockContent.isX86Executable(slot.buffer, self.blockSize) {
-                    content = .x86Code
-                }
-                slot.length = self.blockSize
-                slot.kind = .data(file: i, block: b)
-                slot.content = content
-                pipeline.submit(slot)
-                off += blockSize
-                done += blockSize
-                progress?(Progress(done: done, total: total))
-            }
-            if off < size {
-                tails.append(Int32(i))
-                if content == .x86Code { x86Files.insert(Int32(i)) }
-            } else {
-                try reader.checkEnd()
-            }
+            try storeBlocks(ofFile: i, file, input: input, header: header)
         }
 
         // Pass 2, similarity order: tails into fragment blocks.
         Trace.mark("data pass 1 (full blocks) submitted")
-        tails = Self.similarityOrder(tails, x86: x86Files, places: places)
+        let order = TailOrder.similarityOrder(tails, x86: x86Tails, places: { input.place(ofFile: $0) })
+        tails = []
         // The sort's keys lived on this thread's heap; the compressors
         // allocate in their own threads' arenas and would not reuse them.
         Posix.releaseFreeMemory()
-        Trace.mark("tails sorted: \(tails.count)")
-        for t in tails {
-            let i = Int(t)
-            let size = layouts[i].size
-            let reader = try SourceReader(files[i], displayPath: paths(i))
-            defer { reader.close() }
-            let off = size / blockSize * blockSize
-            let tail = Int(size - off)
-            try reader.read(into: scratchA, count: tail, at: off)
-            var x86 = x86Files.contains(t)
-            if off == 0 {
-                if mayHaveTwin[i] {
-                    var h = ContentHash()
-                    h.update(scratchA, tail)
-                    let hash = h.value
-                    if let twin = try findTwin(of: i, hash: hash, files: files, paths: paths, matching: { (other: SourceReader) throws(SquashFSError) -> Bool in
-                        try other.read(into: scratchB, count: tail, at: 0)
-                        return memcmp(scratchA, scratchB, tail) == 0
-                    }) {
-                        duplicateOf[i] = Int32(twin)
-                            try reader.checkEnd()
-                        done += size
-                        progress?(Progress(done: done, total: total))
-                        continue
-                    }
-                    twins.add(i, key: TwinTable.key(size: size, hash: hash))
-                }
-                x86 = BlockContent.isX86Executable(scratchA, tail)
-            }
-            try appendTail(scratchA, tail, file: i, x86: x86)
-            try reader.checkEnd()
-            done += UInt64(tail)
-            progress?(Progress(done: done, total: total))
+        Trace.mark("tails sorted: \(order.count)")
+        for t in order {
+            try storeTail(ofFile: Int(t), files[Int(t)], input: input, x86: x86Tails.contains(t))
         }
-        submitFragment()
+        x86Tails = []
+        packer.submit()
         Trace.mark("data pass 2 (tails) submitted")
         try pipeline.finish()
-        // Only the layouts are needed from here on.
-        twins = TwinTable(fileCount: 0, candidates: 0)
     }
 
-    /// The earlier file (in the order files were added) with the same
-    /// size and hash whose bytes `matching` confirms, or nil.
-    private func findTwin(of file: Int, hash: UInt64, files: [File], paths: (Int) -> String,
-                          matching: (SourceReader) throws(SquashFSError) -> Bool) throws(SquashFSError) -> Int? {
-        let size = files[file].size
-        var candidate = twins.latest(key: TwinTable.key(size: size, hash: hash))
-        while candidate >= 0 {
-            // Keys mix size and hash, so a candidate may differ in size.
-            if files[candidate].size != size {
-                candidate = twins.earlier(than: candidate)
-                continue
-            }
-            let other = try SourceReader(files[candidate], displayPath: paths(candidate))
-            defer { other.close() }
-            if try matching(other) { return candidate }
-            candidate = twins.earlier(than: candidate)
-        }
-        return nil
+    private func advance(_ n: UInt64) {
+        done += n
+        report?(Progress(done: done, total: total))
     }
 
-    /// Executable bits, or a shared-object name ("lib.so", "lib.so.1"):
-    /// the small files whose headers pass 1 reads.
-    static func mayBeExecutable(_ file: File, name: [UInt8]) -> Bool {
-        if file.mode & 0o111 != 0 { return true }
-        let so: [UInt8] = Array(".so".utf8)
-        var i = 0
-        while i + 3 <= name.count {
-            if name[i] == so[0] && name[i + 1] == so[1] && name[i + 2] == so[2]
-                && (i + 3 == name.count || name[i + 3] == UInt8(ascii: ".")) { return true }
-            i += 1
+    /// Pass 1 for file `i`: its full blocks, unless it has a twin; a file
+    /// with a tail (or smaller than a block) joins `tails`.
+    private func storeBlocks(ofFile i: Int, _ file: File, input: any DataInput,
+                             header: UnsafeMutableRawPointer) throws(SquashFSError) {
+        let size = file.size
+        layouts[i].size = size
+        if size > 0 && size < UInt64(blockSize) {
+            // Only the header now, to group machine code in pass 2.
+            if TailPacker.sniffX86(file, name: input.place(ofFile: i).name,
+                                   displayPath: input.displayPath(ofFile: i), header: header) {
+                x86Tails.insert(Int32(i))
+            }
+            tails.append(Int32(i))
+            return
         }
-        return false
+        let reader = try SourceReader(file, displayPath: input.displayPath(ofFile: i))
+        defer { reader.close() }
+        if size == 0 {
+            try reader.checkEnd()
+            return
+        }
+        if let twin = try finder.twin(ofFile: i, reader: reader) {
+            duplicateOf[i] = Int32(twin)
+            try reader.checkEnd()
+            advance(size)
+            return
+        }
+        let content = try submitFullBlocks(ofFile: i, size: size, reader: reader)
+        if size % UInt64(blockSize) != 0 {
+            tails.append(Int32(i))
+            if content == .x86Code { x86Tails.insert(Int32(i)) }
+        } else {
+            try reader.checkEnd()
+        }
     }
 
-    /// Where a file sits, for `similarityOrder`: its name, and the path-
-    /// order ranks of its directory and of that directory's parent (-1 for
-    /// the root's).
-    typealias TailPlace = (name: [UInt8], directory: Int32, parent: Int32)
+    /// Reads and submits the full blocks of file `i`; returns their hint.
+    private func submitFullBlocks(ofFile i: Int, size: UInt64, reader: SourceReader) throws(SquashFSError) -> BlockContent {
+        let fullBlocks = Int(size / UInt64(blockSize))
+        layouts[i].blockSizes.reserveCapacity(fullBlocks)
+        var content = BlockContent.general
+        var off: UInt64 = 0
+        for b in 0..<fullBlocks {
+            let slot = try pipeline.acquire()
+            slot.hole = reader.isHole(at: off, count: blockSize)
+            if !slot.hole { try reader.read(into: slot.buffer, count: blockSize, at: off) }
+            if b == 0 && !slot.hole && BlockContent.isX86Executable(slot.buffer, blockSize) {
+                content = .x86Code
+            }
+            slot.length = blockSize
+            slot.kind = .data(file: i, block: b)
+            slot.content = content
+            pipeline.submit(slot)
+            off += UInt64(blockSize)
+            advance(UInt64(blockSize))
+        }
+        return content
+    }
 
-    /// Sorts tails into similarity order: tails of x86 executables first;
-    /// then data order, except that files with the same name stem (the
-    /// bytes before the first dot that is not the first byte) in one
-    /// directory, or in a directory and its parent, move up to the first of
-    /// them (the group forms at the first file of its topmost directory),
-    /// ordered among themselves by directory (path order), extension
-    /// (from the last such dot) and data order.
-    ///
-    /// So `foo.py`, `foo.pyi` and `__pycache__/foo.cpython-311.pyc` sit
-    /// together, while everything else stays in data order, which keeps
-    /// the inode table (each file's fragment index and offset) as
-    /// compressible as in plain data order. Grouping one stem across the
-    /// whole tree instead gained less on the benchmark closure and cost
-    /// the 200,000-file tree 28% more inode table.
-    static func similarityOrder(_ tails: [Int32], x86: Set<Int32>, places: (Int) -> TailPlace) -> [Int32] {
-        let dot = UInt8(ascii: ".")
-        struct Key {
-            var name: [UInt8]
-            var directory: Int32
-            var parent: Int32
-            var group: Int32 = 0
-            var stem: UInt16
-            var ext: UInt16
-            var machineCode: Bool
-        }
-        var keys: [Key] = []
-        keys.reserveCapacity(tails.count)
-        for t in tails {
-            let (name, directory, parent) = places(Int(t))
-            var stem = 1
-            while stem < name.count && name[stem] != dot { stem += 1 }
-            var ext = name.count
-            while ext > stem && name[ext - 1] != dot { ext -= 1 }
-            ext = ext > stem ? ext - 1 : name.count
-            keys.append(Key(name: name, directory: directory, parent: parent, stem: UInt16(stem), ext: UInt16(ext),
-                            machineCode: x86.contains(t)))
-        }
-        func compare(_ a: ArraySlice<UInt8>, _ b: ArraySlice<UInt8>) -> Int {
-            a.withUnsafeBytes { x in
-                b.withUnsafeBytes { y in
-                    let n = min(x.count, y.count)
-                    let c = n == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, n)
-                    return c != 0 ? Int(c) : x.count - y.count
-                }
+    /// Pass 2 for file `i`: its tail into a fragment block, unless the file
+    /// is smaller than a block and has a twin. `x86`: what pass 1 saw.
+    private func storeTail(ofFile i: Int, _ file: File, input: any DataInput, x86: Bool) throws(SquashFSError) {
+        let size = layouts[i].size
+        let reader = try SourceReader(file, displayPath: input.displayPath(ofFile: i))
+        defer { reader.close() }
+        let off = size / UInt64(blockSize) * UInt64(blockSize)
+        let tail = Int(size - off)
+        let bytes = finder.tailBuffer
+        try reader.read(into: bytes, count: tail, at: off)
+        var x86 = x86
+        if off == 0 {
+            if let twin = try finder.twin(ofSmallFile: i, count: tail) {
+                duplicateOf[i] = Int32(twin)
+                try reader.checkEnd()
+                advance(size)
+                return
             }
+            // The whole file is at hand: judge it by all its bytes.
+            x86 = BlockContent.isX86Executable(bytes, tail)
         }
-        func stem(_ k: Key) -> ArraySlice<UInt8> { k.name[..<Int(k.stem)] }
-        /// Order by (stem, directory); 0 when equal.
-        func compareStemDirectory(_ a: Key, stemOf b: Key, directory: Int32) -> Int {
-            let c = compare(stem(a), stem(b))
-            return c != 0 ? c : Int(a.directory) - Int(directory)
-        }
-
-        // Runs of one (stem, directory) in (stem, directory, data order).
-        var order = Array(0..<Int32(tails.count))
-        keys.withUnsafeBufferPointer { keys in
-            order.sort { p, q in
-                let c = compareStemDirectory(keys[Int(p)], stemOf: keys[Int(q)], directory: keys[Int(q)].directory)
-                return c != 0 ? c < 0 : p < q
-            }
-        }
-        var runFirst = [Int32](repeating: 0, count: order.count)  // by position in `order`
-        for j in order.indices {
-            let same = j > 0 && compareStemDirectory(keys[Int(order[j - 1])], stemOf: keys[Int(order[j])],
-                                                     directory: keys[Int(order[j])].directory) == 0
-            runFirst[j] = same ? runFirst[j - 1] : Int32(j)
-        }
-        // Each run joins the group of its stem's run in the parent
-        // directory, if there is one. Parents rank before their children,
-        // so that run's group is already set.
-        for j in order.indices where runFirst[j] == Int32(j) {
-            let k = keys[Int(order[j])]
-            var group = order[j]
-            if k.parent >= 0 {
-                var lo = 0, hi = order.count
-                while lo < hi {
-                    let mid = (lo + hi) / 2
-                    if compareStemDirectory(keys[Int(order[mid])], stemOf: k, directory: k.parent) < 0 { lo = mid + 1 } else { hi = mid }
-                }
-                if lo < order.count && compareStemDirectory(keys[Int(order[lo])], stemOf: k, directory: k.parent) == 0 {
-                    group = keys[Int(order[lo])].group
-                }
-            }
-            var m = j
-            while m < order.count && runFirst[m] == Int32(j) {
-                keys[Int(order[m])].group = group
-                m += 1
-            }
-        }
-        runFirst = []
-        keys.withUnsafeBufferPointer { keys in
-            order.sort { p, q in
-                let a = keys[Int(p)], b = keys[Int(q)]
-                if a.machineCode != b.machineCode { return a.machineCode }
-                if a.group != b.group { return a.group < b.group }
-                if a.directory != b.directory { return a.directory < b.directory }
-                let d = compare(a.name[Int(a.ext)...], b.name[Int(b.ext)...])
-                if d != 0 { return d < 0 }
-                return p < q  // tails are in data order: the index breaks ties
-            }
-        }
-        return order.map { tails[Int($0)] }
+        let (fragment, offset) = try packer.append(bytes, tail, x86: x86)
+        layouts[i].fragment = fragment
+        layouts[i].fragmentOffset = offset
+        try reader.checkEnd()
+        advance(UInt64(tail))
     }
 
     /// The layout a file's inode should describe (its twin's for duplicates).

@@ -182,11 +182,12 @@ struct FlatTree {
     /// The name of file `f` and the ranks of its directory and of that
     /// directory's parent (-1 for the root): what the data writer orders
     /// tails by.
-    func place(ofFile f: Int) -> DataWriter.TailPlace {
+    func place(ofFile f: Int) -> TailPlace {
         let node = nodes[Int(fileNode[f])]
         let directory = Int(node.parent)
         let parent = nodes[directory].parent
-        return (node.name, directoryRank[directory], parent >= 0 ? directoryRank[Int(parent)] : -1)
+        return TailPlace(name: node.name, directory: directoryRank[directory],
+                         parent: parent >= 0 ? directoryRank[Int(parent)] : -1)
     }
 
     func displayPath(ofFile f: Int) -> String {
@@ -194,3 +195,6 @@ struct FlatTree {
         return path(of: Int(fileNode[f]), then: [])
     }
 }
+
+/// The data side reads the files, their paths and places from the tree.
+extension FlatTree: DataInput {}

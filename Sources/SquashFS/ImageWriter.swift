@@ -61,17 +61,8 @@ struct ImageWriter {
         }
         let jobs = data.threadCount
         do {
-            var sizeCounts: [UInt64: Int] = [:]
-            for f in tree.files where f.size > 0 { sizeCounts[f.size, default: 0] += 1 }
-            let mayHaveTwin = tree.files.map { (sizeCounts[$0.size] ?? 0) > 1 }
-            sizeCounts = [:]
             var bar = options.progress ? ProgressBar() : nil
-            let t = tree
-            try data.run(files: tree.files,
-                         paths: { t.displayPath(ofFile: $0) },
-                         places: { t.place(ofFile: $0) },
-                         mayHaveTwin: mayHaveTwin,
-                         progress: bar == nil ? nil : { bar!.update(done: $0.done, total: $0.total) })
+            try data.run(tree, progress: bar == nil ? nil : { bar!.update(done: $0.done, total: $0.total) })
             bar?.finish()
         }
         tree.releaseFiles()

@@ -524,18 +524,18 @@ final class CompressionTests: XCTestCase {
     /// forms a group at the group's first file in the parent.
     func testTailSimilarityOrder() {
         // Directory ranks: 0 = /, 1 = /lib, 2 = /lib/__pycache__, 3 = /other.
-        let places: [DataWriter.TailPlace] = [
-            (Array("b.py".utf8), 1, 0),                     // 0
-            (Array("a.cpython-311.pyc".utf8), 2, 1),        // 1
-            (Array("zz.txt".utf8), 0, -1),                  // 2
-            (Array("a.py".utf8), 1, 0),                     // 3
-            (Array("libz.so.1".utf8), 3, 0),                // 4, x86
-            (Array("a.py".utf8), 3, 0),                     // 5: not below /lib
-            (Array("a.cpython-311.opt-1.pyc".utf8), 2, 1),  // 6
-            (Array("b.pyi".utf8), 1, 0),                    // 7
-            (Array(".a".utf8), 1, 0),                       // 8: stem ".a", not "a"
+        let places: [TailPlace] = [
+            TailPlace(name: Array("b.py".utf8), directory: 1, parent: 0),                     // 0
+            TailPlace(name: Array("a.cpython-311.pyc".utf8), directory: 2, parent: 1),        // 1
+            TailPlace(name: Array("zz.txt".utf8), directory: 0, parent: -1),                  // 2
+            TailPlace(name: Array("a.py".utf8), directory: 1, parent: 0),                     // 3
+            TailPlace(name: Array("libz.so.1".utf8), directory: 3, parent: 0),                // 4, x86
+            TailPlace(name: Array("a.py".utf8), directory: 3, parent: 0),                     // 5: not below /lib
+            TailPlace(name: Array("a.cpython-311.opt-1.pyc".utf8), directory: 2, parent: 1),  // 6
+            TailPlace(name: Array("b.pyi".utf8), directory: 1, parent: 0),                    // 7
+            TailPlace(name: Array(".a".utf8), directory: 1, parent: 0),                       // 8: stem ".a", not "a"
         ]
-        let order = DataWriter.similarityOrder(Array(0..<Int32(places.count)), x86: [4], places: { places[$0] })
+        let order = TailOrder.similarityOrder(Array(0..<Int32(places.count)), x86: [4], places: { places[$0] })
         XCTAssertEqual(order, [4, 0, 7, 2, 3, 1, 6, 5, 8])
     }
 
