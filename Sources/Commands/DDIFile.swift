@@ -95,19 +95,41 @@ enum DDIFile {
         case .failure(let e): throw Failure(message: "\(path): \(e.message); the partition table is damaged")
         }
         // The backup header must be intact and describe the same entries.
+        guard size % GPT.sectorSize == 0 else {
+            throw Failure(message: "\(path): \(size) bytes, not a whole number of 512-byte sectors; the disk image was changed or truncated")
+        }
+        let sectors = size / GPT.sectorSize
+        let alternate = head[512 + 32..<512 + 40].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        guard alternate == sectors - 1 else {
+            throw Failure(message: "\(path): the GPT puts its backup header at LBA \(alternate), but the disk's last sector is \(sectors - 1); the image was truncated, extended or changed")
+        }
         let tail = try VerityCheck.read(path, offset: size - 33 * 512, count: 33 * 512)
         if !GPT.backupMatches(tail: tail, primaryHead: head) {
             throw Failure(message: "\(path): the backup GPT at the end of the disk is damaged or differs from the primary; the image was changed or truncated")
+        }
+        // Every partition inside the usable area, none overlapping another,
+        // before any size is computed from them.
+        let lastUsable = sectors - 34
+        for p in gpt.partitions {
+            guard p.firstLBA <= p.lastLBA, p.firstLBA >= gpt.firstUsableLBA, gpt.firstUsableLBA >= 34, p.lastLBA <= lastUsable else {
+                throw Failure(message: "\(path): partition \(p.name.isEmpty ? p.type.description : p.name) spans LBA \(p.firstLBA)-\(p.lastLBA), outside the disk's usable sectors \(gpt.firstUsableLBA)-\(lastUsable); the partition table is damaged")
+            }
+        }
+        let sorted = gpt.partitions.sorted { $0.firstLBA < $1.firstLBA }
+        for (a, b) in zip(sorted, sorted.dropFirst()) where b.firstLBA <= a.lastLBA {
+            throw Failure(message: "\(path): partitions \(a.name) and \(b.name) overlap (LBA \(b.firstLBA)-\(min(a.lastLBA, b.lastLBA))); the partition table is damaged")
         }
         guard let rootPart = gpt.partitions.first(where: { PartitionTypes.containing($0.type)?.root == $0.type }),
               let types = PartitionTypes.containing(rootPart.type) else {
             throw Failure(message: "\(path): a GPT disk without a root partition of a known architecture; not a portable DDI")
         }
+        // systemd-dissect refuses a disk with two partitions of one
+        // discoverable type (which would it mount?); so does verify.
+        for type in [types.root, types.rootVerity, types.rootVeritySignature] where gpt.partitions.filter({ $0.type == type }).count > 1 {
+            throw Failure(message: "\(path): more than one partition of type \(type); systemd refuses such a disk, and which one it checks would be a guess")
+        }
         guard let verity = gpt.partitions.first(where: { $0.type == types.rootVerity }) else {
             throw Failure(message: "\(path): no \(types.rootVerityLabel) partition; the DDI carries no hash tree to check")
-        }
-        for p in [rootPart, verity] where p.offset + p.size > size {
-            throw Failure(message: "\(path): partition \(p.name) ends past the end of the file; the image is truncated")
         }
         return Found(gpt: gpt, types: types, root: rootPart, verity: verity,
                      signature: gpt.partitions.first { $0.type == types.rootVeritySignature })
@@ -119,24 +141,24 @@ enum DDIFile {
 /// beside, the signature partition against a certificate.
 enum DiskImageCheck {
     static func verify(_ ddi: DDIFile.Found, image: String, certificate: String?) throws -> String {
-        let hashFile = try VerityCheck.read(image, offset: ddi.verity.offset, count: Int(ddi.verity.size))
-        // The partition may be larger than the tree: the superblock says
-        // how much of it is the tree.
-        let sb: VeritySuperblock
-        switch VeritySuperblock.decode(hashFile) {
-        case .success(let s): sb = s
-        case .failure(let e): throw VerityCheck.Failure(message: "\(image): partition \(ddi.verity.name): \(e.message)")
+        let name = "\(image) partition \(ddi.verity.name)"
+        // The superblock first, then only as much of the partition as the
+        // tree it announces (the partition may have slack, as repart's do;
+        // a huge partition is never read whole).
+        guard ddi.verity.size >= 4096 else {
+            throw VerityCheck.Failure(message: "\(name): \(ddi.verity.size) bytes, smaller than a verity superblock block; the DDI is damaged")
         }
-        let levels = treeBlocks(dataBlocks: sb.dataBlocks)
-        let treeSize = Int(4096 * (1 + levels))
-        guard treeSize <= hashFile.count else {
-            throw VerityCheck.Failure(message: "\(image): partition \(ddi.verity.name) is smaller than the hash tree it announces")
+        let sb = try VerityCheck.superblock(try VerityCheck.read(image, offset: ddi.verity.offset, count: 4096), name: name)
+        guard sb.dataBlocks * 4096 == ddi.root.size else {
+            throw VerityCheck.Failure(message: "\(name): the hash tree covers \(sb.dataBlocks) blocks of 4096 bytes, but partition \(ddi.root.name) holds \(ddi.root.size) bytes; the tree is not this partition's, or the table was changed")
         }
-        let tree = try VerityCheck.check(image: image, dataOffset: ddi.root.offset, dataSize: sb.dataBlocks * 4096,
-                                         hashFile: Array(hashFile[0..<treeSize]), where: "\(image) partition \(ddi.verity.name)")
-        guard sb.dataBlocks * 4096 <= ddi.root.size else {
-            throw VerityCheck.Failure(message: "\(image): the hash tree covers more than the root partition")
+        let treeSize = 4096 * (1 + treeBlocks(dataBlocks: sb.dataBlocks))
+        guard treeSize <= ddi.verity.size else {
+            throw VerityCheck.Failure(message: "\(name): \(ddi.verity.size) bytes, smaller than the \(treeSize)-byte hash tree its superblock announces; the DDI is damaged or truncated")
         }
+        let hashFile = try VerityCheck.read(image, offset: ddi.verity.offset, count: Int(treeSize))
+        let tree = try VerityCheck.check(image: image, dataOffset: ddi.root.offset, dataSize: ddi.root.size,
+                                         hashFile: hashFile, where: name)
         let h = tree.rootHash
         guard ddi.root.uuid.bytes == Array(h[0..<16]), ddi.verity.uuid.bytes == Array(h[16..<32]) else {
             throw VerityCheck.Failure(message: "\(image): root hash \(tree.rootHashHex) does not match the partition UUIDs (\(ddi.root.uuid), \(ddi.verity.uuid)); the image was changed; do not attach it")
@@ -151,6 +173,9 @@ enum DiskImageCheck {
         }
         switch (ddi.signature, certificate) {
         case (let sig?, let cert?):
+            guard sig.size <= VerityCheck.sidecarLimit else {
+                throw VerityCheck.Failure(message: "\(image): partition \(sig.name) is \(sig.size) bytes, more than the \(VerityCheck.sidecarLimit) a signature partition can hold; the DDI was changed")
+            }
             let content = try VerityCheck.read(image, offset: sig.offset, count: Int(sig.size))
             let (signedHash, signature) = try SignaturePartition.parse(content, image: image)
             guard signedHash == tree.rootHashHex else {

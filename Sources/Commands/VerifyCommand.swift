@@ -69,6 +69,9 @@ enum VerifyCommand {
             return try DiskImageCheck.verify(ddi, image: image, certificate: certificate)
         }
         let paths = try SidecarPaths(image: image)
+        guard size > 0, size % 4096 == 0 else {
+            throw VerityCheck.Failure(message: "\(image): \(size) bytes, not a whole number of 4096-byte blocks, as dm-verity needs; the image was truncated or changed (pack pads every image to 4 KiB)")
+        }
         guard let hashFile = try VerityCheck.readIfPresent(paths.verity, limit: VerityCheck.hashTreeLimit(dataSize: size)) else {
             throw VerityCheck.Failure(message: "\(image): no \(paths.verity) beside it, so there is nothing to check it against; build it with --verity (pack) or verity = true (Nix)")
         }

@@ -74,16 +74,30 @@ enum VerityCheck {
         return h
     }
 
+    /// Decodes a verity superblock and checks its block count can describe
+    /// an image at all (not 0, and not so many blocks that their size
+    /// overflows), so later arithmetic on it is safe.
+    static func superblock(_ bytes: [UInt8], name: String) throws -> VeritySuperblock {
+        let sb: VeritySuperblock
+        switch VeritySuperblock.decode(bytes) {
+        case .success(let s): sb = s
+        case .failure(let e): throw Failure(message: "\(name): \(e.message)")
+        }
+        guard sb.dataBlocks > 0, sb.dataBlocks <= UInt64(1) << 50 else {
+            throw Failure(message: "\(name): the verity superblock counts \(sb.dataBlocks) data blocks, which no image has; the hash tree is damaged or not a tree of this image")
+        }
+        return sb
+    }
+
     /// Checks the tree stored in `hashFile` against the data at
     /// `dataOffset..<dataOffset+dataSize` of `image`. `where` names the
     /// hash file in messages. Returns the recomputed tree.
     static func check(image: String, dataOffset: UInt64, dataSize: UInt64, hashFile: [UInt8], where name: String) throws -> VerityHashes {
-        let sb: VeritySuperblock
-        switch VeritySuperblock.decode(hashFile) {
-        case .success(let s): sb = s
-        case .failure(let e): throw Failure(message: "\(name): \(e.message)")
+        guard dataSize > 0, dataSize % 4096 == 0 else {
+            throw Failure(message: "\(image): \(dataSize) bytes of data, not a whole number of 4096-byte blocks, as dm-verity needs; the image was truncated or changed (pack pads every image to 4 KiB)")
         }
-        guard dataSize % 4096 == 0, sb.dataBlocks * 4096 == dataSize else {
+        let sb = try superblock(hashFile, name: name)
+        guard sb.dataBlocks * 4096 == dataSize else {
             throw Failure(message: "\(name): covers \(sb.dataBlocks) blocks of 4096 bytes, but \(image) holds \(dataSize) bytes of data; the hash tree is not this image's")
         }
         let tree = VerityHashTree(salt: sb.salt, uuid: sb.uuid)
