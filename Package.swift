@@ -27,19 +27,24 @@ let package = Package(
             name: "SquashFS",
             dependencies: ["CZstd", "CLZMA", "CZlib", "CLZ4", "CLZO", "CPosix"]
         ),
+        // Hex text <-> bytes (root hashes, GUIDs). Its own module because
+        // Verity and DiskImage both need it and neither needs the other:
+        // sidecar verity has no GPT, and GPT code has no business linking
+        // libcrypto (Verity's) for twenty lines of hex.
+        .target(name: "Hex"),
         // dm-verity hash trees of a stream of 4 KiB blocks; knows nothing of
         // squashfs or systemd.
-        .target(name: "Verity", dependencies: ["CCrypto"]),
+        .target(name: "Verity", dependencies: ["CCrypto", "Hex"]),
         // GPT and the discoverable-partition layout of a portable DDI.
-        .target(name: "DiskImage", dependencies: ["CZlib"]),
+        .target(name: "DiskImage", dependencies: ["CZlib", "Hex"]),
         .target(name: "PortableService", dependencies: ["SquashFS"]),
         // The commands (pack, sign, verify, the Nix builder) as a library, so
         // tests can call them in process; the executable is a thin main.
-        .target(name: "Commands", dependencies: ["SquashFS", "PortableService", "Verity", "DiskImage", "CPosix"]),
+        .target(name: "Commands", dependencies: ["SquashFS", "PortableService", "Verity", "DiskImage", "Hex", "CPosix"]),
         .executableTarget(name: "mkportable", dependencies: ["Commands"]),
         .testTarget(name: "SquashFSTests", dependencies: ["SquashFS"]),
         .testTarget(name: "MkportableTests", dependencies: ["SquashFS", "PortableService", "Commands"]),
-        .testTarget(name: "VerityTests", dependencies: ["Verity", "DiskImage"]),
+        .testTarget(name: "VerityTests", dependencies: ["Verity", "DiskImage", "Hex"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import DiskImage
+import Hex
 import Verity
 
 /// Writing and reading portable DDIs as files.

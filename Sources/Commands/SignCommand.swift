@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import DiskImage
+import Hex
 import Verity
 
 /// `mkportable sign --key KEY.pem --cert CERT.pem --out DIR IMAGE.raw`

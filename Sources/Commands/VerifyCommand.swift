@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Hex
 import Verity
 
 /// `mkportable verify [--cert CERT.pem] IMAGE.raw`

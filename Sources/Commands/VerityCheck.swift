@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Hex
 import Verity
 
 /// Recomputes an image's hash tree from its data and compares it with the

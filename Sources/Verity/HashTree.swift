@@ -1,3 +1,5 @@
+import Hex
+
 /// The dm-verity hash tree of a byte stream of 4 KiB blocks, as
 /// `veritysetup format --data-block-size=4096 --hash-block-size=4096`
 /// (format 1, sha256) lays it out, computed while the stream is written.
@@ -155,39 +157,4 @@ public struct VerityHashes: Sendable {
 
     /// The root hash as systemd's `.roothash` holds it: lower-case hex.
     public var rootHashHex: String { hex(rootHash) }
-}
-
-public func hex(_ bytes: [UInt8]) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var out: [UInt8] = []
-    out.reserveCapacity(bytes.count * 2)
-    for b in bytes {
-        out.append(digits[Int(b >> 4)])
-        out.append(digits[Int(b & 15)])
-    }
-    return String(decoding: out, as: UTF8.self)
-}
-
-/// Parses lower- or upper-case hex; nil if `s` is not an even number of
-/// hex digits.
-public func unhex(_ s: Substring) -> [UInt8]? {
-    let u = Array(s.utf8)
-    guard u.count % 2 == 0 else { return nil }
-    func v(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 0x30...0x39: return c - 0x30
-        case 0x61...0x66: return c - 0x61 + 10
-        case 0x41...0x46: return c - 0x41 + 10
-        default: return nil
-        }
-    }
-    var out: [UInt8] = []
-    out.reserveCapacity(u.count / 2)
-    var i = 0
-    while i < u.count {
-        guard let h = v(u[i]), let l = v(u[i + 1]) else { return nil }
-        out.append(h << 4 | l)
-        i += 2
-    }
-    return out
 }

@@ -1,4 +1,5 @@
 import CCrypto
+import Hex
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,3 +1,5 @@
+import Hex
+
 /// The salt and superblock UUID of a hash tree, derived from a seed that
 /// identifies the image, never from randomness or the clock.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import Hex
 import XCTest
 @testable import Verity
 
