@@ -1,5 +1,6 @@
 import XCTest
 import DiskImage
+import Hex
 @testable import Verity
 
 /// mkportable derives a DDI's identifiers as systemd-repart does from its
