@@ -35,7 +35,15 @@ final class PendingFile {
         }
     }
 
-    struct WriteError: Error { let errno: Int32 }
+    struct WriteError: Error {
+        let errno: Int32
+
+        /// The one line for a failed write of `path`.
+        func failure(path: String) -> PackCommand.Failure {
+            let why = errno == ENOSPC || errno == EDQUOT ? "no space left on the device; free space there or write elsewhere" : String(cString: strerror(errno))
+            return PackCommand.Failure(message: "\(path): write failed (\(why))")
+        }
+    }
 
     static func writeAll(_ fd: Int32, _ bytes: [UInt8], at offset: UInt64) throws(WriteError) {
         var done = 0
@@ -86,8 +94,7 @@ final class PendingFile {
         if close(file) != 0 && failure == 0 { failure = errno }
         if failure != 0 {
             if !unnamed { unlink(tempPath) }
-            let why = failure == ENOSPC || failure == EDQUOT ? "no space left on the device; free space there or write elsewhere" : String(cString: strerror(failure))
-            throw PackCommand.Failure(message: "\(path): write failed (\(why))")
+            throw WriteError(errno: failure).failure(path: path)
         }
     }
 

@@ -39,16 +39,7 @@ enum ImageOutput {
             let files = VeritySidecarFiles(paths: try SidecarPaths(image: image))
             let tap = VerityTap(parameters: VerityParameters(seed: VeritySeed.seed(root: root, options: options)))
             tap.onComplete = { h, _, _ in try files.prepare(h) }
-            // The sidecars are named just before the image, so the image
-            // never appears without them (it would pass for one without
-            // verity).
-            tap.onNaming = { try files.publish(replace: options.replace) }
-            do {
-                return try writeImage(root: consume root, to: image, options: options, observer: tap)
-            } catch {
-                files.unpublish()
-                throw error
-            }
+            return try write(root: consume root, image: image, options: options, tap: tap, sidecars: files)
 
         case .ddi(let types):
             // One unnamed file: the squashfs is written straight into the
@@ -64,18 +55,26 @@ enum ImageOutput {
                 do {
                     try DDIFile.wrap(fd, layout: layout, hashFile: h.hashFile)
                 } catch let e as PendingFile.WriteError {
-                    let why = e.errno == ENOSPC || e.errno == EDQUOT ? "no space left on the device; free space there or write elsewhere" : String(cString: strerror(e.errno))
-                    throw PackCommand.Failure(message: "\(image): write failed (\(why))")
+                    throw e.failure(path: image)
                 }
                 try files.prepare(h, verity: false)
             }
-            tap.onNaming = { try files.publish(replace: options.replace) }
-            do {
-                return try writeImage(root: consume root, to: image, options: options, observer: tap)
-            } catch {
-                files.unpublish()
-                throw error
-            }
+            return try write(root: consume root, image: image, options: options, tap: tap, sidecars: files)
+        }
+    }
+
+    /// Writes the image through `tap`, whose `onComplete` prepares
+    /// `sidecars`. They are named just before the image, so the image never
+    /// appears without them (it would pass for one without verity), and
+    /// removed again if the write fails.
+    private static func write(root: consuming Directory, image: String, options: ImageOptions,
+                              tap: VerityTap, sidecars: VeritySidecarFiles) throws -> ImageStats {
+        tap.onNaming = { try sidecars.publish(replace: options.replace) }
+        do {
+            return try writeImage(root: consume root, to: image, options: options, observer: tap)
+        } catch {
+            sidecars.unpublish()
+            throw error
         }
     }
 }
