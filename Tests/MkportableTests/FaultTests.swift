@@ -15,24 +15,8 @@ import Glibc
 /// Needs root for the tmpfs (disk full) and fanotify (changing source)
 /// cases and `setpriv` for the permission cases; each skips with the
 /// reason printed when that is not available.
-final class FaultTests: XCTestCase {
-    var tmp: TemporaryDirectory!
-
-    override func setUpWithError() throws {
-        tmp = try TemporaryDirectory(prefix: "faults")
-        // World-traversable, for the unprivileged runs.
-        try Posix.chmod(tmp.path, 0o755)
-    }
-
-    override func tearDown() {
-        tmp?.remove()
-        tmp = nil
-        super.tearDown()
-    }
-
-    func pack(_ arguments: [String], timeout: TimeInterval = 120) throws -> CommandResult {
-        try runLimited(try MkportableBinary.path(), ["pack"] + arguments, environment: ["SOURCE_DATE_EPOCH": nil, "NIX_BUILD_CORES": "2"], timeout: timeout)
-    }
+final class FaultTests: PackTestCase {
+    override class var temporaryPrefix: String { "faults" }
 
     /// A directory the unprivileged user may write.
     func openDirectory(_ name: String) throws -> RawPath {
@@ -62,7 +46,7 @@ final class FaultTests: XCTestCase {
             let image = out.appending(RawPath("image-\(i).sqfs"))
             let (exe, args) = try Unprivileged.command(binaryCopyIn: tmp.path, ["pack", "--comp", "gzip", "--block-size", "4K", t.root.string, image.string])
             let r = try runLimited(exe, args, environment: ["SOURCE_DATE_EPOCH": nil])
-            assertCleanFailure(r, prefix: "mkportable pack: error: ", fragments, images: [image], directories: [out], label: label)
+            assertCleanFailure(r, prefix: packPrefix, fragments, images: [image], directories: [out], label: label)
         }
 
         // The builder on a store path holding an unreadable file.
@@ -97,7 +81,7 @@ final class FaultTests: XCTestCase {
 
         let missing = tmp.sub("no/such/dir/image.sqfs")
         let m = try pack([src.root.string, missing.string])
-        assertCleanFailure(m, prefix: "mkportable pack: error: ", ["\(missing): cannot create the image (No such file or directory); make sure \(tmp.path)/no/such/dir exists and is writable"], label: "pack into a missing directory")
+        assertCleanFailure(m, prefix: packPrefix, ["\(missing): cannot create the image (No such file or directory); make sure \(tmp.path)/no/such/dir exists and is writable"], label: "pack into a missing directory")
 
         try Unprivileged.require()
         // Root-owned 0755 directories the unprivileged user cannot write.
@@ -108,7 +92,7 @@ final class FaultTests: XCTestCase {
         let (exe, args) = try Unprivileged.command(binaryCopyIn: tmp.path, ["pack", "--comp", "gzip", src.root.string, image.string])
         let p = try runLimited(exe, args)
         if !Posix.isRoot { throw XCTSkip("the not-writable cases need root to make a directory the test user cannot write") }
-        assertCleanFailure(p, prefix: "mkportable pack: error: ", ["\(image): cannot create the image (Permission denied); make sure \(ro) exists and is writable"],
+        assertCleanFailure(p, prefix: packPrefix, ["\(image): cannot create the image (Permission denied); make sure \(ro) exists and is writable"],
                            images: [image], directories: [ro], label: "pack, directory not writable")
 
         try Posix.writeFile(fx.attrsFile, Array(fx.json().utf8))
@@ -133,7 +117,7 @@ final class FaultTests: XCTestCase {
         let original = Array("precious, not an image".utf8)
         try Posix.writeFile(image, original)
         let r = try pack(["--comp", "gzip", src.root.string, image.string])
-        assertCleanFailure(r, prefix: "mkportable pack: error: ", ["\(image): already exists; pass --force to replace it"], label: "exists")
+        assertCleanFailure(r, prefix: packPrefix, ["\(image): already exists; pass --force to replace it"], label: "exists")
         XCTAssertEqual(try Posix.readFile(image), original, "the existing file was modified")
         XCTAssertEqual(imageLikeFiles(in: outDir), ["image.sqfs"], "no temporary beside it")
 
@@ -141,7 +125,7 @@ final class FaultTests: XCTestCase {
         try Posix.mkdir(dirImage)
         for force in [[], ["--force"]] {
             let d = try pack(force + ["--comp", "gzip", src.root.string, dirImage.string])
-            assertCleanFailure(d, prefix: "mkportable pack: error: ", ["\(dirImage): is a directory; give the path of the image file to write"], label: "directory \(force)")
+            assertCleanFailure(d, prefix: packPrefix, ["\(dirImage): is a directory; give the path of the image file to write"], label: "directory \(force)")
         }
 
         let f = try pack(["--force", "--comp", "gzip", src.root.string, image.string])
@@ -171,7 +155,7 @@ final class FaultTests: XCTestCase {
         try Posix.mkdir(out)
         let image = out.appending("image.sqfs")
         let r = try pack(["--comp", "gzip", src.root.string, image.string])
-        assertCleanFailure(r, prefix: "mkportable pack: error: ",
+        assertCleanFailure(r, prefix: packPrefix,
                            ["version: has more data than its size of 0 bytes", "copy it into a regular file first"], label: "procfs")
         XCTAssertEqual(imageLikeFiles(in: out), [], "nothing may be left in the output directory")
     }
@@ -206,7 +190,7 @@ final class FaultTests: XCTestCase {
         for i in 0..<3 { try src.file(RawPath("random-\(i)"), TestData.random(1 << 20, seed: UInt64(100 + i))) }
         let image = small.appending("image.sqfs")
         let r = try pack(["--comp", "lz4", "--block-size", "64K", src.root.string, image.string])
-        assertCleanFailure(r, prefix: "mkportable pack: error: ", ["\(image): no space left on the device after ", " bytes of image; free space there or write the image elsewhere"],
+        assertCleanFailure(r, prefix: packPrefix, ["\(image): no space left on the device after ", " bytes of image; free space there or write the image elsewhere"],
                            images: [image], directories: [small], label: "pack")
         XCTAssertEqual(try Posix.listDirectory(small), [], "the tmpfs must be empty again")
         XCTAssertEqual(try used(), before, "the temporary file's space must be given back")
@@ -307,7 +291,7 @@ final class FaultTests: XCTestCase {
                 continue
             }
             XCTAssertNotEqual(r.status, 124, "[\(label)] mkportable hung: \(r.summary)")
-            assertCleanFailure(r, prefix: "mkportable pack: error: ", expected(c.path, c.size), images: [image], directories: [out], label: label)
+            assertCleanFailure(r, prefix: packPrefix, expected(c.path, c.size), images: [image], directories: [out], label: label)
         }
     }
 

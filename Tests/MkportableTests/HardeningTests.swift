@@ -19,27 +19,8 @@ import Glibc
 /// - numbers: digits only, wherever they come from;
 /// - the source: a symlink to a directory is followed; the image being
 ///   replaced is no part of the new one.
-final class HardeningTests: XCTestCase {
-    var tmp: TemporaryDirectory!
-
-    override func setUpWithError() throws {
-        tmp = try TemporaryDirectory(prefix: "harden")
-        try Posix.chmod(tmp.path, 0o755)
-    }
-
-    override func tearDown() {
-        tmp?.remove()
-        tmp = nil
-        super.tearDown()
-    }
-
-    let packPrefix = "mkportable pack: error: "
-
-    func pack(_ arguments: [String], env: [String: String?] = [:], timeout: TimeInterval = 120) throws -> CommandResult {
-        var e: [String: String?] = ["SOURCE_DATE_EPOCH": nil, "NIX_BUILD_CORES": "2"]
-        for (k, v) in env { e[k] = v }
-        return try runLimited(try MkportableBinary.path(), ["pack"] + arguments, environment: e, timeout: timeout)
-    }
+final class HardeningTests: PackTestCase {
+    override class var temporaryPrefix: String { "harden" }
 
     func source(_ name: String = "src", bytes: Int = 4000) throws -> TreeBuilder {
         let t = try TreeBuilder(root: tmp.sub(RawPath(name)))
