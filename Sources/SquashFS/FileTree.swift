@@ -136,31 +136,41 @@ extension Directory {
         _ node: Node, at path: [[UInt8]], parentMode: UInt16 = 0o755
     ) throws(SquashFSError) {
         precondition(!path.isEmpty)
-        let name = path[0]
+        try insert(node, at: path[...], whole: path, parentMode: parentMode)
+    }
+
+    /// `path` is what is left of `whole` below this directory (its indices
+    /// are `whole`'s); messages name whole paths, made once where the
+    /// conflict is found.
+    private mutating func insert(
+        _ node: Node, at path: ArraySlice<[UInt8]>, whole: [[UInt8]], parentMode: UInt16
+    ) throws(SquashFSError) {
+        let name = path[path.startIndex]
         let index = entries.firstIndex { $0.name == name }
         if path.count == 1 {
             if index != nil {
-                throw SquashFSError("\(renderPath(path)): already exists in the tree; each path may be given once")
+                throw SquashFSError("\(renderPath(whole)): already exists in the tree; each path may be given once")
             }
             entries.append(Entry(name: name, node: node))
             return
         }
-        let rest = Array(path.dropFirst())
+        let rest = path.dropFirst()
         if let index {
             guard case .directory(var sub) = entries[index].node else {
-                throw SquashFSError("\(renderPath([name])): is a \(entries[index].node.kindDescription), but \(renderPath(path)) needs it to be a directory")
+                let here = Array(whole[...path.startIndex])
+                throw SquashFSError("\(renderPath(here)): is a \(entries[index].node.kindDescription), but \(renderPath(whole)) needs it to be a directory")
             }
             entries[index].node = .directory(Directory())  // drop the reference to avoid a copy
             do {
-                try sub.insert(node, at: rest, parentMode: parentMode)
+                try sub.insert(node, at: rest, whole: whole, parentMode: parentMode)
             } catch {
                 entries[index].node = .directory(sub)
-                throw SquashFSError("\(renderPath([name]))/\(error.message)")
+                throw error
             }
             entries[index].node = .directory(sub)
         } else {
             var sub = Directory(mode: parentMode)
-            try sub.insert(node, at: rest, parentMode: parentMode)
+            try sub.insert(node, at: rest, whole: whole, parentMode: parentMode)
             entries.append(Entry(name: name, node: .directory(sub)))
         }
     }
