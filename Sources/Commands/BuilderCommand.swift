@@ -175,12 +175,7 @@ enum BuilderCommand {
     /// (`attribute squash-compression: "xz -Xfoo": unknown option …`).
     static func setting<T>(_ attribute: String, _ text: String,
                            _ parse: (String) throws(SquashFSError) -> T) throws -> T {
-        do {
-            return try parse(text)
-        } catch {
-            guard error.kind == .invalidSetting else { throw error }
-            throw PortableServiceError.attribute(attribute, "\(quoted(text)): \(error.message)")
-        }
+        try Settings.parsed(text, by: parse) { PortableServiceError.attribute(attribute, "\(quoted(text)): \($0)") }
     }
 
     static func makeDirectory(_ path: String) throws {

@@ -195,12 +195,7 @@ enum PackCommand {
     /// (`--comp "xz -Xfoo": unknown option -Xfoo for xz; accepted: …`).
     static func setting<T>(_ option: String, _ text: String,
                            _ parse: (String) throws(SquashFSError) -> T) throws -> T {
-        do {
-            return try parse(text)
-        } catch {
-            guard error.kind == .invalidSetting else { throw error }
-            throw Failure(message: "\(option) \(quoted(text)): \(error.message)")
-        }
+        try Settings.parsed(text, by: parse) { Failure(message: "\(option) \(quoted(text)): \($0)") }
     }
 
     /// The destination's failures in pack's terms (its option is --force).

@@ -52,4 +52,18 @@ enum Settings {
         }
         return UInt16(m)
     }
+
+    /// A setting the writer parses (a block size, a compressor string).
+    /// The writer refuses it with the bare problem (`.invalidSetting`);
+    /// `refusal` makes the caller's line, which names where the value came
+    /// from. Every other error passes through.
+    static func parsed<T>(_ text: String, by parse: (String) throws(SquashFSError) -> T,
+                          refusal: (String) -> any Error) throws -> T {
+        do {
+            return try parse(text)
+        } catch {
+            guard error.kind == .invalidSetting else { throw error }
+            throw refusal(error.message)
+        }
+    }
 }
