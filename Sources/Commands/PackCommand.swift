@@ -147,7 +147,7 @@ enum PackCommand {
         let blockSize = try setting("--block-size", r.blockSize, parseBlockSize)
         // The default "-Xdict-size 100%" cannot go below xz's 8 KiB minimum;
         // under 8 KiB blocks the default means plain xz (dictionary = block).
-        let comp = !r.compGiven && blockSize < 8192 ? "xz" : r.comp
+        let comp = !r.compGiven && blockSize < XzCompressor.minimumDictionarySize ? "xz" : r.comp
         let compressor = try setting("--comp", comp) { (text: String) throws(SquashFSError) in
             try parseCompressor(text, blockSize: blockSize)
         }

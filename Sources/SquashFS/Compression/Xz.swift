@@ -49,6 +49,9 @@ public struct XzCompressor: Compressor {
     /// Chains picked by `BlockContent` hints (see the file comment).
     public private(set) var adaptive = false
 
+    /// The smallest `-Xdict-size` mksquashfs takes (xz_options_post): 8 KiB.
+    public static let minimumDictionarySize = 8192
+
     /// `dictionarySize` must be at least 8192 (unless it is the block size),
     /// at most the block size, and 2^n or 2^n + 2^(n-1); `parseCompressor`
     /// checks that with a proper message, this initialiser only traps.
@@ -56,7 +59,7 @@ public struct XzCompressor: Compressor {
         let dictionary = dictionarySize ?? blockSize
         precondition(CompressorSupport.isValidBlockSize(blockSize), "xz: bad block size \(blockSize)")
         precondition(dictionary == blockSize
-                     || (dictionary >= 8192 && dictionary <= blockSize && Self.isStorableDictionarySize(dictionary)),
+                     || (dictionary >= Self.minimumDictionarySize && dictionary <= blockSize && Self.isStorableDictionarySize(dictionary)),
                      "xz: bad dictionary size \(dictionary)")
         self.blockSize = blockSize
         self.dictionarySize = dictionary
@@ -83,7 +86,7 @@ public struct XzCompressor: Compressor {
     public var options: [UInt8]? {
         let announced = adaptive ? [Filter.x86] : filters
         if dictionarySize == blockSize && announced.isEmpty { return nil }
-        let stored = max(dictionarySize, 8192)
+        let stored = max(dictionarySize, CompressorSupport.metadataBlockSize)
         return CompressorSupport.le32(UInt32(stored)) + CompressorSupport.le32(announced.reduce(0) { $0 | $1.bit })
     }
 

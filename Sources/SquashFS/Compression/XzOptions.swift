@@ -74,7 +74,7 @@ private func xzDictionarySize(_ text: String, blockSize: Int) throws(SquashFSErr
             throw .invalidSetting("-Xdict-size \(text) (\(size) bytes) is larger than the block size (\(blockSize) bytes); it must be 8192 bytes up to the block size")
         }
     }
-    guard size >= 8192 else {
+    guard size >= XzCompressor.minimumDictionarySize else {
         throw .invalidSetting("-Xdict-size \(text) (\(size) bytes) is below the minimum of 8192 bytes; it must be 8192 bytes up to the block size (\(blockSize) bytes)")
     }
     guard XzCompressor.isStorableDictionarySize(size) else {
