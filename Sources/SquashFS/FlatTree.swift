@@ -52,39 +52,11 @@ struct FlatTree {
                     throw SquashFSError("\(path(of: me, then: e.name)): appears twice in one directory; names must be unique")
                 }
                 let index = nodes.count
-                let kind: Kind
-                let mode: UInt16
-                switch e.node {
-                case .directory(let d):
-                    kind = .directory(children: 0..<0, subdirs: 0)
-                    mode = d.mode
+                let (kind, mode) = try flatKind(of: e, in: me)
+                if case .directory(let d) = e.node {
                     pending.append(d)
                     dirNode.append(index)
                     subdirs += 1
-                case .file(let f):
-                    kind = .file(-1)
-                    mode = f.mode
-                    if case .bytes(let b) = f.source, UInt64(b.count) != f.size {
-                        throw SquashFSError("\(path(of: me, then: e.name)): inline content has \(b.count) bytes but the size says \(f.size)")
-                    }
-                case .symlink(let target, let m):
-                    if target.isEmpty || target.contains(0) {
-                        throw SquashFSError("\(path(of: me, then: e.name)): symlink target must be non-empty and contain no NUL byte")
-                    }
-                    kind = .symlink(target)
-                    mode = m
-                case .fifo(let m):
-                    kind = .fifo
-                    mode = m
-                case .socket(let m):
-                    kind = .socket
-                    mode = m
-                case .characterDevice(let m, let major, let minor), .blockDevice(let m, let major, let minor):
-                    if major >= 1 << 12 || minor >= 1 << 20 {
-                        throw SquashFSError("\(path(of: me, then: e.name)): device number \(major):\(minor) out of range (major < 4096, minor < 1048576)")
-                    }
-                    if case .characterDevice = e.node { kind = .characterDevice(major, minor) } else { kind = .blockDevice(major, minor) }
-                    mode = m
                 }
                 nodes.append(FlatNode(name: e.name, mode: mode & 0o7777, parent: Int32(me), kind: kind))
                 if case .file(let f) = e.node {
@@ -97,6 +69,36 @@ struct FlatTree {
         orderFiles()
         bfsFiles = []
         numberInodes()
+    }
+
+    /// Entry `e` of directory node `dir` as a flat node's kind and mode
+    /// (a directory's children and a file's index are set later), or why
+    /// squashfs cannot store it.
+    private func flatKind(of e: Entry, in dir: Int) throws(SquashFSError) -> (Kind, UInt16) {
+        switch e.node {
+        case .directory(let d):
+            return (.directory(children: 0..<0, subdirs: 0), d.mode)
+        case .file(let f):
+            if case .bytes(let b) = f.source, UInt64(b.count) != f.size {
+                throw SquashFSError("\(path(of: dir, then: e.name)): inline content has \(b.count) bytes but the size says \(f.size)")
+            }
+            return (.file(-1), f.mode)
+        case .symlink(let target, let m):
+            if target.isEmpty || target.contains(0) {
+                throw SquashFSError("\(path(of: dir, then: e.name)): symlink target must be non-empty and contain no NUL byte")
+            }
+            return (.symlink(target), m)
+        case .fifo(let m):
+            return (.fifo, m)
+        case .socket(let m):
+            return (.socket, m)
+        case .characterDevice(let m, let major, let minor), .blockDevice(let m, let major, let minor):
+            if major >= 1 << 12 || minor >= 1 << 20 {
+                throw SquashFSError("\(path(of: dir, then: e.name)): device number \(major):\(minor) out of range (major < 4096, minor < 1048576)")
+            }
+            if case .characterDevice = e.node { return (.characterDevice(major, minor), m) }
+            return (.blockDevice(major, minor), m)
+        }
     }
 
     /// Files in flattening order, until `orderFiles` puts them in data order.

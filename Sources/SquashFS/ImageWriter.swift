@@ -7,7 +7,7 @@ import Glibc
 /// The image is a function of the tree and the options alone: entries are
 /// sorted bytewise, inode numbers follow that order, files' full blocks are
 /// laid out in that order and their tails packed into fragment blocks in
-/// similarity order (see `DataWriter`), every owner is 0:0 and every time
+/// similarity order (see `DataWriter`, `TailOrder`), every owner is 0:0 and every time
 /// is `options.mtime`.
 /// Thread count and timing change nothing. The file appears at `path` only
 /// when complete (see `OutputFile` for how, and what each kind of death
@@ -32,14 +32,41 @@ struct ImageWriter {
         self.options = options
     }
 
+    /// The phases in order; each writes its part of the image after the
+    /// previous one's.
     func write(root: consuming Directory, to path: String, observer: (any OutputObserver)? = nil) throws(SquashFSError) -> ImageStats {
         var tree = try FlatTree(root: consume root)
         Trace.mark("tree flattened: \(tree.nodes.count) entries")
         let output = try OutputFile(path: path, replace: options.replace, imageOffset: observer?.imageOffset ?? 0)
         output.observer = observer
         let compressor = options.adaptive ? options.compressor.adaptedToContent() : options.compressor
+        let flags = try writeHead(compressor: compressor, to: output)
+        let data = try writeData(of: &tree, compressor: compressor, to: output)
+        let jobs = data.threadCount
+        let makeWorker = { compressor.makeMetadataWorker() }
+        let metadata = try MetadataCompressor(tables: 2, jobs: jobs, makeWorker: makeWorker)
+        var refs = layOutMetadata(of: tree, data: data, into: metadata)
+        let starts = try writeTables(metadata, refs: &refs, tree: tree, fragments: data.fragments,
+                                     jobs: jobs, makeWorker: makeWorker, to: output)
+        let bytesUsed = output.position
+        let pad = Int((4096 - bytesUsed % 4096) % 4096)
+        try output.write([UInt8](repeating: 0, count: pad))
+        let sb = Superblock(
+            inodeCount: UInt32(tree.nodes.count), modificationTime: options.mtime, blockSize: UInt32(options.blockSize),
+            fragmentCount: UInt32(data.fragments.count), compressor: compressor.id, flags: flags,
+            idCount: starts.idCount, rootInode: refs[0], bytesUsed: bytesUsed,
+            idTableStart: starts.ids, inodeTableStart: starts.inodes,
+            directoryTableStart: starts.directories, fragmentTableStart: starts.fragments,
+            exportTableStart: starts.export)
+        try output.write(sb.encode(), at: 0)
+        try output.commit()
+        return ImageStats(bytesUsed: bytesUsed, imageSize: bytesUsed + UInt64(pad),
+                          inodeCount: tree.nodes.count)
+    }
 
-        // Superblock placeholder, then the options block if any.
+    /// Superblock placeholder (written last, at 0), then the compressor's
+    /// options block if it has options. Returns the superblock's flags.
+    private func writeHead(compressor: any Compressor, to output: OutputFile) throws(SquashFSError) -> Superblock.Flags {
         try output.write([UInt8](repeating: 0, count: Superblock.size))
         var flags: Superblock.Flags = [.duplicates, .exportable, .noXattrs, .alwaysFragments]
         if let opts = compressor.options {
@@ -49,8 +76,12 @@ struct ImageWriter {
             b.append(opts)
             try output.write(b.bytes)
         }
+        return flags
+    }
 
-        // Data area.
+    /// The data area (see `DataWriter`); then the tree's file sources are
+    /// dropped. The writer returned holds each file's layout.
+    private func writeData(of tree: inout FlatTree, compressor: any Compressor, to output: OutputFile) throws(SquashFSError) -> DataWriter {
         let data = try DataWriter(fileCount: tree.files.count, blockSize: options.blockSize,
                                   compressor: compressor, jobs: max(1, options.jobs), output: output)
         // The system may give fewer threads than asked (a process or cgroup
@@ -59,7 +90,6 @@ struct ImageWriter {
             let limit = refused.code == ENOMEM ? "memory (ulimit -v, the cgroup's memory.max) is short" : "the limit on threads (ulimit -u, pids.max) or on memory for their stacks (ulimit -v) is reached"
             options.notice?("started \(data.threadCount) of \(options.jobs) compression threads (\(refused)): \(limit); continuing with \(data.threadCount)")
         }
-        let jobs = data.threadCount
         do {
             var bar = options.progress ? ProgressBar() : nil
             try data.run(tree, progress: bar == nil ? nil : { bar!.update(done: $0.done, total: $0.total) })
@@ -69,83 +99,98 @@ struct ImageWriter {
         // The compressors' work areas, freed in their threads' arenas.
         Posix.releaseFreeMemory()
         Trace.mark("data written")
+        return data
+    }
 
-        // Metadata: inodes and listings in post-order, so every listing is
-        // laid out after its children's inodes and before its own inode.
-        // References are layout references until the tables are compressed.
-        // Blocks compress on `jobs` threads as they are cut.
-        let makeWorker = { compressor.makeMetadataWorker() }
-        let metadata = try MetadataCompressor(tables: 2, jobs: jobs, makeWorker: makeWorker)
+    /// Inodes and listings in post-order, so every listing is laid out
+    /// after its children's inodes and before its own inode. Returns each
+    /// node's inode reference, a layout reference until the tables are
+    /// compressed. Blocks compress on the metadata threads as they are cut.
+    private func layOutMetadata(of tree: FlatTree, data: DataWriter, into metadata: MetadataCompressor) -> [UInt64] {
         var inodes = InodeTable(mtime: options.mtime, into: metadata)
         var directories = DirectoryTable(into: metadata)
         var refs = [UInt64](repeating: 0, count: tree.nodes.count)
         var types = [InodeType](repeating: .directory, count: tree.nodes.count)
-        let count = UInt32(tree.nodes.count)
-
         for i32 in tree.postOrder {
             let i = Int(i32)
-            let node = tree.nodes[i]
-            let number = tree.inodeNumber[i]
-            let ref: UInt64
-            switch node.kind {
-            case .directory(let children, let subdirs):
-                let listing = children.map { c in
-                    let c = Int(c)
-                    return DirectoryChild(name: tree.nodes[c].name, inodeRef: refs[c],
-                                          inodeNumber: tree.inodeNumber[c], type: types[c])
-                }
-                let place = directories.add(listing)
-                let parent = node.parent >= 0 ? tree.inodeNumber[Int(node.parent)] : count + 1
-                ref = inodes.addDirectory(
-                    mode: node.mode, number: number, linkCount: 2 + UInt32(subdirs),
-                    listingSize: place.listingSize, block: place.block,
-                    blockOffset: place.blockOffset, parent: parent, index: place.index)
-                types[i] = .directory
-            case .file(let f):
-                let l = data.layout(of: f)
-                ref = inodes.addFile(
-                    mode: node.mode, number: number, size: l.size,
-                    blocksStart: l.blocksStart, blockSizes: l.blockSizes,
-                    fragment: l.fragment, fragmentOffset: l.fragmentOffset, sparseBytes: l.sparseBytes(blockSize: options.blockSize))
-                types[i] = .file
-            case .symlink(let target):
-                ref = inodes.addSymlink(mode: node.mode, number: number, target: target)
-                types[i] = .symlink
-            case .fifo:
-                ref = inodes.addIPC(.fifo, mode: node.mode, number: number)
-                types[i] = .fifo
-            case .socket:
-                ref = inodes.addIPC(.socket, mode: node.mode, number: number)
-                types[i] = .socket
-            case .characterDevice(let major, let minor):
-                ref = inodes.addDevice(.characterDevice, mode: node.mode, number: number, major: major, minor: minor)
-                types[i] = .characterDevice
-            case .blockDevice(let major, let minor):
-                ref = inodes.addDevice(.blockDevice, mode: node.mode, number: number, major: major, minor: minor)
-                types[i] = .blockDevice
-            }
+            // Two statements: the arrays are only read until the call ends,
+            // so writing them after copies nothing.
+            let (ref, type) = inode(of: i, tree: tree, data: data, refs: refs, types: types,
+                                    inodes: &inodes, directories: &directories)
             refs[i] = ref
+            types[i] = type
         }
         types = []
         inodes.close()
         directories.close()
         Trace.mark("metadata laid out: \(inodes.stream.count) inode, \(directories.stream.count) directory bytes")
+        return refs
+    }
 
-        // Tables, in mksquashfs's order: inodes, directories, fragments,
-        // export, ids.
+    /// Lays out node `i`'s inode (and, for a directory, its listing, whose
+    /// children `refs` and `types` already hold): its reference and type.
+    private func inode(of i: Int, tree: FlatTree, data: DataWriter, refs: [UInt64], types: [InodeType],
+                       inodes: inout InodeTable, directories: inout DirectoryTable) -> (UInt64, InodeType) {
+        let node = tree.nodes[i]
+        let number = tree.inodeNumber[i]
+        switch node.kind {
+        case .directory(let children, let subdirs):
+            let listing = children.map { c in
+                let c = Int(c)
+                return DirectoryChild(name: tree.nodes[c].name, inodeRef: refs[c],
+                                      inodeNumber: tree.inodeNumber[c], type: types[c])
+            }
+            let place = directories.add(listing)
+            let parent = node.parent >= 0 ? tree.inodeNumber[Int(node.parent)] : UInt32(tree.nodes.count) + 1
+            return (inodes.addDirectory(
+                mode: node.mode, number: number, linkCount: 2 + UInt32(subdirs),
+                listingSize: place.listingSize, block: place.block,
+                blockOffset: place.blockOffset, parent: parent, index: place.index), .directory)
+        case .file(let f):
+            let l = data.layout(of: f)
+            return (inodes.addFile(
+                mode: node.mode, number: number, size: l.size,
+                blocksStart: l.blocksStart, blockSizes: l.blockSizes,
+                fragment: l.fragment, fragmentOffset: l.fragmentOffset, sparseBytes: l.sparseBytes(blockSize: options.blockSize)), .file)
+        case .symlink(let target):
+            return (inodes.addSymlink(mode: node.mode, number: number, target: target), .symlink)
+        case .fifo:
+            return (inodes.addIPC(.fifo, mode: node.mode, number: number), .fifo)
+        case .socket:
+            return (inodes.addIPC(.socket, mode: node.mode, number: number), .socket)
+        case .characterDevice(let major, let minor):
+            return (inodes.addDevice(.characterDevice, mode: node.mode, number: number, major: major, minor: minor), .characterDevice)
+        case .blockDevice(let major, let minor):
+            return (inodes.addDevice(.blockDevice, mode: node.mode, number: number, major: major, minor: minor), .blockDevice)
+        }
+    }
+
+    /// Where each table starts, for the superblock.
+    private struct TableStarts {
+        var inodes: UInt64, directories: UInt64, fragments: UInt64, export: UInt64, ids: UInt64
+        var idCount: UInt16
+    }
+
+    /// The tables, in mksquashfs's order: inodes, directories, fragments,
+    /// export, ids. `refs` become real inode references once the inode
+    /// table is compressed. Each table is dropped once written.
+    private func writeTables(_ metadata: MetadataCompressor, refs: inout [UInt64], tree: FlatTree,
+                             fragments: FragmentTable, jobs: Int, makeWorker: () -> any CompressorWorker,
+                             to output: OutputFile) throws(SquashFSError) -> TableStarts {
         var tables = try metadata.finish()
         Trace.mark("inode and directory tables compressed")
+        let inodesAt = MetadataTable.inodes.rawValue, directoriesAt = MetadataTable.directories.rawValue
         let inodeTableStart = output.position
-        try tables[0].write(to: output)
-        tables[0].blocks = []
+        try tables[inodesAt].write(to: output)
+        tables[inodesAt].blocks = []
         let directoryTableStart = output.position
-        try tables[1].write(to: output)
-        tables.removeLast()
-        let frag = try data.fragments.build(start: output.position, jobs: jobs, makeWorker: makeWorker)
+        try tables[directoriesAt].write(to: output)
+        tables[directoriesAt].blocks = []
+        let frag = try fragments.build(start: output.position, jobs: jobs, makeWorker: makeWorker)
         try output.write(frag.bytes)
         var export = ExportTable(inodeCount: tree.nodes.count)
         for i in refs.indices {
-            refs[i] = tables[0].resolve(refs[i])
+            refs[i] = tables[inodesAt].resolve(refs[i])
             export.record(inodeNumber: tree.inodeNumber[i], ref: refs[i])
         }
         tables = []
@@ -154,23 +199,8 @@ struct ImageWriter {
         let ids = IdTable()
         let id = try ids.build(start: output.position, jobs: jobs, makeWorker: makeWorker)
         try output.write(id.bytes)
-        let bytesUsed = output.position
         Trace.mark("other tables written")
-
-        let pad = Int((4096 - bytesUsed % 4096) % 4096)
-        try output.write([UInt8](repeating: 0, count: pad))
-
-        let sb = Superblock(
-            inodeCount: count, modificationTime: options.mtime, blockSize: UInt32(options.blockSize),
-            fragmentCount: UInt32(data.fragments.count), compressor: compressor.id, flags: flags,
-            idCount: UInt16(ids.ids.count), rootInode: refs[0], bytesUsed: bytesUsed,
-            idTableStart: id.indexStart, inodeTableStart: inodeTableStart,
-            directoryTableStart: directoryTableStart, fragmentTableStart: frag.indexStart,
-            exportTableStart: exp.indexStart)
-        try output.write(sb.encode(), at: 0)
-        try output.commit()
-
-        return ImageStats(bytesUsed: bytesUsed, imageSize: bytesUsed + UInt64(pad),
-                          inodeCount: Int(count))
+        return TableStarts(inodes: inodeTableStart, directories: directoryTableStart, fragments: frag.indexStart,
+                           export: exp.indexStart, ids: id.indexStart, idCount: UInt16(ids.ids.count))
     }
 }
