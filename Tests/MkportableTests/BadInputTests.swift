@@ -55,51 +55,6 @@ func imageLikeFiles(in dir: RawPath) -> [String] {
     return names.map { String(decoding: $0.bytes, as: UTF8.self) }.filter { $0.hasSuffix(".raw") || $0.contains(".tmp-") || $0.hasSuffix(".sqfs") || $0.hasSuffix(".img") }
 }
 
-/// Runs a command with a time limit (a hang is a failure, not a stuck
-/// test run): SIGTERM, then SIGKILL, after `timeout` seconds. The result's
-/// status is 128+signal for a signalled process, and 124 for a timeout.
-func runLimited(_ executable: String, _ arguments: [String], environment: [String: String?] = [:],
-                timeout: TimeInterval = 120) throws -> CommandResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    var env = ProcessInfo.processInfo.environment
-    for (k, v) in environment { env[k] = v }
-    process.environment = env
-    let tmp = try TemporaryDirectory(prefix: "run")
-    defer { tmp.remove() }
-    let outPath = tmp.sub("stdout").string, errPath = tmp.sub("stderr").string
-    FileManager.default.createFile(atPath: outPath, contents: nil)
-    FileManager.default.createFile(atPath: errPath, contents: nil)
-    let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-    let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-    process.standardInput = FileHandle.nullDevice
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let deadline = Date().addingTimeInterval(timeout)
-    var timedOut = false
-    while process.isRunning {
-        if Date() > deadline {
-            timedOut = true
-            kill(process.processIdentifier, SIGTERM)
-            usleep(200_000)
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            break
-        }
-        usleep(2_000)
-    }
-    process.waitUntilExit()
-    try? out.close()
-    try? err.close()
-    var status: Int32 = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
-    if timedOut { status = 124 }
-    let line = ([executable] + arguments).map(Shell.quote).joined(separator: " ") + (timedOut ? " (killed after \(Int(timeout)) s)" : "")
-    return CommandResult(commandLine: line, status: status,
-                         stdout: FileManager.default.contents(atPath: outPath) ?? Data(),
-                         stderr: FileManager.default.contents(atPath: errPath) ?? Data())
-}
-
 /// Running mkportable as an unprivileged user (root reads everything, so
 /// permission faults need one). Root runs it through
 /// `setpriv --reuid=65534 --regid=65534 --clear-groups`, from a copy of the

@@ -65,6 +65,21 @@ public enum Shell {
         stdoutPath: String? = nil
     ) throws -> CommandResult {
         let executable = try require(tool)
+        let (status, stdout, stderr, _) = try spawn(executable, arguments, cwd: cwd, environment: environment,
+                                                   stdoutPath: stdoutPath, timeout: nil)
+        let envPrefix = environment.keys.sorted().map { k in environment[k]!.map { "\(k)=\($0) " } ?? "env -u \(k) " }.joined()
+        let line = envPrefix + ([tool] + arguments).map(quote).joined(separator: " ") + (stdoutPath.map { " > \($0)" } ?? "")
+        return CommandResult(commandLine: line, status: status, stdout: stdout, stderr: stderr)
+    }
+
+    /// Runs `executable` (a path) with stdin from /dev/null and stdout and
+    /// stderr through files (large outputs cannot dead-lock a pipe); with a
+    /// `timeout`, SIGTERM and then SIGKILL once it has passed. The status is
+    /// 128+signal for a signalled process, 124 for a timeout. `stdoutPath`
+    /// keeps stdout in that file (the returned stdout is then empty).
+    static func spawn(_ executable: String, _ arguments: [String], cwd: String? = nil,
+                      environment: [String: String?], stdoutPath: String? = nil,
+                      timeout: TimeInterval?) throws -> (status: Int32, stdout: Data, stderr: Data, timedOut: Bool) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -85,15 +100,28 @@ public enum Shell {
         process.standardOutput = outHandle
         process.standardError = errHandle
         try process.run()
+        var timedOut = false
+        if let timeout {
+            let deadline = Date().addingTimeInterval(timeout)
+            while process.isRunning {
+                if Date() > deadline {
+                    timedOut = true
+                    kill(process.processIdentifier, SIGTERM)
+                    usleep(200_000)
+                    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+                    break
+                }
+                usleep(2_000)
+            }
+        }
         process.waitUntilExit()
         try? outHandle.close()
         try? errHandle.close()
-        let status: Int32 = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+        var status: Int32 = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+        if timedOut { status = 124 }
         let stdout = stdoutPath == nil ? (FileManager.default.contents(atPath: outPath) ?? Data()) : Data()
         let stderr = FileManager.default.contents(atPath: errPath) ?? Data()
-        let envPrefix = environment.keys.sorted().map { k in environment[k]!.map { "\(k)=\($0) " } ?? "env -u \(k) " }.joined()
-        let line = envPrefix + ([tool] + arguments).map(quote).joined(separator: " ") + (stdoutPath.map { " > \($0)" } ?? "")
-        return CommandResult(commandLine: line, status: status, stdout: stdout, stderr: stderr)
+        return (status, stdout, stderr, timedOut)
     }
 
     /// Like `run`, but throws `CommandFailed` unless the exit status is 0.
@@ -115,4 +143,14 @@ public enum Shell {
         if !s.isEmpty && s.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:,%+@".contains($0) }) && s.allSatisfy(\.isASCII) { return s }
         return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
+}
+
+/// Runs a command with a time limit (a hang is a failure, not a stuck
+/// test run): SIGTERM, then SIGKILL, after `timeout` seconds. The result's
+/// status is 128+signal for a signalled process, and 124 for a timeout.
+func runLimited(_ executable: String, _ arguments: [String], environment: [String: String?] = [:],
+                timeout: TimeInterval = 120) throws -> CommandResult {
+    let r = try Shell.spawn(executable, arguments, environment: environment, timeout: timeout)
+    let line = ([executable] + arguments).map(Shell.quote).joined(separator: " ") + (r.timedOut ? " (killed after \(Int(timeout)) s)" : "")
+    return CommandResult(commandLine: line, status: r.status, stdout: r.stdout, stderr: r.stderr)
 }
