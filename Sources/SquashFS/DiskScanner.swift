@@ -110,6 +110,19 @@ struct DiskScanner {
         }
         defer { closedir(dir) }
         let fd = dirfd(dir)
+        let names = try Self.names(in: dir, path: path)
+        // Listing needs read permission, looking at the entries search
+        // permission; say which is missing rather than "cannot stat".
+        if !names.isEmpty && faccessat(fd, ".", X_OK, AT_EACCESS) != 0 && errno == EACCES {
+            throw SquashFSError("\(renderName(path)): permission denied searching this directory; make it searchable by the user running mkportable (e.g. chmod a+x) or run as a user who can")
+        }
+        let entries = try self.entries(names, in: fd, directory: SourcePath(path))
+        return Directory(mode: mode, entries: entries)
+    }
+
+    /// The names of an open directory's entries, without "." and "..", in
+    /// readdir's order (the writer sorts them later).
+    private static func names(in dir: OpaquePointer, path: [UInt8]) throws(SquashFSError) -> [[UInt8]] {
         var names: [[UInt8]] = []
         while true {
             errno = 0
@@ -118,7 +131,7 @@ struct DiskScanner {
                     let e = errno
                     throw SquashFSError("\(renderName(path)): cannot read directory (\(Posix.errorString(e)))")
                 }
-                break
+                return names
             }
             let name: [UInt8] = withUnsafeBytes(of: ent.pointee.d_name) { raw in
                 let len = strnlen(raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count)
@@ -127,14 +140,14 @@ struct DiskScanner {
             if name == [46] || name == [46, 46] { continue }
             names.append(name)
         }
-        // Listing needs read permission, looking at the entries search
-        // permission; say which is missing rather than "cannot stat".
-        if !names.isEmpty && faccessat(fd, ".", X_OK, AT_EACCESS) != 0 && errno == EACCES {
-            throw SquashFSError("\(renderName(path)): permission denied searching this directory; make it searchable by the user running mkportable (e.g. chmod a+x) or run as a user who can")
-        }
+    }
+
+    /// Each name `lstat`ed relative to the directory's descriptor: regular
+    /// files become entries that share the directory's path, the rest are
+    /// scanned as nodes (directories recursively).
+    private mutating func entries(_ names: [[UInt8]], in fd: Int32, directory shared: SourcePath) throws(SquashFSError) -> [Entry] {
         var entries: [Entry] = []
         entries.reserveCapacity(names.count)
-        let shared = SourcePath(path)
         for name in names {
             var st = stat()
             let rc = Posix.withCString(name) { fstatat(fd, $0, &st, AT_SYMLINK_NOFOLLOW) }
@@ -152,7 +165,7 @@ struct DiskScanner {
                 entries.append(Entry(name: name, node: try node(shared.appending(name), st, parent: fd, name: name)))
             }
         }
-        return Directory(mode: mode, entries: entries)
+        return entries
     }
 }
 
