@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CPosix
 import DiskImage
 import Hex
 import Verity
@@ -47,13 +48,16 @@ enum SignCommand {
         }
     }
 
-    static func runThrowing(_ arguments: [String]) throws -> Int32 {
+    /// What the command line asks for; nil when it asked for --help.
+    struct Request { var key: String, cert: String, out: String, image: String }
+
+    static func request(_ arguments: [String]) throws -> Request? {
         var key: String?, cert: String?, out: String?
         var images: [String] = []
         var cursor = ArgumentCursor(arguments, command: "mkportable sign")
         while let word = cursor.next() {
             switch word {
-            case .option("-h"), .option("--help"): print(help); return 0
+            case .option("-h"), .option("--help"): print(help); return nil
             case .option("--key"): key = try cursor.value(of: "--key", nonEmpty: true)
             case .option("--cert"): cert = try cursor.value(of: "--cert", nonEmpty: true)
             case .option("--out"): out = try cursor.value(of: "--out", nonEmpty: true)
@@ -64,7 +68,12 @@ enum SignCommand {
         guard let key, let cert, let out, images.count == 1 else {
             throw PackCommand.Failure(message: "usage: mkportable sign --key KEY.pem --cert CERT.pem --out DIR IMAGE.raw (see --help)")
         }
-        let image = images[0]
+        return Request(key: key, cert: cert, out: out, image: images[0])
+    }
+
+    static func runThrowing(_ arguments: [String]) throws -> Int32 {
+        guard let request = try request(arguments) else { return 0 }
+        let (key, cert, out, image) = (request.key, request.cert, request.out, request.image)
         var st = stat()
         if lstat(out, &st) == 0 {
             throw PackCommand.Failure(message: "\(out): already exists; give a new directory for the signed copy (images in the Nix store stay as they are)")
@@ -101,8 +110,16 @@ enum SignCommand {
         }
         // The copy must verify with the certificate before it is published.
         _ = try VerifyCommand.verify(image: copy, certificate: cert)
-        if rename(temp, out) != 0 {
-            throw PackCommand.Failure(message: "\(out): cannot move the signed copy into place (\(String(cString: strerror(errno))))")
+        // RENAME_NOREPLACE: an empty directory made at DIR meanwhile would
+        // be replaced by a plain rename.
+        // Where the file system lacks it (EINVAL), a plain rename, as before.
+        if cposix_renameat2(AT_FDCWD, temp, AT_FDCWD, out, cposix_RENAME_NOREPLACE) != 0,
+           errno != EINVAL || rename(temp, out) != 0 {
+            let e = errno
+            if e == EEXIST {
+                throw PackCommand.Failure(message: "\(out): appeared while signing; give a new directory for the signed copy")
+            }
+            throw PackCommand.Failure(message: "\(out): cannot move the signed copy into place (\(String(cString: strerror(e))))")
         }
         published = true
         print("\(out)/\(name): signed root hash \(rootHashHex) with \(cert)")
