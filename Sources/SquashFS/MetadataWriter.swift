@@ -135,6 +135,8 @@ struct IndexedTable {
                       makeWorker: () -> any CompressorWorker) throws(SquashFSError) -> (bytes: [UInt8], indexStart: UInt64) {
         let blocks = (entries.count + MetadataWriter.blockSize - 1) / MetadataWriter.blockSize
         let compressor = try MetadataCompressor(tables: 1, jobs: min(jobs, blocks), makeWorker: makeWorker)
+        // Stream 0 of a compressor made for this one table (not `MetadataTable`,
+        // which numbers the inode and directory streams of the main compressor).
         var stream = MetadataWriter(table: 0, into: compressor)
         stream.append(entries)
         stream.close()
