@@ -49,9 +49,27 @@ final class BlockPipeline {
     private let output: OutputFile
     private var pool: WorkerPool<Slot, Outcome>!
 
-    // Guarded by `pool.monitor`: slots submitted, not yet taken by a worker.
-    private var queue: [Slot] = []
-    private var queueHead = 0
+    /// Guarded by `pool.monitor`: slots submitted, not yet taken by a
+    /// worker. A class of its own, held strongly by the pool's `take`, so a
+    /// worker never touches the pipeline itself (which may be mid-deinit
+    /// when the pool is stopped from there).
+    private final class Queue {
+        var slots: [Slot] = []
+        var head = 0
+
+        /// Called with the monitor held.
+        func take(stopping: Bool) -> WorkerPool<Slot, Outcome>.Next {
+            if head == slots.count { return stopping ? .end : .wait }
+            let slot = slots[head]
+            head += 1
+            if head > 64 && head * 2 > slots.count {
+                slots.removeFirst(head)
+                head = 0
+            }
+            return .job(slot)
+        }
+    }
+    private let queue = Queue()
 
     // The submitting thread's own: free slots, and slots submitted but not
     // yet written, oldest first.
@@ -90,7 +108,7 @@ final class BlockPipeline {
         let compressorID = compressor.id
         pool = try WorkerPool(
             count: affordable, what: "compression",
-            take: { [unowned self] stopping in self.take(stopping: stopping) },
+            take: { [queue] stopping in queue.take(stopping: stopping) },
             finish: { slot, outcome in slot.outcome = outcome },
             makeWork: { (_: Int) throws(SquashFSError) -> (Slot) -> Outcome in
                 guard let scratch = Posix.allocateBuffer(blockSize) else {
@@ -123,18 +141,6 @@ final class BlockPipeline {
         pool.stop()
     }
 
-    /// Called with the monitor held.
-    private func take(stopping: Bool) -> WorkerPool<Slot, Outcome>.Next {
-        if queueHead == queue.count { return stopping ? .end : .wait }
-        let slot = queue[queueHead]
-        queueHead += 1
-        if queueHead > 64 && queueHead * 2 > queue.count {
-            queue.removeFirst(queueHead)
-            queueHead = 0
-        }
-        return .job(slot)
-    }
-
     // MARK: ordered submission and writing
 
     /// A free slot to fill; writes the oldest block first if none is free.
@@ -148,7 +154,7 @@ final class BlockPipeline {
     func submit(_ slot: Slot) {
         slot.outcome = .pending
         pool.monitor.locked {
-            queue.append(slot)
+            queue.slots.append(slot)
             pool.monitor.broadcast()
         }
         inflight.append(slot)
@@ -160,6 +166,7 @@ final class BlockPipeline {
         try output.flush()
         free = []
         inflight = []
+        inflightHead = 0
     }
 
     private func retireOldest() throws(SquashFSError) {

@@ -32,6 +32,7 @@ final class MetadataCompressor: @unchecked Sendable {
     }
 
     private let tableCount: Int
+    private let ledger: Ledger
     private var pool: WorkerPool<Job, Result<[UInt8], SquashFSError>>!
 
     /// A ready block, taken by one worker: its bytes (moved out of `cuts`,
@@ -49,29 +50,77 @@ final class MetadataCompressor: @unchecked Sendable {
         }
     }
 
-    // Guarded by `pool.monitor`:
-    /// Cut blocks per table; emptied when a worker takes them.
-    private var cuts: [[Cut?]]
-    private var nextBlock: [Int]
-    private var stored: [[[UInt8]?]]
-    private var storedPrefix: [Int]
-    private var blockStarts: [[UInt64]]
-    private var waiting = 0
-    private var failure: SquashFSError?
+    /// What the workers share with `submit` and `finish`, guarded by
+    /// `pool.monitor`. A class of its own, held strongly by the pool's
+    /// `take` and `finish`, so a worker never touches the compressor itself
+    /// (which may be mid-deinit when the pool is stopped from there).
+    private final class Ledger {
+        let tableCount: Int
+        /// Cut blocks per table; emptied when a worker takes them.
+        var cuts: [[Cut?]]
+        var nextBlock: [Int]
+        var stored: [[[UInt8]?]]
+        var storedPrefix: [Int]
+        var blockStarts: [[UInt64]]
+        var waiting = 0
+        var failure: SquashFSError?
+
+        init(tables: Int) {
+            tableCount = tables
+            cuts = Array(repeating: [], count: tables)
+            nextBlock = Array(repeating: 0, count: tables)
+            stored = Array(repeating: [], count: tables)
+            storedPrefix = Array(repeating: 0, count: tables)
+            blockStarts = Array(repeating: [0], count: tables)
+        }
+
+        /// Called with the monitor held: the next ready block (see the order
+        /// argument above), or wait, or end once `finishing` and every cut
+        /// block is taken, or at the first failure.
+        func take(finishing: Bool) -> WorkerPool<Job, Result<[UInt8], SquashFSError>>.Next {
+            if failure != nil { return .end }
+            for t in 0..<tableCount where nextBlock[t] < cuts[t].count {
+                let b = nextBlock[t]
+                let needs = cuts[t][b]!.needs
+                if needs.indices.allSatisfy({ storedPrefix[$0] >= needs[$0] }) {
+                    nextBlock[t] += 1
+                    let cut = cuts[t][b]!
+                    cuts[t][b] = nil
+                    let values = cut.fixups.map { blockStarts[$0.table][$0.block] }
+                    return .job(Job(table: t, block: b, bytes: cut.bytes, fixups: cut.fixups, values: values))
+                }
+            }
+            let allTaken = nextBlock.indices.allSatisfy { nextBlock[$0] == cuts[$0].count }
+            return finishing && allTaken ? .end : .wait
+        }
+
+        /// Called with the monitor held: a worker's stored block (or failure).
+        func record(_ job: Job, _ outcome: Result<[UInt8], SquashFSError>) {
+            let t = job.table
+            switch outcome {
+            case .failure(let e):
+                if failure == nil { failure = e }
+            case .success(let block):
+                stored[t][job.block] = block
+                while storedPrefix[t] < stored[t].count, let done = stored[t][storedPrefix[t]] {
+                    blockStarts[t].append(blockStarts[t].last! + UInt64(done.count))
+                    storedPrefix[t] += 1
+                }
+            }
+            waiting -= 1
+        }
+    }
 
     init(tables: Int, jobs: Int, makeWorker: () -> any CompressorWorker) throws(SquashFSError) {
         tableCount = tables
-        cuts = Array(repeating: [], count: tables)
-        nextBlock = Array(repeating: 0, count: tables)
-        stored = Array(repeating: [], count: tables)
-        storedPrefix = Array(repeating: 0, count: tables)
-        blockStarts = Array(repeating: [0], count: tables)
+        let ledger = Ledger(tables: tables)
+        self.ledger = ledger
         // Fewer threads than asked, if the system refuses more, change
         // nothing but speed (the blocks' order is fixed by the tables).
         pool = try WorkerPool(
             count: jobs, what: "metadata compression",
-            take: { [unowned self] stopping in self.take(finishing: stopping) },
-            finish: { [unowned self] job, outcome in self.record(job, outcome) },
+            take: { stopping in ledger.take(finishing: stopping) },
+            finish: { job, outcome in ledger.record(job, outcome) },
             makeWork: { _ in
                 let compression = MetadataBlockCompression(worker: makeWorker())
                 return { job in
@@ -96,10 +145,10 @@ final class MetadataCompressor: @unchecked Sendable {
         }
         let monitor = pool.monitor
         monitor.locked {
-            while waiting >= Self.maxWaiting && failure == nil { monitor.wait() }
-            cuts[table].append(Cut(bytes: block, fixups: fixups, needs: needs))
-            stored[table].append(nil)
-            waiting += 1
+            while ledger.waiting >= Self.maxWaiting && ledger.failure == nil { monitor.wait() }
+            ledger.cuts[table].append(Cut(bytes: block, fixups: fixups, needs: needs))
+            ledger.stored[table].append(nil)
+            ledger.waiting += 1
             monitor.broadcast()
         }
     }
@@ -107,49 +156,14 @@ final class MetadataCompressor: @unchecked Sendable {
     /// Waits for every submitted block and returns the stored tables.
     func finish() throws(SquashFSError) -> [StoredMetadata] {
         pool.stop()
-        if let e = failure { throw e }
+        if let e = ledger.failure { throw e }
         let tables = (0..<tableCount).map { t in
-            StoredMetadata(blocks: stored[t].map { $0! }, blockStarts: blockStarts[t])
+            StoredMetadata(blocks: ledger.stored[t].map { $0! }, blockStarts: ledger.blockStarts[t])
         }
-        stored = []
+        ledger.stored = []
         return tables
     }
 
-    /// Called with the monitor held: the next ready block (see the order
-    /// argument above), or wait, or end once `finishing` and every cut
-    /// block is taken, or at the first failure.
-    private func take(finishing: Bool) -> WorkerPool<Job, Result<[UInt8], SquashFSError>>.Next {
-        if failure != nil { return .end }
-        for t in 0..<tableCount where nextBlock[t] < cuts[t].count {
-            let b = nextBlock[t]
-            let needs = cuts[t][b]!.needs
-            if needs.indices.allSatisfy({ storedPrefix[$0] >= needs[$0] }) {
-                nextBlock[t] += 1
-                let cut = cuts[t][b]!
-                cuts[t][b] = nil
-                let values = cut.fixups.map { blockStarts[$0.table][$0.block] }
-                return .job(Job(table: t, block: b, bytes: cut.bytes, fixups: cut.fixups, values: values))
-            }
-        }
-        let allTaken = nextBlock.indices.allSatisfy { nextBlock[$0] == cuts[$0].count }
-        return finishing && allTaken ? .end : .wait
-    }
-
-    /// Called with the monitor held: a worker's stored block (or failure).
-    private func record(_ job: Job, _ outcome: Result<[UInt8], SquashFSError>) {
-        let t = job.table
-        switch outcome {
-        case .failure(let e):
-            if failure == nil { failure = e }
-        case .success(let block):
-            stored[t][job.block] = block
-            while storedPrefix[t] < stored[t].count, let done = stored[t][storedPrefix[t]] {
-                blockStarts[t].append(blockStarts[t].last! + UInt64(done.count))
-                storedPrefix[t] += 1
-            }
-        }
-        waiting -= 1
-    }
 }
 
 /// One metadata compression thread's worker and scratch block.
