@@ -17,7 +17,7 @@ enum DDIFile {
         return PartitionTypes.forSystem(machine)
     }
 
-    /// Completes the disk in `fd`, whose root partition (at 1 MiB) already
+    /// Completes the disk in `fd`, whose root partition (at LBA 40, as repart puts it) already
     /// holds the file system: the hash tree after it, the protective MBR and
     /// primary GPT before it, the backup GPT at the end.
     static func wrap(_ fd: Int32, layout: PortableDDI, hashFile: [UInt8]) throws(PendingFile.WriteError) {

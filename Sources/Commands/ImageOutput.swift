@@ -66,14 +66,17 @@ enum ImageOutput {
     /// Writes the image through `tap`, whose `onComplete` prepares
     /// `sidecars`. They are named just before the image, so the image never
     /// appears without them (it would pass for one without verity), and
-    /// removed again if the write fails.
+    /// removed again if the write fails. With `replace` they have already
+    /// replaced an older image's sidecars by then, and are left in place:
+    /// removing them would leave the older image with none (attached
+    /// unverified); beside new sidecars it fails verification instead.
     private static func write(root: consuming Directory, image: String, options: ImageOptions,
                               tap: VerityTap, sidecars: VeritySidecarFiles) throws -> ImageStats {
         tap.onNaming = { try sidecars.publish(replace: options.replace) }
         do {
             return try writeImage(root: consume root, to: image, options: options, observer: tap)
         } catch {
-            sidecars.unpublish()
+            if !options.replace { sidecars.unpublish() }
             throw error
         }
     }

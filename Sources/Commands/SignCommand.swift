@@ -112,9 +112,9 @@ enum SignCommand {
         _ = try VerifyCommand.verify(image: copy, certificate: cert)
         // RENAME_NOREPLACE: an empty directory made at DIR meanwhile would
         // be replaced by a plain rename.
-        // Where the file system lacks it (EINVAL), a plain rename, as before.
+        // Where the file system or kernel lacks it, a plain rename, as before.
         if cposix_renameat2(AT_FDCWD, temp, AT_FDCWD, out, cposix_RENAME_NOREPLACE) != 0,
-           errno != EINVAL || rename(temp, out) != 0 {
+           ![EINVAL, ENOSYS, EOPNOTSUPP].contains(errno) || rename(temp, out) != 0 {
             let e = errno
             if e == EEXIST {
                 throw PackCommand.Failure(message: "\(out): appeared while signing; give a new directory for the signed copy")

@@ -78,7 +78,7 @@ public struct GPT: Sendable, Equatable {
     public var firstUsableLBA: UInt64
     public var partitions: [GPTPartition]
 
-    public init(diskGUID: GUID, diskSize: UInt64, firstUsableLBA: UInt64 = 2048, partitions: [GPTPartition]) {
+    public init(diskGUID: GUID, diskSize: UInt64, firstUsableLBA: UInt64, partitions: [GPTPartition]) {
         self.diskGUID = diskGUID; self.diskSize = diskSize; self.firstUsableLBA = firstUsableLBA
         self.partitions = partitions
     }

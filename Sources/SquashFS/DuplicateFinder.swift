@@ -5,8 +5,8 @@ import Glibc
 /// Finds files whose bytes equal an earlier file's (squashfs-tools-ng's
 /// block_processor deduplication, for whole files).
 ///
-/// On-disk rule: a file whose bytes equal an earlier file's, in data
-/// order, gets the earlier file's blocks and fragment in its inode; its own
+/// On-disk rule: a file whose bytes equal an earlier file's (in data
+/// order for files of a block or more, in tail order for smaller ones) gets the earlier file's blocks and fragment in its inode; its own
 /// bytes are not stored again. Equal means confirmed byte for byte: a
 /// candidate has the same size and the same `ContentHash`, then every byte
 /// is compared. A file whose size no other file has cannot have a twin and
@@ -14,8 +14,8 @@ import Glibc
 /// files. Each file that finds no twin becomes a candidate for the files
 /// after it.
 ///
-/// Memory: two block buffers, allocated once, and 12 bytes a file
-/// (`TwinTable`) plus a flag a file while a run lasts.
+/// Memory: two block buffers, allocated once, and per run 12 bytes a file
+/// plus up to 16 a candidate (`TwinTable`) and a flag a file.
 final class DuplicateFinder {
     private let blockSize: Int
     /// The caller's to read a tail into: `twin(ofSmallFile:count:)` takes

@@ -6,7 +6,7 @@
 /// setting it refuses (`.invalidSetting`) carries only the problem
 /// (`unknown option -Xfoo for xz; accepted: …`), and the command that took
 /// the setting puts its own name in front (pack: `--comp "xz -Xfoo": …`;
-/// the builder: `attribute squash-compression "xz -Xfoo": …`). Every other
+/// the builder: `attribute squash-compression: "xz -Xfoo": …`). Every other
 /// message is a whole line already, naming the path it is about.
 public struct SquashFSError: Error, CustomStringConvertible, Sendable {
     public enum Kind: Sendable, Equatable {
