@@ -31,7 +31,6 @@ final class MetadataCompressor: @unchecked Sendable {
         var needs: [Int]
     }
 
-    private let tableCount: Int
     private let ledger: Ledger
     private var pool: WorkerPool<Job, Result<[UInt8], SquashFSError>>!
 
@@ -112,7 +111,6 @@ final class MetadataCompressor: @unchecked Sendable {
     }
 
     init(tables: Int, jobs: Int, makeWorker: () -> any CompressorWorker) throws(SquashFSError) {
-        tableCount = tables
         let ledger = Ledger(tables: tables)
         self.ledger = ledger
         // Fewer threads than asked, if the system refuses more, change
@@ -138,6 +136,7 @@ final class MetadataCompressor: @unchecked Sendable {
     /// Queues the next block of `table` (blocks of one table come in order).
     /// `fixups` are the fields that overlap the block.
     func submit(table: Int, block: [UInt8], fixups: [MetadataFixup]) {
+        let tableCount = ledger.tableCount
         var needs = [Int](repeating: 0, count: tableCount)
         for f in fixups {
             precondition(f.table < tableCount, "metadata field names a table this compressor does not hold")
@@ -157,7 +156,7 @@ final class MetadataCompressor: @unchecked Sendable {
     func finish() throws(SquashFSError) -> [StoredMetadata] {
         pool.stop()
         if let e = ledger.failure { throw e }
-        let tables = (0..<tableCount).map { t in
+        let tables = (0..<ledger.tableCount).map { t in
             StoredMetadata(blocks: ledger.stored[t].map { $0! }, blockStarts: ledger.blockStarts[t])
         }
         ledger.stored = []
