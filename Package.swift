@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .executable(name: "mkportable", targets: ["mkportable"]),
         .library(name: "SquashFS", targets: ["SquashFS"]),
+        .library(name: "SystemIO", targets: ["SystemIO"]),
     ],
     targets: [
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
@@ -23,9 +24,15 @@ let package = Package(
         .systemLibrary(name: "CLZO", pkgConfig: "lzo2", providers: [.apt(["liblzo2-dev"])]),
         // glibc itself: the _GNU_SOURCE constants and calls (no library to find).
         .systemLibrary(name: "CPosix"),
+        // The operating system as typed Swift (in the style of swift-system):
+        // file descriptors that close themselves, errno as a typed error
+        // worded in one place, the one EINTR retry, read/write loops, threads.
+        // Every other module may use it; it knows nothing of formats, the
+        // command line, the environment or the program.
+        .target(name: "SystemIO", dependencies: ["CPosix"]),
         .target(
             name: "SquashFS",
-            dependencies: ["CZstd", "CLZMA", "CZlib", "CLZ4", "CLZO", "CPosix"]
+            dependencies: ["CZstd", "CLZMA", "CZlib", "CLZ4", "CLZO", "CPosix", "SystemIO"]
         ),
         // Hex text <-> bytes (root hashes, GUIDs). Its own module because
         // Verity and DiskImage both need it and neither needs the other:
@@ -37,10 +44,10 @@ let package = Package(
         .target(name: "Verity", dependencies: ["CCrypto", "Hex"]),
         // GPT and the discoverable-partition layout of a portable DDI.
         .target(name: "DiskImage", dependencies: ["CZlib", "Hex"]),
-        .target(name: "PortableService", dependencies: ["SquashFS"]),
+        .target(name: "PortableService", dependencies: ["SquashFS", "SystemIO"]),
         // The commands (pack, sign, verify, the Nix builder) as a library, so
         // tests can call them in process; the executable is a thin main.
-        .target(name: "Commands", dependencies: ["SquashFS", "PortableService", "Verity", "DiskImage", "Hex", "CPosix"]),
+        .target(name: "Commands", dependencies: ["SquashFS", "PortableService", "Verity", "DiskImage", "Hex", "CPosix", "SystemIO"]),
         .executableTarget(name: "mkportable", dependencies: ["Commands"]),
         .testTarget(name: "SquashFSTests", dependencies: ["SquashFS"]),
         .testTarget(name: "MkportableTests", dependencies: ["SquashFS", "PortableService", "Commands"]),

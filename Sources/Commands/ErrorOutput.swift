@@ -13,11 +13,17 @@ func reportError(_ error: any Error, prefix: String) {
     case let e as UsageError: message = e.message
     case let e as Settings.Invalid: message = e.message
     case let e as PortableServiceError: message = e.message
-    case let e as SquashFSError: message = e.message
+    case let e as SquashFSError: message = worded(e)
     case let e as VerityCheck.Failure: message = e.message
     case let e as DDIFile.Failure: message = e.message
     case let e as VerityError: message = e.message
     default: message = "\(error)"
     }
     fputs("\(prefix): error: \(escapeForMessage(message))\n", stderr)
+}
+
+/// The writer's message, with how to ask for less where it ran out of memory.
+private func worded(_ e: SquashFSError) -> String {
+    guard e.kind == .outOfMemory else { return e.message }
+    return e.message + "; use fewer threads (--jobs, NIX_BUILD_CORES) or a smaller block size, or raise the limit"
 }

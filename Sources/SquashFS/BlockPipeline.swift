@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import SystemIO
 #endif
 
 /// Stores data blocks: compressed on worker threads, written in the order
@@ -101,7 +102,7 @@ final class BlockPipeline {
         while slots.count < 3 * planned + 2, let slot = Slot(blockSize: blockSize) { slots.append(slot) }
         let affordable = min(planned, (slots.count - 2) / 3)
         if affordable < 1 {
-            throw Posix.outOfMemory("5 block buffers of \(blockSize) bytes")
+            throw SquashFSError.outOfMemory("5 block buffers of \(blockSize) bytes")
         }
         slots.removeLast(slots.count - (3 * affordable + 2))
         free = slots
@@ -112,7 +113,7 @@ final class BlockPipeline {
             finish: { slot, outcome in slot.outcome = outcome },
             makeWork: { (_: Int) throws(SquashFSError) -> (Slot) -> Outcome in
                 guard let scratch = Posix.allocateBuffer(blockSize) else {
-                    throw Posix.outOfMemory("a compression thread's block of \(blockSize) bytes")
+                    throw SquashFSError.outOfMemory("a compression thread's block of \(blockSize) bytes")
                 }
                 let work = BlockCompression(blockSize: blockSize, worker: compressor.makeWorker(),
                                             probe: IncompressibleProbe(compressorID: compressorID), scratch: scratch)

@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import SystemIO
 #endif
 
 /// Scans a path on disk into a `Node` without reading file contents: files

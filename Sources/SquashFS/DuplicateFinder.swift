@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import SystemIO
 #endif
 
 /// Finds files whose bytes equal an earlier file's (squashfs-tools-ng's
@@ -32,7 +33,7 @@ final class DuplicateFinder {
     init(blockSize: Int) throws(SquashFSError) {
         self.blockSize = blockSize
         guard let a = Posix.allocateBuffer(blockSize), let b = Posix.allocateBuffer(blockSize) else {
-            throw Posix.outOfMemory("the duplicate finder's two blocks of \(blockSize) bytes")
+            throw SquashFSError.outOfMemory("the duplicate finder's two blocks of \(blockSize) bytes")
         }
         tailBuffer = a
         other = b

@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import SystemIO
 #endif
 
 /// Writes `root` as a squashfs 4.0 image at `path`.

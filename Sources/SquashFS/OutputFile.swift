@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import SystemIO
 #endif
 import CPosix
 import Synchronization
@@ -51,7 +52,7 @@ final class OutputFile {
         self.replace = replace
         base = imageOffset
         let (dir, base) = try checkImageDestination(path, replace: replace)
-        guard let b = Posix.allocateBuffer(1 << 20) else { throw Posix.outOfMemory("the output buffer") }
+        guard let b = Posix.allocateBuffer(1 << 20) else { throw SquashFSError.outOfMemory("the output buffer") }
         buffer = b
         baseName = base
         do {

@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import SystemIO
 #endif
 
 /// A one-line progress bar on stderr, redrawn at most ten times a second.

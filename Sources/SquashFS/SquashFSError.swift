@@ -1,3 +1,5 @@
+import SystemIO
+
 /// Every failure of the writer: a `message` that says what is wrong and how
 /// to fix it, and a `kind` for what a caller handles or words in its own
 /// terms, so that no caller parses the message.
@@ -21,6 +23,9 @@ public struct SquashFSError: Error, CustomStringConvertible, Sendable {
         case sourceChanged
         /// The system refused a resource (a thread, say), with its errno.
         case resource(Errno)
+        /// A buffer could not be had: `message` says which and why; the
+        /// caller adds how its user can ask for less (fewer threads).
+        case outOfMemory
         /// The destination exists and replacing it was not asked for.
         case destinationExists
         /// The destination did not exist when writing began but did when
@@ -42,6 +47,11 @@ public struct SquashFSError: Error, CustomStringConvertible, Sendable {
         self.path = path
     }
     public var description: String { message }
+
+    /// The error for a buffer that could not be had (see `.outOfMemory`).
+    static func outOfMemory(_ what: String) -> SquashFSError {
+        SquashFSError("not enough memory for \(what) (the address-space limit, ulimit -v, or the memory of the machine or cgroup is reached)", kind: .outOfMemory)
+    }
 
     /// A refused setting: `problem` without the setting's name (see above).
     static func invalidSetting(_ problem: String) -> SquashFSError {

@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import SystemIO
 #endif
 
 /// MKPORTABLE_TRACE=1 prints one line per phase to stderr: milliseconds

@@ -1,3 +1,5 @@
+import SystemIO
+
 /// Threads that take jobs from their owner's shared state, do them outside
 /// the lock and hand the results back: the one thread-pool skeleton of the
 /// writer, under both the data blocks (`BlockPipeline`) and the metadata
@@ -41,9 +43,12 @@ final class WorkerPool<Job, Outcome> {
          finish: @escaping (Job, Outcome) -> Void,
          makeWork: (Int) throws(SquashFSError) -> (Job) -> Outcome) throws(SquashFSError) {
         self.what = what
-        let pool = try WorkerThread.startPool(count, what: what) { (i: Int) throws(SquashFSError) -> () -> Void in
+        let pool = try WorkerThread.startPool(count) { (i: Int) throws(SquashFSError) -> () -> Void in
             let work = try makeWork(i)
             return { [unowned self] in self.run(take: take, work: work, finish: finish) }
+        }
+        if pool.threads.isEmpty, let error = pool.refused {
+            throw SquashFSError("cannot start a single \(what) thread (\(error)); the limit on threads (ulimit -u, a cgroup's pids.max) or the memory for a thread's stack (ulimit -v) is reached: raise it, or stop other processes of this user", kind: .resource(error))
         }
         threads = pool.threads
         refused = pool.refused
