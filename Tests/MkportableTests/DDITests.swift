@@ -90,8 +90,11 @@ final class DDITests: ImageTestCase {
     /// blkid on each partition of a loop device, and the kernel mounting
     /// the root partition.
     func checkLoopPartitions(image: RawPath, hash: String) throws {
-        guard Posix.isRoot, Shell.which("losetup") != nil, Shell.which("blkid") != nil else {
-            print("note: skipping loop partitions: needs root, losetup and blkid"); return
+        if let reason = KernelMount.unavailableReason {
+            try RequiredGuest.unavailable("the DDI's partitions on a loop device", because: reason)
+        }
+        guard Shell.which("losetup") != nil, Shell.which("blkid") != nil else {
+            try RequiredGuest.unavailable("the DDI's partitions on a loop device", because: "losetup or blkid not found (install util-linux)")
         }
         let l = try Shell.run("losetup", ["-P", "-r", "-f", "--show", image.string])
         guard l.succeeded else { print("note: skipping loop partitions: \(l.summary)"); return }
@@ -125,9 +128,7 @@ final class DDITests: ImageTestCase {
 
     /// systemd's own dissection: a portable service, root with verity.
     func checkDissect(image: RawPath) throws {
-        guard let dissect = Shell.which("systemd-dissect"), Posix.isRoot else {
-            print("note: skipping systemd-dissect: not installed or not root"); return
-        }
+        let dissect = try KernelMount.dissector(for: "systemd-dissect of a DDI")
         let r = try Shell.run(dissect, ["--no-pager", "--no-legend", image.string])
         guard r.succeeded else { XCTFail("systemd-dissect: \(r.summary)"); return }
         let out = r.stdoutText

@@ -35,6 +35,20 @@ public enum KernelMount {
         }
     }
 
+    /// systemd-dissect's path, for `what` (a check that dissects an image,
+    /// which needs loop devices just as a mount does). Where it cannot run
+    /// the test skips with the reason, or fails when skipping is forbidden
+    /// (`RequiredGuest`).
+    static func dissector(for what: String) throws -> String {
+        guard let dissect = Shell.which("systemd-dissect") else {
+            try RequiredGuest.unavailable(what, because: "systemd-dissect not found (install systemd-container)")
+        }
+        if let reason = unavailableReason {
+            try RequiredGuest.unavailable(what, because: "systemd-dissect needs loop devices: \(reason)")
+        }
+        return dissect
+    }
+
     public struct MountFailed: Error, CustomStringConvertible {
         public var result: CommandResult
         public var kernelLog: String

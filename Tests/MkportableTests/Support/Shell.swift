@@ -85,6 +85,9 @@ public enum Shell {
         process.arguments = arguments
         if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
         var env = ProcessInfo.processInfo.environment
+        // The tests' own Nix settings, for every Nix a test runs (directly
+        // or through a script); a test may still set NIX_CONF_DIR itself.
+        if let conf = NixConfig.directory { env["NIX_CONF_DIR"] = conf }
         for (k, v) in environment { env[k] = v }
         process.environment = env
 
