@@ -52,6 +52,7 @@ let package = Package(
         .testTarget(name: "SquashFSTests", dependencies: ["SquashFS"]),
         .testTarget(name: "MkportableTests", dependencies: ["SquashFS", "PortableService", "Commands"]),
         .testTarget(name: "VerityTests", dependencies: ["Verity", "DiskImage", "Hex"]),
+        .testTarget(name: "DiskImageTests", dependencies: ["DiskImage", "Hex"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -73,67 +73,34 @@ enum DDIFile {
         }
     }
 
-    /// A DDI found in a file: its GPT and the root, verity and (if present)
-    /// signature partitions.
-    struct Found {
-        var gpt: GPT
-        var types: PartitionTypes
-        var root: GPTPartition
-        var verity: GPTPartition
-        var signature: GPTPartition?
+    /// nil if `path` has no GPT; throws if it has one that is not a
+    /// portable DDI as pack writes it.
+    static func read(path: String) throws -> DDIPartitions? {
+        let size = try VerityCheck.fileSize(path)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw Failure(message: "\(path): cannot open (\(String(cString: strerror(errno))))") }
+        defer { close(fd) }
+        do {
+            return try DDIPartitions.read(fd: fd, size: size)
+        } catch {
+            throw Failure(message: message(error, path: path))
+        }
     }
 
-    /// nil if `path` has no GPT; throws if it has one that is not a
-    /// portable DDI of this kind.
-    static func read(path: String) throws -> Found? {
-        let size = try VerityCheck.fileSize(path)
-        guard size >= 34 * 512 else { return nil }
-        let head = try VerityCheck.read(path, offset: 0, count: 34 * 512)
-        guard let result = GPT.decode(head: head, diskSize: size) else { return nil }
-        let gpt: GPT
-        switch result {
-        case .success(let g): gpt = g
-        case .failure(let e): throw Failure(message: "\(path): \(e.message); the partition table is damaged")
+    /// `path: problem; advice` for a DiskImage error.
+    static func message(_ e: DiskImageError, path: String) -> String {
+        switch e.kind {
+        case .read(let errno) where errno != 0:
+            return "\(path): \(e.problem) (\(String(cString: strerror(errno))))"
+        case .read:
+            return "\(path): \(e.problem); the image was truncated"
+        case .protectiveMBR, .partitionTable, .partitionBounds, .gap:
+            return "\(path): \(e.problem); the partition table is damaged or the image was changed; do not attach it"
+        case .partitionSet:
+            return "\(path): \(e.problem); not a portable DDI as mkportable pack --ddi writes it; do not attach it"
+        case .signaturePartition:
+            return "\(path): \(e.problem); sign the image again with mkportable sign"
         }
-        // The backup header must be intact and describe the same entries.
-        guard size % GPT.sectorSize == 0 else {
-            throw Failure(message: "\(path): \(size) bytes, not a whole number of 512-byte sectors; the disk image was changed or truncated")
-        }
-        let sectors = size / GPT.sectorSize
-        let alternate = head[512 + 32..<512 + 40].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        guard alternate == sectors - 1 else {
-            throw Failure(message: "\(path): the GPT puts its backup header at LBA \(alternate), but the disk's last sector is \(sectors - 1); the image was truncated, extended or changed")
-        }
-        let tail = try VerityCheck.read(path, offset: size - 33 * 512, count: 33 * 512)
-        if !GPT.backupMatches(tail: tail, primaryHead: head) {
-            throw Failure(message: "\(path): the backup GPT at the end of the disk is damaged or differs from the primary; the image was changed or truncated")
-        }
-        // Every partition inside the usable area, none overlapping another,
-        // before any size is computed from them.
-        let lastUsable = sectors - 34
-        for p in gpt.partitions {
-            guard p.firstLBA <= p.lastLBA, p.firstLBA >= gpt.firstUsableLBA, gpt.firstUsableLBA >= 34, p.lastLBA <= lastUsable else {
-                throw Failure(message: "\(path): partition \(p.name.isEmpty ? p.type.description : p.name) spans LBA \(p.firstLBA)-\(p.lastLBA), outside the disk's usable sectors \(gpt.firstUsableLBA)-\(lastUsable); the partition table is damaged")
-            }
-        }
-        let sorted = gpt.partitions.sorted { $0.firstLBA < $1.firstLBA }
-        for (a, b) in zip(sorted, sorted.dropFirst()) where b.firstLBA <= a.lastLBA {
-            throw Failure(message: "\(path): partitions \(a.name) and \(b.name) overlap (LBA \(b.firstLBA)-\(min(a.lastLBA, b.lastLBA))); the partition table is damaged")
-        }
-        guard let rootPart = gpt.partitions.first(where: { PartitionTypes.containing($0.type)?.root == $0.type }),
-              let types = PartitionTypes.containing(rootPart.type) else {
-            throw Failure(message: "\(path): a GPT disk without a root partition of a known architecture; not a portable DDI")
-        }
-        // systemd-dissect refuses a disk with two partitions of one
-        // discoverable type (which would it mount?); so does verify.
-        for type in [types.root, types.rootVerity, types.rootVeritySignature] where gpt.partitions.filter({ $0.type == type }).count > 1 {
-            throw Failure(message: "\(path): more than one partition of type \(type); systemd refuses such a disk, and which one it checks would be a guess")
-        }
-        guard let verity = gpt.partitions.first(where: { $0.type == types.rootVerity }) else {
-            throw Failure(message: "\(path): no \(types.rootVerityLabel) partition; the DDI carries no hash tree to check")
-        }
-        return Found(gpt: gpt, types: types, root: rootPart, verity: verity,
-                     signature: gpt.partitions.first { $0.type == types.rootVeritySignature })
     }
 }
 
@@ -141,7 +108,7 @@ enum DDIFile {
 /// partition, the root hash against the partition UUIDs and a `.roothash`
 /// beside, the signature partition against a certificate.
 enum DiskImageCheck {
-    static func verify(_ ddi: DDIFile.Found, image: String, certificate: String?) throws -> String {
+    static func verify(_ ddi: DDIPartitions, image: String, certificate: String?) throws -> String {
         let name = "\(image) partition \(ddi.verity.name)"
         // The superblock first, then only as much of the partition as the
         // tree it announces (the partition may have slack, as repart's do;
@@ -178,9 +145,13 @@ enum DiskImageCheck {
                 throw VerityCheck.Failure(message: "\(image): partition \(sig.name) is \(sig.size) bytes, more than the \(VerityCheck.sidecarLimit) a signature partition can hold; the DDI was changed")
             }
             let content = try VerityCheck.read(image, offset: sig.offset, count: Int(sig.size))
-            let (signedHash, signature) = try SignaturePartition.parse(content, image: image)
-            guard signedHash == tree.rootHashHex else {
-                throw VerityCheck.Failure(message: "\(image): the signature partition signs root hash \(signedHash), not the image's \(tree.rootHashHex)")
+            let parsed: SignaturePartition
+            do { parsed = try SignaturePartition.decode(content) } catch {
+                throw VerityCheck.Failure(message: DDIFile.message(error, path: image))
+            }
+            let signature = parsed.signature
+            guard parsed.rootHashHex == tree.rootHashHex else {
+                throw VerityCheck.Failure(message: "\(image): the signature partition signs root hash \(parsed.rootHashHex), not the image's \(tree.rootHashHex)")
             }
             do {
                 try RootHashSignature.verify(signature: signature, rootHashHex: tree.rootHashHex, certificatePath: cert)
@@ -208,44 +179,5 @@ enum DiskImageCheck {
             total += (dataBlocks + (1 << shift) - 1) >> shift
         }
         return total
-    }
-}
-
-/// Reads the JSON of a `root-verity-sig` partition: just the two string
-/// fields needed, `rootHash` and `signature` (base64).
-enum SignaturePartition {
-    static func parse(_ content: [UInt8], image: String) throws -> (rootHash: String, signature: [UInt8]) {
-        let text = Array(content.prefix { $0 != 0 })
-        func field(_ name: String) -> String? {
-            let key = Array("\"\(name)\":\"".utf8)
-            guard text.count >= key.count,
-                  let at = (0...(text.count - key.count)).first(where: { text[$0..<($0 + key.count)].elementsEqual(key) }) else { return nil }
-            let rest = text[(at + key.count)...]
-            guard let end = rest.firstIndex(of: UInt8(ascii: "\"")) else { return nil }
-            return String(decoding: rest[..<end], as: UTF8.self)
-        }
-        guard let hash = field("rootHash"), let sig = field("signature"), let der = unbase64(sig) else {
-            throw VerityCheck.Failure(message: "\(image): the signature partition does not hold {\"rootHash\":...,\"signature\":...} JSON")
-        }
-        return (hash, der)
-    }
-
-    static func unbase64(_ s: String) -> [UInt8]? {
-        var map = [Int](repeating: -1, count: 256)
-        for (i, c) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8.enumerated() { map[Int(c)] = i }
-        var out: [UInt8] = []
-        var acc = 0, bits = 0
-        for c in s.utf8 {
-            if c == UInt8(ascii: "=") { break }
-            let v = map[Int(c)]
-            if v < 0 { return nil }
-            acc = acc << 6 | v
-            bits += 6
-            if bits >= 8 {
-                bits -= 8
-                out.append(UInt8(truncatingIfNeeded: acc >> bits))
-            }
-        }
-        return out
     }
 }

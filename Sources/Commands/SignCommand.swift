@@ -128,9 +128,9 @@ enum SignCommand {
 
     /// Adds (or replaces) the root-verity-sig partition in the free space
     /// after the hash tree, and rewrites both GPTs.
-    static func addSignaturePartition(_ ddi: DDIFile.Found, disk: String, rootHashHex: String, signature: [UInt8], certificate: String) throws {
+    static func addSignaturePartition(_ ddi: DDIPartitions, disk: String, rootHashHex: String, signature: [UInt8], certificate: String) throws {
         let fingerprint = try RootHashSignature.certificateFingerprint(certificatePath: certificate)
-        guard let content = PortableDDI.signaturePartition(rootHashHex: rootHashHex, certificateFingerprint: fingerprint, signature: signature) else {
+        guard let content = SignaturePartition(rootHashHex: rootHashHex, certificateFingerprint: fingerprint, signature: signature).encode() else {
             throw PackCommand.Failure(message: "\(certificate): the signature is over 16 KiB; use a smaller certificate chain")
         }
         var gpt = ddi.gpt

@@ -26,7 +26,7 @@
 public struct PortableDDI: Sendable {
     public static let rootOffset: UInt64 = 20480
     public static let firstUsableLBA: UInt64 = 34
-    public static let signatureSize: UInt64 = 16384
+    public static let signatureSize: UInt64 = SignaturePartition.size
 
     public var types: PartitionTypes
     public var rootSize: UInt64
@@ -69,36 +69,4 @@ public struct PortableDDI: Sendable {
         }
         return GPT(diskGUID: diskGUID, diskSize: diskSize, firstUsableLBA: Self.firstUsableLBA, partitions: parts)
     }
-
-    /// The content of a `root-verity-sig` partition: repart's JSON object,
-    /// `{"rootHash":HEX,"certificateFingerprint":HEX,"signature":BASE64}`,
-    /// NUL-padded to 16 KiB. nil if it would not fit.
-    public static func signaturePartition(rootHashHex: String, certificateFingerprint: String, signature: [UInt8]) -> [UInt8]? {
-        let json = "{\"rootHash\":\"\(rootHashHex)\",\"certificateFingerprint\":\"\(certificateFingerprint)\",\"signature\":\"\(base64(signature))\"}"
-        var b = Array(json.utf8)
-        guard UInt64(b.count) < signatureSize else { return nil }
-        b += [UInt8](repeating: 0, count: Int(signatureSize) - b.count)
-        return b
-    }
-}
-
-/// RFC 4648 base64 with padding.
-public func base64(_ bytes: [UInt8]) -> String {
-    let table = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-    var out: [UInt8] = []
-    var i = 0
-    while i + 2 < bytes.count {
-        let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-        out += [table[Int(v >> 18)], table[Int(v >> 12 & 63)], table[Int(v >> 6 & 63)], table[Int(v & 63)]]
-        i += 3
-    }
-    let rest = bytes.count - i
-    if rest == 1 {
-        let v = UInt32(bytes[i]) << 16
-        out += [table[Int(v >> 18)], table[Int(v >> 12 & 63)], UInt8(ascii: "="), UInt8(ascii: "=")]
-    } else if rest == 2 {
-        let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
-        out += [table[Int(v >> 18)], table[Int(v >> 12 & 63)], table[Int(v >> 6 & 63)], UInt8(ascii: "=")]
-    }
-    return String(decoding: out, as: UTF8.self)
 }
