@@ -43,7 +43,7 @@ let package = Package(
         // squashfs or systemd.
         .target(name: "Verity", dependencies: ["CCrypto", "Hex"]),
         // GPT and the discoverable-partition layout of a portable DDI.
-        .target(name: "DiskImage", dependencies: ["CZlib", "Hex"]),
+        .target(name: "DiskImage", dependencies: ["CZlib", "Hex", "SystemIO"]),
         .target(name: "PortableService", dependencies: ["SquashFS", "SystemIO"]),
         // The commands (pack, sign, verify, the Nix builder) as a library, so
         // tests can call them in process; the executable is a thin main.

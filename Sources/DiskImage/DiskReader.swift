@@ -1,21 +1,20 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import SystemIO
 
-/// Positioned reads of a disk image (until the project's OS layer offers
-/// one that this module can use).
+/// Positioned reads of a disk image, through the OS layer.
 enum DiskReader {
     /// Exactly `count` bytes at `offset` of `fd`.
     static func read(_ fd: Int32, at offset: UInt64, count: Int) throws(DiskImageError) -> [UInt8] {
+        if count == 0 { return [] }
         var out = [UInt8](repeating: 0, count: count)
-        var done = 0
-        while done < count {
-            let n = out.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset) + off_t(done)) }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 { throw DiskImageError(.read(errno: errno), "read failed at byte \(offset + UInt64(done))") }
-            if n == 0 { throw DiskImageError(.read(errno: 0), "the disk ends before byte \(offset + UInt64(count))") }
-            done += n
+        let result: Result<Int, Errno> = out.withUnsafeMutableBytes { b in
+            do throws(Errno) { return .success(try Posix.preadFully(fd, b.baseAddress!, count, offset)) } catch { return .failure(error) }
         }
+        let got: Int
+        switch result {
+        case .success(let n): got = n
+        case .failure(let e): throw DiskImageError(.read(errno: e.code), "cannot read bytes \(offset)-\(offset + UInt64(count) - 1)")
+        }
+        guard got == count else { throw DiskImageError(.read(errno: 0), "the disk ends before byte \(offset + UInt64(count))") }
         return out
     }
 }
