@@ -30,9 +30,13 @@ let package = Package(
         // Every other module may use it; it knows nothing of formats, the
         // command line, the environment or the program.
         .target(name: "SystemIO", dependencies: ["CPosix"]),
+        // A file system image read from a byte range of a file: the one
+        // interface the squashfs and erofs readers implement and the
+        // inspect and diff commands use; knows no format.
+        .target(name: "ImageReading", dependencies: ["SystemIO"]),
         .target(
             name: "SquashFS",
-            dependencies: ["CZstd", "CLZMA", "CZlib", "CLZ4", "CLZO", "CPosix", "SystemIO"]
+            dependencies: ["CZstd", "CLZMA", "CZlib", "CLZ4", "CLZO", "CPosix", "SystemIO", "ImageReading"]
         ),
         // Hex text <-> bytes (root hashes, GUIDs). Its own module because
         // Verity and DiskImage both need it and neither needs the other:
@@ -47,10 +51,10 @@ let package = Package(
         .target(name: "PortableService", dependencies: ["SquashFS", "SystemIO"]),
         // The commands (pack, sign, verify, the Nix builder) as a library, so
         // tests can call them in process; the executable is a thin main.
-        .target(name: "Commands", dependencies: ["SquashFS", "PortableService", "Verity", "DiskImage", "Hex", "CPosix", "SystemIO"]),
+        .target(name: "Commands", dependencies: ["SquashFS", "ImageReading", "PortableService", "Verity", "DiskImage", "Hex", "CPosix", "SystemIO"]),
         .executableTarget(name: "mkportable", dependencies: ["Commands"]),
-        .testTarget(name: "SquashFSTests", dependencies: ["SquashFS"]),
-        .testTarget(name: "MkportableTests", dependencies: ["SquashFS", "PortableService", "Commands"]),
+        .testTarget(name: "SquashFSTests", dependencies: ["SquashFS", "ImageReading"]),
+        .testTarget(name: "MkportableTests", dependencies: ["SquashFS", "ImageReading", "PortableService", "Commands"]),
         .testTarget(name: "VerityTests", dependencies: ["Verity", "DiskImage", "Hex"]),
         .testTarget(name: "DiskImageTests", dependencies: ["DiskImage", "Hex"]),
     ],

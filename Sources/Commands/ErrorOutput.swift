@@ -17,6 +17,7 @@ func reportError(_ error: any Error, prefix: String) {
     case let e as VerityCheck.Failure: message = e.message
     case let e as DDIFile.Failure: message = e.message
     case let e as VerityError: message = e.message
+    case let e as OpenedImage.Failure: message = e.message
     default: message = "\(error)"
     }
     fputs("\(prefix): error: \(escapeForMessage(message))\n", stderr)

@@ -22,6 +22,8 @@ public enum Mkportable {
             return SignCommand.run(arguments: rest)
         case "verify":
             return VerifyCommand.run(arguments: rest)
+        case "inspect":
+            return InspectCommand.run(arguments: rest)
         case "-h", "--help", "help":
             print(Usage.text)
             return 0

@@ -34,6 +34,12 @@ public struct SquashFSError: Error, CustomStringConvertible, Sendable {
         /// The destination exists and is not a regular file (a device, a
         /// FIFO, a symlink, a directory), which is never replaced.
         case destinationNotRegular
+        /// An image being read breaks a rule of the format; `message` says
+        /// where (which table, block or path) and what.
+        case badImage
+        /// An image being read uses what this reader does not read (the
+        /// lzma compressor, a squashfs version other than 4.0).
+        case unsupportedImage
     }
 
     public var message: String
@@ -56,5 +62,11 @@ public struct SquashFSError: Error, CustomStringConvertible, Sendable {
     /// A refused setting: `problem` without the setting's name (see above).
     static func invalidSetting(_ problem: String) -> SquashFSError {
         SquashFSError(problem, kind: .invalidSetting)
+    }
+
+    /// An image that breaks a rule: `place` names where (a table, a block,
+    /// a path), `problem` what.
+    static func badImage(_ place: String, _ problem: String) -> SquashFSError {
+        SquashFSError("\(place): \(problem)", kind: .badImage)
     }
 }

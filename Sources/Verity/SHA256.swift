@@ -38,11 +38,11 @@ public enum SHA256 {
     /// A reusable digest context: one fetch of the algorithm and one context
     /// for any number of digests (OpenSSL 3 would otherwise look the
     /// algorithm up on every initialisation).
-    final class Hasher {
+    public final class Hasher {
         private let md: OpaquePointer
         private let ctx: OpaquePointer
 
-        init() {
+        public init() {
             guard let md = EVP_MD_fetch(nil, "SHA256", nil), let ctx = EVP_MD_CTX_new() else {
                 fatalError("libcrypto: SHA256 is not available")
             }
@@ -55,16 +55,16 @@ public enum SHA256 {
             EVP_MD_free(md)
         }
 
-        func begin() {
+        public func begin() {
             precondition(EVP_DigestInit_ex(ctx, md, nil) == 1, "libcrypto: SHA256 init failed")
         }
 
-        func update(_ bytes: UnsafeRawBufferPointer) {
+        public func update(_ bytes: UnsafeRawBufferPointer) {
             guard let base = bytes.baseAddress, bytes.count > 0 else { return }
             precondition(EVP_DigestUpdate(ctx, base, bytes.count) == 1, "libcrypto: SHA256 update failed")
         }
 
-        func end(into out: UnsafeMutableRawPointer) {
+        public func end(into out: UnsafeMutableRawPointer) {
             var n: UInt32 = 0
             precondition(EVP_DigestFinal_ex(ctx, out.assumingMemoryBound(to: UInt8.self), &n) == 1 && n == 32,
                          "libcrypto: SHA256 final failed")

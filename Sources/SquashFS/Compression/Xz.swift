@@ -233,7 +233,9 @@ final class XzWorker: CompressorWorker {
         guard let source = input.baseAddress, let destination = output.baseAddress else {
             throw SquashFSError("xz: empty block cannot be decompressed")
         }
-        var memlimit = UInt64.max
+        // A squashfs dictionary is at most the block size (1 MiB); the
+        // limit keeps a crafted stream header from asking liblzma for more.
+        var memlimit: UInt64 = 64 << 20
         var inPosition = 0
         var outPosition = 0
         let status = lzma_stream_buffer_decode(&memlimit, 0, nil,
@@ -248,6 +250,7 @@ final class XzWorker: CompressorWorker {
     private static func describe(_ status: lzma_ret) -> String {
         switch status {
         case LZMA_MEM_ERROR: return "out of memory"
+        case LZMA_MEMLIMIT_ERROR: return "needs more than 64 MiB of memory"
         case LZMA_OPTIONS_ERROR: return "unsupported options"
         case LZMA_DATA_ERROR: return "corrupt data"
         case LZMA_FORMAT_ERROR: return "not an xz stream"
