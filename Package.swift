@@ -53,6 +53,7 @@ let package = Package(
         // tests can call them in process; the executable is a thin main.
         .target(name: "Commands", dependencies: ["SquashFS", "ImageReading", "PortableService", "Verity", "DiskImage", "Hex", "CPosix", "SystemIO"]),
         .executableTarget(name: "mkportable", dependencies: ["Commands"]),
+        .testTarget(name: "SystemIOTests", dependencies: ["SystemIO"]),
         .testTarget(name: "SquashFSTests", dependencies: ["SquashFS", "ImageReading"]),
         .testTarget(name: "MkportableTests", dependencies: ["SquashFS", "ImageReading", "PortableService", "Commands"]),
         .testTarget(name: "VerityTests", dependencies: ["Verity", "DiskImage", "Hex"]),

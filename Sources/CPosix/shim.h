@@ -9,6 +9,11 @@
 #include <malloc.h>
 #include <stdio.h>
 #include <unistd.h>
+#include <errno.h>
+#include <sys/syscall.h>
+#if __has_include(<linux/openat2.h>)
+#include <linux/openat2.h>
+#endif
 
 static const int cposix_O_TMPFILE = O_TMPFILE;
 static const int cposix_O_PATH = O_PATH;
@@ -22,4 +27,20 @@ static inline int cposix_renameat2(int olddirfd, const char *oldpath, int newdir
 
 static inline int cposix_malloc_trim(size_t pad) {
     return malloc_trim(pad);
+}
+
+/* openat2(2) with RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH (glibc has no
+ * wrapper); -1 with ENOSYS where the headers or the kernel lack it. */
+static inline int cposix_openat_beneath(int dirfd, const char *path, int flags, unsigned mode) {
+#if defined(SYS_openat2) && defined(RESOLVE_NO_SYMLINKS)
+    struct open_how how = {0};
+    how.flags = (unsigned long long)flags;
+    how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
+    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH;
+    return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+#else
+    (void)dirfd; (void)path; (void)flags; (void)mode;
+    errno = ENOSYS;
+    return -1;
+#endif
 }

@@ -105,7 +105,8 @@ enum PackCommand {
         for path in try ImageOutput.paths(image: request.image, form: form) {
             try checkDestination(path, force: request.force)
         }
-        try write(try scanRoot(request), to: request.image, options: options, form: form)
+        let outputs = try ImageOutput.paths(image: request.image, form: form)
+        try write(try scanRoot(request, leavingOut: outputs), to: request.image, options: options, form: form)
         return 0
     }
 
@@ -177,17 +178,37 @@ enum PackCommand {
     /// SOURCE_DIR as the image root. SOURCE_DIR itself may be a symlink to
     /// the directory, as mksquashfs allows; links inside it are packed as
     /// links.
-    static func scanRoot(_ r: Request) throws -> Directory {
-        // The image being replaced is no part of the new one, should it lie
-        // inside SOURCE_DIR (its temporary file is made after the scan).
-        var st = stat()
-        let skip = lstat(r.image, &st) == 0 ? [SkippedFile(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))] : []
+    static func scanRoot(_ r: Request, leavingOut outputs: [String]) throws -> Directory {
+        // The files being written (the image and its sidecars) are no part
+        // of the new image, should they lie inside SOURCE_DIR: left out by
+        // their path there, so that a file elsewhere that shares their inode
+        // (a hard link) is still packed. Temporary files come after the scan.
+        let skip = Set(outputs.compactMap { pathInside(r.source, of: $0) })
         Trace.mark("scanning \(r.source)")
         guard case .directory(var root) = try scanSource(path: r.source, followingRoot: true, skipping: skip) else {
             throw Failure(message: "\(r.source): not a directory; pack takes a directory whose contents become the image root")
         }
         root.mode = r.rootMode
         return root
+    }
+
+    /// `file`'s path below the directory `root` (both resolved through any
+    /// symlinks to their directories), or nil when it lies elsewhere.
+    static func pathInside(_ root: String, of file: String) -> [UInt8]? {
+        let slash = file.lastIndex(of: "/")
+        let directory = slash.map { $0 == file.startIndex ? "/" : String(file[..<$0]) } ?? "."
+        let name = Array((slash.map { file[file.index(after: $0)...] } ?? file[...]).utf8)
+        guard let dir = resolved(directory), let top = resolved(root) else { return nil }
+        if dir == top { return name }
+        let prefix = top == [UInt8(ascii: "/")] ? top : top + [UInt8(ascii: "/")]
+        guard dir.starts(with: prefix) else { return nil }
+        return Array(dir[prefix.count...]) + [UInt8(ascii: "/")] + name
+    }
+
+    private static func resolved(_ path: String) -> [UInt8]? {
+        guard let p = realpath(path, nil) else { return nil }
+        defer { free(p) }
+        return Array(UnsafeRawBufferPointer(start: p, count: strlen(p)))
     }
 
     /// A setting the writer parses, its refusal in pack's terms: the

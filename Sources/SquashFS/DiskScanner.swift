@@ -12,30 +12,23 @@ import SystemIO
 /// (the writer sorts).
 ///
 /// `followingRoot`: if `path` itself is a symlink, scan what it points to
-/// (links below it stay links). `skipping`: regular files left out
-/// wherever they are met, by device and inode (the image being replaced,
-/// should it lie inside the source).
-public func scanSource(path: String, followingRoot: Bool = false, skipping: [SkippedFile] = []) throws(SquashFSError) -> Node {
-    var scanner = DiskScanner(skipping: Set(skipping))
+/// (links below it stay links). `skipping`: entries left out, by their
+/// path below `path` ("sub/i.raw": the files being written, should they
+/// lie inside the source). Every file records the device and inode seen,
+/// and, below a directory, its root, so that the reader opens the same file
+/// or refuses (see `SourceReader`).
+public func scanSource(path: String, followingRoot: Bool = false, skipping: Set<[UInt8]> = []) throws(SquashFSError) -> Node {
+    var scanner = DiskScanner(skipping: skipping)
     return try scanner.scan(Array(path.utf8), following: followingRoot)
 }
 
-/// A file a scan leaves out, named by device and inode number.
-public struct SkippedFile: Sendable, Hashable {
-    public var device: UInt64
-    public var inode: UInt64
-    public init(device: UInt64, inode: UInt64) {
-        self.device = device
-        self.inode = inode
-    }
-}
-
 struct DiskScanner {
-    let skipping: Set<SkippedFile>
-    /// The root, when it was reached through a symlink on purpose.
-    private var followedRoot: [UInt8]?
+    /// Paths below the root to leave out.
+    let skipping: Set<[UInt8]>
+    /// The directory the scan began at, once it is known to be one.
+    private var root: SourceRoot?
 
-    init(skipping: Set<SkippedFile>) { self.skipping = skipping }
+    init(skipping: Set<[UInt8]>) { self.skipping = skipping }
 
     mutating func scan(_ path: [UInt8], following: Bool = false) throws(SquashFSError) -> Node {
         var st = stat()
@@ -45,20 +38,23 @@ struct DiskScanner {
             throw SquashFSError("\(renderName(path)): cannot stat (\(Posix.errorString(e)))",
                                 kind: .io(Errno(e)), path: String(decoding: path, as: UTF8.self))
         }
-        if following { followedRoot = path }
-        return try node(path, st, parent: AT_FDCWD, name: path)
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            root = SourceRoot(path: path, followed: following, identity: FileIdentity(st))
+        }
+        return try node(path, st, parent: AT_FDCWD, name: path, relative: [])
     }
 
     /// `path` is the entry's whole path (for messages and for reading its
     /// contents later); `name` the entry relative to the directory `parent`
-    /// (for readlink: `path` may be longer than PATH_MAX).
-    private mutating func node(_ path: [UInt8], _ st: stat, parent: Int32, name: [UInt8]) throws(SquashFSError) -> Node {
+    /// (for readlink: `path` may be longer than PATH_MAX); `relative` its
+    /// path below the root.
+    private mutating func node(_ path: [UInt8], _ st: stat, parent: Int32, name: [UInt8], relative: [UInt8]) throws(SquashFSError) -> Node {
         let mode = UInt16(st.st_mode & 0o7777)
         switch st.st_mode & S_IFMT {
         case S_IFDIR:
-            return .directory(try directory(path, mode: mode))
+            return .directory(try directory(path, relative: relative, mode: mode))
         case S_IFREG:
-            return .file(File(mode: mode, size: UInt64(st.st_size), source: .path(path)))
+            return .file(File(mode: mode, size: UInt64(st.st_size), source: .path(path), identity: FileIdentity(st)))
         case S_IFLNK:
             return .symlink(target: try readLink(path, parent: parent, name: name, size: Int(st.st_size)), mode: mode)
         case S_IFIFO:
@@ -92,11 +88,11 @@ struct DiskScanner {
         }
     }
 
-    private mutating func directory(_ path: [UInt8], mode: UInt16) throws(SquashFSError) -> Directory {
+    private mutating func directory(_ path: [UInt8], relative: [UInt8], mode: UInt16) throws(SquashFSError) -> Directory {
         // Opened piecewise when the path is longer than PATH_MAX.
         // O_NOFOLLOW: a directory replaced by a symlink since its lstat is
         // not followed; only the root may be a symlink (see `following`).
-        let noFollow = path == followedRoot ? 0 : O_NOFOLLOW
+        let noFollow = relative.isEmpty && root?.followed == true ? 0 : O_NOFOLLOW
         let opened = Result { () throws(Errno) in try Posix.openDeep(path, O_RDONLY | O_DIRECTORY | noFollow | O_CLOEXEC) }
         guard case .success(let dfd) = opened, let dir = fdopendir(dfd) else {
             let e: Int32
@@ -117,7 +113,7 @@ struct DiskScanner {
         if !names.isEmpty && faccessat(fd, ".", X_OK, AT_EACCESS) != 0 && errno == EACCES {
             throw SquashFSError("\(renderName(path)): permission denied searching this directory; make it searchable by the user running mkportable (e.g. chmod a+x) or run as a user who can")
         }
-        let entries = try self.entries(names, in: fd, directory: SourcePath(path))
+        let entries = try self.entries(names, in: fd, directory: SourcePath(path, root: root, relative: relative))
         return Directory(mode: mode, entries: entries)
     }
 
@@ -156,18 +152,23 @@ struct DiskScanner {
                 let e = errno
                 throw SquashFSError("\(renderName(shared.appending(name))): cannot stat (\(Posix.errorString(e)))")
             }
+            if !skipping.isEmpty && skipping.contains(shared.relativeAppending(name)) { continue }
             if (st.st_mode & S_IFMT) == S_IFREG {
-                if !skipping.isEmpty && skipping.contains(SkippedFile(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))) { continue }
                 // Regular files share the directory's path buffer.
                 let file = File(mode: UInt16(st.st_mode & 0o7777), size: UInt64(st.st_size),
-                                source: .entry(directory: shared, name: name))
+                                source: .entry(directory: shared, name: name), identity: FileIdentity(st))
                 entries.append(Entry(name: name, node: .file(file)))
             } else {
-                entries.append(Entry(name: name, node: try node(shared.appending(name), st, parent: fd, name: name)))
+                entries.append(Entry(name: name, node: try node(shared.appending(name), st, parent: fd, name: name,
+                                                                relative: shared.relativeAppending(name))))
             }
         }
         return entries
     }
+}
+
+extension FileIdentity {
+    init(_ st: stat) { self.init(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)) }
 }
 
 /// glibc's dev_t encoding (the macros are not imported into Swift).

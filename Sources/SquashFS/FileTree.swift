@@ -49,11 +49,15 @@ public struct File: Sendable {
     public var mode: UInt16
     public var size: UInt64
     public var source: FileSource
+    /// The device and inode the scan saw, for a source on disk: the reader
+    /// refuses a file that is not the one scanned.
+    public var identity: FileIdentity?
 
-    public init(mode: UInt16, size: UInt64, source: FileSource) {
+    public init(mode: UInt16, size: UInt64, source: FileSource, identity: FileIdentity? = nil) {
         self.mode = mode
         self.size = size
         self.source = source
+        self.identity = identity
     }
 
     /// A file whose bytes are given in memory.
@@ -73,10 +77,48 @@ public enum FileSource: Sendable {
     case bytes([UInt8])
 }
 
-/// A directory path shared by the `FileSource.entry` values of its files.
+/// A file's device and inode number: which file a path named when it was
+/// scanned.
+public struct FileIdentity: Sendable, Hashable {
+    public var device: UInt64
+    public var inode: UInt64
+    public init(device: UInt64, inode: UInt64) {
+        self.device = device
+        self.inode = inode
+    }
+}
+
+/// The directory a scan began at: its path as given, whether a symlink
+/// there was followed on purpose, and the directory found. Files below it
+/// are reopened beneath it, with no link followed on any component.
+public final class SourceRoot: Sendable {
+    public let path: [UInt8]
+    public let followed: Bool
+    public let identity: FileIdentity
+    public init(path: [UInt8], followed: Bool, identity: FileIdentity) {
+        self.path = path
+        self.followed = followed
+        self.identity = identity
+    }
+}
+
+/// A directory path shared by the `FileSource.entry` values of its files;
+/// for a scanned directory also its root and its path below that root.
 public final class SourcePath: Sendable {
     public let bytes: [UInt8]
-    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+    public let root: SourceRoot?
+    /// The path below `root` (empty for the root itself).
+    public let relative: [UInt8]
+    public init(_ bytes: [UInt8], root: SourceRoot? = nil, relative: [UInt8] = []) {
+        self.bytes = bytes
+        self.root = root
+        self.relative = relative
+    }
+
+    /// The path of `name` below the root.
+    public func relativeAppending(_ name: [UInt8]) -> [UInt8] {
+        relative.isEmpty ? name : relative + [UInt8(ascii: "/")] + name
+    }
 
     /// The full path of `name` inside this directory.
     public func appending(_ name: [UInt8]) -> [UInt8] {

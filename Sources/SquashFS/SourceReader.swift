@@ -24,35 +24,62 @@ struct SourceReader {
             inline = b
             hasHoles = false
         case .path, .entry:
-            let p = file.source.diskPath!
             inline = nil
-            // O_NONBLOCK: if the file was replaced by a FIFO since the scan,
-            // open must not wait for a writer (for regular files it changes
-            // nothing). O_NOFOLLOW: nor may it have become a symlink.
-            // Piecewise if the path is longer than PATH_MAX (a deep tree).
-            let opened = Result { () throws(Errno) in try Posix.openDeep(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK) }
-            let f = (try? opened.get()) ?? -1
-            if f < 0 {
-                let e: Int32
-                if case .failure(let error) = opened { e = error.code } else { e = EBADF }
-                if e == EACCES {
-                    throw SquashFSError("\(displayPath): permission denied reading this file; make it readable by the user running mkportable (e.g. chmod a+r) or run as a user who can read it")
-                }
-                if e == ENOENT {
-                    throw SquashFSError("\(displayPath): the file disappeared after the scan; do not modify the source while the image is written", kind: .sourceChanged)
-                }
-                if e == ELOOP {
-                    throw SquashFSError("\(displayPath): the file was replaced by a symlink after the scan; do not modify the source while the image is written", kind: .sourceChanged)
-                }
-                throw SquashFSError("\(displayPath): cannot open for reading (\(Posix.errorString(e)))")
-            }
+            let f = try Self.open(file, displayPath: displayPath)
             var st = stat()
             if fstat(f, &st) != 0 || (st.st_mode & S_IFMT) != S_IFREG {
                 _ = Glibc.close(f)
                 throw SquashFSError("\(displayPath): is no longer a regular file (it was replaced after the scan); do not modify the source while the image is written", kind: .sourceChanged)
             }
+            if let scanned = file.identity, scanned != FileIdentity(st) {
+                _ = Glibc.close(f)
+                throw SquashFSError("\(displayPath): is not the file the scan saw: it, or a directory above it, was replaced after the scan; do not modify the source while the image is written", kind: .sourceChanged)
+            }
             fd = f
             hasHoles = Int64(st.st_blocks) * 512 < Int64(st.st_size)
+        }
+    }
+
+    /// Opens a file on disk for reading. Below a scanned directory: beneath
+    /// that root (itself checked to be the directory scanned), with no link
+    /// followed on any component. Otherwise by its path, piecewise when that
+    /// is longer than PATH_MAX, with no link followed on the last component.
+    /// O_NONBLOCK: a file replaced by a FIFO since the scan must not make
+    /// open wait for a writer (for regular files it changes nothing).
+    private static func open(_ file: File, displayPath: String) throws(SquashFSError) -> Int32 {
+        let flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK
+        do {
+            if case .entry(let directory, let name) = file.source, let root = directory.root {
+                let dir = try openRoot(root, displayPath: displayPath)
+                let fd = try FileDescriptor.openBeneath(directory.relativeAppending(name), flags, in: dir.raw)
+                return fd.release()
+            }
+            return try Posix.openDeep(file.source.diskPath!, flags)
+        } catch {
+            throw openFailure(error.code, displayPath: displayPath)
+        }
+    }
+
+    /// The scan's root directory, opened again (O_PATH) and compared with
+    /// the one scanned.
+    private static func openRoot(_ root: SourceRoot, displayPath: String) throws(Errno) -> FileDescriptor {
+        let noFollow = root.followed ? 0 : O_NOFOLLOW
+        let dir = FileDescriptor(raw: try Posix.openDeep(root.path, cposix_O_PATH | O_DIRECTORY | O_CLOEXEC | noFollow))
+        var st = stat()
+        if fstat(dir.raw, &st) != 0 || FileIdentity(st) != root.identity { throw Errno(ESTALE) }
+        return dir
+    }
+
+    private static func openFailure(_ e: Int32, displayPath: String) -> SquashFSError {
+        switch e {
+        case EACCES:
+            return SquashFSError("\(displayPath): permission denied reading this file; make it readable by the user running mkportable (e.g. chmod a+r) or run as a user who can read it")
+        case ENOENT:
+            return SquashFSError("\(displayPath): the file disappeared after the scan; do not modify the source while the image is written", kind: .sourceChanged)
+        case ELOOP, ENOTDIR, EXDEV, ESTALE:
+            return SquashFSError("\(displayPath): the file, or a directory above it, was replaced (by a symlink or another file) after the scan; do not modify the source while the image is written", kind: .sourceChanged)
+        default:
+            return SquashFSError("\(displayPath): cannot open for reading (\(Errno(e)))")
         }
     }
 

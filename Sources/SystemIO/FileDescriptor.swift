@@ -24,11 +24,56 @@ public struct FileDescriptor: ~Copyable {
         try open(Array(path.utf8), flags, mode: mode, relativeTo: dir)
     }
 
+    /// Gives up ownership: the descriptor stays open, and the caller closes it.
+    public consuming func release() -> Int32 {
+        let fd = raw
+        discard self
+        return fd
+    }
+
     /// Closes now and reports what close says (some file systems report
     /// a failed write only there).
     public consuming func close() throws(Errno) {
         let fd = raw
         discard self
         if Glibc.close(fd) != 0 { throw Errno.current }
+    }
+}
+
+extension FileDescriptor {
+    /// Opens `path` (raw bytes, relative) beneath the directory `dir`,
+    /// following no symlink on any component and never leaving `dir`:
+    /// openat2 with RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH where the kernel
+    /// has it (Linux 5.6), else a walk of openat(O_NOFOLLOW | O_DIRECTORY)
+    /// per directory and openat(O_NOFOLLOW) for the last component. A link
+    /// met on the way fails with ELOOP or ENOTDIR; "..", an absolute path
+    /// or an empty one with EXDEV. Paths longer than PATH_MAX take the walk.
+    public static func openBeneath(_ path: [UInt8], _ flags: Int32, mode: mode_t = 0, in dir: Int32) throws(Errno) -> FileDescriptor {
+        let components = path.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true)
+        if path.first == UInt8(ascii: "/") || components.isEmpty || components.contains(where: { $0.elementsEqual([0x2E, 0x2E]) }) {
+            throw Errno(EXDEV)
+        }
+        if path.count < Posix.longPath {
+            do {
+                let fd = try Posix.retryingEINTR { Posix.withCString(path) { cposix_openat_beneath(dir, $0, flags, UInt32(mode)) } }
+                return FileDescriptor(raw: fd)
+            } catch {
+                // ENOSYS: no openat2; EPERM: a seccomp filter refuses it.
+                guard error.code == ENOSYS || error.code == EPERM else { throw error }
+            }
+        }
+        return try openBeneathByWalk(components, flags, mode: mode, in: dir)
+    }
+
+    /// The walk `openBeneath` falls back on: each directory opened O_PATH |
+    /// O_DIRECTORY | O_NOFOLLOW relative to the one before, the last
+    /// component with O_NOFOLLOW.
+    static func openBeneathByWalk(_ components: [ArraySlice<UInt8>], _ flags: Int32, mode: mode_t, in dir: Int32) throws(Errno) -> FileDescriptor {
+        var parent: FileDescriptor? = nil
+        for component in components.dropLast() {
+            let next = try open(Array(component), cposix_O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, relativeTo: parent?.raw ?? dir)
+            parent = consume next
+        }
+        return try open(Array(components.last!), flags | O_NOFOLLOW, mode: mode, relativeTo: parent?.raw ?? dir)
     }
 }
