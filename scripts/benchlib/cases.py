@@ -1,0 +1,213 @@
+"""The cases table: what runs on what, and the targets each case checks.
+A new case is one row of make_cases().
+
+Hooks for rows that other work adds, once its command exists:
+- erofs: tools "mkportable-erofs" and "mkfs.erofs" (see tools.py, image
+  "erofs": verify.py checks them with fsck.erofs), e.g.
+    Case("erofs-closure-zstd", "...", "closure", "zstd", ["mkportable-erofs", "mkfs.erofs"],
+         "mkfs.erofs", "erofs-closure-zstd: closure, zstd", [Ratio("wall", "mkfs.erofs", 0.95, "...",
+         tool="mkportable-erofs"), PeakRSS("mkportable-erofs")])
+- diff: the "pair" input (inputs.py: two images that differ in one file)
+  and tools "mkportable-diff" and "sqfsdiff" (image None, exit 1 allowed):
+    Case("diff", "...", "pair", "xz", ["mkportable-diff", "sqfsdiff"], "sqfsdiff", "diff: ...",
+         [Ratio("wall", "sqfsdiff", 0.5, "...", tool="mkportable-diff"), PeakRSS("mkportable-diff")])"""
+
+import statistics
+
+from .common import MB
+from .blocks import case_block, scaling_block, verity_block
+from .tools import ANCHOR, MKSQUASHFS, title
+
+
+class Bench:
+    """What the phases hand on: the arguments, the inputs
+    ({name: (path, stats, label)}, scaling steps, closure store paths) and
+    the measurements ({(input, setting, tool): Measurement})."""
+
+    def __init__(self, args, cases):
+        self.args, self.cases = args, cases
+        self.inputs, self.steps, self.store_info = {}, [], []
+        self.ms = {}
+        self.build_note = None
+
+    def m(self, inp, setting, tool):
+        """The measurement, if it has samples and did not fail; `tool` may be
+        ANCHOR."""
+        if tool == ANCHOR:
+            tool = self.anchor(inp, setting)
+        m = self.ms.get((inp, setting, tool))
+        return m if m and m.samples and not m.error else None
+
+    def anchor(self, inp, setting):
+        """The faster (median wall) of the mksquashfs tools that ran on the
+        input with the setting; Debian's if none did."""
+        ran = [m for m in (self.m(inp, setting, t) for t in MKSQUASHFS) if m]
+        return min(ran, key=lambda m: m.median("wall")).tool if ran else MKSQUASHFS[0]
+
+    def step_mb(self, name):
+        """The scaling step (MB) whose input is `name`."""
+        return next(mb for mb, n, _ in self.steps if n == name)
+
+    def inputs_of(self, case):
+        """The input names a case runs on."""
+        if case.input == "steps":
+            return [name for _, name, _ in self.steps]
+        return [case.input]
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+class Ratio:
+    """Target: `tool`'s median `field` over `base`'s (a tool or ANCHOR) at
+    most `limit`; for wall time, an (info) row with the median of the
+    per-round ratios beside it."""
+
+    def __init__(self, field, base, limit, what, tool="mkportable"):
+        self.field, self.base, self.limit, self.what, self.tool = field, base, limit, what, tool
+
+    def rows(self, case, bench):
+        a, b = bench.m(case.input, case.setting, self.tool), bench.m(case.input, case.setting, self.base)
+        r = ratio(a.median(self.field), b.median(self.field)) if a and b else None
+        what = self.what
+        if self.base == ANCHOR:
+            what += f" ({title(bench.anchor(case.input, case.setting))})"
+        out = [(case.name, what, f"≤ {self.limit:.2f}×", "—" if r is None else f"{r:.3f}×",
+                None if r is None else r <= self.limit)]
+        # Rounds run both tools back to back, so a slow spell of the
+        # (shared) machine hits both runs of a round; the median of the
+        # per-round ratios cancels most of it. Shown beside the target.
+        if self.field == "wall" and a and b and len(a.samples) == len(b.samples) > 1:
+            paired = statistics.median(x["wall"] / y["wall"] for x, y in zip(a.samples, b.samples))
+            out.append((case.name + " (info)", "the same as the median of per-round ratios",
+                        f"≤ {self.limit:.2f}×", f"{paired:.3f}×", paired <= self.limit))
+        return out
+
+
+class Parallel:
+    """Targets of issue 23: at two jobs, mkportable's CPU at most `limit` times
+    its CPU at one job, and its wall at most `limit` times its own CPU / 2."""
+
+    def __init__(self, limit=1.03):
+        self.limit = limit
+
+    def rows(self, case, bench):
+        two, one = bench.m(case.input, case.setting, "mkportable"), bench.m(case.input, case.setting, "mkportable-1job")
+        cpu = ratio(two.median("cpu"), one.median("cpu")) if two and one else None
+        wall = ratio(two.median("wall"), two.median("cpu") / 2) if two else None
+        return [(case.name, what, f"≤ {self.limit:.2f}×", "—" if r is None else f"{r:.3f}×",
+                 None if r is None else r <= self.limit)
+                for what, r in (("CPU at 2 jobs vs at 1 job", cpu), ("wall at 2 jobs vs its CPU / 2", wall))]
+
+
+class PeakRSS:
+    """Target: the tool's largest peak RSS over the runs at most 100 MB."""
+    limit = 100 * MB
+
+    def __init__(self, tool="mkportable"):
+        self.tool = tool
+
+    def rows(self, case, bench):
+        out = []
+        for inp in bench.inputs_of(case):
+            a = bench.m(inp, case.setting, self.tool)
+            v = max(s["rss"] for s in a.samples) if a else None
+            label = case.name if case.input != "steps" else f"{case.name} {bench.step_mb(inp):g} MB"
+            out.append((label, f"{title(self.tool).replace(' pack', '')} peak RSS (largest run)", "≤ 100 MB",
+                        "—" if v is None else f"{v / MB:.1f} MB", None if v is None else v <= self.limit))
+        return out
+
+
+class ScalingSpread:
+    """Target: mkportable's s/MB the same at every step (±10%); (info) rows
+    with each step's fastest run and with s/MB divided by the anchor's."""
+
+    def rows(self, case, bench):
+        def spread(values):
+            mean = statistics.mean(values)
+            return max(abs(v / mean - 1) for v in values)
+
+        med, best, norm = [], [], []
+        for _, name, _ in bench.steps:
+            a, b = bench.m(name, "xz", "mkportable"), bench.m(name, "xz", ANCHOR)
+            mbytes = bench.inputs[name][1]["bytes"] / MB
+            if a:
+                med.append(a.median("wall") / mbytes)
+                best.append(min(s["wall"] for s in a.samples) / mbytes)
+                if b:
+                    norm.append(a.median("wall") / b.median("wall"))
+        complete = len(med) == len(bench.steps) and med
+        dev = spread(med) if complete else None
+        out = [(case.name, "mkportable s/MB (medians): largest deviation from the mean of the steps",
+                "≤ ±10%", "—" if dev is None else f"±{dev * 100:.1f}%", None if dev is None else dev <= 0.10)]
+        runs = bench.args.runs
+        if complete and runs > 1:
+            dev = spread(best)
+            out.append((case.name + " (info)", f"the same with each step's fastest of {runs} runs",
+                        "≤ ±10%", f"±{dev * 100:.1f}%", dev <= 0.10))
+        if complete and len(norm) == len(med):
+            dev = spread(norm)
+            out.append((case.name + " (info)", "the same divided by the anchor's s/MB (cancels content "
+                        "differences between steps)", "≤ ±10%", f"±{dev * 100:.1f}%", dev <= 0.10))
+        return out
+
+
+class Case:
+    """One case: `tools` on `input` ("closure", "small", "steps": the scaling
+    subsets, or "pair") with compressor `setting`; ratios in its table are
+    to `baseline` (a tool or ANCHOR); `targets` are checked; `block` writes
+    its results section."""
+
+    def __init__(self, name, help, input, setting, tools, baseline, title, targets, block=None):
+        self.name, self.help, self.input, self.setting = name, help, input, setting
+        self.tools, self.baseline, self.title, self.targets = tools, baseline, title, targets
+        self.block = block or case_block
+
+
+SQUASHFS_TOOLS = ["mkportable", *MKSQUASHFS, "gensquashfs"]
+
+
+def verity_case(setting, tools):
+    return Case(f"verity-{setting}",
+                f"the closure, {setting} 1M: pack --verity{' and --ddi' if 'mkportable-ddi' in tools else ''} "
+                "vs plain pack\n(same runs as closure-" + setting + "'s mkportable, if both are chosen)",
+                "closure", setting, ["mkportable", *tools], "mkportable",
+                f"verity-{setting}: what dm-verity costs, closure, {setting} 1M",
+                [Ratio("wall", "mkportable", 1.03, f"{title(t)} wall vs plain pack", tool=t) for t in tools],
+                block=verity_block)
+
+
+def vs_anchor(size_limit):
+    return [Ratio("wall", ANCHOR, 0.95, "wall vs the anchor"), Ratio("cpu", ANCHOR, 0.95, "CPU vs the anchor"),
+            Ratio("size", ANCHOR, size_limit, "image size vs the anchor"), PeakRSS()]
+
+
+def make_cases():
+    return [
+        Case("closure-xz", "closure (~395 MB, ~4,400 entries), xz -Xdict-size 100%, 1M blocks:\n"
+             "mkportable, mksquashfs (Debian's and the anchors'), gensquashfs", "closure", "xz", SQUASHFS_TOOLS,
+             ANCHOR, "closure-xz: closure, xz 1M", vs_anchor(0.98)),
+        Case("closure-zstd", "the same closure with zstd (level 15), 1M blocks", "closure", "zstd", SQUASHFS_TOOLS,
+             ANCHOR, "closure-zstd: closure, zstd 1M", vs_anchor(1.0)),
+        Case("small-xz", "200,000 small files in nested directories, xz 1M", "small", "xz", SQUASHFS_TOOLS, ANCHOR,
+             "small-xz: small files, xz 1M",
+             [Ratio("wall", ANCHOR, 0.7, "wall vs the anchor"), Ratio("cpu", ANCHOR, 0.95, "CPU vs the anchor"),
+              PeakRSS()]),
+        Case("threads-closure", "mkportable at 1 and 2 jobs on the closure, xz 1M (issue 23's targets)",
+             "closure", "xz", ["mkportable", "mkportable-1job"], "mkportable-1job",
+             "threads-closure: 1 vs 2 jobs, closure, xz 1M", [Parallel()]),
+        Case("threads-small", "the same on the small files", "small", "xz", ["mkportable", "mkportable-1job"],
+             "mkportable-1job", "threads-small: 1 vs 2 jobs, small files, xz 1M", [Parallel()]),
+        Case("scaling", "50/100/200/400 MB subsets of the closure, xz 1M: mkportable, both mksquashfs", "steps",
+             "xz", ["mkportable", *MKSQUASHFS], ANCHOR, "scaling: closure subsets, xz 1M",
+             [ScalingSpread(), PeakRSS()], block=scaling_block),
+        Case("nixpkgs", "nixpkgs' portableService pipeline (cp -a of the closure + mksquashfs,\n"
+             "timed together) vs mkportable, xz 1M", "closure", "xz", ["mkportable", "nixpkgs"], "nixpkgs",
+             "nixpkgs: portableService pipeline vs mkportable, xz 1M",
+             [Ratio("wall", "nixpkgs", 0.9, "mkportable wall vs nixpkgs pipeline wall")]),
+        verity_case("zstd", ["mkportable-verity", "mkportable-ddi"]),
+        verity_case("xz", ["mkportable-verity"]),
+    ]

@@ -1,0 +1,49 @@
+"""The README's view of a report: the part of a file between two marker
+lines replaced by the report's targets and results tables (--readme)."""
+
+import os
+import re
+
+from .common import REPO, die, log
+
+README_BEGIN, README_END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+
+def readme_excerpt(report, report_path):
+    """The README's view of a report: when, where, the targets and each case's
+    results table (headings made bold, notes and commands left to the report)."""
+    lines = report.splitlines()
+    out = []
+    produced = next((l for l in lines if l.startswith("Produced by")), "")
+    machine = next((l[2:] for l in lines if l.startswith("- CPUs")), "")
+    machine = re.sub(r"^CPUs \(`nproc`\): (\d+)", r"\1 CPUs (`nproc`)", machine)
+    stamp = produced.split(" in ")[0] if produced else "Produced by scripts/bench"
+    rel = os.path.relpath(os.path.abspath(report_path), REPO) if report_path and report_path != "-" else None
+    out.append(f"{stamp}; medians of the runs, 2 jobs, warm page cache.")
+    out.append(f"Machine: {machine}." + (f" Method, inputs, every command and the raw samples: [{rel}]({rel})." if rel else ""))
+    out.append("")
+    section = None
+    for l in lines:
+        if l.startswith("## "):
+            section = l[3:].strip()
+            continue
+        if section == "Targets" and l.startswith("|"):
+            out.append(l)
+        elif section == "Results":
+            if l.startswith("### "):
+                out += ["", f"**{l[4:].strip()}**", ""]
+            elif l.startswith("|"):
+                out.append(l)
+    return "\n".join(out).strip() + "\n"
+
+
+def update_readme(path, report, report_path):
+    with open(path) as f:
+        text = f.read()
+    begin, end = text.find(README_BEGIN), text.find(README_END)
+    if begin < 0 or end < begin:
+        die(f"{path}: no '{README_BEGIN}' ... '{README_END}' section to replace; add those two lines where the tables go")
+    new = text[:begin + len(README_BEGIN)] + "\n" + readme_excerpt(report, report_path) + text[end:]
+    with open(path, "w") as f:
+        f.write(new)
+    log(f"updated the benchmark section of {path}")

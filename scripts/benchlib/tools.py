@@ -1,0 +1,174 @@
+"""The tools table: how each tool is run, what it writes and how its
+output is checked. A new tool is one row of TOOLS.
+
+Debian's mksquashfs (4.5.1 on Debian 12) and the one from the reference
+tools (`../shared/anchors/build`: mksquashfs 4.7.5) both run; in every case
+the faster of the two is the anchor that ratios are taken to."""
+
+import os
+import shlex
+import shutil
+
+# Compressor settings, in each tool's own spelling. Block size 1M for all.
+# zstd: all three tools default to level 15; it is left implicit everywhere.
+SETTINGS = {
+    "xz": {
+        "title": "xz -Xdict-size 100%, 1M blocks",
+        "mkportable": ["--comp", "xz -Xdict-size 100%"],
+        "mksquashfs": ["-comp", "xz", "-Xdict-size", "100%"],
+        # gensquashfs 1.2.0 rejects "dictsize=100%" despite its help text.
+        "gensquashfs": ["-c", "xz", "-X", "dictsize=1048576"],
+    },
+    "zstd": {
+        "title": "zstd (level 15, every tool's default), 1M blocks",
+        "mkportable": ["--comp", "zstd"],
+        "mksquashfs": ["-comp", "zstd"],
+        "gensquashfs": ["-c", "zstd"],
+    },
+}
+BLOCK = "1M"
+BLOCK_BYTES = 1 << 20
+
+# Where the reference tools are when `../shared/anchors/build` ran with its
+# default prefix.
+DEFAULT_ANCHORS = "/var/cache/mkportable-anchors/bin"
+# The tools whose faster one is a case's anchor.
+MKSQUASHFS = ("mksquashfs", "mksquashfs-anchor")
+# As a case's baseline: the faster of MKSQUASHFS on its input and setting.
+ANCHOR = "anchor"
+
+
+def mkportable_command(flags, jobs=None):
+    def command(m, args, image):
+        s = SETTINGS[m.setting]
+        return [args.mkportable, "pack", *s["mkportable"], "--block-size", BLOCK, "--jobs", str(jobs or args.jobs),
+                "--mtime", "0", *flags, m.src, image], {}
+    return command
+
+
+def mksquashfs_command(exe):
+    def command(m, args, image):
+        return ([args.exes[exe], m.src, image, "-noappend", "-all-root", "-processors", str(args.jobs),
+                 *SETTINGS[m.setting]["mksquashfs"], "-b", BLOCK, "-no-progress", "-quiet"],
+                {"SOURCE_DATE_EPOCH": "0"})
+    return command
+
+
+def gensquashfs_command(m, args, image):
+    return (["gensquashfs", "-j", str(args.jobs), *SETTINGS[m.setting]["gensquashfs"], "-b", str(BLOCK_BYTES),
+             "--all-root", "--defaults", "uid=0,gid=0,mode=0755,mtime=0", "-q", "-f", "-D", m.src, image], {})
+
+
+def nixpkgs_command(m, args, image):
+    # nixpkgs' portableService buildCommand, minus the rootfs scaffold:
+    # copy every store path of the closure, then mksquashfs `nix`.
+    build = os.path.join(args.workdir, "nixpkgs-build")
+    script = (
+        f"cd {shlex.quote(build)} && mkdir -p nix/store && "
+        f"for i in {shlex.quote(os.path.join(m.src, 'nix', 'store'))}/*; do "
+        f"cp -a \"$i\" nix/store/; done && "
+        f"SOURCE_DATE_EPOCH=0 mksquashfs nix {shlex.quote(image)} -quiet -noappend -exit-on-error "
+        f"-keep-as-directory -all-root -root-mode 755 -processors {args.jobs} -b {BLOCK} "
+        f"{shlex.join(SETTINGS[m.setting]['mksquashfs'])} -no-progress"
+    )
+    return ["sh", "-c", script], {}
+
+
+class Tool:
+    """How one tool is run and what it writes.
+
+    command(m, args, image) -> (argv, extra environment); suffix: the output
+    file's suffix (pack --verity and --ddi need NAME.raw); sidecars: the
+    suffixes of the files it writes beside NAME (NAME.raw's stem);
+    mkportable: an image of mkportable's, hashed every run and checked;
+    needs: an executable (a key of args.exes) without which the tool is left
+    out; image: the format of what it writes, which picks the check
+    ("squashfs"; "erofs" is checked with fsck.erofs; None: writes no image,
+    as a diff); exit_ok: exit statuses that mean success (a diff tool says
+    "different" with 1)."""
+
+    def __init__(self, title, command, suffix=".img", sidecars=(), mkportable=False, needs=None,
+                 image="squashfs", exit_ok=(0,)):
+        self.title, self.command, self.suffix, self.sidecars = title, command, suffix, sidecars
+        self.mkportable, self.needs, self.image, self.exit_ok = mkportable, needs, image, exit_ok
+
+
+TOOLS = {
+    "mkportable": Tool("mkportable pack", mkportable_command([]), mkportable=True),
+    "mkportable-1job": Tool("mkportable pack --jobs 1", mkportable_command([], jobs=1), mkportable=True),
+    "mksquashfs": Tool("mksquashfs (Debian)", mksquashfs_command("mksquashfs")),
+    "mksquashfs-anchor": Tool("mksquashfs (anchors)", mksquashfs_command("mksquashfs-anchor"),
+                              needs="mksquashfs-anchor"),
+    "gensquashfs": Tool("gensquashfs", gensquashfs_command, needs="gensquashfs"),
+    "nixpkgs": Tool("nixpkgs pipeline (cp -a + mksquashfs)", nixpkgs_command),
+    "mkportable-verity": Tool("mkportable pack --verity", mkportable_command(["--verity"]), suffix=".raw",
+                              sidecars=(".verity", ".roothash"), mkportable=True),
+    "mkportable-ddi": Tool("mkportable pack --ddi", mkportable_command(["--ddi"]), suffix=".raw",
+                           sidecars=(".roothash",), mkportable=True),
+    # Hooks, for the rows the erofs writer and the reader add (cases.py says how):
+    #   "mkportable-erofs": Tool("mkportable pack --filesystem erofs",
+    #                            mkportable_command(["--filesystem", "erofs"]), mkportable=True, image="erofs"),
+    #   "mkfs.erofs": Tool("mkfs.erofs (anchors)", mkfs_erofs_command, needs="mkfs.erofs", image="erofs"),
+    #   "mkportable-diff": Tool("mkportable diff", diff_command("mkportable"), image=None, exit_ok=(0, 1)),
+    #   "sqfsdiff": Tool("sqfsdiff", diff_command("sqfsdiff"), needs="sqfsdiff", image=None, exit_ok=(0, 1)),
+}
+
+
+def mkfs_erofs_command(m, args, image):
+    """mkfs.erofs with the setting's compressor, all-root, time 0."""
+    comp = {"xz": "lzma", "zstd": "zstd"}[m.setting]
+    return ([args.exes["mkfs.erofs"], "-z", comp, "--all-root", "-T0", image, m.src], {"SOURCE_DATE_EPOCH": "0"})
+
+
+def diff_command(which):
+    """A diff of the two images a "pair" input holds (m.src: (A, B))."""
+    def command(m, args, image):
+        a, b = m.src
+        if which == "sqfsdiff":
+            return [args.exes["sqfsdiff"], "--old", a, "--new", b], {}
+        return [args.mkportable, "diff", a, b], {}
+    return command
+
+
+def title(tool):
+    return TOOLS[tool].title
+
+
+def find_executables(args):
+    """args.exes: the path of every executable a row may need, or None."""
+    anchors = args.anchors
+    exes = {
+        "mksquashfs": shutil.which("mksquashfs"),
+        "mksquashfs-anchor": os.path.join(anchors, "mksquashfs"),
+        "unsquashfs-anchor": os.path.join(anchors, "unsquashfs"),
+        "mkfs.erofs": os.path.join(anchors, "mkfs.erofs"),
+        "fsck.erofs": os.path.join(anchors, "fsck.erofs"),
+        "gensquashfs": shutil.which("gensquashfs"),
+        "sqfsdiff": shutil.which("sqfsdiff"),
+    }
+    args.exes = {k: (v if v and os.access(v, os.X_OK) else None) for k, v in exes.items()}
+
+
+def available(tool, args):
+    need = TOOLS[tool].needs
+    return not need or args.exes.get(need) is not None
+
+
+def image_path(m, args):
+    return os.path.join(args.workdir, "images", m.key + TOOLS[m.tool].suffix)
+
+
+def sidecar_paths(m, image):
+    stem = image[:-len(TOOLS[m.tool].suffix)]
+    return [stem + s for s in TOOLS[m.tool].sidecars]
+
+
+def command_for(m, args, image):
+    return TOOLS[m.tool].command(m, args, image)
+
+
+def show_command(cmd, env):
+    prefix = "".join(f"{k}={shlex.quote(v)} " for k, v in env.items())
+    if cmd[:2] == ["sh", "-c"]:
+        return prefix + cmd[2]
+    return prefix + shlex.join(cmd)
