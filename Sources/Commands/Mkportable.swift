@@ -24,6 +24,8 @@ public enum Mkportable {
             return VerifyCommand.run(arguments: rest)
         case "inspect":
             return InspectCommand.run(arguments: rest)
+        case "diff":
+            return DiffCommand.run(arguments: rest)
         case "-h", "--help", "help":
             print(Usage.text)
             return 0
