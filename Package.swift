@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "mkportable", targets: ["mkportable"]),
         .library(name: "SquashFS", targets: ["SquashFS"]),
         .library(name: "SystemIO", targets: ["SystemIO"]),
+        .library(name: "EROFS", targets: ["EROFS"]),
     ],
     targets: [
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
@@ -48,6 +49,9 @@ let package = Package(
         .target(name: "Verity", dependencies: ["CCrypto", "Hex"]),
         // GPT and the discoverable-partition layout of a portable DDI.
         .target(name: "DiskImage", dependencies: ["CZlib", "Hex", "SystemIO"]),
+        // erofs images from the same file tree; knows nothing of squashfs's
+        // format, only its tree types.
+        .target(name: "EROFS", dependencies: ["SquashFS", "CLZ4", "CLZMA"]),
         .target(name: "PortableService", dependencies: ["SquashFS", "SystemIO"]),
         // The commands (pack, sign, verify, the Nix builder) as a library, so
         // tests can call them in process; the executable is a thin main.
@@ -56,6 +60,7 @@ let package = Package(
         .testTarget(name: "SystemIOTests", dependencies: ["SystemIO"]),
         .testTarget(name: "SquashFSTests", dependencies: ["SquashFS", "ImageReading"]),
         .testTarget(name: "MkportableTests", dependencies: ["SquashFS", "ImageReading", "PortableService", "Commands"]),
+        .testTarget(name: "EROFSTests", dependencies: ["EROFS", "SquashFS"]),
         .testTarget(name: "VerityTests", dependencies: ["Verity", "DiskImage", "Hex"]),
         .testTarget(name: "DiskImageTests", dependencies: ["DiskImage", "Hex"]),
     ],

@@ -1,0 +1,49 @@
+import CLZ4
+
+/// Compresses as much of its input as fits in one physical cluster: the
+/// fixed-output ("destination size") compression erofs is built on, so
+/// every pcluster is one full block and its extent as long as the data
+/// allows.
+protocol ClusterEncoder: AnyObject {
+    /// Compresses a prefix of `input` into at most `output.count` bytes;
+    /// returns how much of the input it took and how many bytes it wrote.
+    func encode(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(EROFSError) -> (consumed: Int, written: Int)
+}
+
+func makeEncoder(_ compression: Compression) throws(EROFSError) -> (any ClusterEncoder)? {
+    switch compression.algorithm {
+    case .none: return nil
+    case .lz4: return LZ4ClusterEncoder(level: nil)
+    case .lz4hc(let l): return LZ4ClusterEncoder(level: l)
+    case .lzma(let l, let d): return try LZMAClusterEncoder(level: l, dictionarySize: d)
+    }
+}
+
+/// LZ4 (`LZ4_compress_destSize`) or LZ4 HC at a level
+/// (`LZ4_compress_HC_destSize`), raw blocks with the default 64 KiB window.
+final class LZ4ClusterEncoder: ClusterEncoder {
+    private let level: Int32?
+    private let state: UnsafeMutableRawPointer
+
+    init(level: Int?) {
+        self.level = level.map(Int32.init)
+        let size = level == nil ? LZ4_sizeofState() : LZ4_sizeofStateHC()
+        state = .allocate(byteCount: Int(size), alignment: 64)
+    }
+
+    deinit { state.deallocate() }
+
+    func encode(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(EROFSError) -> (consumed: Int, written: Int) {
+        guard let src = input.baseAddress?.assumingMemoryBound(to: CChar.self),
+              let dst = output.baseAddress?.assumingMemoryBound(to: CChar.self) else { return (0, 0) }
+        var taken = Int32(input.count)
+        let written: Int32
+        if let level {
+            written = LZ4_compress_HC_destSize(state, src, dst, &taken, Int32(output.count), level)
+        } else {
+            written = LZ4_compress_destSize(src, dst, &taken, Int32(output.count))
+        }
+        if written <= 0 { throw EROFSError("lz4: compression failed (error \(written))") }
+        return (Int(taken), Int(written))
+    }
+}

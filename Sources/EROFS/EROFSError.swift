@@ -1,0 +1,29 @@
+/// Every failure of the erofs writer: the bare problem in `message` and a
+/// `kind` a caller handles or words in its own terms, so no caller parses
+/// the message. The module knows no caller's option names: a refused
+/// setting (`.invalidSetting`) carries the problem alone, and the command
+/// that took the setting puts its own name in front.
+public struct EROFSError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Sendable, Equatable {
+        case other
+        /// A setting (a compression string) is refused; `message` is the
+        /// problem alone.
+        case invalidSetting
+        /// A system call failed with this errno.
+        case io(Int32)
+        /// A source file changed between the scan and its reading.
+        case sourceChanged
+        /// The tree cannot be written as erofs (a name too long, say).
+        case unrepresentable
+    }
+
+    public var message: String
+    public var kind: Kind
+
+    public init(_ message: String, kind: Kind = .other) {
+        self.message = message
+        self.kind = kind
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,161 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SquashFS
+
+/// Writes `root` as an erofs image into `fd`, an empty regular file the
+/// caller opened for writing (and publishes when this returns).
+///
+/// The image is a function of the tree and `options` alone: inodes in
+/// breadth-first order of the bytewise-sorted tree, owner 0:0, every time
+/// `options.mtime`, hard links never shared, and the UUID derived from
+/// the content. Layout: block 0 (the superblock at byte 1024), the files'
+/// data in inode order, the directories' and symlinks' blocks, then the
+/// metadata area (inodes with their inline data or indexes).
+public func writeEROFSImage(root: consuming Directory, to fd: Int32, options: EROFSOptions) throws(EROFSError) -> EROFSStats {
+    var writer = try EROFSWriter(root: root, image: ImageFile(fd: fd), options: options)
+    return try writer.write()
+}
+
+struct EROFSWriter {
+    private var tree: Tree
+    private let image: ImageFile
+    private let options: EROFSOptions
+    private var plans: [DataPlan]
+    private var sizes: [UInt64]
+    private var nids: [UInt64]
+    private var digest = ContentDigest()
+
+    init(root: consuming Directory, image: ImageFile, options: EROFSOptions) throws(EROFSError) {
+        tree = try Tree(root: root)
+        self.image = image
+        self.options = options
+        plans = Array(repeating: .none, count: tree.inodes.count)
+        sizes = Array(repeating: 0, count: tree.inodes.count)
+        nids = Array(repeating: 0, count: tree.inodes.count)
+    }
+
+    mutating func write() throws(EROFSError) -> EROFSStats {
+        try image.append([UInt8](repeating: 0, count: Geometry.blockSize))
+        try writeFiles()
+        let areaSize = layOut()
+        try writeDirectoriesAndLinks()
+        try image.padToBlock()
+        let metaBlock = image.block
+        let area = encodeMetadata(size: areaSize)
+        area.withUnsafeBytes { digest.update($0) }
+        try image.append(area)
+        try image.finish()
+        try writeSuperblock(metaBlock: metaBlock)
+        return EROFSStats(imageSize: image.position, inodeCount: tree.inodes.count)
+    }
+
+    private mutating func writeFiles() throws(EROFSError) {
+        let files = try FileDataWriter(image: image, compression: options.compression)
+        for i in tree.inodes.indices {
+            guard case .file(let f) = tree.inodes[i].payload else { continue }
+            sizes[i] = f.size
+            plans[i] = try files.write(f, name: tree.path(of: i), digest: &digest)
+        }
+    }
+
+    /// A directory's entries with "." and ".." in their sorted places.
+    private func items(of d: Int) -> [(name: [UInt8], inode: Int)] {
+        let node = tree.inodes[d]
+        var list = tree.entries[node.firstEntry..<node.firstEntry + node.entryCount].map { ($0.name, $0.inode) }
+        for dot in [([UInt8(ascii: ".")], d), ([UInt8(ascii: "."), UInt8(ascii: ".")], node.parent)] {
+            let at = list.firstIndex { !bytewiseLess($0.0, dot.0) } ?? list.count
+            list.insert(dot, at: at)
+        }
+        return list
+    }
+
+    private static func inodeSize(size: UInt64, nlink: UInt32) -> Int {
+        InodeRecord(layout: .flatPlain, mode: 0, nlink: nlink, size: size, union: 0, ino: 0).encodedSize
+    }
+
+    /// Whether data of `size` bytes keeps its tail inline after an inode
+    /// of `inodeSize` (both in one block).
+    private static func inlines(size: UInt64, inodeSize: Int) -> Bool {
+        let tail = Int(size % UInt64(Geometry.blockSize))
+        return tail > 0 && inodeSize + tail <= Geometry.blockSize
+    }
+
+    /// Gives every inode its nid; returns the metadata area's size.
+    private mutating func layOut() -> Int {
+        var area = MetadataArea()
+        for i in tree.inodes.indices {
+            let node = tree.inodes[i]
+            switch node.payload {
+            case .target(let t): sizes[i] = UInt64(t.count)
+            default: if node.type == .directory { sizes[i] = DirectoryBlocks(nameLengths: items(of: i).map { $0.name.count }).size }
+            }
+            let isize = EROFSWriter.inodeSize(size: sizes[i], nlink: node.nlink)
+            var trailer = plans[i].trailerSize
+            if node.type == .directory || node.type == .symlink, EROFSWriter.inlines(size: sizes[i], inodeSize: isize) {
+                trailer = Int(sizes[i] % UInt64(Geometry.blockSize))
+            }
+            let whole = plans[i].layout == .flatInline || (trailer > 0 && plans[i].layout != .compressedFull)
+            let offset = area.place(size: isize + trailer, inodeSize: isize, wholeInBlock: whole)
+            nids[i] = UInt64(offset / Geometry.slotSize)
+        }
+        return area.size
+    }
+
+    /// Directory and symlink data: full blocks to the data area, the tail
+    /// inline where `layOut` left room for it.
+    private mutating func writeDirectoriesAndLinks() throws(EROFSError) {
+        for i in tree.inodes.indices {
+            let node = tree.inodes[i]
+            let bytes: [UInt8]
+            if case .target(let t) = node.payload {
+                bytes = t
+            } else if node.type == .directory {
+                let list = items(of: i)
+                let blocks = DirectoryBlocks(nameLengths: list.map { $0.name.count })
+                bytes = blocks.encode(list.map { .init(name: $0.name, nid: nids[$0.inode], type: tree.inodes[$0.inode].type) })
+            } else { continue }
+            bytes.withUnsafeBytes { digest.update($0) }
+            let isize = EROFSWriter.inodeSize(size: sizes[i], nlink: node.nlink)
+            let full = EROFSWriter.inlines(size: sizes[i], inodeSize: isize) ? bytes.count / Geometry.blockSize * Geometry.blockSize : bytes.count
+            let first = full > 0 ? image.block : 0
+            try image.append(Array(bytes[0..<full]))
+            try image.padToBlock()
+            plans[i] = .flat(block: first, inline: Array(bytes[full...]))
+        }
+    }
+
+    private func encodeMetadata(size: Int) -> [UInt8] {
+        var area = [UInt8](repeating: 0, count: size)
+        for i in tree.inodes.indices {
+            let node = tree.inodes[i]
+            var union = plans[i].union
+            if case .device(let rdev) = node.payload { union = rdev }
+            let record = InodeRecord(layout: plans[i].layout, mode: node.mode, nlink: node.nlink, size: sizes[i],
+                                     union: union, ino: UInt32(truncatingIfNeeded: i + 1))
+            let bytes = record.encode(mtime: options.mtime) + plans[i].trailer(inodeSize: record.encodedSize)
+            let at = Int(nids[i]) * Geometry.slotSize
+            area.replaceSubrange(at..<at + bytes.count, with: bytes)
+        }
+        return area
+    }
+
+    private mutating func writeSuperblock(metaBlock: UInt32) throws(EROFSError) {
+        var features: IncompatibleFeatures = [.zeroPadding]
+        var field: UInt16 = 0
+        var head = [UInt8](repeating: 0, count: Geometry.blockSize - Geometry.superblockOffset)
+        if case .lzma(let level, let dict) = options.compression.algorithm {
+            features.insert(.compressionConfigs)
+            field = 1 << 1
+            let size = try LZMAClusterEncoder(level: level, dictionarySize: dict).dictionarySize
+            let config = CompressionConfig.lzma(dictionarySize: size)
+            head.replaceSubrange(Superblock.size..<Superblock.size + config.count, with: config)
+        }
+        Array(options.compression.description.utf8).withUnsafeBytes { digest.update($0) }
+        let sb = Superblock(rootNid: UInt16(nids[0]), inodeCount: UInt64(tree.inodes.count), buildTime: options.mtime,
+                            blocks: UInt32(image.position >> UInt64(Geometry.blockBits)), metaBlockAddress: metaBlock,
+                            uuid: digest.uuid, incompatible: features, compressionField: field)
+        head.replaceSubrange(0..<Superblock.size, with: sb.encode())
+        try image.write(head, at: UInt64(Geometry.superblockOffset))
+    }
+}

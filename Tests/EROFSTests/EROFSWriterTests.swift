@@ -1,0 +1,107 @@
+import Foundation
+import XCTest
+import EROFS
+import SquashFS
+
+final class EROFSWriterTests: XCTestCase {
+    var scratch = ""
+
+    override func setUpWithError() throws {
+        scratch = NSTemporaryDirectory() + "erofs-tests-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(atPath: scratch)
+    }
+
+    /// Bytes from a seeded generator: `compressible` gives text-like data.
+    static func bytes(_ n: Int, seed: UInt64, compressible: Bool) -> [UInt8] {
+        var s = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+        let words: [[UInt8]] = ["usr", "lib", "systemd", "portable", "the ", "erofs", "\n", "0123"].map { Array($0.utf8) }
+        var out: [UInt8] = []
+        out.reserveCapacity(n)
+        while out.count < n {
+            s ^= s << 13; s ^= s >> 7; s ^= s << 17
+            if compressible { out.append(contentsOf: words[Int(s % UInt64(words.count))]) } else { out.append(UInt8(truncatingIfNeeded: s >> 24)) }
+        }
+        return Array(out.prefix(n))
+    }
+
+    /// Files at every boundary the format has: empty, one byte, tails that
+    /// just fit or just miss inline room, full blocks, compressible and
+    /// incompressible data, zeros; long names and link targets; every node
+    /// type; a directory of several blocks.
+    static func edgeTree() -> Directory {
+        var root = Directory(mode: 0o755)
+        var files = Directory(mode: 0o750)
+        for (i, size) in [0, 1, 100, 4063, 4064, 4065, 4095, 4096, 4097, 8191, 8192, 65536, 200_000].enumerated() {
+            files.entries.append(Entry("text-\(size)", .file(File(mode: 0o644, bytes: bytes(size, seed: UInt64(i), compressible: true)))))
+            files.entries.append(Entry("rand-\(size)", .file(File(mode: 0o600, bytes: bytes(size, seed: UInt64(i), compressible: false)))))
+        }
+        files.entries.append(Entry("zeros", .file(File(mode: 0o644, bytes: [UInt8](repeating: 0, count: 3 << 20)))))
+        files.entries.append(Entry("mixed", .file(File(mode: 0o755, bytes: bytes(300_000, seed: 9, compressible: false) + [UInt8](repeating: 0, count: 1_500_000) + bytes(70_000, seed: 3, compressible: true)))))
+        files.entries.append(Entry("big-text", .file(File(mode: 0o644, bytes: bytes(2 << 20, seed: 11, compressible: true)))))
+        root.entries.append(Entry("files", .directory(files)))
+        var many = Directory(mode: 0o755)
+        for i in 0..<700 { many.entries.append(Entry("entry-with-a-longish-name-\(i)", .symlink(target: Array("t\(i)".utf8), mode: 0o777))) }
+        root.entries.append(Entry("many", .directory(many)))
+        root.entries.append(Entry(String(repeating: "n", count: 255), .file(File(mode: 0o644, bytes: Array("long name".utf8)))))
+        root.entries.append(Entry("long-link", .symlink(target: Array(String(repeating: "x/", count: 2000).utf8) + [0x79], mode: 0o777)))
+        root.entries.append(Entry("link", .symlink(target: Array("files/text-100".utf8), mode: 0o777)))
+        root.entries.append(Entry("empty", .directory(Directory(mode: 0o700))))
+        root.entries.append(Entry("fifo", .fifo(mode: 0o640)))
+        root.entries.append(Entry("null", .characterDevice(mode: 0o666, major: 1, minor: 3)))
+        root.entries.append(Entry("disk", .blockDevice(mode: 0o660, major: 259, minor: 70000)))
+        root.entries.append(Entry("-", .file(File(mode: 0o4755, bytes: Array("sorts before the dot".utf8)))))
+        return root
+    }
+
+    func write(_ tree: Directory, _ compression: String, name: String = "image.erofs") throws -> String {
+        let path = scratch + "/" + name
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd) }
+        _ = try writeEROFSImage(root: tree, to: fd, options: EROFSOptions(compression: Compression(parsing: compression)))
+        return path
+    }
+
+    func checkReaders(_ image: String, compression: String, expected: [String: String]) throws {
+        var ran = 0
+        for reader in ReadBack.readers where reader.available() && reader.decodes?(compression) != false {
+            let (path, done) = try reader.open(image, scratch)
+            defer { done() }
+            let found = Manifest.masked(try Manifest.ofDisk(path), reader.modeMask)
+            let want = Manifest.masked(expected, reader.modeMask)
+            XCTAssertEqual(Manifest.differences(want, found), [], "\(reader.name) read \(image) differently")
+            ran += 1
+        }
+        XCTAssertGreaterThan(ran, 0, "no erofs reader available")
+    }
+
+    func testEdgeTreeReadsBackForEveryCompression() throws {
+        let expected = Manifest.of(Self.edgeTree())
+        for z in ["none", "lz4", "lz4hc", "lz4hc,level=12", "lzma", "lzma,level=9,dictsize=65536"] {
+            let image = try write(Self.edgeTree(), z, name: "edge-\(z).erofs")
+            try checkReaders(image, compression: z, expected: expected)
+        }
+    }
+
+    /// The image is a function of the tree: entry order does not matter,
+    /// and the UUID follows the content (a one-byte change gives another).
+    func testDeterministicAndContentDerivedUUID() throws {
+        var shuffled = Self.edgeTree()
+        shuffled.entries.reverse()
+        for z in ["none", "lz4hc"] {
+            let a = try Data(contentsOf: URL(fileURLWithPath: try write(Self.edgeTree(), z, name: "a.erofs")))
+            let b = try Data(contentsOf: URL(fileURLWithPath: try write(shuffled, z, name: "b.erofs")))
+            XCTAssertEqual(a, b, "\(z): entry order changed the image")
+            var changed = Self.edgeTree()
+            changed.entries.append(Entry("one-more", .file(File(bytes: [1]))))
+            let c = try Data(contentsOf: URL(fileURLWithPath: try write(changed, z, name: "c.erofs")))
+            let uuid = { (d: Data) in d[1024 + 48..<1024 + 64] }
+            XCTAssertNotEqual(uuid(a), uuid(c), "\(z): another tree kept the UUID")
+            XCTAssertNotEqual(uuid(a), Data(count: 16))
+        }
+    }
+}
