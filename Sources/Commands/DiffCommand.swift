@@ -85,17 +85,17 @@ struct DiffReport {
         if let sa = ia.fileSystem as? SquashFSImage, let sb = ib.fileSystem as? SquashFSImage {
             encoding = SquashFSComparison.encoding(sa, ea, sb, eb, pairs: tree.chunkPairs)
         }
-        whereA = Self.locate(offset, in: ia, entries: ea)
-        whereB = Self.locate(offset, in: ib, entries: eb)
+        whereA = Self.locate(offset, in: ia, entries: ea, other: ib)
+        whereB = Self.locate(offset, in: ib, entries: eb, other: ia)
         let start = ia.fileSystem.range.offset
         if offset >= start && offset < start + 96, let next = try Self.firstDifference(a, b, from: start + 96) {
-            beyondSuperblock = (next, Self.locate(next, in: ia, entries: ea), Self.locate(next, in: ib, entries: eb))
+            beyondSuperblock = (next, Self.locate(next, in: ia, entries: ea, other: ib), Self.locate(next, in: ib, entries: eb, other: ia))
         }
     }
 
     /// What byte `offset` of the file holds: in the file system (in its
     /// terms), or the DDI's partition table or other partitions.
-    static func locate(_ offset: UInt64, in image: OpenedImage, entries: [ImageEntry]) -> String {
+    static func locate(_ offset: UInt64, in image: OpenedImage, entries: [ImageEntry], other: OpenedImage) -> String {
         let range = image.fileSystem.range
         guard offset >= range.offset, offset < range.offset + range.length else {
             if let ddi = image.ddi {
@@ -108,7 +108,7 @@ struct DiffReport {
         }
         let inside = offset - range.offset
         guard let squashfs = image.fileSystem as? SquashFSImage else { return "byte \(inside) of the file system" }
-        return squashfs.describe(offset: inside, entries: entries) + (range.offset > 0 ? " (byte \(inside) of the root partition)" : "")
+        return squashfs.describe(offset: inside, entries: entries, comparedWith: other.fileSystem as? SquashFSImage) + (range.offset > 0 ? " (byte \(inside) of the root partition)" : "")
     }
 
     /// The first byte at which the two files differ, nil when they are

@@ -28,7 +28,9 @@ public enum SquashFSComparison {
 
     static func settings(_ a: SquashFSImage, _ b: SquashFSImage) -> [EncodingDifference] {
         var out: [EncodingDifference] = []
-        if a.superblock.compressor != b.superblock.compressor || a.options.bytes != b.options.bytes {
+        // By the settings, not the options bytes: xz's stored dictionary
+        // follows the block size, which is reported on its own.
+        if a.superblock.compressor != b.superblock.compressor || a.compressorDescription != b.compressorDescription {
             out.append(EncodingDifference(kind: "compressor", detail: "compressor \"\(a.compressorDescription)\" vs \"\(b.compressorDescription)\""))
         }
         if a.blockSize != b.blockSize {
