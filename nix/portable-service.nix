@@ -164,13 +164,11 @@ let
     in
     if isRoot then substring (hashLength + 1) (stringLength rest) rest else baseNameOf p;
 
-  suffixes = [
-    ".service"
-    ".socket"
-    ".target"
-    ".timer"
-    ".path"
-  ];
+  # The rules written once (nix/rules.json; the Swift builder's
+  # Sources/PortableService/ServiceRules.swift is generated from it).
+  ruleSet = import ./rules.nix;
+  inherit (ruleSet) rules;
+  suffixes = rules.unitName.suffixes;
   hasSuffix =
     suffix: s:
     let
@@ -188,10 +186,10 @@ let
       lp = stringLength pname;
       matching = filter (suffix: hasSuffix suffix name) suffixes;
       suffix = head matching;
-      bad = firstOutside "A-Za-z0-9:_.\\@-" name;
+      bad = firstOutside rules.unitName.characters name;
     in
-    if stringLength name > 255 then
-      "the name is ${toString (stringLength name)} bytes long; systemd allows at most 255"
+    if stringLength name > rules.unitName.maxBytes then
+      "the name is ${toString (stringLength name)} bytes long; systemd allows at most ${toString rules.unitName.maxBytes}"
     else if matching == [ ] then
       "the name must end in ${concatStringsSep ", " suffixes} (the unit types portablectl attaches)"
     else if bad != null then
@@ -201,11 +199,7 @@ let
     else if
       !(
         substring 0 lp name == pname
-        && elem (substring lp 1 name) [
-          "-"
-          "."
-          "@"
-        ]
+        && elem (substring lp 1 name) rules.unitName.prefixSeparators
       )
     then
       "portablectl attaches only units whose name is the image prefix \"${pname}\" followed by '-', '.' or '@', e.g. \"${pname}${suffix}\" or \"${pname}-worker${suffix}\"; rename the unit's derivation"
@@ -282,14 +276,14 @@ let
   pnameProblem =
     pname:
     let
-      bad = firstOutside "A-Za-z0-9.-" pname;
+      bad = firstOutside rules.pname.characters pname;
     in
     if !isString pname then
       "pname must be a string"
     else if pname == "" then
       "pname is empty; it names the image file \${pname}_\${version}.raw and is the prefix of every unit name, e.g. \"demo\""
-    else if stringLength pname > 200 then
-      "pname \"${pname}\" is ${toString (stringLength pname)} bytes long; keep it under 200 so unit names stay within systemd's 255"
+    else if stringLength pname > rules.pname.maxBytes then
+      "pname \"${pname}\" is ${toString (stringLength pname)} bytes long; keep it under ${toString rules.pname.maxBytes} so unit names stay within systemd's ${toString rules.unitName.maxBytes}"
     else if bad == "_" then
       "pname \"${pname}\" contains '_'; portablectl takes the image file name up to the first '_' as the unit prefix, so use '-' instead (e.g. \"${replaceStrings [ "_" ] [ "-" ] pname}\")"
     else if bad == ":" then
@@ -310,7 +304,7 @@ let
     let
       fileName = "\${pname}_\${version}.raw";
       ws = match "[^[:space:][:cntrl:]]*([[:space:][:cntrl:]]).*" version;
-      bad = firstOutside "A-Za-z0-9+._?=-" version;
+      bad = firstOutside rules.version.characters version;
     in
     if !isString version then
       "version must be a string"
@@ -320,7 +314,7 @@ let
       "version \"${version}\" contains '/'; the image is named ${fileName}, a single file name"
     else if ws != null then
       "version \"${version}\" contains ${describeChar (head ws)}; the image is named ${fileName}, so use a version without white space or control characters, e.g. \"1.0\""
-    else if stringLength pname + stringLength version + 5 > 255 then
+    else if stringLength pname + stringLength version + 5 > rules.version.fileNameMaxBytes then
       "version \"${version}\" makes the image file name ${toString (stringLength pname + stringLength version + 5)} bytes long (${fileName}); file names hold at most 255 bytes, so shorten the version"
     else if bad != null then
       "version \"${version}\" contains ${describeChar bad}, which Nix does not allow in the derivation name \${pname}-img-\${version}; use letters, digits and + - . _ ? ="
@@ -342,71 +336,26 @@ let
 
   storeComponents = filter (c: isString c && c != "") (split "/" storeDir);
 
-  unitDirectory = [
-    "etc"
-    "systemd"
-    "system"
-  ];
+  unitDirectory = ruleSet.pathOf rules.scaffold.unitDirectory;
 
-  # Scaffold entries a symlink may not replace (see Layout.swift).
-  scaffoldFiles = [
-    {
-      path = [
-        "etc"
-        "os-release"
-      ];
-      what = "the os-release file mkportable generates";
-    }
-    {
-      path = [
-        "etc"
-        "resolv.conf"
-      ];
-      what = "the empty /etc/resolv.conf the host's is mounted over";
-    }
-    {
-      path = [
-        "etc"
-        "machine-id"
-      ];
-      what = "the empty /etc/machine-id the host's is mounted over";
-    }
-  ];
+  # Scaffold entries a symlink may not replace.
+  scaffoldFiles = map (f: {
+    path = ruleSet.pathOf f.path;
+    inherit (f) what;
+  }) rules.scaffold.files;
   scaffoldDirectories =
     [
       {
         path = unitDirectory;
-        what = "the unit directory /etc/systemd/system";
+        what = "the unit directory ${render unitDirectory}";
       }
     ]
-    ++ map
-      (p: {
-        path = p;
-        what = "the mount point ${render p}, which must stay an empty directory";
-      })
-      [
-        [ "proc" ]
-        [ "sys" ]
-        [ "dev" ]
-        [ "run" ]
-        [ "tmp" ]
-        [
-          "var"
-          "tmp"
-        ]
-        [
-          "var"
-          "lib"
-        ]
-        [
-          "var"
-          "cache"
-        ]
-        [
-          "var"
-          "log"
-        ]
-      ];
+    ++ map (p: {
+      path = ruleSet.pathOf p;
+      what = "the mount point /${p}, which must stay an empty directory";
+    }) rules.scaffold.mountPoints;
+  # Mount points systemd mounts over in every portable service.
+  coveredMountPoints = map ruleSet.pathOf rules.scaffold.coveredMountPoints;
 
   firstOf = l: if l == [ ] then null else head l;
 
@@ -433,6 +382,7 @@ let
           firstOf (filter (suffix: hasSuffix suffix (elemAt p (length p - 1))) suffixes)
         else
           null;
+      covered = firstOf (filter (m: length p > length m && isPrefixOf m p) coveredMountPoints);
       insideFile = firstOf (filter (r: length p > length r.path && isPrefixOf r.path p) files);
       holds = firstOf (filter (r: length r.path > length p && isPrefixOf p r.path) reserved);
       earlier = genList (j: { index = j; } // elemAt links j) i;
@@ -448,6 +398,8 @@ let
       "${at}: ${shown} would replace ${pretty}, the directory that holds the image's ${storeDir}; choose a path outside ${pretty}"
     else if same != null then
       "${at}: ${shown} is ${same.what}; choose another path for the link"
+    else if covered != null then
+      "${at}: ${shown} lies inside the mount point ${render covered}, which systemd mounts over when the service runs, hiding the link; put the link elsewhere, e.g. under /etc or /var/lib"
     else if unitLike != null then
       "${at}: ${shown} is a ${unitLike} file in the unit directory, where portablectl would attach it without the unit checks and resolve the link on the host; pass the unit in `units` instead"
     else if insideFile != null then
@@ -557,6 +509,20 @@ let
         format
         ;
       unitPaths = map str units;
+
+      # The builder's squashfs settings, by its rule (nix/rules.nix).
+      blockSizeGiven = if args.squash-block-size == null then "1M" else args.squash-block-size;
+      blockSizeChecked =
+        if isString blockSizeGiven || builtins.isInt blockSizeGiven then
+          ruleSet.blockSize blockSizeGiven
+        else
+          { problem = "expected a size such as \"1M\" or 131072, found ${describeType blockSizeGiven}"; };
+      compression = if args.squash-compression == null then "xz -Xdict-size 100%" else args.squash-compression;
+      compressionChecked =
+        if !isString compression then
+          "expected a string or null, found ${describeType compression}"
+        else
+          ruleSet.compressionProblem compression blockSizeChecked.size;
       contentPaths = map str contents;
 
       checkedSymlinks = genList (
@@ -634,6 +600,10 @@ let
           fail "format: \"${format}\" is not a known format; use \"raw\" (a squashfs image) or \"ddi\" (a GPT disk image with dm-verity)"
         else if format == "ddi" && !elem (head (split "-" hostSystem)) ddiCPUs then
           fail "hostSystem: \"${hostSystem}\": no discoverable partition types are known for its architecture; format = \"ddi\" supports aarch64, armv7l, i686, loongarch64, powerpc64le, riscv64, s390x, x86_64"
+        else if blockSizeChecked ? problem then
+          fail "squash-block-size: ${if isString args.squash-block-size then "\"${args.squash-block-size}\": " else ""}${blockSizeChecked.problem}"
+        else if compressionChecked != null then
+          fail "squash-compression: \"${compression}\": ${compressionChecked}"
         else if squashfsTools != null then
           warn "portableService: squashfsTools is ignored; mkportable writes the squashfs image itself" true
         else if squashfs-tools != null then

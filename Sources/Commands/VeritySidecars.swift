@@ -15,11 +15,16 @@ struct SidecarPaths {
     var signature: String { stem + ".roothash.p7s" }
 
     init(image: String) throws {
-        guard image.hasSuffix(".raw"), image.count > 4, !image.hasSuffix("/.raw") else {
+        // Bytes, as systemd compares them: by Swift Characters a name whose
+        // stem ends in a prepending mark ("demo\u{600}.raw") does not end
+        // in ".raw", since the mark and the '.' make one Character.
+        let bytes = Array(image.utf8), suffix = Array(".raw".utf8)
+        guard bytes.count > suffix.count, bytes.reversed().starts(with: suffix.reversed()),
+              bytes[bytes.count - suffix.count - 1] != UInt8(ascii: "/") else {
             throw PackCommand.Failure(message: "\(image): verity sidecars need an image named NAME.raw (systemd looks for NAME.verity and NAME.roothash beside NAME.raw only); rename the image")
         }
         self.image = image
-        stem = String(image.dropLast(4))
+        stem = String(decoding: bytes.dropLast(suffix.count), as: UTF8.self)
     }
 }
 

@@ -217,7 +217,7 @@ public enum Attrs {
             guard case .string(let link)? = o["symlink"] else {
                 throw .attribute("\(where_).symlink", o["symlink"].map { "expected a string, found \($0.kindDescription)" } ?? "missing", fix: "symlink is where the link goes in the image, e.g. \"/bin/sh\"")
             }
-            if object.isEmpty || object.contains("\0") {
+            if object.isEmpty || object.utf8.contains(0) {
                 throw .attribute("\(where_).object", "\(quoted(object)) is not a usable link target (empty or containing NUL)")
             }
             if let root = StorePath.root(of: object, storeDir: storeDir), !inClosure.contains(root) {
@@ -260,9 +260,12 @@ public enum Attrs {
     /// systemd takes the image's name from the file name without `.raw`
     /// (`image_name_is_valid` in src/shared/discover-image.c: a valid file
     /// name, no control characters) and ignores what follows the first `_`,
-    /// so the version may hold anything a file name may, except that we also
-    /// refuse white space: it is never part of a Nix version and breaks
-    /// every unquoted use of the file name. The whole file name must fit in
+    /// so systemd would take more than this does; but the derivation is
+    /// named `${pname}-img-${version}`, and Nix allows only
+    /// `ServiceRules.versionCharacters` there, so a version outside them
+    /// never comes from Nix and is refused here as nix/portable-service.nix
+    /// refuses it, before any file is read. White space and control
+    /// characters get their own message. The whole file name must fit in
     /// 255 bytes (NAME_MAX).
     static func versionProblem(_ version: String, pname: String) -> String? {
         let fileName = "${pname}_${version}.raw"
@@ -274,8 +277,14 @@ public enum Attrs {
             }
         }
         let length = pname.utf8.count + 1 + version.utf8.count + 4
-        if length > 255 {
-            return "makes the image file name \(length) bytes long (\(fileName)); file names hold at most 255 bytes, so shorten the version"
+        if length > ServiceRules.fileNameMaxBytes {
+            return "makes the image file name \(length) bytes long (\(fileName)); file names hold at most \(ServiceRules.fileNameMaxBytes) bytes, so shorten the version"
+        }
+        // Nix's derivation-name characters (the derivation is named
+        // ${pname}-img-${version}), by scalar and byte, never by Character:
+        // "1.0\u{D4E}" ends in a mark that joins the ".raw" after it.
+        for u in version.unicodeScalars where !(u.isASCII && ServiceRules.versionCharacters.utf8.contains(UInt8(u.value))) {
+            return "contains \(describeScalar(u)), which Nix does not allow in the derivation name ${pname}-img-${version}; use letters, digits and + - . _ ? ="
         }
         return nil
     }

@@ -14,7 +14,11 @@
 ///   of the nine the RFC defines, `\u` surrogates must pair up;
 /// - an object must not repeat a key (the RFC leaves that undefined);
 /// - nothing but whitespace may follow the top-level value;
-/// - nesting is limited to `JSONParser.maxDepth` levels.
+/// - nesting is limited to `JSONParser.maxDepth` levels;
+/// - a document holds at most `JSONParser.maxValues` values: each costs a
+///   fixed `JSONValue` (24 bytes) however short its text (`0,` is two
+///   bytes), so without a bound a 60 MB list of zeros asks for 720 MB; with
+///   it, the values of any accepted document fit in about 100 MB.
 /// Every error carries a 1-based line and column (columns count characters,
 /// not bytes).
 
@@ -97,10 +101,14 @@ public func parseJSON(_ text: String) throws(JSONParseError) -> JSONValue {
 
 struct JSONParser {
     static let maxDepth = 512
+    /// Far above a real attributes file: a closure of 10,000 store paths,
+    /// each with its hash, sizes and 50 references, is about 600,000.
+    static let maxValues = 1 << 22
 
     let bytes: [UInt8]
     var pos = 0
     var depth = 0
+    var values = 0
 
     init(bytes: [UInt8]) { self.bytes = bytes }
 
@@ -122,6 +130,10 @@ struct JSONParser {
 
     mutating func parseValue() throws(JSONParseError) -> JSONValue {
         guard pos < bytes.count else { throw error(at: pos, "unexpected end of input; expected a value") }
+        values += 1
+        if values > JSONParser.maxValues {
+            throw error(at: pos, "more than \(JSONParser.maxValues) values (list elements, members, strings and numbers), the most this reader holds in memory; a real attributes file has far fewer")
+        }
         switch bytes[pos] {
         case UInt8(ascii: "{"): return try parseObject()
         case UInt8(ascii: "["): return try parseArray()

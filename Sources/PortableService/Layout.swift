@@ -21,23 +21,18 @@ import SquashFS
 /// writes the image. `scan` is the writer's `scanSource` (injectable so the
 /// layout can be tested without a store).
 public enum Layout {
-    public static let mountPoints: [[String]] = [
-        ["proc"], ["sys"], ["dev"], ["run"], ["tmp"],
-        ["var", "tmp"], ["var", "lib"], ["var", "cache"], ["var", "log"],
-    ]
+    /// The scaffold is nix/rules.json's (`ServiceRules`), shared with the
+    /// Nix functions.
+    public static let mountPoints = ServiceRules.mountPoints
 
     /// Where the units go.
-    public static let unitDirectory = ["etc", "systemd", "system"]
+    public static let unitDirectory = ServiceRules.unitDirectory
 
     /// The scaffold's directories (their parents are made as needed).
     public static var scaffoldDirectories: [[String]] { [unitDirectory] + mountPoints }
 
     /// The scaffold's generated files, with what they are (for messages).
-    public static let scaffoldFiles: [(path: [String], what: String)] = [
-        (["etc", "os-release"], "the os-release file mkportable generates"),
-        (["etc", "resolv.conf"], "the empty /etc/resolv.conf the host's is mounted over"),
-        (["etc", "machine-id"], "the empty /etc/machine-id the host's is mounted over"),
-    ]
+    public static var scaffoldFiles: [(path: [String], what: String)] { ServiceRules.scaffoldFiles.map { ($0.path, $0.what) } }
 
     public static func tree(
         for spec: ImageSpec,
@@ -57,9 +52,9 @@ public enum Layout {
         for p in scaffoldDirectories {
             try put(.directory(Directory(mode: 0o755)), at: p, what: "scaffold")
         }
-        for (p, _) in scaffoldFiles {
-            let bytes = p == ["etc", "os-release"] ? spec.osRelease.render() : []
-            try put(.file(File(mode: p == ["etc", "os-release"] ? 0o444 : 0o644, bytes: bytes)), at: p, what: "scaffold")
+        for file in ServiceRules.scaffoldFiles {
+            let bytes = file.path == ["etc", "os-release"] ? spec.osRelease.render() : []
+            try put(.file(File(mode: file.mode, bytes: bytes)), at: file.path, what: "scaffold")
         }
 
         // Units: copies of single regular files. A unit given as a symlink
@@ -105,12 +100,13 @@ public enum Layout {
             try put(node, at: unitDirectory + [unit.name], what: "units[\(i)] (\(unit.name))")
         }
 
-        // Symlink objects in the store must lead into the closure too: the
-        // link is not read, but the image must not point at what the
-        // closure does not hold. One that leads nowhere (inside the
-        // closure) is kept: a dangling link, as `ln -s` would make.
-        for (i, link) in spec.symlinks.enumerated() where StorePath.root(of: link.target, storeDir: spec.storeDir) != nil {
-            if case .outside(let why) = ClosurePath.resolve(link.target, in: closure) {
+        // Symlink objects that lead into the store, however spelled, must
+        // lead into the closure too (`ImageLink`): the link is not read,
+        // but the image must not point at what the closure does not hold.
+        // One that leads nowhere (inside the closure) is kept: a dangling
+        // link, as `ln -s` would make.
+        for (i, link) in spec.symlinks.enumerated() {
+            if case .outside(let why)? = ImageLink.outcome(of: i, in: spec.symlinks, closure: closure) {
                 throw .attribute("symlinks[\(i)].object", "\(quoted(link.target)) leads outside the closure: \(why)",
                                  fix: "point the link at a path inside a store path of the closure")
             }

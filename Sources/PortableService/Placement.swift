@@ -56,7 +56,7 @@ enum Placement {
 
     /// Mount points systemd mounts over in every portable service, so
     /// nothing may be put inside them.
-    static let coveredMountPoints: [[String]] = [["proc"], ["sys"], ["dev"], ["run"], ["tmp"], ["var", "tmp"]]
+    static let coveredMountPoints = ServiceRules.coveredMountPoints
 
     static func bytes(_ path: [String]) -> [[UInt8]] { path.map { Array($0.utf8) } }
 

@@ -14,10 +14,10 @@
 ///   `foobar.service` and `bar-foo.service` do not.
 public enum UnitName {
     /// The unit types portablectl copies out of an image, in its order.
-    public static let portableSuffixes = [".service", ".socket", ".target", ".timer", ".path"]
+    public static let portableSuffixes = ServiceRules.unitSuffixes
 
     /// systemd's UNIT_NAME_MAX is 256 including the terminating NUL.
-    public static let maxLength = 255
+    public static let maxLength = ServiceRules.unitNameMaxBytes
 
     /// nil if `name` is acceptable for an image whose prefix is `pname`,
     /// otherwise the reason, phrased to follow "unit NAME: ".
@@ -39,7 +39,7 @@ public enum UnitName {
         }
         let prefix = Array(pname.utf8)
         guard bytes.starts(with: prefix), bytes.count > prefix.count,
-              [UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "@")].contains(bytes[prefix.count])
+              ServiceRules.unitPrefixSeparators.contains(where: { Array($0.utf8) == [bytes[prefix.count]] })
         else {
             return "portablectl attaches only units whose name is the image prefix \(quoted(pname)) followed by '-', '.' or '@', e.g. \(quoted(pname + suffix)) or \(quoted(pname + "-" + "worker" + suffix)); rename the unit's derivation"
         }
@@ -60,14 +60,7 @@ public enum UnitName {
     }
 
     static func isUnitNameByte(_ b: UInt8) -> Bool {
-        switch b {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        case UInt8(ascii: ":"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "\\"), UInt8(ascii: "@"):
-            return true
-        default:
-            return false
-        }
+        ServiceRules.unitNameCharacters.utf8.contains(b)
     }
 }
 
@@ -88,11 +81,12 @@ public func pnameProblem(_ pname: String) -> String? {
     guard let first = bytes.first else {
         return "is empty; it names the image file ${pname}_${version}.raw and is the prefix of every unit name, e.g. \"demo\""
     }
-    if bytes.count > 200 { return "is \(bytes.count) bytes long; keep it under 200 so unit names stay within systemd's 255" }
+    let limit = ServiceRules.pnameMaxBytes
+    if bytes.count > limit { return "is \(bytes.count) bytes long; keep it under \(limit) so unit names stay within systemd's \(UnitName.maxLength)" }
     let isAlnum: (UInt8) -> Bool = { b in
         (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
     }
-    for u in pname.unicodeScalars where !(u.isASCII && (isAlnum(UInt8(u.value)) || u == "-" || u == ".")) {
+    for u in pname.unicodeScalars where !(u.isASCII && ServiceRules.pnameCharacters.utf8.contains(UInt8(u.value))) {
         switch u {
         case "_":
             return "contains '_'; portablectl takes the image file name up to the first '_' as the unit prefix, so use '-' instead (e.g. \(quoted(pname.replacingUnderscores())))"

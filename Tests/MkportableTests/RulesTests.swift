@@ -1,0 +1,116 @@
+import Foundation
+import PortableService
+import SquashFS
+import XCTest
+
+/// nix/rules.json is the one writing of the portable-service rules. These
+/// tests hold the other places to it: the generated Swift
+/// (ServiceRules.swift) must be what scripts/gen-rules makes of it today;
+/// the squashfs writer's compressor parser must take exactly the options
+/// the data lists, with the same ranges and names; and Nix's checks
+/// (nix/rules.nix, reading the same data) must accept and refuse exactly
+/// what the builder accepts and refuses, case by case.
+final class RulesTests: XCTestCase {
+    static let root = MkportableBinary.packageRoot.path
+
+    func rules() throws -> [String: Any] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: Self.root + "/nix/rules.json"))
+        return try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
+    func testGeneratedSwiftIsTheDataFile() throws {
+        let r = try runLimited(Self.root + "/scripts/gen-rules", ["--stdout"], timeout: 60)
+        XCTAssertEqual(r.status, 0, r.summary)
+        let file = try String(contentsOfFile: Self.root + "/Sources/PortableService/ServiceRules.swift", encoding: .utf8)
+        XCTAssertEqual(file, r.stdoutText, "ServiceRules.swift is not what nix/rules.json says: run scripts/gen-rules")
+        // And the code uses it.
+        XCTAssertEqual(Layout.unitDirectory, ServiceRules.unitDirectory)
+        XCTAssertEqual(Layout.mountPoints, ServiceRules.mountPoints)
+        XCTAssertEqual(UnitName.portableSuffixes, ServiceRules.unitSuffixes)
+        XCTAssertEqual(Layout.scaffoldFiles.map(\.path), ServiceRules.scaffoldFiles.map(\.path))
+    }
+
+    /// Every compressor option of the data, at and past its bounds, against
+    /// `parseCompressor`; and the parser knows no option the data lacks.
+    func testCompressorOptionsAreTheDataFiles() throws {
+        let squashfs = try XCTUnwrap(try rules()["squashfs"] as? [String: Any])
+        let compressors = try XCTUnwrap(squashfs["compressors"] as? [String: [[String: Any]]])
+        XCTAssertEqual(Set(compressors.keys), Set(compressorNames))
+        for (name, options) in compressors {
+            // The parser's own list of options, from its refusal of an unknown one.
+            do {
+                _ = try parseCompressor("\(name) -Xno-such-option", blockSize: 1 << 20)
+                XCTFail("\(name) took -Xno-such-option")
+            } catch {
+                let listed = error.message.components(separatedBy: "accepted: ").last ?? ""
+                let swiftNames = Set(listed.split(separator: " ").filter { $0.hasPrefix("-X") }.map(String.init))
+                XCTAssertEqual(swiftNames, Set(options.compactMap { $0["name"] as? String }), "\(name): \(error.message)")
+            }
+            for o in options {
+                let option = try XCTUnwrap(o["name"] as? String)
+                var good: [String] = [], bad: [String] = []
+                if let range = o["integer"] as? [Int] {
+                    good = ["\(range[0])", "\(range[1])"]
+                    bad = ["\(range[0] - 1)", "\(range[1] + 1)", "x"]
+                } else if let names = (o["list"] ?? o["choice"]) as? [String] {
+                    good = names
+                    bad = ["no-such-name"]
+                } else if o["dictionarySize"] != nil {
+                    good = ["100%", "8K", "50%"]
+                    bad = ["4K", "3K", "2M"]
+                } else {
+                    XCTAssertEqual(o["flag"] as? Bool, true, "\(name) \(option): no kind")
+                    XCTAssertNoThrow(try parseCompressor("\(name) \(option)", blockSize: 1 << 20))
+                    continue
+                }
+                for v in good { XCTAssertNoThrow(try parseCompressor("\(name) \(option) \(v)", blockSize: 1 << 20), "\(name) \(option) \(v)") }
+                for v in bad { XCTAssertThrowsError(try parseCompressor("\(name) \(option) \(v)", blockSize: 1 << 20), "\(name) \(option) \(v)") }
+            }
+        }
+        let bounds = try XCTUnwrap(squashfs["blockSize"] as? [String: Int])
+        XCTAssertEqual(try parseBlockSize("\(bounds["min"]!)"), bounds["min"])
+        XCTAssertEqual(try parseBlockSize("\(bounds["max"]!)"), bounds["max"])
+        XCTAssertThrowsError(try parseBlockSize("\(bounds["min"]! / 2)"))
+        XCTAssertThrowsError(try parseBlockSize("\(bounds["max"]! * 2)"))
+    }
+
+    /// The squashfs settings and the name rules, case by case: what Nix
+    /// refuses at evaluation is what the builder refuses, and no more.
+    func testNixAndTheBuilderJudgeSettingsAlike() throws {
+        guard Shell.which("nix-instantiate") != nil else { throw XCTSkip("nix-instantiate not found") }
+        let blockSizes = ["1M", "4K", "8K", "128k", "131072", "3K", "0", "4097", "2M", "1G", "x", "", "08K", "99999999999"]
+        let compressions = [
+            "xz -Xdict-size 100%", "xz", "xz -Xdict-size 8K", "xz -Xdict-size 4K", "xz -Xdict-size 12K", "xz -Xdict-size 10K",
+            "xz -Xdict-size 37.5%", "xz -Xdict-size 0%", "xz -Xdict-size 101%", "xz -Xdict-size 1.5M", "xz -Xdict-size .5%",
+            "xz -Xbcj x86,arm", "xz -Xbcj x86,", "xz -Xbcj ,x86", "xz -Xbcj mips", "xz -Xdict-size", "xz -Xpreset 9",
+            "gzip", "gzip -Xcompression-level 9 -Xwindow-size 8", "gzip -Xcompression-level 0", "gzip -Xstrategy filtered,fixed",
+            "zstd -Xcompression-level 22", "zstd -Xcompression-level 99", "zstd -Xcompression-level 9x", "zstd 19",
+            "lz4 -Xhc", "lz4 -Xhc -Xhc", "lzo -Xalgorithm lzo1x_1", "lzo -Xcompression-level 5",
+            "lzo -Xalgorithm lzo1x_1 -Xcompression-level 5", "lzo -Xcompression-level 5 -Xalgorithm lzo1x_999",
+            "brotli", "lzma", "", "  zstd  ", "XZ",
+        ]
+        let nixList = { (xs: [String]) in "[ " + xs.map { BuilderFixture.js($0).replacingOccurrences(of: "$", with: "\\$") }.joined(separator: " ") + " ]" }
+        let expr = """
+            let r = import \(Self.root)/nix/rules.nix;
+                sizes = map (s: (r.blockSize s).size or null) \(nixList(blockSizes));
+            in {
+              inherit sizes;
+              compressions = map (b: map (c: r.compressionProblem c b == null) \(nixList(compressions))) [ 4096 8192 1048576 ];
+            }
+            """
+        let out = try Shell.check("nix-instantiate", ["--eval", "--strict", "--json", "-E", expr]).stdout
+        let nix = try XCTUnwrap(JSONSerialization.jsonObject(with: out) as? [String: Any])
+        let sizes = try XCTUnwrap(nix["sizes"] as? [Any])
+        for (i, s) in blockSizes.enumerated() {
+            let swift = try? parseBlockSize(s)
+            XCTAssertEqual(sizes[i] as? Int, swift, "squash-block-size \"\(s)\": Nix \(sizes[i]), builder \(String(describing: swift))")
+        }
+        let verdicts = try XCTUnwrap(nix["compressions"] as? [[Bool]])
+        for (b, block) in [4096, 8192, 1 << 20].enumerated() {
+            for (i, c) in compressions.enumerated() {
+                let swift = (try? parseCompressor(c, blockSize: block)) != nil
+                XCTAssertEqual(verdicts[b][i], swift, "squash-compression \"\(c)\" with \(block)-byte blocks: Nix \(verdicts[b][i] ? "accepts" : "refuses"), the builder \(swift ? "accepts" : "refuses")")
+            }
+        }
+    }
+}
