@@ -438,6 +438,46 @@ final class CompressionTests: XCTestCase {
         }
     }
 
+    /// The one rule for xz's dictionary (`XzCompressor.isAcceptedDictionarySize`):
+    /// the block size itself at every block size, anything else 8 KiB up to
+    /// the block size. mksquashfs (4.5.1 here; 4.7.5 alike) agrees on every
+    /// case but one, on purpose: it refuses the block size as dictionary when
+    /// blocks are under 8 KiB ("-Xdict-size should be 8192 bytes or larger").
+    func testXzDictionaryRuleAgreesWithMksquashfsButForSmallBlocks() throws {
+        XCTAssertTrue(XzCompressor.isAcceptedDictionarySize(4096, blockSize: 4096))
+        XCTAssertFalse(XzCompressor.isAcceptedDictionarySize(2048, blockSize: 4096))
+        XCTAssertFalse(XzCompressor.isAcceptedDictionarySize(8192, blockSize: 4096))
+        XCTAssertTrue(XzCompressor.isAcceptedDictionarySize(8192, blockSize: 16384))
+        XCTAssertFalse(XzCompressor.isAcceptedDictionarySize(4096, blockSize: 16384))
+        XCTAssertFalse(XzCompressor.isAcceptedDictionarySize(10240, blockSize: 16384))
+        // "100%" and no -Xdict-size are one compressor at 4K, as at 1M.
+        let full = try parseCompressor("xz -Xdict-size 100%", blockSize: 4096)
+        let plain = try parseCompressor("xz", blockSize: 4096)
+        XCTAssertEqual(full.description, plain.description)
+        XCTAssertEqual(full.options, plain.options)
+        guard let mksquashfs = Tools.find("mksquashfs") else { throw XCTSkip("mksquashfs not installed") }
+        let dir = try Tools.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let source = dir.appendingPathComponent("src")
+        try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
+        try Data("x\n".utf8).write(to: source.appendingPathComponent("f"))
+        var disagreements: [String] = []
+        for (block, blockText) in [(4096, "4K"), (8192, "8K"), (16384, "16K")] {
+            for dict in ["100%", "50%", "75%", "4K", "8K", "12K", "16K", "4096", "8192"] {
+                let spec = "xz -Xdict-size \(dict)"
+                let ours = (try? parseCompressor(spec, blockSize: block)) != nil
+                let image = dir.appendingPathComponent("image.sqfs")
+                let arguments = [source.path, image.path, "-noappend", "-quiet", "-no-progress", "-b", blockText,
+                                 "-comp", "xz", "-Xdict-size", dict]
+                let theirs = try Tools.run(mksquashfs, arguments).status == 0
+                if ours != theirs { disagreements.append("-b \(blockText) \(spec): ours \(ours), mksquashfs \(theirs)") }
+            }
+        }
+        XCTAssertEqual(disagreements, ["-b 4K xz -Xdict-size 100%: ours true, mksquashfs false",
+                                       "-b 4K xz -Xdict-size 4K: ours true, mksquashfs false",
+                                       "-b 4K xz -Xdict-size 4096: ours true, mksquashfs false"])
+    }
+
     /// Adapted xz (the pack default without -Xbcj): `.general` blocks keep
     /// mksquashfs's bytes, `.x86Code` blocks go through [x86, LZMA2] and
     /// `.packedTails` through LZMA2 with pb=0; the options block announces

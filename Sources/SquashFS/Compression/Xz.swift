@@ -52,15 +52,29 @@ public struct XzCompressor: Compressor {
     /// The smallest `-Xdict-size` mksquashfs takes (xz_options_post): 8 KiB.
     public static let minimumDictionarySize = 8192
 
-    /// `dictionarySize` must be at least 8192 (unless it is the block size),
-    /// at most the block size, and 2^n or 2^n + 2^(n-1); `parseCompressor`
-    /// checks that with a proper message, this initialiser only traps.
+    /// The one rule for an xz data-block dictionary, which `-Xdict-size`
+    /// (and the Nix attribute `squash-compression`) must meet:
+    /// - the block size itself is always accepted, whatever the block size:
+    ///   it is the dictionary plain `xz` uses, and what `-Xdict-size 100%`
+    ///   means; so the default `xz -Xdict-size 100%` works with 4K blocks
+    ///   too (mksquashfs 4.5.1 and 4.7.5 refuse that one case, since they
+    ///   apply their 8 KiB minimum to it as well);
+    /// - any other size must be at least `minimumDictionarySize` (8 KiB), at
+    ///   most the block size, and 2^n or 2^n + 2^(n-1) bytes (what the xz
+    ///   header stores), as mksquashfs requires.
+    /// With blocks under 8 KiB the block size is thus the only dictionary.
+    public static func isAcceptedDictionarySize(_ size: Int, blockSize: Int) -> Bool {
+        size == blockSize
+            || (size >= minimumDictionarySize && size <= blockSize && isStorableDictionarySize(size))
+    }
+
+    /// `dictionarySize` must meet `isAcceptedDictionarySize`;
+    /// `parseCompressor` checks that with a proper message, this
+    /// initialiser only traps.
     public init(blockSize: Int, dictionarySize: Int? = nil, filters: Set<Filter> = []) {
         let dictionary = dictionarySize ?? blockSize
         precondition(CompressorSupport.isValidBlockSize(blockSize), "xz: bad block size \(blockSize)")
-        precondition(dictionary == blockSize
-                     || (dictionary >= Self.minimumDictionarySize && dictionary <= blockSize && Self.isStorableDictionarySize(dictionary)),
-                     "xz: bad dictionary size \(dictionary)")
+        precondition(Self.isAcceptedDictionarySize(dictionary, blockSize: blockSize), "xz: bad dictionary size \(dictionary)")
         self.blockSize = blockSize
         self.dictionarySize = dictionary
         self.filters = Filter.allCases.filter { filters.contains($0) }

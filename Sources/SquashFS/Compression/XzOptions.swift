@@ -22,15 +22,18 @@ extension XzCompressor {
     }
 }
 
-/// Resolves an xz `-Xdict-size` value against the block size, with the
-/// checks of mksquashfs's xz_options()/xz_options_post(): a percentage in
+/// Resolves an xz `-Xdict-size` value against the block size, as
+/// mksquashfs's xz_options()/xz_options_post() read it: a percentage in
 /// (0, 100] of the block size (fractions allowed, computed in float as
-/// mksquashfs does), or a whole number of bytes with an optional K/M suffix
-/// that is at most the block size; the result must be at least 8192 and of
-/// the form 2^n or 2^n + 2^(n-1), the sizes an xz header can store.
+/// mksquashfs does), or a whole number of bytes with an optional K/M
+/// suffix. The size must then meet `XzCompressor.isAcceptedDictionarySize`.
 private func xzDictionarySize(_ text: String, blockSize: Int) throws(SquashFSError) -> Int {
     let accepted = "accepted: bytes (65536), NK (64K), NM (1M) or N% of the block size (50%, 37.5%)"
     let storable = "it must be 2^n or 2^n+2^(n-1) bytes, e.g. 8K, 12K, 16K, 24K, 32K, or 25%, 37.5%, 50%, 75%, 100% of the block size"
+    // What works: under 8 KiB blocks only the block size itself.
+    let range = blockSize <= XzCompressor.minimumDictionarySize
+        ? "with \(blockSize)-byte blocks the dictionary can only be the block size: write -Xdict-size 100% or leave -Xdict-size out"
+        : "it must be 8192 bytes up to the block size (\(blockSize) bytes), e.g. -Xdict-size 100%"
 
     var number = Substring(text)
     enum Unit { case bytes, kib, mib, percent }
@@ -67,15 +70,16 @@ private func xzDictionarySize(_ text: String, blockSize: Int) throws(SquashFSErr
         let scale = unit == .kib ? 1 << 10 : unit == .mib ? 1 << 20 : 1
         // Past 2^31 it exceeds any block size; this avoids overflow.
         guard let value = parseDigits(whole, maximum: UInt64(Int32.max)).map(Int.init) else {
-            throw .invalidSetting("-Xdict-size \(text) is larger than the block size (\(blockSize) bytes); it must be 8192 bytes up to the block size")
+            throw .invalidSetting("-Xdict-size \(text) is larger than the block size (\(blockSize) bytes); \(range)")
         }
         size = value * scale
         guard size <= blockSize else {
-            throw .invalidSetting("-Xdict-size \(text) (\(size) bytes) is larger than the block size (\(blockSize) bytes); it must be 8192 bytes up to the block size")
+            throw .invalidSetting("-Xdict-size \(text) (\(size) bytes) is larger than the block size (\(blockSize) bytes); \(range)")
         }
     }
+    if size == blockSize { return size }
     guard size >= XzCompressor.minimumDictionarySize else {
-        throw .invalidSetting("-Xdict-size \(text) (\(size) bytes) is below the minimum of 8192 bytes; it must be 8192 bytes up to the block size (\(blockSize) bytes)")
+        throw .invalidSetting("-Xdict-size \(text) (\(size) bytes) is below the minimum of 8192 bytes; \(range)")
     }
     guard XzCompressor.isStorableDictionarySize(size) else {
         throw .invalidSetting("-Xdict-size \(text) (\(size) bytes) cannot be stored in the xz header; \(storable)")
