@@ -93,18 +93,8 @@ let
     else
       { inherit size; };
 
-  formOf =
-    o:
-    if o ? integer then
-      "${o.name} N (${toString (head o.integer)}..${toString (elemAt o.integer 1)})"
-    else if o ? list then
-      "${o.name} NAME[,NAME...] (${concatStringsSep ", " o.list})"
-    else if o ? choice then
-      "${o.name} NAME (${concatStringsSep ", " o.choice})"
-    else if o ? dictionarySize then
-      "${o.name} SIZE (bytes, NK, NM or N% of the block size)"
-    else
-      o.name;
+  # How the accepted forms list an option (as the builder lists them).
+  formOf = o: o.form;
 
   # xz -Xdict-size TEXT against the block size: null or the problem.
   # mksquashfs's reading (a percentage of the block size, fractions

@@ -56,7 +56,7 @@ final class AttrsHardeningTests: XCTestCase {
         // A name whose last bytes are not ".raw" is still refused, in one line.
         let bad = fx.out.string + "/demo.ra\u{301}w"
         let b = try fx.run(["pack", "--verity", src.string, bad])
-        assertCleanFailure(b, ["verity sidecars need an image named NAME.raw"], images: [RawPath(bad)], label: "not .raw")
+        assertCleanFailure(b, prefix: "mkportable pack: error: ", ["verity sidecars need an image named NAME.raw"], images: [RawPath(bad)], label: "not .raw")
     }
 
     /// Defect 12 in the builder: version "1.0\u{D4E}" passed the attribute

@@ -1,5 +1,6 @@
 import Foundation
 import PortableService
+import SquashFS
 import XCTest
 
 /// The Nix function refuses what the builder would refuse, at evaluation
@@ -109,7 +110,7 @@ final class NixEvalErrorTests: XCTestCase {
             [""], ["/a/../b"], ["/"], ["/nix/store/abc"], ["/nix/store"], ["/nix"],
             ["/etc/os-release"], ["/etc/machine-id"], ["/proc"], ["/var/log"], ["/etc/systemd/system"],
             ["/etc/systemd/system/demo.service"], ["/etc/systemd/system/demo-extra.timer"], ["/etc/os-release/x"], ["/etc"], ["/var"],
-            ["/bin/sh", "bin//sh/"], ["/opt/a", "/opt/a/b"], ["/opt/a/b", "/opt/a"],
+            ["/bin/sh", "bin//sh/"], ["/opt/a", "/opt/a/b"], ["/opt/a/b", "/opt/a"], ["/dev/log"], ["/tmp/x"], ["/var/tmp/a/b"],
         ]
         for links in cases {
             guard let builder = builderMessage(symlinks: links) else { XCTFail("the builder accepts symlinks \(links)"); continue }
@@ -135,7 +136,7 @@ final class NixEvalErrorTests: XCTestCase {
             let text = errorText(r)
             XCTAssertTrue(text.contains("error: portableService: pname") && text.contains(why), "pname \(pname.debugDescription): «\(text)» should carry «\(why)»")
         }
-        for version in ["", "1 0", "1/0", "1\t0", String(repeating: "9", count: 247)] {
+        for version in ["", "1 0", "1/0", "1\t0", String(repeating: "9", count: 247), "1~rc1"] {
             guard let builder = builderMessage(version: version) else { XCTFail("the builder accepts version \(version)"); continue }
             // `version "V" WHY`: compare WHY.
             let why = version.isEmpty ? String(builder.dropFirst("version: \"\" ".count)) : String(builder.components(separatedBy: "\" ").dropFirst().joined(separator: "\" "))
@@ -144,8 +145,48 @@ final class NixEvalErrorTests: XCTestCase {
             let text = errorText(r)
             XCTAssertTrue(text.contains("error: portableService: version") && text.contains(why), "version \(version.prefix(20).debugDescription): «\(text)» should carry «\(why)»")
         }
-        // A version the builder would take but Nix cannot put in a derivation name.
+        // Nix's derivation-name rule is the builder's too (nix/rules.json).
         let r = try evaluate(expression(version: "1~rc1"))
         XCTAssertTrue(errorText(r).contains("error: portableService: version \"1~rc1\" contains '~', which Nix does not allow in the derivation name ${pname}-img-${version}"), r.summary)
+    }
+
+    /// squash-compression and squash-block-size fail at evaluation, by the
+    /// builder's rule and in its words (the writer's parser, in process),
+    /// before anything is built.
+    func testBadSquashSettingsFailAtEvaluation() throws {
+        try requireNix()
+        let cases: [(attribute: String, value: String, blockSize: Int)] = [
+            ("squash-compression", "brotli", 1 << 20), ("squash-compression", "zstd -Xcompression-level 99", 1 << 20),
+            ("squash-compression", "lzma", 1 << 20), ("squash-compression", "xz -Xdict-size 3K", 1 << 20),
+            ("squash-compression", "lz4 hc", 1 << 20), ("squash-block-size", "3K", 0), ("squash-block-size", "1G", 0),
+        ]
+        for c in cases {
+            let builder: String
+            do {
+                if c.attribute == "squash-block-size" { _ = try parseBlockSize(c.value) } else { _ = try parseCompressor(c.value, blockSize: c.blockSize) }
+                XCTFail("the builder accepts \(c.attribute) \(c.value)")
+                continue
+            } catch {
+                builder = error.message
+            }
+            let expr = """
+            let ps = import \(Self.function) { mkportable = "/bin/sh"; };
+            in (ps { pname = "demo"; version = "1.0"; units = [ (builtins.toFile "demo.service" "[Service]\\n") ];
+                     \(c.attribute) = \(Self.nix(c.value)); }).drvPath
+            """
+            let r = try Shell.run("nix-build", ["--no-out-link", "-E", expr])
+            XCTAssertFalse(r.succeeded, "\(c.attribute) \(c.value): \(r.summary)")
+            let text = errorText(r)
+            XCTAssertTrue(text.contains("error: portableService: \(c.attribute): \"\(c.value)\": \(builder)"),
+                          "\(c.attribute) \(c.value): «\(text)» should carry the builder's «\(builder)»")
+            XCTAssertFalse(r.stderrText.contains("building '"), "nothing may be built: \(r.stderrText)")
+        }
+        // What the builder takes evaluates: 4K blocks with the default xz.
+        let ok = try evaluate("""
+            let ps = import \(Self.function) { mkportable = "/bin/sh"; };
+            in (ps { pname = "demo"; version = "1.0"; units = [ (builtins.toFile "demo.service" "[Service]\\n") ];
+                     squash-block-size = "4K"; }).drvPath
+            """)
+        XCTAssertTrue(ok.succeeded, ok.summary)
     }
 }
