@@ -45,9 +45,16 @@ enum BuilderCommand {
                         does not hold). Default: the directory of FILE.
       -h, --help        show this help.
 
+    Replaying a Nix build: `nix show-derivation` gives the attributes
+    (env.__json) but not the closure, which Nix adds only in the build; put
+    it in a text graph file named "closure" in the graph directory (the
+    README's "Replaying a build outside Nix" shows how to make it).
+
     Environment: NIX_BUILD_CORES (threads; 0 or unset: all cores),
     SOURCE_DATE_EPOCH (image mtime; default 0), NIX_STORE (default
     /nix/store).
+
+    Exit status: 0 built; 2 a usage error; 1 any other failure.
     """
 
     static func run(arguments: [String], environment: [String: String]) -> Int32 {
@@ -55,7 +62,7 @@ enum BuilderCommand {
             return try runThrowing(arguments: arguments, environment: environment)
         } catch {
             reportError(error, prefix: "mkportable")
-            return error is UsageError ? 2 : 1
+            return exitStatus(for: error)
         }
     }
 
@@ -97,9 +104,14 @@ enum BuilderCommand {
 
         try makeDirectory(outDir)
         let imagePath = outDir.hasSuffix("/") ? outDir + spec.imageFileName : outDir + "/" + spec.imageFileName
-        let stats = try ImageOutput.write(root: root, image: imagePath, options: options, form: form)
-        let what = form == .plain ? "" : form == .veritySidecars ? " with .verity and .roothash" : " as a DDI with .roothash"
-        fputs("mkportable: wrote \(imagePath)\(what): \(spec.storePaths.count) store paths, \(spec.units.count) units, \(stats.inodeCount) inodes, \(stats.imageSize) bytes (\(options.compressor.description), block size \(options.blockSize), mtime \(options.mtime))\n", stderr)
+        let written = try ImageOutput.write(root: root, image: imagePath, options: options, form: form, digest: true)
+        // The root hash (for a plain image: the one --verity would give) lets
+        // two build logs be compared at a glance.
+        let counts = [counted(spec.storePaths.count, "store path"), counted(spec.units.count, "unit")]
+        let line = ImageOutput.summary(image: imagePath, form: form, written: written, options: options,
+                                       extra: counts + ["mtime \(options.mtime)"],
+                                       rootHashLabel: form == .plain ? "content digest (verity root hash)" : "root hash")
+        fputs("mkportable: \(line)\n", stderr)
         return 0
     }
 
@@ -139,7 +151,7 @@ enum BuilderCommand {
         var out: String?
         var graphDir: String?
         var cursor = ArgumentCursor(args, command: "mkportable build")
-        while let word = cursor.next() {
+        while let word = try cursor.next() {
             switch word {
             case .option("-h"), .option("--help"): return nil
             case .option("--attrs"): attrs = try cursor.value(of: "--attrs", nonEmpty: true)

@@ -34,7 +34,7 @@ enum DiffCommand {
             var json = false
             var images: [String] = []
             var cursor = ArgumentCursor(arguments, command: "mkportable diff")
-            while let word = cursor.next() {
+            while let word = try cursor.next() {
                 switch word {
                 case .option("-h"), .option("--help"): print(help); return 0
                 case .option("--json"): json = true

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import DiskImage
+import Hex
 import SquashFS
 import Verity
 
@@ -17,6 +18,15 @@ enum ImageOutput {
         case ddi(PartitionTypes)
     }
 
+    /// What was written: the squashfs's figures, the size of the file named
+    /// IMAGE (for a DDI the whole disk, not the squashfs inside it) and the
+    /// verity root hash, when one was computed.
+    struct Written {
+        var stats: ImageStats
+        var fileSize: UInt64
+        var rootHash: [UInt8]?
+    }
+
     /// The files a form writes for `image` (to refuse existing ones).
     static func paths(image: String, form: Form) throws -> [String] {
         switch form {
@@ -30,16 +40,27 @@ enum ImageOutput {
         }
     }
 
-    static func write(root: consuming Directory, image: String, options: ImageOptions, form: Form) throws -> ImageStats {
+    /// Writes `root` as `image` in `form`. `digest` computes the verity
+    /// root hash of a plain image too, without writing sidecars: the
+    /// content digest the builder logs, the same as `--verity` would give.
+    static func write(root: consuming Directory, image: String, options: ImageOptions, form: Form,
+                      digest: Bool = false) throws -> Written {
         switch form {
+        case .plain where digest:
+            let tap = VerityTap(parameters: VerityParameters(seed: VeritySeed.seed(root: root, options: options)))
+            let stats = try writeImage(root: consume root, to: image, options: options, observer: tap)
+            return Written(stats: stats, fileSize: stats.imageSize, rootHash: tap.hashes?.rootHash)
+
         case .plain:
-            return try writeImage(root: consume root, to: image, options: options)
+            let stats = try writeImage(root: consume root, to: image, options: options)
+            return Written(stats: stats, fileSize: stats.imageSize, rootHash: nil)
 
         case .veritySidecars:
             let files = VeritySidecarFiles(paths: try SidecarPaths(image: image))
             let tap = VerityTap(parameters: VerityParameters(seed: VeritySeed.seed(root: root, options: options)))
             tap.onComplete = { h, _, _ in try files.prepare(h) }
-            return try write(root: consume root, image: image, options: options, tap: tap, sidecars: files)
+            let stats = try write(root: consume root, image: image, options: options, tap: tap, sidecars: files)
+            return Written(stats: stats, fileSize: stats.imageSize, rootHash: tap.hashes?.rootHash)
 
         case .ddi(let types):
             // One unnamed file: the squashfs is written straight into the
@@ -49,9 +70,11 @@ enum ImageOutput {
             let seed = VeritySeed.seed(root: root, options: options)
             let tap = VerityTap(parameters: VerityParameters(seed: seed), imageOffset: PortableDDI.rootOffset)
             let diskGUID = GUID(bytes: v4UUID(SHA256.hmac(key: seed, message: Array("disk-uuid".utf8))))
+            var diskSize: UInt64 = 0
             tap.onComplete = { h, size, fd in
                 let layout = PortableDDI(types: types, rootSize: size, veritySize: UInt64(h.hashFile.count),
                                          rootHash: h.rootHash, diskGUID: diskGUID)
+                diskSize = layout.diskSize
                 do {
                     try DDIFile.wrap(fd, layout: layout, hashFile: h.hashFile)
                 } catch let e as PendingFile.WriteError {
@@ -59,7 +82,8 @@ enum ImageOutput {
                 }
                 try files.prepare(h, verity: false)
             }
-            return try write(root: consume root, image: image, options: options, tap: tap, sidecars: files)
+            let stats = try write(root: consume root, image: image, options: options, tap: tap, sidecars: files)
+            return Written(stats: stats, fileSize: diskSize, rootHash: tap.hashes?.rootHash)
         }
     }
 
@@ -80,4 +104,28 @@ enum ImageOutput {
             throw error
         }
     }
+
+    /// One line on what was written, the same in every command:
+    /// `wrote IMAGE[ and its sidecars]: BYTES bytes, INODES inodes, EXTRA…,
+    /// COMPRESSOR, block size N[, root hash HEX]`. `extra` holds a
+    /// command's own counts (the builder's store paths and units).
+    static func summary(image: String, form: Form, written: Written, options: ImageOptions,
+                        extra: [String] = [], rootHashLabel: String = "root hash") -> String {
+        let what: String
+        switch form {
+        case .plain: what = ""
+        case .veritySidecars: what = " with .verity and .roothash"
+        case .ddi: what = " as a DDI with .roothash"
+        }
+        var parts = [counted(Int(written.fileSize), "byte"), counted(written.stats.inodeCount, "inode")] + extra
+        parts.append(options.compressor.description)
+        parts.append("block size \(options.blockSize)")
+        if let h = written.rootHash { parts.append("\(rootHashLabel) \(hex(h))") }
+        return "wrote \(image)\(what): \(parts.joined(separator: ", "))"
+    }
+}
+
+/// `1 unit`, `2 units`: a count with its noun, singular for one.
+func counted(_ n: Int, _ noun: String) -> String {
+    "\(n) \(noun)\(n == 1 ? "" : "s")"
 }

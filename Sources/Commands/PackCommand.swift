@@ -23,6 +23,10 @@ enum PackCommand {
                           "gzip -Xcompression-level 6",
                           "lzo -Xalgorithm lzo1x_1".
                           Default: "xz -Xdict-size 100%".
+                          xz's -Xdict-size is bytes, NK, NM or N% of the
+                          block size; a dictionary equal to the block size
+                          (100%, or none given) is taken at every block
+                          size, any other must be 8K up to the block size.
       --block-size SIZE   data block size: a power of two from 4K to 1M,
                           written as bytes (131072) or with K/M (128K, 1M).
                           Default: 1M.
@@ -60,9 +64,20 @@ enum PackCommand {
       --force             replace IMAGE (and its sidecars) if it exists
                           and is a regular file (default: refuse; anything
                           else, such as a device or FIFO, is never replaced).
+      -q, --quiet         print nothing on success (default: one line on
+                          stdout: the image, its bytes and inodes, the
+                          compressor and, with --verity or --ddi, the
+                          root hash).
       -h, --help          show this help.
 
-    A progress bar is drawn on stderr only when stderr is a terminal.
+    Options take their value as the next word or after "=" (--comp=zstd).
+    mksquashfs's spellings (-comp, -b, -processors, -noappend, ...) are
+    refused with a pointer to these. A progress bar is drawn on stderr only
+    when stderr is a terminal.
+
+    Exit status: 0 written; 2 a usage error (unknown option, missing
+    operand or value, --verity with --ddi); 1 any other failure. Errors
+    are one line on stderr, and nothing is left half-written.
     """
 
     struct Failure: Error { let message: String }
@@ -72,7 +87,7 @@ enum PackCommand {
             return try runThrowing(arguments: arguments, environment: environment)
         } catch {
             reportError(error, prefix: "mkportable pack")
-            return 1
+            return exitStatus(for: error)
         }
     }
 
@@ -80,7 +95,6 @@ enum PackCommand {
     /// the environment or the disk.
     struct Request {
         var comp = "xz -Xdict-size 100%"
-        var compGiven = false
         var blockSize = "1M"
         var jobs: Int?
         var mtime: UInt32?
@@ -89,6 +103,7 @@ enum PackCommand {
         var exactBlocks = false
         var verity = false
         var ddi = false
+        var quiet = false
         var arch: String?
         var source = ""
         var image = ""
@@ -106,7 +121,10 @@ enum PackCommand {
             try checkDestination(path, force: request.force)
         }
         let outputs = try ImageOutput.paths(image: request.image, form: form)
-        try write(try scanRoot(request, leavingOut: outputs), to: request.image, options: options, form: form)
+        let written = try write(try scanRoot(request, leavingOut: outputs), to: request.image, options: options, form: form)
+        if !request.quiet {
+            print(ImageOutput.summary(image: request.image, form: form, written: written, options: options))
+        }
         return 0
     }
 
@@ -115,14 +133,14 @@ enum PackCommand {
         var r = Request()
         var operands: [String] = []
         var cursor = ArgumentCursor(arguments, command: "mkportable pack")
-        while let word = cursor.next() {
+        while let word = try cursor.next() {
             guard case .option(let o) = word else {
                 if case .operand(let a) = word { operands.append(a) }
                 continue
             }
             switch o {
             case "-h", "--help": return nil
-            case "--comp": r.comp = try cursor.value(of: o); r.compGiven = true
+            case "--comp": r.comp = try cursor.value(of: o)
             case "--block-size": r.blockSize = try cursor.value(of: o)
             case "--jobs": r.jobs = try Settings.jobsOption(try cursor.value(of: o))
             case "--mtime": r.mtime = try Settings.seconds(try cursor.value(of: o), what: o)
@@ -132,24 +150,39 @@ enum PackCommand {
             case "--exact-blocks": r.exactBlocks = true
             case "--verity": r.verity = true
             case "--ddi": r.ddi = true
-            default: throw cursor.unknown(o)
+            case "--quiet", "-q": r.quiet = true
+            default: throw cursor.unknown(o, hint: MksquashfsSpelling.hint(for: o))
             }
         }
-        guard operands.count == 2 else {
-            throw Failure(message: "expected SOURCE_DIR and IMAGE, got \(operands.count) argument(s); usage: mkportable pack [options] SOURCE_DIR IMAGE")
-        }
+        try checkCombination(r, operands: operands)
         r.source = operands[0]
         r.image = operands[1]
         return r
     }
 
+    /// What the options and operands cannot be together: exactly
+    /// SOURCE_DIR and IMAGE; `--verity` or `--ddi`, not both (a DDI holds
+    /// its tree in a partition); `--arch` only with `--ddi`.
+    static func checkCombination(_ r: Request, operands: [String]) throws(UsageError) {
+        let usage = "usage: mkportable pack [options] SOURCE_DIR IMAGE"
+        switch operands.count {
+        case 0: throw UsageError(message: "SOURCE_DIR and IMAGE are missing; \(usage)")
+        case 1: throw UsageError(message: "IMAGE is missing after \(operands[0]); \(usage)")
+        case 2: break
+        default: throw UsageError(message: "expected SOURCE_DIR and IMAGE, got \(operands.count) operands (\(operands.joined(separator: " "))); \(usage)")
+        }
+        if r.verity && r.ddi {
+            throw UsageError(message: "--verity and --ddi exclude each other: --ddi already puts the hash tree in the disk's root-verity partition and writes NAME.roothash; give one of them")
+        }
+        if r.arch != nil && !r.ddi {
+            throw UsageError(message: "--arch only applies to --ddi; add --ddi or drop --arch")
+        }
+    }
+
     /// The writer's settings: block size, compressor, mtime, threads.
     static func imageOptions(_ r: Request, environment: [String: String]) throws -> ImageOptions {
         let blockSize = try setting("--block-size", r.blockSize, parseBlockSize)
-        // The default "-Xdict-size 100%" cannot go below xz's 8 KiB minimum;
-        // under 8 KiB blocks the default means plain xz (dictionary = block).
-        let comp = !r.compGiven && blockSize < XzCompressor.minimumDictionarySize ? "xz" : r.comp
-        let compressor = try setting("--comp", comp) { (text: String) throws(SquashFSError) in
+        let compressor = try setting("--comp", r.comp) { (text: String) throws(SquashFSError) in
             try parseCompressor(text, blockSize: blockSize)
         }
         let mtime = try r.mtime ?? Settings.sourceDateEpoch(environment) ?? 0
@@ -168,9 +201,6 @@ enum PackCommand {
                 throw Failure(message: "--arch \(r.arch ?? "this machine's"): no discoverable partition types known for it; give one of \(PartitionTypes.byCPU.keys.sorted().joined(separator: ", "))")
             }
             return .ddi(types)
-        }
-        if r.arch != nil {
-            throw Failure(message: "--arch only applies to --ddi; add --ddi or drop --arch")
         }
         return r.verity ? .veritySidecars : .plain
     }
@@ -229,9 +259,10 @@ enum PackCommand {
         }
     }
 
-    static func write(_ root: consuming Directory, to image: String, options: ImageOptions, form: ImageOutput.Form) throws {
+    static func write(_ root: consuming Directory, to image: String, options: ImageOptions,
+                      form: ImageOutput.Form) throws -> ImageOutput.Written {
         do {
-            _ = try ImageOutput.write(root: root, image: image, options: options, form: form)
+            return try ImageOutput.write(root: root, image: image, options: options, form: form)
         } catch {
             guard let e = error as? SquashFSError, e.kind == .destinationAppeared else { throw error }
             throw Failure(message: "\(e.path ?? image): appeared while packing; it was left as it is and the new image discarded (pass --force to replace it)")

@@ -37,6 +37,9 @@ enum SignCommand {
                         keyring.
       --out DIR         the new directory for the signed copy.
       -h, --help        show this help.
+
+    Exit status: 0 signed; 2 a usage error (an unknown or missing option,
+    no IMAGE); 1 any other failure. Errors are one line on stderr.
     """
 
     static func run(arguments: [String]) -> Int32 {
@@ -44,7 +47,7 @@ enum SignCommand {
             return try runThrowing(arguments)
         } catch {
             reportError(error, prefix: "mkportable sign")
-            return 1
+            return exitStatus(for: error)
         }
     }
 
@@ -55,7 +58,7 @@ enum SignCommand {
         var key: String?, cert: String?, out: String?
         var images: [String] = []
         var cursor = ArgumentCursor(arguments, command: "mkportable sign")
-        while let word = cursor.next() {
+        while let word = try cursor.next() {
             switch word {
             case .option("-h"), .option("--help"): print(help); return nil
             case .option("--key"): key = try cursor.value(of: "--key", nonEmpty: true)
@@ -65,8 +68,14 @@ enum SignCommand {
             case .operand(let a): images.append(a)
             }
         }
-        guard let key, let cert, let out, images.count == 1 else {
-            throw PackCommand.Failure(message: "usage: mkportable sign --key KEY.pem --cert CERT.pem --out DIR IMAGE.raw (see --help)")
+        let usage = "usage: mkportable sign --key KEY.pem --cert CERT.pem --out DIR IMAGE.raw"
+        let missing = [(key, "--key KEY.pem"), (cert, "--cert CERT.pem"), (out, "--out DIR")].filter { $0.0 == nil }.map(\.1)
+        guard missing.isEmpty, let key, let cert, let out else {
+            throw UsageError(message: "\(missing.joined(separator: " and ")) \(missing.count == 1 ? "is" : "are") missing; \(usage)")
+        }
+        guard images.count == 1 else {
+            let got = images.isEmpty ? "IMAGE.raw is missing" : "expected one IMAGE.raw, got \(images.count) (\(images.joined(separator: " ")))"
+            throw UsageError(message: "\(got); \(usage)")
         }
         return Request(key: key, cert: cert, out: out, image: images[0])
     }

@@ -18,6 +18,12 @@ enum Usage {
           Builder mode: run by Nix with NIX_ATTRS_JSON_FILE set.
 
     Run `mkportable pack --help` for the pack options (--verity, --ddi),
-    `mkportable verify --help`, `mkportable sign --help`.
+    `mkportable verify --help`, `mkportable sign --help`,
+    `mkportable build --help`. Options take their value as the next word
+    or after "=" (--comp=zstd).
+
+    Exit status, in every command: 0 success; 2 a usage error (an unknown
+    option, a missing operand or option value); 1 any other failure.
+    Errors are one line on stderr.
     """
 }

@@ -26,8 +26,9 @@ enum VerifyCommand {
       --cert CERT.pem   the certificate the root hash must be signed with.
       -h, --help        show this help.
 
-    Exit status 0: everything checked matches. 1: a mismatch or an error,
-    on one line of stderr.
+    Exit status 0: everything checked matches. 2: a usage error (an unknown
+    option, no IMAGE). 1: a mismatch or any other error. Errors are one
+    line on stderr.
     """
 
     static func run(arguments: [String]) -> Int32 {
@@ -38,7 +39,7 @@ enum VerifyCommand {
             return 1
         } catch {
             reportError(error, prefix: "mkportable verify")
-            return 1
+            return exitStatus(for: error)
         }
     }
 
@@ -46,7 +47,7 @@ enum VerifyCommand {
         var cert: String?
         var images: [String] = []
         var cursor = ArgumentCursor(arguments, command: "mkportable verify")
-        while let word = cursor.next() {
+        while let word = try cursor.next() {
             switch word {
             case .option("-h"), .option("--help"): print(help); return 0
             case .option("--cert"): cert = try cursor.value(of: "--cert", nonEmpty: true)
@@ -55,7 +56,8 @@ enum VerifyCommand {
             }
         }
         guard images.count == 1 else {
-            throw PackCommand.Failure(message: "expected one IMAGE, got \(images.count); usage: mkportable verify [--cert CERT.pem] IMAGE.raw")
+            let got = images.isEmpty ? "IMAGE.raw is missing" : "expected one IMAGE.raw, got \(images.count) (\(images.joined(separator: " ")))"
+            throw UsageError(message: "\(got); usage: mkportable verify [--cert CERT.pem] IMAGE.raw")
         }
         let image = images[0]
         let summary = try verify(image: image, certificate: cert)
