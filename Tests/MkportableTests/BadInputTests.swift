@@ -617,7 +617,9 @@ final class BadInputTests: XCTestCase {
         for (options, fragments) in cases {
             let r = try runLimited(try MkportableBinary.path(), ["pack"] + options + [src.string, image.string],
                                    environment: ["SOURCE_DATE_EPOCH": nil])
-            assertCleanFailure(r, prefix: "mkportable pack: error: ", fragments, images: [image], directories: [outDir],
+            // A bad value is a failure (1); an unknown option a usage error (2).
+            let status: Int32 = options == ["--frobnicate"] ? 2 : 1
+            assertCleanFailure(r, status: status, prefix: "mkportable pack: error: ", fragments, images: [image], directories: [outDir],
                                label: "pack \(options)")
         }
         let ok = try runLimited(try MkportableBinary.path(), ["pack", "--comp", "gzip", "--block-size", "4K", src.string, image.string])
