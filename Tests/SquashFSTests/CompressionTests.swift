@@ -413,12 +413,7 @@ final class CompressionTests: XCTestCase {
     /// parseCompressor must agree on accept or refuse (squashfs-tools
     /// 4.6.1 parses -X options exactly as the 4.5.1 installed here).
     func testAcceptanceAgreesWithMksquashfs() throws {
-        guard let mksquashfs = Tools.find("mksquashfs") else { throw XCTSkip("mksquashfs not installed") }
-        let dir = try Tools.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let source = dir.appendingPathComponent("src")
-        try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
-        try Data("x\n".utf8).write(to: source.appendingPathComponent("f"))
+        let mksquashfs = try MksquashfsProbe()
         let specs = [
             "lzo", "lzo -Xalgorithm lzo1x_1", "lzo -Xalgorithm lzo1x_1_11", "lzo -Xalgorithm lzo1x_1_12",
             "lzo -Xalgorithm lzo1x_1_15", "lzo -Xalgorithm lzo1x_999", "lzo -Xcompression-level 1",
@@ -430,10 +425,7 @@ final class CompressionTests: XCTestCase {
         ]
         for spec in specs {
             let ours = (try? parseCompressor(spec, blockSize: 1 << 17)) != nil
-            let image = dir.appendingPathComponent("image.sqfs")
-            let arguments = [source.path, image.path, "-noappend", "-quiet", "-no-progress", "-b", "128K", "-comp"]
-                + spec.split(separator: " ").map(String.init)
-            let theirs = try Tools.run(mksquashfs, arguments).status == 0
+            let theirs = try mksquashfs.accepts(["-b", "128K", "-comp"] + spec.split(separator: " ").map(String.init))
             XCTAssertEqual(ours, theirs, "\(spec): parseCompressor \(ours ? "accepts" : "refuses"), mksquashfs \(theirs ? "accepts" : "refuses")")
         }
     }
@@ -455,21 +447,13 @@ final class CompressionTests: XCTestCase {
         let plain = try parseCompressor("xz", blockSize: 4096)
         XCTAssertEqual(full.description, plain.description)
         XCTAssertEqual(full.options, plain.options)
-        guard let mksquashfs = Tools.find("mksquashfs") else { throw XCTSkip("mksquashfs not installed") }
-        let dir = try Tools.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let source = dir.appendingPathComponent("src")
-        try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
-        try Data("x\n".utf8).write(to: source.appendingPathComponent("f"))
+        let mksquashfs = try MksquashfsProbe()
         var disagreements: [String] = []
         for (block, blockText) in [(4096, "4K"), (8192, "8K"), (16384, "16K")] {
             for dict in ["100%", "50%", "75%", "4K", "8K", "12K", "16K", "4096", "8192"] {
                 let spec = "xz -Xdict-size \(dict)"
                 let ours = (try? parseCompressor(spec, blockSize: block)) != nil
-                let image = dir.appendingPathComponent("image.sqfs")
-                let arguments = [source.path, image.path, "-noappend", "-quiet", "-no-progress", "-b", blockText,
-                                 "-comp", "xz", "-Xdict-size", dict]
-                let theirs = try Tools.run(mksquashfs, arguments).status == 0
+                let theirs = try mksquashfs.accepts(["-b", blockText, "-comp", "xz", "-Xdict-size", dict])
                 if ours != theirs { disagreements.append("-b \(blockText) \(spec): ours \(ours), mksquashfs \(theirs)") }
             }
         }
@@ -705,5 +689,29 @@ private enum Tools {
         let output = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, output)
+    }
+}
+
+/// The installed mksquashfs and a one-file tree to pack, to ask it whether
+/// it accepts a command line (the test is skipped without mksquashfs).
+final class MksquashfsProbe {
+    let tool: String
+    let dir: URL
+
+    init() throws {
+        guard let tool = Tools.find("mksquashfs") else { throw XCTSkip("mksquashfs not installed") }
+        self.tool = tool
+        dir = try Tools.temporaryDirectory()
+        let source = dir.appendingPathComponent("src")
+        try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
+        try Data("x\n".utf8).write(to: source.appendingPathComponent("f"))
+    }
+
+    deinit { try? FileManager.default.removeItem(at: dir) }
+
+    /// Whether mksquashfs packs the tree with `options` (exit status 0).
+    func accepts(_ options: [String]) throws -> Bool {
+        let source = dir.appendingPathComponent("src").path, image = dir.appendingPathComponent("image.sqfs").path
+        return try Tools.run(tool, [source, image, "-noappend", "-quiet", "-no-progress"] + options).status == 0
     }
 }
