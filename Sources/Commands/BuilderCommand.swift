@@ -70,6 +70,7 @@ enum BuilderCommand {
         var attrsPath: String
         var outDir: String?
         var graphDir: String
+        /// Draw a progress bar (outside Nix, on a terminal).
         var progress: Bool
     }
 
@@ -167,7 +168,7 @@ enum BuilderCommand {
         guard let out else {
             throw UsageError(message: "--out DIR is required; \(usage)")
         }
-        return Job(attrsPath: attrs, outDir: out, graphDir: graphDir ?? dirname(attrs), progress: isatty(2) != 0)
+        return Job(attrsPath: attrs, outDir: out, graphDir: graphDir ?? dirname(attrs), progress: true)
     }
 
     static func imageOptions(_ spec: ImageSpec, environment: [String: String], progress: Bool) throws -> ImageOptions {
@@ -176,10 +177,12 @@ enum BuilderCommand {
             try parseCompressor(text, blockSize: blockSize)
         }
         let mtime = try Settings.sourceDateEpoch(environment, fix: "; unset it for mtime 0") ?? 0
-        return ImageOptions(compressor: compressor, blockSize: blockSize,
-                            jobs: try Settings.jobs(option: nil, environment: environment), mtime: mtime,
-                            progress: progress, replace: true,
-                            notice: { fputs("mkportable: note: \($0)\n", stderr) })
+        var options = ImageOptions(compressor: compressor, blockSize: blockSize,
+                                   jobs: try Settings.jobs(option: nil, environment: environment), mtime: mtime,
+                                   progress: progress ? ProgressBar.forTerminal() : nil, replace: true,
+                                   notice: { fputs("mkportable: note: \($0)\n", stderr) })
+        options.unnamedTemporary = Settings.unnamedTemporary(environment)
+        return options
     }
 
     /// A setting the writer parses, its refusal in the builder's terms:

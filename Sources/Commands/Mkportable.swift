@@ -15,6 +15,7 @@ public enum Mkportable {
     /// printed, one line each, on stderr.
     public static func run(arguments: [String], environment: [String: String]) -> Int32 {
         let rest = Array(arguments.dropFirst())
+        PhaseTrace.install(environment)
         switch arguments.first {
         case "pack":
             return PackCommand.run(arguments: rest, environment: environment)

@@ -187,10 +187,12 @@ enum PackCommand {
         }
         let mtime = try r.mtime ?? Settings.sourceDateEpoch(environment) ?? 0
         let threads = try Settings.jobs(option: r.jobs, environment: environment)
-        return ImageOptions(compressor: compressor, blockSize: blockSize,
-                            jobs: threads, mtime: mtime,
-                            progress: isatty(2) != 0, adaptive: !r.exactBlocks, replace: r.force,
-                            notice: { fputs("mkportable pack: note: \($0)\n", stderr) })
+        var options = ImageOptions(compressor: compressor, blockSize: blockSize,
+                                   jobs: threads, mtime: mtime,
+                                   progress: ProgressBar.forTerminal(), adaptive: !r.exactBlocks, replace: r.force,
+                                   notice: { fputs("mkportable pack: note: \($0)\n", stderr) })
+        options.unnamedTemporary = Settings.unnamedTemporary(environment)
+        return options
     }
 
     /// Plain, with verity sidecars, or a DDI for `--arch` (default: this

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import PortableService
 import SquashFS
+import SystemIO
 
 /// The settings both commands take from the environment or the command
 /// line as numbers, parsed in one place by one rule (`parseDigits`: ASCII
@@ -43,6 +44,14 @@ enum Settings {
     static func sourceDateEpoch(_ environment: [String: String], fix: String = "") throws(Invalid) -> UInt32? {
         guard let text = environment["SOURCE_DATE_EPOCH"], !text.isEmpty else { return nil }
         return try seconds(text, what: "SOURCE_DATE_EPOCH", fix: fix)
+    }
+
+    /// Whether the image may be an unnamed O_TMPFILE file until complete:
+    /// yes unless MKPORTABLE_NO_O_TMPFILE is set (to anything), which takes
+    /// the named-temporary path on purpose (tests; a file system that
+    /// claims O_TMPFILE but cannot link such a file).
+    static func unnamedTemporary(_ environment: [String: String]) -> Bool {
+        environment["MKPORTABLE_NO_O_TMPFILE"] == nil
     }
 
     /// Octal permission bits, 0 to 7777.

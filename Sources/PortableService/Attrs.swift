@@ -1,4 +1,5 @@
 import SquashFS
+import SystemIO
 
 /// Reading the derivation's attributes: the JSON file Nix writes for
 /// `__structuredAttrs = true` (`.attrs.json`), and the reference graphs

@@ -101,7 +101,7 @@ struct DiskScanner {
             case .success(let fd): e = errno; _ = Glibc.close(fd)
             }
             if e == EACCES {
-                throw SquashFSError("\(renderName(path)): permission denied listing this directory; make it readable and searchable by the user running mkportable (e.g. chmod a+rx) or run as a user who can")
+                throw SquashFSError("\(renderName(path)): permission denied listing this directory; make it readable and searchable (e.g. chmod a+rx) for the user that runs the write, or run as a user who can")
             }
             throw SquashFSError("\(renderName(path)): cannot open directory (\(Posix.errorString(e)))")
         }
@@ -111,7 +111,7 @@ struct DiskScanner {
         // Listing needs read permission, looking at the entries search
         // permission; say which is missing rather than "cannot stat".
         if !names.isEmpty && faccessat(fd, ".", X_OK, AT_EACCESS) != 0 && errno == EACCES {
-            throw SquashFSError("\(renderName(path)): permission denied searching this directory; make it searchable by the user running mkportable (e.g. chmod a+x) or run as a user who can")
+            throw SquashFSError("\(renderName(path)): permission denied searching this directory; make it searchable (e.g. chmod a+x) for the user that runs the write, or run as a user who can")
         }
         let entries = try self.entries(names, in: fd, directory: SourcePath(path, root: root, relative: relative))
         return Directory(mode: mode, entries: entries)

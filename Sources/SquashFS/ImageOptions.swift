@@ -1,6 +1,6 @@
 /// Settings of one image write. Every field is part of the image's
-/// definition except `jobs`, `progress`, `replace` and `notice`, which
-/// never change a byte.
+/// definition except `jobs`, `progress`, `replace`, `unnamedTemporary` and
+/// `notice`, which never change a byte.
 public struct ImageOptions: Sendable {
     public var compressor: any Compressor
     /// Data block size: a power of two from 4 KiB to 1 MiB.
@@ -9,8 +9,8 @@ public struct ImageOptions: Sendable {
     public var jobs: Int
     /// Every inode's mtime and the superblock's modification time.
     public var mtime: UInt32
-    /// Draw a progress bar on stderr (callers set it only for terminals).
-    public var progress: Bool
+    /// Told how far the data area has got (a progress display), if given.
+    public var progress: (any WriteProgress)?
     /// Let the compressor tune each block to its content (see
     /// `BlockContent`; xz only, and only without `-Xbcj`). Off, every data
     /// block is compressed exactly as mksquashfs compresses it.
@@ -18,12 +18,16 @@ public struct ImageOptions: Sendable {
     /// Replace an existing regular file at the destination. Off, the
     /// write fails if anything is there when the image is published.
     public var replace: Bool
+    /// Write the image to an unnamed temporary file (O_TMPFILE) where the
+    /// file system has them. Off, a named temporary beside the destination
+    /// is used, as on file systems without them. Never changes a byte.
+    public var unnamedTemporary = true
     /// Told about what the write does differently from what was asked,
     /// without failing (fewer threads than `jobs`, say), one line each.
     public var notice: (@Sendable (String) -> Void)?
 
     public init(compressor: any Compressor, blockSize: Int = 1 << 20, jobs: Int = 1, mtime: UInt32 = 0,
-                progress: Bool = false, adaptive: Bool = true, replace: Bool = false,
+                progress: (any WriteProgress)? = nil, adaptive: Bool = true, replace: Bool = false,
                 notice: (@Sendable (String) -> Void)? = nil) {
         self.compressor = compressor
         self.replace = replace

@@ -38,7 +38,8 @@ struct ImageWriter {
     func write(root: consuming Directory, to path: String, observer: (any OutputObserver)? = nil) throws(SquashFSError) -> ImageStats {
         var tree = try FlatTree(root: consume root)
         Trace.mark("tree flattened: \(tree.nodes.count) entries")
-        let output = try OutputFile(path: path, replace: options.replace, imageOffset: observer?.imageOffset ?? 0)
+        let output = try OutputFile(path: path, replace: options.replace, imageOffset: observer?.imageOffset ?? 0,
+                                    unnamed: options.unnamedTemporary)
         output.observer = observer
         let compressor = options.adaptive ? options.compressor.adaptedToContent() : options.compressor
         let flags = try writeHead(compressor: compressor, to: output)
@@ -92,9 +93,9 @@ struct ImageWriter {
             options.notice?("started \(data.threadCount) of \(options.jobs) compression threads (\(refused)): \(limit); continuing with \(data.threadCount)")
         }
         do {
-            var bar = options.progress ? ProgressBar() : nil
-            try data.run(tree, progress: bar == nil ? nil : { bar!.update(done: $0.done, total: $0.total) })
-            bar?.finish()
+            let progress = options.progress
+            try data.run(tree, progress: progress.map { p in { p.update(done: $0.done, total: $0.total) } })
+            progress?.finish()
         }
         tree.releaseFiles()
         // The compressors' work areas, freed in their threads' arenas.

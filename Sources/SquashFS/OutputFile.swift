@@ -47,7 +47,7 @@ final class OutputFile {
     /// Sees every byte as it is written (see `OutputObserver`).
     var observer: (any OutputObserver)?
 
-    init(path: String, replace: Bool, imageOffset: UInt64 = 0) throws(SquashFSError) {
+    init(path: String, replace: Bool, imageOffset: UInt64 = 0, unnamed: Bool = true) throws(SquashFSError) {
         finalPath = path
         self.replace = replace
         base = imageOffset
@@ -66,16 +66,15 @@ final class OutputFile {
         Posix.ignoreIfDefault(SIGXFSZ)
 
         // Unnamed first; a named temporary where that is not to be had.
-        // MKPORTABLE_NO_O_TMPFILE (set to anything) takes the fallback on
-        // purpose: for its tests, and for a file system that claims
-        // O_TMPFILE but cannot link such a file.
-        var unnamed: Int32 = -1
-        if getenv("MKPORTABLE_NO_O_TMPFILE") == nil,
+        // `unnamed` false takes the fallback on purpose: for its tests, and
+        // for a file system that claims O_TMPFILE but cannot link such a file.
+        var unnamedFD: Int32 = -1
+        if unnamed,
            let f = try? Posix.retryingEINTR({ openat(dirFD, ".", cposix_O_TMPFILE | O_WRONLY | O_CLOEXEC, 0o644) }) {
-            if Self.canName(f) { unnamed = f } else { _ = Glibc.close(f) }
+            if Self.canName(f) { unnamedFD = f } else { _ = Glibc.close(f) }
         }
-        if unnamed >= 0 {
-            fd = unnamed
+        if unnamedFD >= 0 {
+            fd = unnamedFD
             named = false
         } else {
             unlinkat(dirFD, temp, 0)

@@ -73,7 +73,7 @@ struct SourceReader {
     private static func openFailure(_ e: Int32, displayPath: String) -> SquashFSError {
         switch e {
         case EACCES:
-            return SquashFSError("\(displayPath): permission denied reading this file; make it readable by the user running mkportable (e.g. chmod a+r) or run as a user who can read it")
+            return SquashFSError("\(displayPath): permission denied reading this file; make it readable (e.g. chmod a+r) for the user that runs the write, or run as a user who can read it")
         case ENOENT:
             return SquashFSError("\(displayPath): the file disappeared after the scan; do not modify the source while the image is written", kind: .sourceChanged)
         case ELOOP, ENOTDIR, EXDEV, ESTALE:

@@ -7,8 +7,8 @@ import SystemIO
 /// Errors flow one way. The module knows no caller's option names: a
 /// setting it refuses (`.invalidSetting`) carries only the problem
 /// (`unknown option -Xfoo for xz; accepted: …`), and the command that took
-/// the setting puts its own name in front (pack: `--comp "xz -Xfoo": …`;
-/// the builder: `attribute squash-compression: "xz -Xfoo": …`). Every other
+/// the setting puts its own name for it in front (an option, an
+/// attribute: `NAME "xz -Xfoo": unknown option …`). Every other
 /// message is a whole line already, naming the path it is about.
 public struct SquashFSError: Error, CustomStringConvertible, Sendable {
     public enum Kind: Sendable, Equatable {

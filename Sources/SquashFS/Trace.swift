@@ -1,30 +1,18 @@
-#if canImport(Glibc)
-import Glibc
-import SystemIO
-#endif
-
-/// MKPORTABLE_TRACE=1 prints one line per phase to stderr: milliseconds
-/// since the first mark and the resident set size, to see where time and
-/// memory go without a profiler. Off by default; it never changes the image.
+/// Phase marks for whoever wants to see where a write spends its time: the
+/// writer calls `mark` as each phase ends (scan, data passes, metadata),
+/// and nothing happens unless the caller installed a `sink` before the
+/// write. The library never decides when tracing is on or where it goes;
+/// it never changes the image.
 public enum Trace {
-    public static let enabled = getenv("MKPORTABLE_TRACE") != nil
-    nonisolated(unsafe) private static var origin = -1.0
+    /// Receives each phase's description. Set once, before any write
+    /// starts its threads; the writer reads it from several threads.
+    nonisolated(unsafe) public static var sink: ((String) -> Void)?
+
+    /// Whether marks go anywhere (to skip measuring what no one reads).
+    public static var enabled: Bool { sink != nil }
 
     public static func mark(_ phase: @autoclosure () -> String) {
-        guard enabled else { return }
-        let t = Posix.monotonicSeconds()
-        if origin < 0 { origin = t }
-        fputs("trace: \(Int((t - origin) * 1000)) ms, rss \(residentKB() / 1000) MB: \(phase())\n", stderr)
-    }
-
-    /// Second field of /proc/self/statm (resident pages), in kB.
-    private static func residentKB() -> Int {
-        guard let f = fopen("/proc/self/statm", "r") else { return -1 }
-        defer { fclose(f) }
-        var line = [CChar](repeating: 0, count: 128)
-        guard fgets(&line, Int32(line.count), f) != nil else { return -1 }
-        let fields = String(cString: line).split(separator: " ")
-        guard fields.count >= 2, let pages = Int(fields[1]) else { return -1 }
-        return pages * Int(sysconf(Int32(_SC_PAGESIZE))) / 1000
+        guard let sink else { return }
+        sink(phase())
     }
 }

@@ -183,6 +183,25 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(try superblock(quiet).contains("Compression xz"))
     }
 
+    // MARK: tracing, from the environment the command is given
+
+    func testTraceFollowsTheCommandsEnvironment() throws {
+        let traced = try runInProcess(["pack", "--quiet", src.string, tmp.sub("t.raw").string],
+                                      environment: ["MKPORTABLE_TRACE": "1"])
+        XCTAssertEqual(traced.status, 0, traced.summary)
+        let lines = traced.stderrText.split(separator: "\n")
+        XCTAssertTrue(lines.allSatisfy { $0.hasPrefix("trace: ") && $0.contains(" ms, rss ") }, traced.stderrText)
+        for phase in ["scanning \(src.string)", "data written", "metadata laid out"] {
+            XCTAssertTrue(lines.contains { $0.hasSuffix(phase) || $0.contains(": \(phase)") }, "no \(phase) in \(traced.stderrText)")
+        }
+        XCTAssertTrue(try superblock(tmp.sub("t.raw")).contains("Compression xz"))
+        // The next command, without the variable, traces nothing.
+        let quiet = try runInProcess(["pack", "--quiet", src.string, tmp.sub("u.raw").string])
+        XCTAssertEqual(quiet.status, 0, quiet.summary)
+        XCTAssertEqual(quiet.stderrText, "")
+        XCTAssertEqual(try Posix.readFile(tmp.sub("t.raw")), try Posix.readFile(tmp.sub("u.raw")))
+    }
+
     // MARK: the builder's log line
 
     func testBuilderLogLineCarriesCountsAndADigest() throws {

@@ -33,11 +33,11 @@ final class FaultTests: PackTestCase {
         let out = try openDirectory("out")
         let cases: [(String, (TreeBuilder) throws -> Void, [String])] = [
             ("file mode 000", { t in try t.file("secret", "s3cret\n", mode: 0o000) },
-             ["/src-0/secret: permission denied reading this file; make it readable by the user running mkportable (e.g. chmod a+r)"]),
+             ["/src-0/secret: permission denied reading this file; make it readable (e.g. chmod a+r) for the user that runs the write"]),
             ("directory mode 000", { t in try t.dir("locked/inner"); try t.file("locked/inner/f", "x"); try t.chmod("locked", 0o000) },
-             ["/src-1/locked: permission denied listing this directory; make it readable and searchable by the user running mkportable (e.g. chmod a+rx)"]),
+             ["/src-1/locked: permission denied listing this directory; make it readable and searchable (e.g. chmod a+rx) for the user that runs the write"]),
             ("directory without search permission", { t in try t.file("blind/f", "x"); try t.chmod("blind", 0o644) },
-             ["/src-2/blind: permission denied searching this directory; make it searchable by the user running mkportable (e.g. chmod a+x)"]),
+             ["/src-2/blind: permission denied searching this directory; make it searchable (e.g. chmod a+x) for the user that runs the write"]),
         ]
         for (i, (label, make, fragments)) in cases.enumerated() {
             let t = try TreeBuilder(root: tmp.sub(RawPath("src-\(i)")))

@@ -6,6 +6,7 @@
 // lz4_wrapper.c and lzo_wrapper.c. Those parse the same in 4.5.1 and 4.6.1
 // (4.6 only added the option_args hook mksquashfs uses to skip values);
 // xz's -Xpreset, -Xe, -Xlc, -Xlp and -Xpb are OpenWrt's, not in 4.6.1.
+import SystemIO
 
 /// The compressor names `parseCompressor` knows.
 public let compressorNames = ["gzip", "xz", "zstd", "lz4", "lzo"]

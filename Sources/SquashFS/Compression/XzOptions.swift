@@ -1,3 +1,5 @@
+import SystemIO
+
 // xz's -X options, as squashfs-tools' xz_wrapper.c takes them: -Xbcj with
 // a comma-separated filter list, repeatable (the lists add up), and
 // -Xdict-size, where a later one replaces an earlier one.

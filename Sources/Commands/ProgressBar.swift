@@ -1,14 +1,16 @@
 #if canImport(Glibc)
 import Glibc
-import SystemIO
 #endif
+import SquashFS
+import SystemIO
 
 /// A one-line progress bar on stderr, redrawn at most ten times a second.
-/// Callers enable it only when stderr is a terminal.
-struct ProgressBar {
+/// The commands use it only when stderr is a terminal. Only the writer
+/// thread calls it, one call at a time.
+final class ProgressBar: WriteProgress, @unchecked Sendable {
     private var lastDraw: Double = 0
 
-    mutating func update(done: UInt64, total: UInt64) {
+    func update(done: UInt64, total: UInt64) {
         let t = Posix.monotonicSeconds()
         if t - lastDraw < 0.1 && done < total { return }
         lastDraw = t
@@ -24,7 +26,12 @@ struct ProgressBar {
         fputs(line, stderr)
     }
 
-    mutating func finish() {
+    func finish() {
         fputs("\n", stderr)
+    }
+
+    /// A bar when stderr is a terminal, else none.
+    static func forTerminal() -> ProgressBar? {
+        isatty(2) != 0 ? ProgressBar() : nil
     }
 }
