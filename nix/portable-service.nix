@@ -716,6 +716,8 @@ let
                   b=${again}/${imageFileName}
                   if ! cmp "$a" "$b"; then
                     echo "two builds of ${imageFileName} differ: $a $b" >&2
+                    # Why, in the log: tree, encoding, first differing byte.
+                    ${builder} diff "$a" "$b" >&2 || true
                     exit 1
                   fi
                   echo "$a" > "$out"

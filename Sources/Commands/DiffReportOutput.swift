@@ -1,3 +1,4 @@
+import PortableService
 import ImageReading
 import SquashFS
 
@@ -23,7 +24,8 @@ extension DiffReport {
         if let next = beyondSuperblock {
             lines.append("first differing byte after the superblock: \(next.offset); in A \(next.a); in B \(next.b)")
         }
-        return lines.joined(separator: "\n")
+        // Names may hold control characters; each line stays one line.
+        return lines.map { escapeForMessage($0) }.joined(separator: "\n")
     }
 
     static func describe(_ d: TreeDifference) -> String {

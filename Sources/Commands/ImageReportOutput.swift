@@ -1,3 +1,4 @@
+import PortableService
 import ImageReading
 
 /// `inspect`'s two outputs: a summary for people, and JSON with every
@@ -25,7 +26,8 @@ extension ImageReport {
             for p in service.storePaths { lines.append("  \(p)") }
         }
         lines.append("verity: \(verity.status): \(verity.detail)")
-        return lines.joined(separator: "\n")
+        // Names may hold control characters; each line stays one line.
+        return lines.map { escapeForMessage($0) }.joined(separator: "\n")
     }
 
     static func text(_ value: SettingValue) -> String {

@@ -58,7 +58,7 @@ public final class SquashFSImage: FileSystemImage, @unchecked Sendable {
         guard entry.type == .file else { return [] }
         let inode = try readInode(entry.handle)
         guard case .file(let file) = inode.body else { return [] }
-        return try StoredFileData.chunks(file, path: entry.pathString, superblock: superblock, fragments: fragments)
+        return try StoredFileData.chunks(file, path: Shown.escaped(entry.path), superblock: superblock, fragments: fragments)
     }
 
     public func contents(of chunk: StoredChunk) throws -> [UInt8] {

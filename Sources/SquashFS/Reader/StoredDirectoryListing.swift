@@ -54,7 +54,5 @@ enum StoredDirectoryListing {
                                     inodeNumber: UInt32(number), type: type)
     }
 
-    static func quoted(_ name: [UInt8]) -> String {
-        "\"" + String(decoding: name, as: UTF8.self) + "\""
-    }
+    static func quoted(_ name: [UInt8]) -> String { Shown.quoted(name) }
 }

@@ -22,17 +22,17 @@ extension SquashFSImage {
         var seen: Set<UInt64> = [superblock.rootInode]
         var pending: [(path: [UInt8], listing: StoredInode.Directory)] = [([], rootListing)]
         while let (path, listing) = pending.popLast() {
-            let shown = path.isEmpty ? "/" : String(decoding: path, as: UTF8.self)
+            let shown = path.isEmpty ? "/" : Shown.escaped(path)
             for child in try StoredDirectoryListing.read(listing, path: shown, in: directoryTable, superblock: superblock) {
                 let childPath = path + [0x2F] + child.name
                 let inode = try readInode(child.inodeReference)
                 guard inode.number == child.inodeNumber, inode.basicType == child.type else {
-                    throw SquashFSError.badImage("directory table, entry \(String(decoding: childPath, as: UTF8.self))",
+                    throw SquashFSError.badImage("directory table, entry \(Shown.escaped(childPath))",
                                                  "names inode \(child.inodeNumber) of type \(child.type); the inode there is \(inode.number) of type \(inode.basicType)")
                 }
                 if case .directory(let sub) = inode.body {
                     guard seen.insert(child.inodeReference).inserted else {
-                        throw SquashFSError.badImage("directory table, entry \(String(decoding: childPath, as: UTF8.self))",
+                        throw SquashFSError.badImage("directory table, entry \(Shown.escaped(childPath))",
                                                      "names a directory already listed elsewhere (a loop in the tree)")
                     }
                     pending.append((childPath, sub))
@@ -46,7 +46,7 @@ extension SquashFSImage {
 
     private func id(_ index: UInt16, _ path: [UInt8]) throws(SquashFSError) -> UInt32 {
         guard Int(index) < ids.count else {
-            throw .badImage("inode of \(String(decoding: path, as: UTF8.self))", "id index \(index) is past the id table's \(ids.count) entries")
+            throw .badImage("inode of \(Shown.escaped(path))", "id index \(index) is past the id table's \(ids.count) entries")
         }
         return ids[Int(index)]
     }
