@@ -43,7 +43,8 @@ enum DiffCommand {
                 }
             }
             guard images.count == 2 else {
-                throw UsageError(message: "expected two images A and B, got \(images.count); usage: mkportable diff [--json] A B")
+                let problem = images.isEmpty ? "A and B are missing" : images.count == 1 ? "B is missing after \(images[0])" : "expected A and B, got \(images.count) operands"
+                throw UsageError(message: "\(problem); usage: mkportable diff [--json] A B")
             }
             let report = try DiffReport(images[0], images[1])
             print(json ? report.json().render() : report.text())

@@ -43,7 +43,8 @@ enum InspectCommand {
                 }
             }
             guard images.count == 1 else {
-                throw UsageError(message: "expected one IMAGE, got \(images.count); usage: mkportable inspect [--json] IMAGE")
+                let problem = images.isEmpty ? "IMAGE is missing" : "expected one IMAGE, got \(images.count) operands"
+                throw UsageError(message: "\(problem); usage: mkportable inspect [--json] IMAGE")
             }
             let report = try ImageReport(path: images[0])
             print(json ? report.json().render() : report.text())

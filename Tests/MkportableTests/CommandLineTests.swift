@@ -81,6 +81,12 @@ final class CommandLineTests: XCTestCase {
             (["build", "--attrs", tmp.sub("a.json").string], 2, "mkportable", ["--out DIR is required"]),
             (["build", "--attrs", tmp.sub("a.json").string, "--out", tmp.sub("o").string], 1, "mkportable", ["no such file"]),
             (["frobnicate"], 2, "mkportable", ["unknown command frobnicate"]),
+            (["inspect"], 2, "mkportable inspect", ["IMAGE is missing"]),
+            (["inspect", "--bogus", image], 2, "mkportable inspect", ["unknown option --bogus"]),
+            (["inspect", image], 1, "mkportable inspect", [image]),
+            (["diff", image], 2, "mkportable diff", ["B is missing after \(image)"]),
+            // diff(1)'s convention: trouble is 2, as 1 means "they differ".
+            (["diff", image, image], 2, "mkportable diff", [image]),
         ]
         for (arguments, status, prefix, fragments) in cases {
             let r = try runInProcess(arguments)
@@ -88,7 +94,8 @@ final class CommandLineTests: XCTestCase {
                                images: [RawPath(image)], label: arguments.joined(separator: " "))
         }
         // The help of every command documents it.
-        for command in [["--help"], ["pack", "--help"], ["verify", "--help"], ["sign", "--help"], ["build", "--help"]] {
+        for command in [["--help"], ["pack", "--help"], ["verify", "--help"], ["sign", "--help"], ["build", "--help"],
+                        ["inspect", "--help"], ["diff", "--help"]] {
             let r = try runInProcess(command)
             XCTAssertEqual(r.status, 0, r.summary)
             XCTAssertTrue(r.stdoutText.contains("2") && r.stdoutText.contains("usage error"), "\(command): \(r.stdoutText)")
