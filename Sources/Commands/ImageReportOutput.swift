@@ -26,6 +26,9 @@ extension ImageReport {
             for p in service.storePaths { lines.append("  \(p)") }
         }
         lines.append("verity: \(verity.status): \(verity.detail)")
+        if let signature {
+            lines.append("signature: in \(signature.source), signed by \(signature.signer ?? "(no certificate in it)")")
+        }
         // Names may hold control characters; each line stays one line.
         return lines.map { escapeForMessage($0) }.joined(separator: "\n")
     }
@@ -64,7 +67,8 @@ extension ImageReport {
             ("units", .array(service.units.map { .string($0) })),
             ("attachedUnits", .array(service.attached.map { .string($0) })),
             ("storePaths", .array(service.storePaths.map { .string($0) })),
-            ("verity", .object([("status", .string(verity.status)), ("detail", .string(verity.detail))])),
+            ("verity", .object([("status", .string(verity.status)), ("detail", .string(verity.detail)),
+                                ("signature", signature.map { .object([("source", .string($0.source)), ("signer", $0.signer.map(JSONText.string) ?? .null)]) } ?? .null)])),
             ("entries", .array(entries.map(entryJSON))),
         ])
     }

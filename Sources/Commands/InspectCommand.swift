@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import DiskImage
 import Hex
 import ImageReading
 import Verity
@@ -66,6 +67,8 @@ struct ImageReport {
     let digests: [String: String]
     let service: ServiceFacts
     let verity: (status: String, detail: String)
+    /// Where the root hash signature is, and its signer's subject.
+    let signature: (source: String, signer: String?)?
 
     init(path: String) throws {
         image = try OpenedImage(path: path)
@@ -85,6 +88,23 @@ struct ImageReport {
             }
         }
         verity = Self.verityStatus(path, hasDDI: image.ddi != nil)
+        signature = Self.signature(path, image: image)
+    }
+
+    /// The signature beside the image (`NAME.roothash.p7s`) or in a DDI's
+    /// signature partition, and who made it (not whether it is valid:
+    /// `verify --cert` says that).
+    static func signature(_ path: String, image: OpenedImage) -> (source: String, signer: String?)? {
+        if let part = image.ddi?.signature {
+            guard part.size <= SignaturePartition.size, let content = try? image.fileSystem.range.file.whole.read(Int(part.size), at: part.offset),
+                  let decoded = try? SignaturePartition.decode(content) else {
+                return ("the \(part.name) partition", nil)
+            }
+            return ("the \(part.name) partition", RootHashSignature.signerSubject(signature: decoded.signature))
+        }
+        guard let paths = try? SidecarPaths(image: path), access(paths.signature, F_OK) == 0 else { return nil }
+        let bytes = (try? VerityCheck.readIfPresent(paths.signature)) ?? nil
+        return (paths.signature, bytes.flatMap { RootHashSignature.signerSubject(signature: $0) })
     }
 
     static func sha256(of entry: ImageEntry, in fs: any FileSystemImage) throws -> String {

@@ -73,6 +73,31 @@ public enum RootHashSignature {
         }
     }
 
+    /// The subject of the certificate that made `signature` (DER PKCS#7),
+    /// when the signature carries it (`sign` embeds it, as repart does);
+    /// nil for anything else. It says who signed, not that the signature
+    /// is valid: `verify` checks that against a certificate.
+    public static func signerSubject(signature: [UInt8]) -> String? {
+        let parsed: UnsafeMutablePointer<PKCS7>? = signature.withUnsafeBufferPointer { b in
+            var p: UnsafePointer<UInt8>? = b.baseAddress
+            return d2i_PKCS7(nil, &p, b.count)
+        }
+        guard let p7 = parsed, let signers = PKCS7_get0_signers(p7, nil, 0) else {
+            ERR_clear_error()
+            if let parsed { PKCS7_free(parsed) }
+            return nil
+        }
+        defer {
+            OPENSSL_sk_free(signers)
+            PKCS7_free(p7)
+        }
+        guard OPENSSL_sk_num(signers) > 0, let first = OPENSSL_sk_value(signers, 0),
+              let name = X509_get_subject_name(OpaquePointer(first)) else { return nil }
+        var buffer = [CChar](repeating: 0, count: 512)
+        guard X509_NAME_oneline(name, &buffer, Int32(buffer.count)) != nil else { return nil }
+        return String(cString: buffer)
+    }
+
     /// SHA-256 of the certificate's DER encoding, in hex: repart's
     /// `certificateFingerprint`.
     public static func certificateFingerprint(certificatePath: String) throws(VerityError) -> String {

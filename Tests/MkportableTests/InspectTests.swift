@@ -141,7 +141,7 @@ final class InspectTests: PackTestCase {
         let settings = try XCTUnwrap(top["settings"] as? [String: Any])
         XCTAssertEqual(settings["compressor"] as? String, "xz -Xbcj x86")
         XCTAssertEqual(settings["blockSize"] as? Int, 1 << 20)
-        XCTAssertEqual((top["verity"] as? [String: String])?["status"], "none")
+        XCTAssertEqual((top["verity"] as? [String: Any])?["status"] as? String, "none")
     }
 
     func testInspectOfAVerityImageReportsVerifysResult() throws {
@@ -170,9 +170,35 @@ final class InspectTests: PackTestCase {
         let r = try runLimited(try MkportableBinary.path(), ["inspect", "--json", image.string])
         let top = try XCTUnwrap(try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any], r.summary)
         XCTAssertEqual((top["container"] as? [String: Any])?["type"] as? String, "ddi")
-        XCTAssertEqual((top["verity"] as? [String: String])?["status"], "ok")
+        XCTAssertEqual((top["verity"] as? [String: Any])?["status"] as? String, "ok")
         let listed = try inspectJSON(image)
         XCTAssertEqual(listed.keys.sorted(), try Manifest.scan(directory: source).paths)
+    }
+
+    /// The signer of a signed image, sidecar and DDI: the subject of the
+    /// certificate in the signature.
+    func testInspectNamesTheSigner() throws {
+        let source = try makeSource()
+        let key = tmp.sub("k.pem").string, cert = tmp.sub("c.pem").string
+        try Shell.check("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                                    "-subj", "/CN=inspect signer", "-days", "30"])
+        for form in ["--verity", "--ddi"] {
+            let dir = tmp.sub(RawPath(String(form.dropFirst(2))))
+            try FileManager.default.createDirectory(atPath: dir.string, withIntermediateDirectories: false)
+            let image = dir.appending("demo_1.0.raw")
+            let made = try pack([form, source.string, image.string])
+            XCTAssert(made.succeeded, made.summary)
+            let unsigned = try runLimited(try MkportableBinary.path(), ["inspect", "--json", image.string])
+            let plain = try XCTUnwrap(try JSONSerialization.jsonObject(with: unsigned.stdout) as? [String: Any], unsigned.summary)
+            XCTAssert((plain["verity"] as? [String: Any])?["signature"] is NSNull, "\(form): unsigned")
+            let out = dir.appending("signed")
+            let signed = try runLimited(try MkportableBinary.path(), ["sign", "--key", key, "--cert", cert, "--out", out.string, image.string])
+            XCTAssert(signed.succeeded, signed.summary)
+            let r = try runLimited(try MkportableBinary.path(), ["inspect", "--json", out.appending("demo_1.0.raw").string])
+            let top = try XCTUnwrap(try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any], r.summary)
+            let signature = try XCTUnwrap((top["verity"] as? [String: Any])?["signature"] as? [String: Any], "\(form): \(top)")
+            XCTAssertEqual(signature["signer"] as? String, "/CN=inspect signer", form)
+        }
     }
 
     func testInspectRefusesWhatIsNotAnImageWithExitStatus1And2() throws {
