@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "Hex"),
         // dm-verity hash trees of a stream of 4 KiB blocks; knows nothing of
         // squashfs or systemd.
-        .target(name: "Verity", dependencies: ["CCrypto", "Hex"]),
+        .target(name: "Verity", dependencies: ["CCrypto", "Hex", "SystemIO"]),
         // GPT and the discoverable-partition layout of a portable DDI.
         .target(name: "DiskImage", dependencies: ["CZlib", "Hex", "SystemIO"]),
         // erofs images from the same file tree; knows nothing of squashfs's

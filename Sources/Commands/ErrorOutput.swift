@@ -3,7 +3,6 @@ import Glibc
 #endif
 import PortableService
 import SquashFS
-import Verity
 
 /// Prints `PREFIX: error: MESSAGE` on stderr, always as one line.
 func reportError(_ error: any Error, prefix: String) {
@@ -14,9 +13,7 @@ func reportError(_ error: any Error, prefix: String) {
     case let e as Settings.Invalid: message = e.message
     case let e as PortableServiceError: message = e.message
     case let e as SquashFSError: message = worded(e)
-    case let e as VerityCheck.Failure: message = e.message
-    case let e as DDIFile.Failure: message = e.message
-    case let e as VerityError: message = e.message
+    case let e as CheckFailure: message = e.message
     case let e as OpenedImage.Failure: message = e.message
     default: message = "\(error)"
     }

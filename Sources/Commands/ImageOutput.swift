@@ -101,7 +101,9 @@ enum ImageOutput {
             return try writeImage(root: consume root, to: image, options: options, observer: tap)
         } catch {
             if !options.replace { sidecars.unpublish() }
-            throw error
+            guard error.kind == .observerStopped, let failure = tap.failure else { throw error }
+            if let e = failure as? VerityError { throw PackCommand.Failure(message: "\(image): \(e.message)") }
+            throw failure
         }
     }
 

@@ -120,18 +120,14 @@ struct ImageReport {
     /// matched, or "mismatch" with verify's message.
     static func verityStatus(_ path: String, hasDDI: Bool) -> (status: String, detail: String) {
         if !hasDDI {
-            guard let paths = try? SidecarPaths(image: path), access(paths.verity, F_OK) == 0 else {
+            guard let paths = SidecarPaths.of(path), access(paths.verity, F_OK) == 0 else {
                 return ("none", "no dm-verity data: neither a DDI nor a NAME.verity beside a NAME.raw")
             }
         }
         do {
             return ("ok", try VerifyCommand.verify(image: path, certificate: nil))
-        } catch let e as VerityCheck.Failure {
-            return ("mismatch", e.message)
-        } catch let e as DDIFile.Failure {
-            return ("mismatch", e.message)
         } catch {
-            return ("mismatch", "\(error)")
+            return ("mismatch", error.message)
         }
     }
 }

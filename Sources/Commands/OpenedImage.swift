@@ -20,7 +20,7 @@ struct OpenedImage {
         do {
             ddi = try DDIPartitions.read(fd: file.descriptor, size: file.size)
         } catch {
-            throw Failure(message: DDIFile.message(error, path: path))
+            throw Failure(message: CheckFailure.disk(error, path: path).message)
         }
         var range = file.whole
         if let ddi {

@@ -4,6 +4,7 @@ import Glibc
 import CPosix
 import DiskImage
 import Hex
+import SystemIO
 import Verity
 
 /// `mkportable sign --key KEY.pem --cert CERT.pem --out DIR IMAGE.raw`
@@ -85,40 +86,66 @@ enum SignCommand {
         let (key, cert, out, image) = (request.key, request.cert, request.out, request.image)
         var st = stat()
         if lstat(out, &st) == 0 {
-            throw PackCommand.Failure(message: "\(out): already exists; give a new directory for the signed copy (images in the Nix store stay as they are)")
+            throw CheckFailure(message: "\(out): already exists; give a new directory for the signed copy (images in the Nix store stay as they are)")
         }
         // Key and certificate first: a mismatch should cost nothing.
-        _ = try RootHashSignature.sign(rootHashHex: String(repeating: "0", count: 64), keyPath: key, certificatePath: cert)
+        _ = try signature(rootHashHex: String(repeating: "0", count: 64), key: key, cert: cert)
         // Then the image: nothing is signed that does not verify.
         _ = try VerifyCommand.verify(image: image, certificate: nil)
 
         let name = image.split(separator: "/").last.map(String.init) ?? image
         let temp = out.hasSuffix("/") ? String(out.dropLast()) + ".tmp-\(getpid())" : out + ".tmp-\(getpid())"
         if mkdir(temp, 0o755) != 0 {
-            throw PackCommand.Failure(message: "\(out): cannot create the directory (\(String(cString: strerror(errno)))); make sure its parent exists and is writable")
+            throw CheckFailure(message: "\(out): cannot create the directory (\(Errno.current)); make sure its parent exists and is writable")
         }
         var published = false
         defer { if !published { removeFlat(temp) } }
         let copy = temp + "/" + name
-        let paths = try SidecarPaths(image: image)
-        let copyPaths = try SidecarPaths(image: copy)
         try copyFile(image, to: copy)
-        let rootHashHex: String
-        if let ddi = try DDIFile.read(path: copy) {
-            rootHashHex = hex(ddi.root.uuid.bytes + ddi.verity.uuid.bytes)
-            let signature = try RootHashSignature.sign(rootHashHex: rootHashHex, keyPath: key, certificatePath: cert)
-            try addSignaturePartition(ddi, disk: copy, rootHashHex: rootHashHex, signature: signature, certificate: cert)
-            if access(paths.roothash, F_OK) == 0 { try copyFile(paths.roothash, to: copyPaths.roothash) }
-        } else {
-            let text = try VerityCheck.readIfPresent(paths.roothash) ?? []
-            rootHashHex = hex(try VerityCheck.parseRootHash(text, path: paths.roothash))
-            let signature = try RootHashSignature.sign(rootHashHex: rootHashHex, keyPath: key, certificatePath: cert)
-            try copyFile(paths.verity, to: copyPaths.verity)
-            try copyFile(paths.roothash, to: copyPaths.roothash)
-            try writeNew(copyPaths.signature, signature)
-        }
+        let rootHashHex = try signCopy(image: image, copy: copy, key: key, cert: cert)
         // The copy must verify with the certificate before it is published.
         _ = try VerifyCommand.verify(image: copy, certificate: cert)
+        try publish(temp, as: out)
+        published = true
+        print("\(out)/\(name): signed root hash \(rootHashHex) with \(cert)")
+        return 0
+    }
+
+    /// Signs `copy` (of `image`, which verified): a DDI gets a signature
+    /// partition (and a copy of a `.roothash` beside it, if there is one);
+    /// an image with sidecars, copies of them and NAME.roothash.p7s.
+    /// Returns the root hash signed.
+    static func signCopy(image: String, copy: String, key: String, cert: String) throws(CheckFailure) -> String {
+        let file = try ImageFiles.open(copy)
+        let paths = SidecarPaths.of(image), copyPaths = SidecarPaths.of(copy)
+        if let ddi = try DDIFile.read(file) {
+            let rootHashHex = hex(ddi.root.uuid.bytes + ddi.verity.uuid.bytes)
+            let signature = try signature(rootHashHex: rootHashHex, key: key, cert: cert)
+            try addSignaturePartition(ddi, disk: copy, rootHashHex: rootHashHex, signature: signature, certificate: cert)
+            if let paths, let copyPaths, access(paths.roothash, F_OK) == 0 { try copyFile(paths.roothash, to: copyPaths.roothash) }
+            return rootHashHex
+        }
+        guard let paths, let copyPaths else { throw CheckFailure(message: SidecarPaths.unnamed(image)) }
+        let rootHash: [UInt8]
+        let text = try ImageFiles.readIfPresent(paths.roothash) ?? []
+        do { rootHash = try RootHashFile.decode(text) } catch {
+            throw CheckFailure(message: "\(paths.roothash): \(error.message)")
+        }
+        let signature = try signature(rootHashHex: hex(rootHash), key: key, cert: cert)
+        try copyFile(paths.verity, to: copyPaths.verity)
+        try copyFile(paths.roothash, to: copyPaths.roothash)
+        try writeNew(copyPaths.signature, signature)
+        return hex(rootHash)
+    }
+
+    static func signature(rootHashHex: String, key: String, cert: String) throws(CheckFailure) -> [UInt8] {
+        do { return try RootHashSignature.sign(rootHashHex: rootHashHex, keyPath: key, certificatePath: cert) } catch {
+            throw CheckFailure(message: error.message)
+        }
+    }
+
+    /// Renames the finished directory `temp` to `out`, never over anything.
+    static func publish(_ temp: String, as out: String) throws(CheckFailure) {
         // RENAME_NOREPLACE: an empty directory made at DIR meanwhile would
         // be replaced by a plain rename.
         // Where the file system or kernel lacks it, a plain rename, as before.
@@ -126,73 +153,64 @@ enum SignCommand {
            ![EINVAL, ENOSYS, EOPNOTSUPP].contains(errno) || rename(temp, out) != 0 {
             let e = errno
             if e == EEXIST {
-                throw PackCommand.Failure(message: "\(out): appeared while signing; give a new directory for the signed copy")
+                throw CheckFailure(message: "\(out): appeared while signing; give a new directory for the signed copy")
             }
-            throw PackCommand.Failure(message: "\(out): cannot move the signed copy into place (\(String(cString: strerror(e))))")
+            throw CheckFailure(message: "\(out): cannot move the signed copy into place (\(Errno(e)))")
         }
-        published = true
-        print("\(out)/\(name): signed root hash \(rootHashHex) with \(cert)")
-        return 0
     }
 
     /// Adds (or replaces) the root-verity-sig partition in the free space
     /// after the hash tree, and rewrites both GPTs.
-    static func addSignaturePartition(_ ddi: DDIPartitions, disk: String, rootHashHex: String, signature: [UInt8], certificate: String) throws {
-        let fingerprint = try RootHashSignature.certificateFingerprint(certificatePath: certificate)
-        guard let content = SignaturePartition(rootHashHex: rootHashHex, certificateFingerprint: fingerprint, signature: signature).encode() else {
-            throw PackCommand.Failure(message: "\(certificate): the signature is over 16 KiB; use a smaller certificate chain")
+    static func addSignaturePartition(_ ddi: DDIPartitions, disk: String, rootHashHex: String, signature: [UInt8], certificate: String) throws(CheckFailure) {
+        let fingerprint: String
+        do { fingerprint = try RootHashSignature.certificateFingerprint(certificatePath: certificate) } catch {
+            throw CheckFailure(message: error.message)
         }
-        var gpt = ddi.gpt
-        gpt.partitions.removeAll { $0.type == ddi.types.rootVeritySignature }
-        let start = ddi.verity.lastLBA + 1
-        let last = start + PortableDDI.signatureSize / GPT.sectorSize - 1
-        guard last <= gpt.lastUsableLBA, !gpt.partitions.contains(where: { $0.lastLBA >= start && $0.firstLBA <= last }) else {
-            throw PackCommand.Failure(message: "\(disk): no free 16 KiB after the root-verity partition for the signature; build the DDI with mkportable pack --ddi")
+        guard let content = SignaturePartition(rootHashHex: rootHashHex, certificateFingerprint: fingerprint, signature: signature).encode() else {
+            throw CheckFailure(message: "\(certificate): the signature is over 16 KiB; use a smaller certificate chain")
         }
         // repart derives it from its seed and the type; here the root hash
         // stands in for the seed, so re-signing keeps the UUID.
         let uuid = GUID(bytes: v4UUID(SHA256.hmac(key: unhex(Substring(rootHashHex))!, message: ddi.types.rootVeritySignature.bytes)))
-        gpt.partitions.append(GPTPartition(type: ddi.types.rootVeritySignature, uuid: uuid, firstLBA: start, lastLBA: last,
-                                           attributes: 0, name: ddi.types.rootVeritySignatureLabel))
-        let (head, tail) = gpt.encode()
-        let fd = open(disk, O_WRONLY | O_CLOEXEC)
-        if fd < 0 { throw PackCommand.Failure(message: "\(disk): cannot open (\(String(cString: strerror(errno))))") }
-        defer { close(fd) }
-        do {
-            try PendingFile.writeAll(fd, content, at: start * GPT.sectorSize)
-            try PendingFile.writeAll(fd, head, at: 0)
-            try PendingFile.writeAll(fd, tail, at: gpt.tailOffset)
-        } catch {
-            throw PackCommand.Failure(message: "\(disk): write failed (\(String(cString: strerror(error.errno))))")
+        guard let (gpt, partition) = ddi.addingSignature(uuid: uuid) else {
+            throw CheckFailure(message: "\(disk): no free 16 KiB after the root-verity partition for the signature; build the DDI with mkportable pack --ddi")
         }
-        if fsync(fd) != 0 { throw PackCommand.Failure(message: "\(disk): fsync failed (\(String(cString: strerror(errno))))") }
+        let (head, tail) = gpt.encode()
+        try write(disk, [(content, partition.offset), (head, 0), (tail, gpt.tailOffset)], create: false)
     }
 
-    static func writeNew(_ path: String, _ bytes: [UInt8]) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        if fd < 0 { throw PackCommand.Failure(message: "\(path): cannot create (\(String(cString: strerror(errno))))") }
-        defer { close(fd) }
-        do { try PendingFile.writeAll(fd, bytes, at: 0) } catch {
-            throw PackCommand.Failure(message: "\(path): write failed (\(String(cString: strerror(error.errno))))")
+    static func writeNew(_ path: String, _ bytes: [UInt8]) throws(CheckFailure) {
+        try write(path, [(bytes, 0)], create: true)
+    }
+
+    /// Writes each piece at its offset of `path` (a new file with
+    /// `create`) and syncs it.
+    static func write(_ path: String, _ pieces: [([UInt8], UInt64)], create: Bool) throws(CheckFailure) {
+        let fd: FileDescriptor
+        do { fd = try FileDescriptor.open(path, O_WRONLY | O_CLOEXEC | (create ? O_CREAT | O_EXCL : 0), mode: 0o644) } catch {
+            throw CheckFailure(message: "\(path): cannot \(create ? "create" : "open") (\(error))")
         }
-        if fsync(fd) != 0 { throw PackCommand.Failure(message: "\(path): fsync failed") }
+        do {
+            for (bytes, offset) in pieces { try PendingFile.writeAll(fd.raw, bytes, at: offset) }
+        } catch {
+            throw CheckFailure(message: "\(path): write failed (\(Errno(error.errno)))")
+        }
+        if fsync(fd.raw) != 0 { throw CheckFailure(message: "\(path): fsync failed (\(Errno.current))") }
     }
 
     /// Copies a regular file in-kernel (a reflink where possible).
-    static func copyFile(_ from: String, to: String) throws {
-        let size = try VerityCheck.fileSize(from)
-        let src = open(from, O_RDONLY | O_CLOEXEC)
-        if src < 0 { throw PackCommand.Failure(message: "\(from): cannot open (\(String(cString: strerror(errno))))") }
-        defer { close(src) }
-        let dst = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        if dst < 0 { throw PackCommand.Failure(message: "\(to): cannot create (\(String(cString: strerror(errno))))") }
-        defer { close(dst) }
-        do {
-            try DDIFile.copy(src, to: dst, count: Int(size))
-        } catch {
-            throw PackCommand.Failure(message: "\(to): copy failed (\(String(cString: strerror(error.errno))))")
+    static func copyFile(_ from: String, to: String) throws(CheckFailure) {
+        let src = try ImageFiles.open(from)
+        let dst: FileDescriptor
+        do { dst = try FileDescriptor.open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: 0o644) } catch {
+            throw CheckFailure(message: "\(to): cannot create (\(error))")
         }
-        if fsync(dst) != 0 { throw PackCommand.Failure(message: "\(to): fsync failed") }
+        do {
+            try DDIFile.copy(src.fd.raw, to: dst.raw, count: Int(src.size))
+        } catch {
+            throw CheckFailure(message: "\(to): copy failed (\(Errno(error.errno)))")
+        }
+        if fsync(dst.raw) != 0 { throw CheckFailure(message: "\(to): fsync failed (\(Errno.current))") }
     }
 
     /// Removes a directory of plain files (the unpublished copy).

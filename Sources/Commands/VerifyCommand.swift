@@ -34,9 +34,6 @@ enum VerifyCommand {
     static func run(arguments: [String]) -> Int32 {
         do {
             return try runThrowing(arguments)
-        } catch let e as VerityCheck.Failure {
-            reportError(PackCommand.Failure(message: e.message), prefix: "mkportable verify")
-            return 1
         } catch {
             reportError(error, prefix: "mkportable verify")
             return exitStatus(for: error)
@@ -66,43 +63,14 @@ enum VerifyCommand {
     }
 
     /// Verifies `image`; returns what was checked, throws the first mismatch.
-    static func verify(image: String, certificate: String?) throws -> String {
-        let size = try VerityCheck.fileSize(image)
-        if let ddi = try DDIFile.read(path: image) {
-            return try DiskImageCheck.verify(ddi, image: image, certificate: certificate)
+    static func verify(image: String, certificate: String?) throws(CheckFailure) -> String {
+        let file = try ImageFiles.open(image)
+        if let ddi = try DDIFile.read(file) {
+            return try DDIVerify.verify(ddi, file: file, certificate: certificate)
         }
-        let paths = try SidecarPaths(image: image)
-        guard size > 0, size % 4096 == 0 else {
-            throw VerityCheck.Failure(message: "\(image): \(size) bytes, not a whole number of 4096-byte blocks, as dm-verity needs; the image was truncated or changed (pack pads every image to 4 KiB)")
+        guard let paths = SidecarPaths.of(image) else {
+            throw CheckFailure(message: "\(image): neither a DDI (no GPT) nor named NAME.raw, as an image with verity sidecars must be (systemd looks for NAME.verity and NAME.roothash beside NAME.raw only)")
         }
-        guard let hashFile = try VerityCheck.readIfPresent(paths.verity, limit: VerityCheck.hashTreeLimit(dataSize: size)) else {
-            throw VerityCheck.Failure(message: "\(image): no \(paths.verity) beside it, so there is nothing to check it against; build it with --verity (pack) or verity = true (Nix)")
-        }
-        guard let rootText = try VerityCheck.readIfPresent(paths.roothash) else {
-            throw VerityCheck.Failure(message: "\(image): no \(paths.roothash) beside it; without the root hash the tree proves nothing")
-        }
-        let expected = try VerityCheck.parseRootHash(rootText, path: paths.roothash)
-        let tree = try VerityCheck.check(image: image, dataOffset: 0, dataSize: size, hashFile: hashFile, where: paths.verity)
-        guard tree.rootHash == expected else {
-            throw VerityCheck.Failure(message: "\(image): root hash \(tree.rootHashHex) of the image and its hash tree differs from \(hex(expected)) in \(paths.roothash); the image was changed; do not attach it")
-        }
-        var summary = "\(size / 4096) data blocks match \(paths.verity), root hash \(tree.rootHashHex) matches \(paths.roothash)"
-        let signature = try VerityCheck.readIfPresent(paths.signature)
-        switch (signature, certificate) {
-        case (let sig?, let cert?):
-            do {
-                try RootHashSignature.verify(signature: sig, rootHashHex: tree.rootHashHex, certificatePath: cert)
-            } catch {
-                throw VerityCheck.Failure(message: "\(paths.signature): \(error.message)")
-            }
-            summary += ", \(paths.signature) is a valid signature by \(cert)"
-        case (nil, let cert?):
-            throw VerityCheck.Failure(message: "\(image): no \(paths.signature) beside it, but --cert \(cert) asks for a signature; sign it with mkportable sign")
-        case (.some, nil):
-            summary += "; \(paths.signature) not checked (pass --cert CERT.pem)"
-        case (nil, nil):
-            break
-        }
-        return summary
+        return try SidecarVerify.verify(file, paths: paths, certificate: certificate)
     }
 }

@@ -15,16 +15,29 @@ struct SidecarPaths {
     var signature: String { stem + ".roothash.p7s" }
 
     init(image: String) throws {
+        guard let paths = Self.of(image) else { throw PackCommand.Failure(message: Self.unnamed(image)) }
+        self = paths
+    }
+
+    private init(image: String, stem: String) {
+        self.image = image
+        self.stem = stem
+    }
+
+    /// The sidecars of `image`, nil unless it is named NAME.raw.
+    static func of(_ image: String) -> SidecarPaths? {
         // Bytes, as systemd compares them: by Swift Characters a name whose
         // stem ends in a prepending mark ("demo\u{600}.raw") does not end
         // in ".raw", since the mark and the '.' make one Character.
         let bytes = Array(image.utf8), suffix = Array(".raw".utf8)
         guard bytes.count > suffix.count, bytes.reversed().starts(with: suffix.reversed()),
-              bytes[bytes.count - suffix.count - 1] != UInt8(ascii: "/") else {
-            throw PackCommand.Failure(message: "\(image): verity sidecars need an image named NAME.raw (systemd looks for NAME.verity and NAME.roothash beside NAME.raw only); rename the image")
-        }
-        self.image = image
-        stem = String(decoding: bytes.dropLast(suffix.count), as: UTF8.self)
+              bytes[bytes.count - suffix.count - 1] != UInt8(ascii: "/") else { return nil }
+        return SidecarPaths(image: image, stem: String(decoding: bytes.dropLast(suffix.count), as: UTF8.self))
+    }
+
+    /// Why `image` can have no sidecars.
+    static func unnamed(_ image: String) -> String {
+        "\(image): verity sidecars need an image named NAME.raw (systemd looks for NAME.verity and NAME.roothash beside NAME.raw only); rename the image"
     }
 }
 
@@ -49,8 +62,13 @@ final class VerityTap: OutputObserver {
         tree.append(bytes, at: offset)
     }
 
+    /// What stopped the write, when `complete` or `naming` did: the
+    /// caller's own error (a write of the envelope, a sidecar), never
+    /// turned into the writer's.
+    private(set) var failure: (any Error)?
+
     func complete(size: UInt64, file: Int32) throws(SquashFSError) {
-        try translating {
+        try stopping {
             let h = try tree.finish()
             hashes = h
             try onComplete?(h, size, file)
@@ -58,20 +76,15 @@ final class VerityTap: OutputObserver {
     }
 
     func naming() throws(SquashFSError) {
-        try translating { try onNaming?() }
+        try stopping { try onNaming?() }
     }
 
-    private func translating(_ body: () throws -> Void) throws(SquashFSError) {
+    private func stopping(_ body: () throws -> Void) throws(SquashFSError) {
         do {
             try body()
-        } catch let e as SquashFSError {
-            throw e
-        } catch let e as VerityError {
-            throw SquashFSError(e.message)
-        } catch let e as PackCommand.Failure {
-            throw SquashFSError(e.message)
         } catch {
-            throw SquashFSError("\(error)")
+            failure = error
+            throw SquashFSError("stopped by the verity observer", kind: .observerStopped)
         }
     }
 }
@@ -86,7 +99,7 @@ final class VeritySidecarFiles {
 
     func prepare(_ h: VerityHashes, verity: Bool = true) throws {
         if verity { pending.append(try PendingFile(path: paths.verity, bytes: h.hashFile)) }
-        pending.append(try PendingFile(path: paths.roothash, bytes: Array((h.rootHashHex + "\n").utf8)))
+        pending.append(try PendingFile(path: paths.roothash, bytes: RootHashFile.encode(h.rootHash)))
     }
 
     /// The sidecars published so far (to remove them again if a later

@@ -82,3 +82,21 @@ public struct DDIPartitions: Sendable {
         }
     }
 }
+
+extension DDIPartitions {
+    /// The table with a `root-verity-sig` partition of `SignaturePartition.size`
+    /// bytes right after root-verity (replacing one there was), as
+    /// `PortableDDI` leaves room for and repart places it; nil if that
+    /// space is not free.
+    public func addingSignature(uuid: GUID) -> (gpt: GPT, partition: GPTPartition)? {
+        var gpt = gpt
+        gpt.partitions.removeAll { $0.type == types.rootVeritySignature }
+        let start = verity.lastLBA + 1
+        let last = start + SignaturePartition.size / GPT.sectorSize - 1
+        guard last <= gpt.lastUsableLBA, !gpt.partitions.contains(where: { $0.lastLBA >= start && $0.firstLBA <= last }) else { return nil }
+        let p = GPTPartition(type: types.rootVeritySignature, uuid: uuid, firstLBA: start, lastLBA: last,
+                             attributes: 0, name: types.rootVeritySignatureLabel)
+        gpt.partitions.append(p)
+        return (gpt, p)
+    }
+}

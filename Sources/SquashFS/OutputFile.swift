@@ -265,7 +265,8 @@ public protocol OutputObserver: AnyObject {
     /// All `size` bytes are written to `file` (at `imageOffset`), which is
     /// not yet under its name and not yet synced. The observer may write
     /// bytes of its own into `file` outside the image. Throwing keeps the
-    /// file from appearing.
+    /// file from appearing; an observer whose failure is not the writer's
+    /// throws `.observerStopped` and keeps its own error for its caller.
     func complete(size: UInt64, file: Int32) throws(SquashFSError)
     /// The file is complete and synced and is about to get its name: the
     /// moment to name files that must appear with it (sidecars), so that

@@ -95,19 +95,12 @@ public final class VerityHashTree {
         hasher.end(into: out)
     }
 
-    /// The number of tree levels veritysetup uses for `blocks` data blocks.
-    static func levels(dataBlocks blocks: UInt64) -> Int {
-        var levels = 0
-        while 7 * levels < 64 && (blocks - 1) >> UInt64(7 * levels) != 0 { levels += 1 }
-        return levels
-    }
-
     /// Completes the tree: the stream must be a whole, non-zero number of
     /// blocks.
     public func finish() throws(VerityError) -> VerityHashes {
         let bs = Self.blockSize
         guard size > 0, size % UInt64(bs) == 0 else {
-            throw VerityError("verity: the data is \(size) bytes, not a whole number of \(bs)-byte blocks")
+            throw VerityError(.dataSize, "the data is \(size) bytes, not a whole number of \(bs)-byte blocks")
         }
         let blocks = size / UInt64(bs)
         first.withUnsafeBytes { f in digests.withUnsafeMutableBytes { digest(f, into: $0.baseAddress!) } }
@@ -115,7 +108,7 @@ public final class VerityHashTree {
         var file = sb.encode()
         file.append(contentsOf: repeatElement(0, count: bs - file.count))
 
-        let levels = Self.levels(dataBlocks: blocks)
+        let levels = VerityTreeShape(dataBlocks: blocks).levels
         var root = [UInt8](repeating: 0, count: SHA256.digestSize)
         if levels == 0 {
             root = Array(digests[0..<SHA256.digestSize])

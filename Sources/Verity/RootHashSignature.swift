@@ -1,5 +1,6 @@
 import CCrypto
 import Hex
+import SystemIO
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,7 +21,7 @@ public enum RootHashSignature {
         defer { EVP_PKEY_free(key) }
         if X509_check_private_key(cert, key) != 1 {
             ERR_clear_error()
-            throw VerityError("\(keyPath): the key does not belong to the certificate \(certificatePath); give the key the certificate was made for")
+            throw VerityError(.keyOrCertificate, "\(keyPath): the key does not belong to the certificate \(certificatePath); give the key the certificate was made for")
         }
         let data = Array(rootHashHex.utf8)
         let flags = Int32(PKCS7_DETACHED | PKCS7_BINARY | PKCS7_NOATTR)
@@ -29,10 +30,10 @@ public enum RootHashSignature {
             defer { BIO_free(bio) }
             return PKCS7_sign(cert, key, nil, bio, flags)
         }
-        guard let p7 else { throw VerityError("cannot sign the root hash: \(lastError())") }
+        guard let p7 else { throw VerityError(.signature, "cannot sign the root hash: \(lastError())") }
         defer { PKCS7_free(p7) }
         let n = i2d_PKCS7(p7, nil)
-        guard n > 0 else { throw VerityError("cannot encode the signature: \(lastError())") }
+        guard n > 0 else { throw VerityError(.signature, "cannot encode the signature: \(lastError())") }
         var out = [UInt8](repeating: 0, count: Int(n))
         out.withUnsafeMutableBufferPointer { b in
             var p: UnsafeMutablePointer<UInt8>? = b.baseAddress
@@ -54,10 +55,10 @@ public enum RootHashSignature {
         }
         guard let p7 = parsed else {
             ERR_clear_error()
-            throw VerityError("the signature is not a DER PKCS#7 structure")
+            throw VerityError(.signature, "the signature is not a DER PKCS#7 structure")
         }
         defer { PKCS7_free(p7) }
-        guard let certs = OPENSSL_sk_new_null() else { throw VerityError("out of memory") }
+        guard let certs = OPENSSL_sk_new_null() else { throw VerityError(.signature, "out of memory") }
         defer { OPENSSL_sk_free(certs) }
         _ = OPENSSL_sk_push(certs, UnsafeRawPointer(cert))
         let data = Array(rootHashHex.utf8)
@@ -69,7 +70,7 @@ public enum RootHashSignature {
         }
         if ok != 1 {
             let why = lastError()
-            throw VerityError("the signature does not verify with \(certificatePath) for root hash \(rootHashHex) (\(why))")
+            throw VerityError(.signature, "the signature does not verify with \(certificatePath) for root hash \(rootHashHex) (\(why))")
         }
     }
 
@@ -106,28 +107,34 @@ public enum RootHashSignature {
         var md = [UInt8](repeating: 0, count: 32)
         var n: UInt32 = 0
         guard X509_digest(cert, EVP_sha256(), &md, &n) == 1, n == 32 else {
-            throw VerityError("\(certificatePath): cannot compute the certificate's fingerprint: \(lastError())")
+            throw VerityError(.keyOrCertificate, "\(certificatePath): cannot compute the certificate's fingerprint: \(lastError())")
         }
         return hex(md)
     }
 
+    /// The PEM file at `path`: opened without blocking (a FIFO given for
+    /// a key must not hang), a regular file of at most 1 MiB.
     static func readAll(_ path: String, what: String) throws(VerityError) -> [UInt8] {
-        guard let f = fopen(path, "rb") else {
-            throw VerityError("\(path): cannot read the \(what) (\(String(cString: strerror(errno)))); give a readable PEM file")
+        let limit = 1 << 20
+        let fd: FileDescriptor
+        do { fd = try FileDescriptor.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY) } catch {
+            throw VerityError(.keyOrCertificate, "\(path): cannot read the \(what) (\(error)); give a readable PEM file")
         }
-        defer { fclose(f) }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&buf, 1, buf.count, f)
-            if n > 0 { out.append(contentsOf: buf[0..<n]) }
-            if n < buf.count {
-                if ferror(f) != 0 { throw VerityError("\(path): cannot read the \(what)") }
-                break
-            }
-            if out.count > 1 << 20 { throw VerityError("\(path): over 1 MiB, not a PEM \(what)") }
+        var st = stat()
+        guard fstat(fd.raw, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
+            throw VerityError(.keyOrCertificate, "\(path): not a regular file; give the \(what) as a PEM file")
         }
-        return out
+        guard st.st_size <= limit else { throw VerityError(.keyOrCertificate, "\(path): over 1 MiB, not a PEM \(what)") }
+        var out = [UInt8](repeating: 0, count: Int(st.st_size))
+        let raw = fd.raw
+        let result: Result<Int, Errno> = out.withUnsafeMutableBytes { b in
+            guard let base = b.baseAddress else { return .success(0) }
+            do throws(Errno) { return .success(try Posix.preadFully(raw, base, b.count, 0)) } catch { return .failure(error) }
+        }
+        switch result {
+        case .failure(let e): throw VerityError(.keyOrCertificate, "\(path): cannot read the \(what) (\(e))")
+        case .success(let n): return Array(out[0..<n])
+        }
     }
 
     static func loadCertificate(_ path: String) throws(VerityError) -> OpaquePointer {
@@ -139,7 +146,7 @@ public enum RootHashSignature {
         }
         guard let cert else {
             ERR_clear_error()
-            throw VerityError("\(path): not a PEM X.509 certificate (-----BEGIN CERTIFICATE-----)")
+            throw VerityError(.keyOrCertificate, "\(path): not a PEM X.509 certificate (-----BEGIN CERTIFICATE-----)")
         }
         return cert
     }
@@ -154,7 +161,7 @@ public enum RootHashSignature {
         }
         guard let key else {
             ERR_clear_error()
-            throw VerityError("\(path): not an unencrypted PEM private key (-----BEGIN PRIVATE KEY-----); decrypt it first, e.g. openssl pkey -in KEY -out KEY.pem")
+            throw VerityError(.keyOrCertificate, "\(path): not an unencrypted PEM private key (-----BEGIN PRIVATE KEY-----); decrypt it first, e.g. openssl pkey -in KEY -out KEY.pem")
         }
         return key
     }

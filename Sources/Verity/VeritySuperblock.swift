@@ -58,34 +58,27 @@ public struct VeritySuperblock: Sendable, Equatable {
     /// Reads a superblock; nil with the reason when `bytes` is not one this
     /// module could have written (format 1, sha256).
     public static func decode(_ bytes: [UInt8]) -> Result<VeritySuperblock, VerityError> {
-        guard bytes.count >= size else { return .failure(VerityError("shorter than a verity superblock (\(bytes.count) bytes)")) }
+        guard bytes.count >= size else { return .failure(VerityError(.superblock, "shorter than a verity superblock (\(bytes.count) bytes)")) }
         guard bytes[0..<8].elementsEqual(Array("verity".utf8) + [0, 0]) else {
-            return .failure(VerityError("no verity superblock (the file does not start with \"verity\")"))
+            return .failure(VerityError(.superblock, "no verity superblock (the file does not start with \"verity\")"))
         }
         func get(_ o: Int, _ n: Int) -> UInt64 {
             var v: UInt64 = 0
             for i in (0..<n).reversed() { v = v << 8 | UInt64(bytes[o + i]) }
             return v
         }
-        guard get(8, 4) == 1 else { return .failure(VerityError("verity superblock version \(get(8, 4)), expected 1")) }
-        guard get(12, 4) == 1 else { return .failure(VerityError("verity hash type \(get(12, 4)), expected 1 (normal)")) }
+        guard get(8, 4) == 1 else { return .failure(VerityError(.superblock, "verity superblock version \(get(8, 4)), expected 1")) }
+        guard get(12, 4) == 1 else { return .failure(VerityError(.superblock, "verity hash type \(get(12, 4)), expected 1 (normal)")) }
         let alg = String(decoding: bytes[32..<64].prefix { $0 != 0 }, as: UTF8.self)
-        guard alg == "sha256" else { return .failure(VerityError("verity hash algorithm \"\(alg)\"; only sha256 is supported")) }
+        guard alg == "sha256" else { return .failure(VerityError(.superblock, "verity hash algorithm \"\(alg)\"; only sha256 is supported")) }
         let saltSize = Int(get(80, 2))
-        guard saltSize <= 256 else { return .failure(VerityError("verity salt size \(saltSize) is over 256")) }
+        guard saltSize <= 256 else { return .failure(VerityError(.superblock, "verity salt size \(saltSize) is over 256")) }
         let sb = VeritySuperblock(uuid: Array(bytes[16..<32]), algorithm: alg,
                                   dataBlockSize: UInt32(get(64, 4)), hashBlockSize: UInt32(get(68, 4)),
                                   dataBlocks: get(72, 8), salt: Array(bytes[88..<(88 + saltSize)]))
         guard sb.dataBlockSize == 4096 && sb.hashBlockSize == 4096 else {
-            return .failure(VerityError("verity block sizes \(sb.dataBlockSize)/\(sb.hashBlockSize); only 4096/4096 is supported"))
+            return .failure(VerityError(.superblock, "verity block sizes \(sb.dataBlockSize)/\(sb.hashBlockSize); only 4096/4096 is supported"))
         }
         return .success(sb)
     }
-}
-
-/// A verity problem: one line saying what is wrong.
-public struct VerityError: Error, CustomStringConvertible, Sendable {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
 }
