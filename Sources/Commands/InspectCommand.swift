@@ -102,8 +102,8 @@ struct ImageReport {
             }
             return ("the \(part.name) partition", RootHashSignature.signerSubject(signature: decoded.signature))
         }
-        guard let paths = try? SidecarPaths(image: path), access(paths.signature, F_OK) == 0 else { return nil }
-        let bytes = (try? VerityCheck.readIfPresent(paths.signature)) ?? nil
+        guard let paths = SidecarPaths.of(path), access(paths.signature, F_OK) == 0 else { return nil }
+        let bytes = (try? ImageFiles.readIfPresent(paths.signature)) ?? nil
         return (paths.signature, bytes.flatMap { RootHashSignature.signerSubject(signature: $0) })
     }
 
