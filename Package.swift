@@ -52,14 +52,14 @@ let package = Package(
         // erofs images from the same file tree; knows nothing of squashfs's
         // format, only its tree types.
         .target(name: "EROFS", dependencies: ["SquashFS", "CLZ4", "CLZMA"]),
-        .target(name: "PortableService", dependencies: ["SquashFS", "SystemIO"]),
+        .target(name: "PortableService", dependencies: ["SquashFS", "SystemIO", "DiskImage"]),
         // The commands (pack, sign, verify, the Nix builder) as a library, so
         // tests can call them in process; the executable is a thin main.
         .target(name: "Commands", dependencies: ["SquashFS", "ImageReading", "PortableService", "Verity", "DiskImage", "Hex", "CPosix", "SystemIO"]),
         .executableTarget(name: "mkportable", dependencies: ["Commands"]),
         .testTarget(name: "SystemIOTests", dependencies: ["SystemIO"]),
         .testTarget(name: "SquashFSTests", dependencies: ["SquashFS", "ImageReading"]),
-        .testTarget(name: "MkportableTests", dependencies: ["SquashFS", "ImageReading", "PortableService", "Commands"]),
+        .testTarget(name: "MkportableTests", dependencies: ["SquashFS", "ImageReading", "PortableService", "DiskImage", "Commands"]),
         .testTarget(name: "EROFSTests", dependencies: ["EROFS", "SquashFS"]),
         .testTarget(name: "VerityTests", dependencies: ["Verity", "DiskImage", "Hex"]),
         .testTarget(name: "DiskImageTests", dependencies: ["DiskImage", "Hex"]),

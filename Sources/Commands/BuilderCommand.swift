@@ -98,9 +98,9 @@ enum BuilderCommand {
             try Attrs.readGraphFile(key: key, directory: graphDir)
         }
 
-        // Options first: a bad compression setting should fail before the scan.
+        // The spec's settings are checked already; the environment's before the scan.
         let options = try imageOptions(spec, environment: environment, progress: job.progress)
-        let form = try outputForm(spec)
+        let form = spec.output
         let root = try Layout.tree(for: spec)
 
         try makeDirectory(outDir)
@@ -114,20 +114,6 @@ enum BuilderCommand {
                                        rootHashLabel: form == .plain ? "content digest (verity root hash)" : "root hash")
         fputs("mkportable: \(line)\n", stderr)
         return 0
-    }
-
-    /// The image's form: plain, with verity sidecars, or a DDI for the
-    /// derivation's system.
-    static func outputForm(_ spec: ImageSpec) throws -> ImageOutput.Form {
-        switch spec.format {
-        case .raw: return spec.verity ? .veritySidecars : .plain
-        case .ddi:
-            let system = spec.system ?? "this machine"
-            guard let types = spec.system.map(PartitionTypes.forSystem) ?? DDIFile.hostTypes() else {
-                throw PortableServiceError.attribute(spec.systemAttribute, "\(quoted(system)): no discoverable partition types are known for its architecture", fix: "format = \"ddi\" supports \(PartitionTypes.byCPU.keys.sorted().joined(separator: ", "))")
-            }
-            return .ddi(types)
-        }
     }
 
     static func builderJob(_ environment: [String: String]) throws -> Job {
@@ -172,25 +158,13 @@ enum BuilderCommand {
     }
 
     static func imageOptions(_ spec: ImageSpec, environment: [String: String], progress: Bool) throws -> ImageOptions {
-        let blockSize = try setting("squash-block-size", spec.blockSize, parseBlockSize)
-        let compressor = try setting("squash-compression", spec.compression) { (text: String) throws(SquashFSError) in
-            try parseCompressor(text, blockSize: blockSize)
-        }
         let mtime = try Settings.sourceDateEpoch(environment, fix: "; unset it for mtime 0") ?? 0
-        var options = ImageOptions(compressor: compressor, blockSize: blockSize,
+        var options = ImageOptions(compressor: spec.squash.compressor, blockSize: spec.squash.blockSize,
                                    jobs: try Settings.jobs(option: nil, environment: environment), mtime: mtime,
                                    progress: progress ? ProgressBar.forTerminal() : nil, replace: true,
                                    notice: { fputs("mkportable: note: \($0)\n", stderr) })
         options.unnamedTemporary = Settings.unnamedTemporary(environment)
         return options
-    }
-
-    /// A setting the writer parses, its refusal in the builder's terms:
-    /// the attribute and its value, then the problem
-    /// (`attribute squash-compression: "xz -Xfoo": unknown option …`).
-    static func setting<T>(_ attribute: String, _ text: String,
-                           _ parse: (String) throws(SquashFSError) -> T) throws -> T {
-        try Settings.parsed(text, by: parse) { PortableServiceError.attribute(attribute, "\(quoted(text)): \($0)") }
     }
 
     static func makeDirectory(_ path: String) throws {

@@ -3,16 +3,14 @@ import Glibc
 #endif
 import DiskImage
 import Hex
+import SystemIO
 import Verity
 
 /// Writing portable DDIs as files, and finding one in a file.
 enum DDIFile {
     /// The partition types for `uname -m`.
     static func hostTypes() -> PartitionTypes? {
-        var u = utsname()
-        uname(&u)
-        let machine = withUnsafeBytes(of: u.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        return PartitionTypes.forSystem(machine)
+        PartitionTypes.forSystem(machineName())
     }
 
     /// Completes the disk in `fd`, whose root partition (at LBA 40, as repart puts it) already

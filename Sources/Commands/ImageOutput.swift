@@ -3,6 +3,7 @@ import Glibc
 #endif
 import DiskImage
 import Hex
+import PortableService
 import SquashFS
 import Verity
 
@@ -12,11 +13,7 @@ import Verity
 /// - verity sidecars: `NAME.raw`, `NAME.verity`, `NAME.roothash`;
 /// - DDI: `NAME.raw` (GPT: root + root-verity), `NAME.roothash`.
 enum ImageOutput {
-    enum Form: Equatable {
-        case plain
-        case veritySidecars
-        case ddi(PartitionTypes)
-    }
+    typealias Form = OutputForm
 
     /// What was written: the squashfs's figures, the size of the file named
     /// IMAGE (for a DDI the whole disk, not the squashfs inside it) and the

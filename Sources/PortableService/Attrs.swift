@@ -1,3 +1,4 @@
+import DiskImage
 import SquashFS
 import SystemIO
 
@@ -136,17 +137,35 @@ public enum Attrs {
         try checkContents(reader, storeDir: storeDir, inClosure: inClosure)
         let symlinks = try symlinkList(reader, units: units, storeDir: storeDir, inClosure: inClosure)
 
-        let compression = try reader.optionalString("squash-compression") ?? ImageSpec.defaultCompression
-        let blockSize = try reader.blockSize() ?? ImageSpec.defaultBlockSize
-
-        var spec = ImageSpec(
+        return ImageSpec(
             pname: pname, version: version, units: units,
             osRelease: OSRelease(pname: pname, version: version, description: description, homepage: homepage),
             symlinks: symlinks, storeDir: storeDir, storePaths: storePaths,
-            compression: compression, blockSize: blockSize
+            squash: try squashSettings(reader), output: try outputForm(attrs, reader)
         )
-        try readOutputForm(attrs, reader, into: &spec)
-        return spec
+    }
+
+    /// `squash-block-size`, then `squash-compression` for that block size,
+    /// refused where they are read, in the attributes' terms
+    /// (`attribute squash-compression: "xz -Xfoo": unknown option …`).
+    static func squashSettings(_ reader: Reader) throws(PortableServiceError) -> SquashSettings {
+        let sizeText = try reader.blockSize() ?? SquashSettings.defaultBlockSize
+        let blockSize = try refusing("squash-block-size", sizeText) { () throws(SquashFSError) in try parseBlockSize(sizeText) }
+        let compression = try reader.optionalString("squash-compression") ?? SquashSettings.defaultCompression
+        return try refusing("squash-compression", compression) { () throws(SquashFSError) in
+            try SquashSettings(compression: compression, blockSize: blockSize)
+        }
+    }
+
+    /// The writer's refusal of a setting (the bare problem), worded as the
+    /// attribute it came from.
+    static func refusing<T>(_ attribute: String, _ text: String,
+                            _ parse: () throws(SquashFSError) -> T) throws(PortableServiceError) -> T {
+        do {
+            return try parse()
+        } catch {
+            throw .attribute(attribute, "\(quoted(text)): \(error.message)")
+        }
     }
 
     /// `units`: each a plain store path inside the closure, with a unit
@@ -235,25 +254,38 @@ public enum Attrs {
         return symlinks
     }
 
-    /// `verity`, `format` and the DDI's architecture (`imageSystem`, else `system`).
-    static func readOutputForm(_ attrs: JSONObject, _ reader: Reader, into spec: inout ImageSpec) throws(PortableServiceError) {
+    /// `verity`, `format` and the DDI's architecture (`imageSystem`, else
+    /// `system`, else this machine's).
+    static func outputForm(_ attrs: JSONObject, _ reader: Reader) throws(PortableServiceError) -> OutputForm {
+        var verity = false
         switch attrs["verity"] {
         case nil, .null?: break
-        case .bool(let b)?: spec.verity = b
+        case .bool(let b)?: verity = b
         case let v?: throw .attribute("verity", "expected true or false, found \(v.kindDescription)", fix: "verity = true writes NAME.verity and NAME.roothash beside the image")
         }
-        if let f = try reader.optionalString("format") {
-            guard let format = ImageSpec.Format(rawValue: f) else {
-                throw .attribute("format", "\(quoted(f)) is not a known format", fix: "use \"raw\" (a squashfs image) or \"ddi\" (a GPT disk image with dm-verity)")
-            }
-            spec.format = format
+        switch try reader.optionalString("format") {
+        case nil, "raw"?: return verity ? .veritySidecars : .plain
+        case "ddi"?: return .ddi(try partitionTypes(attrs))
+        case let f?:
+            throw .attribute("format", "\(quoted(f)) is not a known format", fix: "use \"raw\" (a squashfs image) or \"ddi\" (a GPT disk image with dm-verity)")
         }
-        if case .string(let sys)? = attrs["imageSystem"] {
-            spec.system = sys
-            spec.systemAttribute = "imageSystem"
-        } else if case .string(let sys)? = attrs["system"] {
-            spec.system = sys
+    }
+
+    /// A DDI's partition types: for `imageSystem` (a cross build's host),
+    /// else `system`, else this machine.
+    static func partitionTypes(_ attrs: JSONObject) throws(PortableServiceError) -> PartitionTypes {
+        let (attribute, system): (String, String?)
+        if case .string(let s)? = attrs["imageSystem"] {
+            (attribute, system) = ("imageSystem", s)
+        } else if case .string(let s)? = attrs["system"] {
+            (attribute, system) = ("system", s)
+        } else {
+            (attribute, system) = ("system", nil)
         }
+        guard let types = PartitionTypes.forSystem(system ?? machineName()) else {
+            throw .attribute(attribute, "\(quoted(system ?? "this machine")): no discoverable partition types are known for its architecture", fix: "format = \"ddi\" supports \(PartitionTypes.byCPU.keys.sorted().joined(separator: ", "))")
+        }
+        return types
     }
 
     /// Why `version` cannot be part of the image file name, or nil.

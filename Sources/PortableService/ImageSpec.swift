@@ -1,5 +1,7 @@
 /// Everything an image is made of, as a plain value: what the derivation's
-/// attributes asked for, already checked. `Attrs.swift` makes one from the
+/// attributes asked for, already checked and typed (the compressor, the
+/// block size and the output form included), so a bad value fails where it
+/// is read. `Attrs.swift` makes one from the
 /// attributes JSON; `Layout.swift` turns one into a file tree. Nothing here
 /// touches the file system.
 public struct ImageSpec: Sendable, Equatable {
@@ -38,29 +40,15 @@ public struct ImageSpec: Sendable, Equatable {
     /// Every store path of the closure, sorted and unique. The image's store
     /// holds exactly these.
     public var storePaths: [String]
-    /// As given in `squash-compression`, e.g. `xz -Xdict-size 100%`.
-    public var compression: String
-    /// As given in `squash-block-size`, e.g. `1M`.
-    public var blockSize: String
-
-    /// What is written: the squashfs alone (`raw`), or a GPT disk image
-    /// holding it and its dm-verity hash tree (`ddi`).
-    public enum Format: String, Sendable, Equatable, CaseIterable {
-        case raw
-        case ddi
-    }
-    public var format: Format = .raw
-    /// `NAME.verity` and `NAME.roothash` beside a `raw` image.
-    public var verity = false
-    /// The derivation's system (`x86_64-linux`): a DDI's partition types.
-    public var system: String?
-    /// The attribute `system` came from, for messages.
-    public var systemAttribute = "system"
+    /// `squash-compression` and `squash-block-size`.
+    public var squash: SquashSettings
+    /// `verity`, `format` and the system (a DDI's partition types).
+    public var output: OutputForm
 
     public init(
         pname: String, version: String, units: [Unit], osRelease: OSRelease,
         symlinks: [Symlink], storeDir: String, storePaths: [String],
-        compression: String, blockSize: String
+        squash: SquashSettings, output: OutputForm = .plain
     ) {
         self.pname = pname
         self.version = version
@@ -69,17 +57,14 @@ public struct ImageSpec: Sendable, Equatable {
         self.symlinks = symlinks
         self.storeDir = storeDir
         self.storePaths = storePaths
-        self.compression = compression
-        self.blockSize = blockSize
+        self.squash = squash
+        self.output = output
     }
 
     /// The image's file name, `${pname}_${version}.raw`: the portable
     /// services spec reads the part before `_` as the image name and the
     /// `.raw` suffix as the image type.
     public var imageFileName: String { "\(pname)_\(version).raw" }
-
-    public static let defaultCompression = "xz -Xdict-size 100%"
-    public static let defaultBlockSize = "1M"
 }
 
 /// Store path arithmetic on strings. A store path is `STOREDIR/NAME` where

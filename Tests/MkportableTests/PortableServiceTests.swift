@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import DiskImage
 import PortableService
 import SquashFS
 
@@ -294,8 +295,8 @@ final class AttrsTests: XCTestCase {
         ])
         // Both graphs, merged, deduplicated, sorted bytewise.
         XCTAssertEqual(s.storePaths, [unit, busybox, certs, docs].sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) })
-        XCTAssertEqual(s.compression, "xz -Xdict-size 100%")
-        XCTAssertEqual(s.blockSize, "1M")
+        XCTAssertEqual(s.squash.compression, "xz -Xdict-size 100%")
+        XCTAssertEqual(s.squash.blockSize, 1 << 20)
         XCTAssertEqual(s.osRelease["PORTABLE_PRETTY_NAME"], "Hello \"there\"")
         XCTAssertNil(s.osRelease["HOME_URL"])
         XCTAssertEqual(s.osRelease["PORTABLE_PREFIXES"], "hello")
@@ -304,26 +305,36 @@ final class AttrsTests: XCTestCase {
 
     func testCompressionSettings() throws {
         let s = try spec(attrs(["squash-compression": #""zstd -Xcompression-level 19""#, "squash-block-size": "131072"]))
-        XCTAssertEqual(s.compression, "zstd -Xcompression-level 19")
-        XCTAssertEqual(s.blockSize, "131072")
-        XCTAssertEqual(try spec(attrs(["squash-block-size": #""128K""#])).blockSize, "128K")
+        XCTAssertEqual(s.squash.compression, "zstd -Xcompression-level 19")
+        XCTAssertEqual(s.squash.compressor.description, "zstd -Xcompression-level 19")
+        XCTAssertEqual(s.squash.blockSize, 131072)
+        XCTAssertEqual(try spec(attrs(["squash-block-size": #""128K""#])).squash.blockSize, 131072)
         XCTAssertTrue(error(attrs(["squash-block-size": "[]"])).contains("attribute squash-block-size"))
+        // Typed when read: a bad value fails in the spec, in the attribute's terms.
+        XCTAssertEqual(error(attrs(["squash-compression": #""brotli""#])),
+                       #"attribute squash-compression: "brotli": unknown compressor "brotli"; accepted: gzip, xz, zstd, lz4, lzo, each optionally followed by its -X options"#)
+        XCTAssertEqual(error(attrs(["squash-block-size": #""3K""#])),
+                       #"attribute squash-block-size: "3K": 3072 bytes is out of range; accepted: a power of two from 4096 to 1048576 bytes, written as bytes (131072), NK (128K) or NM (1M)"#)
+        // The compressor is made for the block size: 100% of 4K is 4 KiB.
+        let small = try spec(attrs(["squash-compression": #""xz -Xdict-size 100%""#, "squash-block-size": #""4K""#]))
+        XCTAssertEqual(small.squash.compressor.description, try parseCompressor("xz", blockSize: 4096).description)
+        XCTAssertTrue(error(attrs(["squash-compression": #""xz -Xdict-size 8K""#, "squash-block-size": #""4K""#]))
+            .hasPrefix(#"attribute squash-compression: "xz -Xdict-size 8K": -Xdict-size 8K (8192 bytes) is larger than the block size (4096 bytes); with 4096-byte blocks"#))
     }
 
     func testVerityAndFormat() throws {
-        let plain = try spec(attrs())
-        XCTAssertEqual(plain.format, .raw)
-        XCTAssertFalse(plain.verity)
-        XCTAssertTrue(try spec(attrs(["verity": "true"])).verity)
-        XCTAssertFalse(try spec(attrs(["verity": "null"])).verity)
+        XCTAssertEqual(try spec(attrs()).output, .plain)
+        XCTAssertEqual(try spec(attrs(["verity": "true"])).output, .veritySidecars)
+        XCTAssertEqual(try spec(attrs(["verity": "null"])).output, .plain)
+        XCTAssertEqual(try spec(attrs(["format": #""raw""#, "verity": "true"])).output, .veritySidecars)
         let ddi = try spec(attrs(["format": #""ddi""#, "system": #""aarch64-linux""#]))
-        XCTAssertEqual(ddi.format, .ddi)
-        XCTAssertEqual(ddi.system, "aarch64-linux")
+        XCTAssertEqual(ddi.output, .ddi(PartitionTypes.forSystem("aarch64-linux")!))
         // Under cross, the derivation's system is the builder's and
         // imageSystem the architecture the DDI is for.
         let cross = try spec(attrs(["format": #""ddi""#, "system": #""x86_64-linux""#, "imageSystem": #""aarch64-linux""#]))
-        XCTAssertEqual(cross.system, "aarch64-linux")
-        XCTAssertEqual(cross.systemAttribute, "imageSystem")
+        XCTAssertEqual(cross.output, .ddi(PartitionTypes.forSystem("aarch64-linux")!))
+        XCTAssertEqual(error(attrs(["format": #""ddi""#, "system": #""x86_64-linux""#, "imageSystem": #""vax-linux""#])),
+                       #"attribute imageSystem: "vax-linux": no discoverable partition types are known for its architecture; format = "ddi" supports "# + PartitionTypes.byCPU.keys.sorted().joined(separator: ", "))
         XCTAssertEqual(error(attrs(["verity": #""yes""#])),
                        "attribute verity: expected true or false, found a string; verity = true writes NAME.verity and NAME.roothash beside the image")
         XCTAssertEqual(error(attrs(["format": #""qcow2""#])),
@@ -418,7 +429,7 @@ final class LayoutTests: XCTestCase {
         ImageSpec(pname: "demo", version: "1", units: units,
                   osRelease: OSRelease(pname: "demo", version: "1", description: "D", homepage: nil),
                   symlinks: symlinks, storeDir: store, storePaths: storePaths,
-                  compression: ImageSpec.defaultCompression, blockSize: ImageSpec.defaultBlockSize)
+                  squash: try! SquashSettings(compression: SquashSettings.defaultCompression, blockSize: 1 << 20))
     }
 
     /// A stand-in for scanSource: unit paths are files, store paths are
