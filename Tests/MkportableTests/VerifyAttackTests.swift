@@ -211,4 +211,121 @@ final class VerifyAttackTests: ImageTestCase {
         ]
         for (label, bytes, word) in cases { try assertRefused(label, ["u_1.raw": bytes], image: "u_1.raw", word: word) }
     }
+
+    /// `d` with `bytes` at `o` of the primary (or backup) GPT header and
+    /// that header's CRC32 recomputed.
+    func header(_ d: [UInt8], backup: Bool = false, at o: Int, _ bytes: [UInt8]) -> [UInt8] {
+        var d = patched(d, at: (backup ? d.count - 512 : 512) + o, bytes)
+        let h = backup ? d.count - 512 : 512
+        d.replaceSubrange((h + 16)..<(h + 20), with: [0, 0, 0, 0])
+        d.replaceSubrange((h + 16)..<(h + 20), with: le(UInt64(Self.crc32(d[h..<(h + 92)])), 4))
+        return d
+    }
+
+    /// `d` with one more partition entry (index 2) of `type` over `sectors`
+    /// sectors right after root-verity, where sign would put the signature.
+    func extraPartition(_ d: [UInt8], type: String, name: String, sectors: UInt64 = 8, flags: UInt64 = 0) -> [UInt8] {
+        let start = rd(d, 1024 + 128 + 40) + 1
+        return forged(d) { e in
+            var entry = self.guidBytes(type) + self.guidBytes("aaaaaaaa-2222-4333-8444-555555555555")
+            entry += self.le(start, 8) + self.le(start + sectors - 1, 8) + self.le(flags, 8)
+            entry += Array(name.utf16).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+            entry += [UInt8](repeating: 0, count: 128 - entry.count)
+            e.replaceSubrange(256..<384, with: entry)
+        }
+    }
+
+    /// A GUID's 16 bytes as GPT stores them (first three fields little-endian).
+    func guidBytes(_ text: String) -> [UInt8] {
+        let h = Array(text.replacingOccurrences(of: "-", with: "").utf8)
+        let b = (0..<16).map { UInt8(String(decoding: h[(2 * $0)..<(2 * $0 + 2)], as: UTF8.self), radix: 16)! }
+        return [b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6]] + b[8..<16]
+    }
+
+    /// What systemd's dissection reads besides the GPT's CRC-covered
+    /// entries: the MBR (blkid reads a disk without a protective MBR as a
+    /// DOS disk, and dissection falls back to its partitions), the bytes
+    /// no partition holds, partitions other than root, root-verity and
+    /// root-verity-sig (var, srv, home are mounted unverified), their
+    /// types and flags, and both GPT headers' every field (issue 22,
+    /// defects 2 and 3). verify and sign refuse each.
+    func testDDIsDissectionWouldReadOtherwiseAreRefused() throws {
+        try makeKeys()
+        let d = disk
+        let sectors = UInt64(d.count / 512), last = sectors - 1
+        let sigStart = Int(rd(d, 1024 + 128 + 40) + 1) * 512
+        let root = [UInt8](d[20480..<(20480 + 4096)])
+        let cases: [(String, [UInt8], String)] = [
+            ("DOS table over the gap", patched(patched(d, at: 446, [0x80, 0, 0, 0, 0x83, 0, 0, 0] + le(34, 4) + le(6, 4)), at: 34 * 512, Array(root[0..<3072])),
+             "first partition record has type 0x83, not 0xEE"),
+            ("second MBR record", patched(d, at: 462, [0, 0, 0, 0, 0x83, 0, 0, 0] + le(34, 4) + le(6, 4)), "MBR partition record 2 (type 0x83)"),
+            ("hybrid MBR: 0xEE record 2", patched(d, at: 462, [0, 0, 2, 0, 0xEE, 0xFF, 0xFF, 0xFF] + le(1, 4) + le(100, 4)), "MBR partition record 2 (type 0xee)"),
+            ("boot code", patched(d, at: 0, [0xEB, 0x63, 0x90]), "boot code"),
+            ("disk signature", patched(d, at: 440, [1, 2, 3, 4]), "boot code or a disk signature at byte 440"),
+            ("protective record too short", patched(d, at: 458, le(sectors - 10, 4)), "protective record differs"),
+            ("no 55 AA", patched(d, at: 510, [0, 0]), "55 AA"),
+            ("bytes between the entry array and root", patched(d, at: 34 * 512, Array(root[0..<3072])), "byte 17408, outside every partition, is not zero"),
+            ("bytes after root-verity", patched(d, at: sigStart + 100, [1]), "byte \(sigStart + 100), outside every partition"),
+            ("var partition", extraPartition(d, type: "4d21b016-b534-45c2-a9fb-5c16e091fd2d", name: "var"),
+             "partition var (type 4d21b016-b534-45c2-a9fb-5c16e091fd2d) is not part of a portable DDI"),
+            ("srv partition", extraPartition(d, type: "3b8f8425-20e0-4f3b-907f-1a25a76f98e8", name: "srv"), "partition srv"),
+            ("home partition", extraPartition(d, type: "933ac7e1-2eb4-4f13-b844-0e14e2aef915", name: "home"), "partition home"),
+            ("usr partition", extraPartition(d, type: "8484680c-9521-48c6-9c11-b0720656f69e", name: "usr-x86-64"), "partition usr-x86-64"),
+            ("generic Linux partition", extraPartition(d, type: "0fc63daf-8483-4772-8e79-3d69d8477de4", name: ""), "partition of type 0fc63daf"),
+            ("arm64 signature beside x86-64", extraPartition(d, type: "6db69de6-29f4-4758-a7a5-962190f00ce3", name: "sig"), "partition sig"),
+            ("arm64 verity type", forged(d) { $0.replaceSubrange(128..<144, with: self.guidBytes("df3300ce-d69f-4c92-978c-9bfb0f38d820")) },
+             "partition root-x86-64-verity (type df3300ce-d69f-4c92-978c-9bfb0f38d820) is not part of a portable DDI"),
+            ("root flagged no-auto", forged(d) { $0[48 + 7] |= 0x80 }, "attribute flags 0x9000000000000000"),
+            ("signature flagged", extraPartition(d, type: "41092b05-9fc8-4523-994f-2def0408b176", name: "root-x86-64-verity-sig", sectors: 32, flags: 1 << 60),
+             "attribute flags 0x1000000000000000, not 0x0"),
+            ("an unused entry not zero", forged(d) { $0[5 * 128 + 60] = 1 }, "GPT entry 6 is unused"),
+            ("primary header revision", header(d, at: 8, le(0x10001, 4)), "primary GPT header has revision 0x10001"),
+            ("backup header size 96", header(d, backup: true, at: 12, le(96, 4)), "backup GPT header is 96 bytes"),
+            ("backup my_lba", header(d, backup: true, at: 24, le(last - 1, 8)), "backup GPT header says it is at LBA \(last - 1)"),
+            ("backup alternate_lba", header(d, backup: true, at: 32, le(2, 8)), "with the other at LBA 2"),
+            ("first usable LBA 33", header(header(d, at: 40, le(33, 8)), backup: true, at: 40, le(33, 8)), "usable LBAs 33-"),
+            ("last usable over the backup array", header(header(d, at: 48, le(last - 1, 8)), backup: true, at: 48, le(last - 1, 8)), "not between the entry arrays"),
+            ("backup usable LBAs differ", header(d, backup: true, at: 48, le(last - 40, 8)), "disagrees with the primary"),
+            ("backup disk GUID differs", header(d, backup: true, at: 60, [0x5A]), "disagrees with the primary"),
+            ("entry array at LBA 3", header(d, at: 72, le(3, 8)), "puts its entry array at LBA 3"),
+            ("129 entries", header(d, at: 80, le(129, 4)), "129 entries of 128 bytes"),
+            ("entries of 256 bytes", header(d, at: 84, le(256, 4)), "128 entries of 256 bytes"),
+            ("header padding", header(d, at: 200, [1]), "after its 92 bytes"),
+        ]
+        for (label, bytes, word) in cases { try assertRefused(label, ["u_1.raw": bytes], image: "u_1.raw", word: word) }
+    }
+
+    /// A DDI is a DDI whatever its name: verify and sign accept one not
+    /// named NAME.raw, and refuse it, damaged, as they refuse a NAME.raw
+    /// (issue 22, defect 13); and a signature partition is read only in
+    /// the form sign writes.
+    func testDDINotNamedRawIsSignedAndCheckedAsADDI() throws {
+        try makeKeys()
+        let dir = work.sub("named")
+        try Posix.mkdir(dir)
+        try Posix.writeFile(dir.appending("d.img"), disk)
+        let out = dir.appending("signed")
+        let signed = try Shell.run(bin, ["sign", "--key", work.sub("k.pem").string, "--cert", work.sub("c.pem").string,
+                                         "--out", out.string, dir.appending("d.img").string])
+        XCTAssertEqual(signed.status, 0, signed.summary)
+        XCTAssertEqual(try Posix.listDirectory(out).map(\.string), ["d.img"])
+        let verified = try Shell.run(bin, ["verify", "--cert", work.sub("c.pem").string, out.appending("d.img").string])
+        XCTAssertEqual(verified.status, 0, verified.summary)
+        XCTAssertTrue(verified.stdoutText.contains("partition root-x86-64-verity-sig is a valid signature"), verified.stdoutText)
+
+        let s = try Posix.readFile(out.appending("d.img"))
+        let sig = Int(rd(s, 1024 + 256 + 32) * 512)
+        try assertRefused("damaged DDI named .img", ["u.img": patched(disk, at: 30000, [disk[30000] ^ 1])], image: "u.img", word: "does not match its hash")
+        let text = String(decoding: s[sig..<(sig + 16384)].prefix { $0 != 0 }, as: UTF8.self)
+        for (label, json, word) in [
+            ("signature JSON with a space", text.replacingOccurrences(of: "\"rootHash\":", with: "\"rootHash\": "), "as sign writes it"),
+            ("signature JSON in upper case", text.uppercased(), "as sign writes it"),
+            ("signature base64 cut", text.replacingOccurrences(of: "\"}", with: "A\"}"), "base64"),
+        ] {
+            let bytes = Array(json.utf8) + [UInt8](repeating: 0, count: 16384 - json.utf8.count)
+            try assertRefused(label, ["u.img": patched(s, at: sig, bytes)], image: "u.img", word: word, cert: true)
+        }
+        try assertRefused("bytes after the signature's NULs", ["u.img": patched(s, at: sig + 16000, [1])], image: "u.img",
+                          word: "not one JSON object followed by NUL bytes", cert: true)
+    }
 }
