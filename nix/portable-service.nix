@@ -51,7 +51,12 @@
   #   system      the system the image derivation is built on (default: the
   #               stdenv's build platform, else builtins.currentSystem);
   #   hostSystem  the system the image is for, a DDI's partition types
-  #               (default: the stdenv's host platform, else `system`).
+  #               (default: the stdenv's host platform, else `system`);
+  #   pkgs        nixpkgs' own portableService takes `pkgs`, so
+  #               `.override { pkgs = ...; }` is accepted; its `lib`,
+  #               `closureInfo` and `runCommand` are used where those are
+  #               not given themselves (nixpkgs takes its mksquashfs and
+  #               closureInfo from it).
   # Any other argument is refused by name.
   ...
 }@functionArgs:
@@ -66,8 +71,14 @@ let
     "runCommand"
     "system"
     "hostSystem"
+    "pkgs"
   ];
   unknownFunctionArgs = builtins.attrNames (removeAttrs functionArgs knownFunctionArgs);
+
+  pkgsArg = functionArgs.pkgs or null;
+  lib = if functionArgs.lib or null != null then functionArgs.lib else pkgsArg.lib or null;
+  closureInfo = if functionArgs.closureInfo or null != null then functionArgs.closureInfo else pkgsArg.closureInfo or null;
+  runCommand = if functionArgs.runCommand or null != null then functionArgs.runCommand else pkgsArg.runCommand or null;
 
   system =
     functionArgs.system or (if stdenv != null then stdenv.buildPlatform.system else builtins.currentSystem);
@@ -191,7 +202,7 @@ let
     if stringLength name > rules.unitName.maxBytes then
       "the name is ${toString (stringLength name)} bytes long; systemd allows at most ${toString rules.unitName.maxBytes}"
     else if matching == [ ] then
-      "the name must end in ${concatStringsSep ", " suffixes} (the unit types portablectl attaches)"
+      "the name must end in ${concatStringsSep ", " suffixes} (the unit types portablectl attaches; it ignores any other file there, so nixpkgs' image would carry this one unused)"
     else if bad != null then
       "the name contains ${describeChar bad}; a unit name may contain only letters, digits and : - _ . \\ @"
     else if substring 0 1 name == "@" then
@@ -393,7 +404,7 @@ let
     if isPrefixOf storeComponents p then
       "${at}: ${shown} is ${
         if length p == length storeComponents then "" else "inside "
-      }the image's ${storeDir}, which holds exactly the closure; put the link outside the store (e.g. \"/bin/${elemAt p (length p - 1)}\") and point its object into the store"
+      }the image's ${storeDir}, which holds exactly the closure (nixpkgs' mksquashfs puts such a link at /nix_1 instead, beside the closure's /nix); put the link outside the store (e.g. \"/bin/${elemAt p (length p - 1)}\") and point its object into the store"
     else if isPrefixOf p storeComponents then
       "${at}: ${shown} would replace ${pretty}, the directory that holds the image's ${storeDir}; choose a path outside ${pretty}"
     else if same != null then
@@ -457,8 +468,10 @@ let
       homepage ? null,
       symlinks ? [ ],
       contents ? [ ],
-      # nixpkgs passes mksquashfs here. mkportable writes the image itself,
-      # so these are accepted for compatibility and ignored.
+      # nixpkgs' `squashfs-tools` chooses the mksquashfs it runs. mkportable
+      # writes the image itself, so it is taken and ignored without a word:
+      # a call written for nixpkgs evaluates as it is, also under
+      # abort-on-warn. `squashfsTools`, which nixpkgs never took, warns.
       squashfsTools ? null,
       squashfs-tools ? null,
       squash-compression ? "xz -Xdict-size 100%",
@@ -585,7 +598,7 @@ let
         else if !isList units then
           fail "units must be a list of unit file derivations"
         else if units == [ ] then
-          fail "units: the list is empty; a portable service image needs at least one unit for portablectl to attach"
+          fail "units: the list is empty; portablectl attaches an image only for its units (nixpkgs' image without units is refused: \"Couldn't find any matching unit files in image\"), so give at least one"
         else if !isBool verity then
           fail "verity: expected true or false, found ${describeType verity}; verity = true writes NAME.verity and NAME.roothash beside the image"
         else if format != null && !isString format then
@@ -606,8 +619,6 @@ let
           fail "squash-compression: \"${compression}\": ${compressionChecked}"
         else if squashfsTools != null then
           warn "portableService: squashfsTools is ignored; mkportable writes the squashfs image itself" true
-        else if squashfs-tools != null then
-          warn "portableService: squashfs-tools is ignored; mkportable writes the squashfs image itself" true
         else
           true;
 
@@ -732,6 +743,12 @@ let
         pname = "${args.pname}-img";
         inherit (args) version;
         meta = metaFor pos args;
+        # nixpkgs' image has these as derivation attributes: its
+        # closureInfo (here that of the image's roots, which is what its
+        # /nix/store holds; null without closureInfo) and the tools of its
+        # build (here the builder itself).
+        closureInfo = passthru.closure;
+        nativeBuildInputs = if isAttrs mkportable then [ mkportable ] else [ ];
         inherit passthru;
         # f is attrs, prev -> attrs or final -> prev -> attrs, as in
         # nixpkgs (lib.toExtension); the attributes are portableService's

@@ -75,7 +75,7 @@ enum Placement {
             let pretty = render(link.path)
 
             if p.starts(with: store) {
-                throw .attribute(where_, "\(shown) is \(p.count == store.count ? "" : "inside ")the image's \(storeDir), which holds exactly the closure",
+                throw .attribute(where_, "\(shown) is \(p.count == store.count ? "" : "inside ")the image's \(storeDir), which holds exactly the closure (nixpkgs' mksquashfs puts such a link at /nix_1 instead, beside the closure's /nix)",
                                  fix: "put the link outside the store (e.g. \"/bin/\(link.path.last!)\") and point its object into the store")
             }
             if store.starts(with: p) {

@@ -28,7 +28,7 @@ public enum UnitName {
             return "the name is \(bytes.count) bytes long; systemd allows at most \(maxLength)"
         }
         guard let suffix = portableSuffixes.first(where: { bytes.reversed().starts(with: $0.utf8.reversed()) }), bytes.count > suffix.utf8.count else {
-            return "the name must end in \(portableSuffixes.joined(separator: ", ")) (the unit types portablectl attaches)"
+            return "the name must end in \(portableSuffixes.joined(separator: ", ")) (the unit types portablectl attaches; it ignores any other file there, so nixpkgs' image would carry this one unused)"
         }
         let stem = bytes.dropLast(suffix.utf8.count)
         for u in String(decoding: stem, as: UTF8.self).unicodeScalars where !(u.isASCII && isUnitNameByte(UInt8(u.value))) {

@@ -400,7 +400,7 @@ final class BadInputTests: XCTestCase {
 
     func testBadUnitNames() throws {
         let cases: [(String, [String])] = [
-            ("demo.mount", ["attribute units[0]: unit \"demo.mount\": the name must end in .service, .socket, .target, .timer, .path (the unit types portablectl attaches)"]),
+            ("demo.mount", ["attribute units[0]: unit \"demo.mount\": the name must end in .service, .socket, .target, .timer, .path (the unit types portablectl attaches; it ignores any other file there"]),
             ("demo", ["unit \"demo\": the name must end in .service"]),
             ("other.service", ["attribute units[0]: unit \"other.service\": portablectl attaches only units whose name is the image prefix \"demo\" followed by '-', '.' or '@'", "rename the unit's derivation"]),
             ("demox.service", ["unit \"demox.service\": portablectl attaches only units whose name is the image prefix \"demo\""]),

@@ -316,6 +316,45 @@ final class NixpkgsShapeTests: XCTestCase {
         XCTAssertTrue(aborted.contains("warnings are treated as unrecoverable errors"), aborted)
     }
 
+    /// Calls written for nixpkgs' portableService that it accepts, and that
+    /// give an image portablectl attaches (nix/README.md, "Drop-in"):
+    /// `.override { pkgs = ...; }`, `squashfs-tools` (quiet, so
+    /// NIX_ABORT_ON_WARN=1 passes), `img.closureInfo`,
+    /// `img.nativeBuildInputs`. Those whose nixpkgs image would not work
+    /// are refused at evaluation, saying why.
+    func testNixpkgsCallsEvaluateAsDropIn() throws {
+        try requireNix()
+        let facts = try evaluate("""
+            let
+              call = args: pkgs.portableService ({ pname = "drop"; version = "1"; units = [ (unit pkgs "drop") ]; } // args);
+              img = call { squashfs-tools = pkgs.busybox; };
+              viaPkgs = (pkgs.portableService.override { inherit pkgs; }) { pname = "drop"; version = "1"; units = [ (unit pkgs "drop") ]; };
+            in {
+              drv = img.drvPath;
+              plain = (call { }).drvPath;
+              viaPkgs = viaPkgs.drvPath;
+              closureInfo = img.closureInfo.drvPath;
+              nativeBuildInputs = map (d: d.drvPath) img.nativeBuildInputs;
+            }
+            """)
+        XCTAssertEqual(facts["drv"] as? String, facts["plain"] as? String, "squashfs-tools changes nothing")
+        XCTAssertEqual(facts["viaPkgs"] as? String, facts["plain"] as? String, ".override { pkgs } gives the same image")
+        XCTAssertTrue((facts["closureInfo"] as? String ?? "").hasSuffix(".drv"), "\(facts)")
+        XCTAssertEqual((facts["nativeBuildInputs"] as? [String] ?? []).count, 1, "\(facts)")
+
+        for (args, why) in [
+            ("units = [ ];", "nixpkgs' image without units is refused"),
+            ("units = [ (pkgs.writeText \"drop\" \"\") ];", "the name must end in .service"),
+            ("units = [ (pkgs.writeText \"drop.conf\" \"\") ];", "the name must end in .service"),
+            ("pname = \"dr_op\"; units = [ (unit pkgs \"dr_op\") ];", "portablectl takes the image file name up to the first '_' as the unit prefix"),
+            ("symlinks = [ { object = \"${pkgs.busybox}/bin\"; symlink = \"/nix/store/bin\"; } ];", "nixpkgs' mksquashfs puts such a link at /nix_1"),
+            ("symlinks = [ { object = \"${unit pkgs \"drop-x\"}\"; symlink = \"/etc/systemd/system/drop-x.service\"; } ];", "pass the unit in `units` instead"),
+        ] {
+            let err = try evaluationError("(pkgs.portableService ({ pname = \"drop\"; version = \"1\"; units = [ (unit pkgs \"drop\") ]; } // { \(args) })).drvPath")
+            XCTAssertTrue(err.contains("error: portableService: ") && err.contains(why), "\(args): «\(err)» should say «\(why)»")
+        }
+    }
+
     // MARK: the stand-in's strictness
 
     func testStandInIsAsStrictAsNixpkgsWhereOurFilesTouchIt() throws {
