@@ -412,7 +412,7 @@ let
     else if covered != null then
       "${at}: ${shown} lies inside the mount point ${render covered}, which systemd mounts over when the service runs, hiding the link; put the link elsewhere, e.g. under /etc or /var/lib"
     else if unitLike != null then
-      "${at}: ${shown} is a ${unitLike} file in the unit directory, where portablectl would attach it without the unit checks and resolve the link on the host; pass the unit in `units` instead"
+      "${at}: ${shown} is a ${unitLike} file in the unit directory as a symlink, which portablectl does not attach (systemd 252 and 257 skip it, so nixpkgs' image attaches without it); pass the unit in `units` instead"
     else if insideFile != null then
       "${at}: ${shown} lies inside ${render insideFile.path}, which is ${insideFile.what}, a file; choose another path for the link"
     else if holds != null then

@@ -12,8 +12,9 @@
 ///   or a unit file, lie inside a scaffold file, or replace a directory that
 ///   holds scaffold entries (`/etc`, `/var`);
 /// - be a unit-named entry of `/etc/systemd/system` (`foo.service`):
-///   portablectl would attach it without the unit checks and follow the
-///   link on the host; units belong in `units`;
+///   portablectl skips a unit file that is a symlink (tried with systemd
+///   252 and 257: nixpkgs' image attaches without it); units belong in
+///   `units`;
 /// - be the same path as another symlink, or lie inside another symlink
 ///   (a symlink cannot hold entries).
 ///
@@ -91,7 +92,7 @@ enum Placement {
             }
             if p.count == unitDirectory.count + 1 && p.starts(with: unitDirectory),
                let suffix = UnitName.portableSuffixes.first(where: { p.last!.reversed().starts(with: $0.utf8.reversed()) }) {
-                throw .attribute(where_, "\(shown) is a \(suffix) file in the unit directory, where portablectl would attach it without the unit checks and resolve the link on the host",
+                throw .attribute(where_, "\(shown) is a \(suffix) file in the unit directory as a symlink, which portablectl does not attach (systemd 252 and 257 skip it, so nixpkgs' image attaches without it)",
                                  fix: "pass the unit in `units` instead")
             }
             for (r, rp) in zip(reserved, reservedPaths) where !r.isDirectory && p.count > rp.count && p.starts(with: rp) {
