@@ -491,7 +491,7 @@ final class BadInputTests: XCTestCase {
             (["/var/tmp/"], ["is the mount point /var/tmp"]),
             (["/etc/systemd/system"], ["is the unit directory /etc/systemd/system"]),
             (["/etc/systemd/system/demo.service"], ["\"/etc/systemd/system/demo.service\" is the unit file of units[0] (demo.service)", choose]),
-            (["/etc/systemd/system/demo-extra.timer"], ["\"/etc/systemd/system/demo-extra.timer\" is a .timer file in the unit directory, where portablectl would attach it without the unit checks", "pass the unit in `units` instead"]),
+            (["/etc/systemd/system/demo-extra.timer"], ["\"/etc/systemd/system/demo-extra.timer\" is a .timer file in the unit directory as a symlink, which portablectl does not attach", "pass the unit in `units` instead"]),
             (["/etc/os-release/x"], ["\"/etc/os-release/x\" lies inside /etc/os-release, which is the os-release file mkportable generates, a file"]),
             (["/etc"], ["\"/etc\" would replace the directory /etc, which holds /etc/os-release (the os-release file mkportable generates)", "link individual entries inside /etc instead"]),
             (["/var"], ["\"/var\" would replace the directory /var, which holds /var/tmp"]),
