@@ -132,7 +132,8 @@ final class DuplicateFinder {
                 candidate = twins.earlier(than: candidate)
                 continue
             }
-            let other = try SourceReader(files[candidate], displayPath: paths(candidate))
+            let (path, found) = (paths, candidate)
+            let other = try SourceReader(files[found], displayPath: path(found))
             defer { other.close() }
             if try matching(other) { return candidate }
             candidate = twins.earlier(than: candidate)

@@ -9,14 +9,19 @@ import CPosix
 struct SourceReader {
     private let fd: Int32
     private let inline: [UInt8]?
-    let displayPath: String
+    /// Makes the path that names the file in messages. Only a message
+    /// calls it: rendering a path costs more than reading a small file, and
+    /// doing so for every file was most of the writer thread's work on a
+    /// tree of small files (docs/performance.md).
+    private let describe: () -> String
+    var displayPath: String { describe() }
     let expectedSize: UInt64
     /// The file occupies fewer disk blocks than its size: it has holes,
     /// which `isHole` finds without reading them.
     let hasHoles: Bool
 
-    init(_ file: File, displayPath: String) throws(SquashFSError) {
-        self.displayPath = displayPath
+    init(_ file: File, displayPath: @autoclosure @escaping () -> String) throws(SquashFSError) {
+        describe = displayPath
         self.expectedSize = file.size
         switch file.source {
         case .bytes(let b):
@@ -29,11 +34,11 @@ struct SourceReader {
             var st = stat()
             if fstat(f, &st) != 0 || (st.st_mode & S_IFMT) != S_IFREG {
                 _ = Glibc.close(f)
-                throw SquashFSError("\(displayPath): is no longer a regular file (it was replaced after the scan); do not modify the source while the image is written", kind: .sourceChanged)
+                throw SquashFSError("\(displayPath()): is no longer a regular file (it was replaced after the scan); do not modify the source while the image is written", kind: .sourceChanged)
             }
             if let scanned = file.identity, scanned != FileIdentity(st) {
                 _ = Glibc.close(f)
-                throw SquashFSError("\(displayPath): is not the file the scan saw: it, or a directory above it, was replaced after the scan; do not modify the source while the image is written", kind: .sourceChanged)
+                throw SquashFSError("\(displayPath()): is not the file the scan saw: it, or a directory above it, was replaced after the scan; do not modify the source while the image is written", kind: .sourceChanged)
             }
             fd = f
             hasHoles = Int64(st.st_blocks) * 512 < Int64(st.st_size)
@@ -46,11 +51,11 @@ struct SourceReader {
     /// is longer than PATH_MAX, with no link followed on the last component.
     /// O_NONBLOCK: a file replaced by a FIFO since the scan must not make
     /// open wait for a writer (for regular files it changes nothing).
-    private static func open(_ file: File, displayPath: String) throws(SquashFSError) -> Int32 {
+    private static func open(_ file: File, displayPath: () -> String) throws(SquashFSError) -> Int32 {
         let flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK
         do {
             if case .entry(let directory, let name) = file.source, let root = directory.root {
-                let dir = try openRoot(root, displayPath: displayPath)
+                let dir = try openRoot(root)
                 let fd = try FileDescriptor.openBeneath(directory.relativeAppending(name), flags, in: dir.raw)
                 return fd.release()
             }
@@ -62,7 +67,7 @@ struct SourceReader {
 
     /// The scan's root directory, opened again (O_PATH) and compared with
     /// the one scanned.
-    private static func openRoot(_ root: SourceRoot, displayPath: String) throws(Errno) -> FileDescriptor {
+    private static func openRoot(_ root: SourceRoot) throws(Errno) -> FileDescriptor {
         let noFollow = root.followed ? 0 : O_NOFOLLOW
         let dir = FileDescriptor(raw: try Posix.openDeep(root.path, cposix_O_PATH | O_DIRECTORY | O_CLOEXEC | noFollow))
         var st = stat()
@@ -70,16 +75,16 @@ struct SourceReader {
         return dir
     }
 
-    private static func openFailure(_ e: Int32, displayPath: String) -> SquashFSError {
+    private static func openFailure(_ e: Int32, displayPath: () -> String) -> SquashFSError {
         switch e {
         case EACCES:
-            return SquashFSError("\(displayPath): permission denied reading this file; make it readable (e.g. chmod a+r) for the user that runs the write, or run as a user who can read it")
+            return SquashFSError("\(displayPath()): permission denied reading this file; make it readable (e.g. chmod a+r) for the user that runs the write, or run as a user who can read it")
         case ENOENT:
-            return SquashFSError("\(displayPath): the file disappeared after the scan; do not modify the source while the image is written", kind: .sourceChanged)
+            return SquashFSError("\(displayPath()): the file disappeared after the scan; do not modify the source while the image is written", kind: .sourceChanged)
         case ELOOP, ENOTDIR, EXDEV, ESTALE:
-            return SquashFSError("\(displayPath): the file, or a directory above it, was replaced (by a symlink or another file) after the scan; do not modify the source while the image is written", kind: .sourceChanged)
+            return SquashFSError("\(displayPath()): the file, or a directory above it, was replaced (by a symlink or another file) after the scan; do not modify the source while the image is written", kind: .sourceChanged)
         default:
-            return SquashFSError("\(displayPath): cannot open for reading (\(Errno(e)))")
+            return SquashFSError("\(displayPath()): cannot open for reading (\(Errno(e)))")
         }
     }
 

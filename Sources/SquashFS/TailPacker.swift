@@ -72,7 +72,7 @@ final class TailPacker {
     /// (`mayBeExecutable`) are opened, to spare an extra open of every other
     /// small file; one that cannot be read now is simply not grouped (pass 2
     /// reads it again and reports any error there).
-    static func sniffX86(_ file: File, name: [UInt8], displayPath: @autoclosure () -> String,
+    static func sniffX86(_ file: File, name: [UInt8], displayPath: @autoclosure @escaping () -> String,
                          header: UnsafeMutableRawPointer) -> Bool {
         guard file.size >= 20, mayBeExecutable(file, name: name),
               let reader = try? SourceReader(file, displayPath: displayPath()) else { return false }
