@@ -40,14 +40,29 @@ extension TreeComparison {
             }
             return result
         }
-        // Chunked differently (another block size): compare the bytes.
-        var left: [UInt8] = [], right: [UInt8] = []
-        try a.readContents(of: ea) { left += $0 }
-        try b.readContents(of: eb) { right += $0 }
-        if left != right {
-            result.firstDifference = firstMismatch(left, right).map(UInt64.init)
-        }
+        // Chunked differently (another block size): the contents as two
+        // streams, a chunk of each in memory at a time.
+        result.firstDifference = try streamMismatch(a, ca, b, cb)
         return result
+    }
+
+    static func streamMismatch(_ a: any FileSystemImage, _ ca: [StoredChunk], _ b: any FileSystemImage,
+                               _ cb: [StoredChunk]) throws -> UInt64? {
+        var i = 0, j = 0
+        var left: ArraySlice<UInt8> = [], right: ArraySlice<UInt8> = []
+        var offset: UInt64 = 0
+        while true {
+            if left.isEmpty, i < ca.count { left = try a.contents(of: ca[i])[...]; i += 1; continue }
+            if right.isEmpty, j < cb.count { right = try b.contents(of: cb[j])[...]; j += 1; continue }
+            if left.isEmpty || right.isEmpty { return left.isEmpty && right.isEmpty ? nil : offset }
+            let n = min(left.count, right.count)
+            if let k = (0..<n).first(where: { left[left.startIndex + $0] != right[right.startIndex + $0] }) {
+                return offset + UInt64(k)
+            }
+            left = left.dropFirst(n)
+            right = right.dropFirst(n)
+            offset += UInt64(n)
+        }
     }
 
     /// The index of the first byte where `x` and `y` differ, the shorter

@@ -81,6 +81,22 @@ final class DiffTests: PackTestCase {
         XCTAssertEqual(content?["offset"] as? Int, 70_000, "the first differing byte inside the file")
     }
 
+    /// Another block size: the files are compared as streams, and the
+    /// first differing byte is still found.
+    func testContentIsComparedAcrossBlockSizes() throws {
+        let a = try image(try makeTree("a"), "a.raw")
+        let b = try image(try makeTree("b") { t in
+            var random = TestData.random(200_000, seed: 8)
+            random[150_001] ^= 4
+            _ = try t.file("data/random", random)
+        }, "b.raw", ["--block-size", "128K"])
+        let (status, json) = try diff(a, b)
+        XCTAssertEqual(status, 1)
+        XCTAssertEqual(Self.kinds(json, "differences"), ["/data/random:content"])
+        XCTAssertEqual((json["differences"] as? [[String: Any]])?.first?["offset"] as? Int, 150_001)
+        XCTAssert(Self.encodingKinds(json).contains("blockSize"), "\(json)")
+    }
+
     func testOwnersAreCompared() throws {
         let source = try makeTree("a")
         let a = try mksquashfs(source, "a.raw")

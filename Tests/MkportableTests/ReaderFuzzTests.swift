@@ -186,5 +186,9 @@ final class ReaderCraftedTests: PackTestCase {
         b = original
         Self.put(&b, 40, 8, UInt64(b.count) + 1)
         XCTAssert(try XCTUnwrap(try refusal(b)).contains("bytes_used"))
+        // The id table's start moved into the inode table: overlapping.
+        b = original
+        Self.put(&b, 48, 8, Self.le(b, 64, 8) + 2)
+        XCTAssert(try XCTUnwrap(try refusal(b)).hasSuffix("tables overlap"))
     }
 }

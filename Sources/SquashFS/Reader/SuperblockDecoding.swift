@@ -4,7 +4,8 @@
 /// size that is a power of two from 4 KiB to 1 MiB and agrees with
 /// block_log, a known compressor, bytes_used inside the image, every
 /// present table starting after the superblock and before bytes_used, the
-/// inode table before the directory table, and a root inode reference
+/// inode table before the directory table and every other table after
+/// it (so none overlaps them), and a root inode reference
 /// inside the inode table. Counts are checked where the tables are read.
 extension Superblock {
     static func decode(_ bytes: [UInt8], imageLength: UInt64) throws(SquashFSError) -> Superblock {
@@ -59,6 +60,14 @@ extension Superblock {
         }
         guard inodeTableStart < directoryTableStart else {
             throw .badImage(place, "the inode table (byte \(inodeTableStart)) does not start before the directory table (byte \(directoryTableStart))")
+        }
+        // The inode table ends where the directory table starts, and every
+        // indexed table follows both (each writer lays them out so), so no
+        // table can overlap the inode or directory table.
+        for (name, start) in tableStarts where start != Superblock.absent && !name.hasPrefix("inode") && !name.hasPrefix("directory") {
+            guard start > directoryTableStart else {
+                throw .badImage(place, "the \(name) starts at byte \(start), not after the directory table (byte \(directoryTableStart)); tables overlap")
+            }
         }
         guard inodeCount >= 1, idCount >= 1 else {
             throw .badImage(place, "\(inodeCount) inodes and \(idCount) ids; an image has at least one of each")
