@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "SquashFS", targets: ["SquashFS"]),
         .library(name: "SystemIO", targets: ["SystemIO"]),
         .library(name: "EROFS", targets: ["EROFS"]),
+        .library(name: "SourceTree", targets: ["SourceTree"]),
     ],
     targets: [
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
@@ -35,9 +36,13 @@ let package = Package(
         // interface the squashfs and erofs readers implement and the
         // inspect and diff commands use; knows no format.
         .target(name: "ImageReading", dependencies: ["SystemIO"]),
+        // The file tree an image is made of, the disk scan that builds it
+        // and the reader of its files' bytes: shared by every file system
+        // writer, and knowing none of their formats.
+        .target(name: "SourceTree", dependencies: ["SystemIO", "CPosix"]),
         .target(
             name: "SquashFS",
-            dependencies: ["CZstd", "CLZMA", "CZlib", "CLZ4", "CLZO", "CPosix", "SystemIO", "ImageReading"]
+            dependencies: ["SourceTree", "CZstd", "CLZMA", "CZlib", "CLZ4", "CLZO", "CPosix", "SystemIO", "ImageReading"]
         ),
         // Hex text <-> bytes (root hashes, GUIDs). Its own module because
         // Verity and DiskImage both need it and neither needs the other:
@@ -49,10 +54,9 @@ let package = Package(
         .target(name: "Verity", dependencies: ["CCrypto", "Hex", "SystemIO"]),
         // GPT and the discoverable-partition layout of a portable DDI.
         .target(name: "DiskImage", dependencies: ["CZlib", "Hex", "SystemIO"]),
-        // erofs images from the same file tree; knows nothing of squashfs's
-        // format, only its tree types.
-        .target(name: "EROFS", dependencies: ["SquashFS", "CLZ4", "CLZMA"]),
-        .target(name: "PortableService", dependencies: ["SquashFS", "SystemIO", "DiskImage"]),
+        // erofs images from the same file tree as squashfs.
+        .target(name: "EROFS", dependencies: ["SourceTree", "SystemIO", "CLZ4", "CLZMA"]),
+        .target(name: "PortableService", dependencies: ["SourceTree", "SquashFS", "SystemIO", "DiskImage"]),
         // The commands (pack, sign, verify, the Nix builder) as a library, so
         // tests can call them in process; the executable is a thin main.
         .target(name: "Commands", dependencies: ["SquashFS", "ImageReading", "PortableService", "Verity", "DiskImage", "Hex", "CPosix", "SystemIO"]),
@@ -60,7 +64,7 @@ let package = Package(
         .testTarget(name: "SystemIOTests", dependencies: ["SystemIO"]),
         .testTarget(name: "SquashFSTests", dependencies: ["SquashFS", "ImageReading"]),
         .testTarget(name: "MkportableTests", dependencies: ["SquashFS", "ImageReading", "PortableService", "DiskImage", "Commands"]),
-        .testTarget(name: "EROFSTests", dependencies: ["EROFS", "SquashFS"]),
+        .testTarget(name: "EROFSTests", dependencies: ["EROFS", "SourceTree"]),
         .testTarget(name: "VerityTests", dependencies: ["Verity", "DiskImage", "Hex"]),
         .testTarget(name: "DiskImageTests", dependencies: ["DiskImage", "Hex"]),
     ],

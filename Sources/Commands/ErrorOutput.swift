@@ -14,6 +14,7 @@ func reportError(_ error: any Error, prefix: String) {
     case let e as PortableServiceError: message = e.message
     case let e as SquashFSError: message = worded(e)
     case let e as CheckFailure: message = e.message
+    case let e as SourceTreeError: message = e.message
     case let e as OpenedImage.Failure: message = e.message
     default: message = "\(error)"
     }

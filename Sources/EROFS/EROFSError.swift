@@ -3,6 +3,8 @@
 /// the message. The module knows no caller's option names: a refused
 /// setting (`.invalidSetting`) carries the problem alone, and the command
 /// that took the setting puts its own name in front.
+import SourceTree
+
 public struct EROFSError: Error, CustomStringConvertible, Sendable {
     public enum Kind: Sendable, Equatable {
         case other
@@ -26,4 +28,15 @@ public struct EROFSError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String { message }
+}
+
+extension EROFSError {
+    /// A failure of the source tree (a file's reading), carried up whole.
+    public init(_ e: SourceTreeError) {
+        switch e.kind {
+        case .other: self.init(e.message)
+        case .io(let errno): self.init(e.message, kind: .io(errno.code))
+        case .sourceChanged: self.init(e.message, kind: .sourceChanged)
+        }
+    }
 }

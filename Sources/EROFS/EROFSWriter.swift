@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import SquashFS
+import SourceTree
 
 /// Writes `root` as an erofs image into `fd`, an empty regular file the
 /// caller opened for writing (and publishes when this returns).

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import SquashFS
+import SourceTree
 
 /// Writes regular files' data, in inode order, and says where it went.
 ///

@@ -1,4 +1,4 @@
-import SquashFS
+import SourceTree
 
 /// The file tree flattened for writing, in breadth-first order with every
 /// directory's entries sorted bytewise: inode 0 is the root, and inode j
@@ -57,7 +57,7 @@ struct Tree {
         }
     }
 
-    private mutating func add(_ e: SquashFS.Entry, parent: Int, queue: inout [Directory], dirInodes: inout [Int]) throws(EROFSError) {
+    private mutating func add(_ e: SourceTree.Entry, parent: Int, queue: inout [Directory], dirInodes: inout [Int]) throws(EROFSError) {
         guard e.name.count <= Tree.nameLimit else {
             throw EROFSError("\(path(of: parent))/\(renderName(e.name)): name of \(e.name.count) bytes; erofs allows at most \(Tree.nameLimit)",
                              kind: .unrepresentable)

@@ -36,7 +36,7 @@ public enum Layout {
 
     public static func tree(
         for spec: ImageSpec,
-        scan: (String) throws(SquashFSError) -> Node = { path throws(SquashFSError) in try scanSource(path: path) }
+        scan: (String) throws(SourceTreeError) -> Node = { path throws(SourceTreeError) in try scanSource(path: path) }
     ) throws(PortableServiceError) -> Directory {
         var root = Directory(mode: 0o755)
 

@@ -153,15 +153,15 @@ final class DataWriter {
             tails.append(Int32(i))
             return
         }
-        let reader = try SourceReader(file, displayPath: input.displayPath(ofFile: i))
+        let reader = try sourced { () throws(SourceTreeError) in try SourceReader(file, displayPath: input.displayPath(ofFile: i)) }
         defer { reader.close() }
         if size == 0 {
-            try reader.checkEnd()
+            try sourced { () throws(SourceTreeError) in try reader.checkEnd() }
             return
         }
         if let twin = try finder.twin(ofFile: i, reader: reader) {
             duplicateOf[i] = Int32(twin)
-            try reader.checkEnd()
+            try sourced { () throws(SourceTreeError) in try reader.checkEnd() }
             advance(size)
             return
         }
@@ -170,7 +170,7 @@ final class DataWriter {
             tails.append(Int32(i))
             if content == .x86Code { x86Tails.insert(Int32(i)) }
         } else {
-            try reader.checkEnd()
+            try sourced { () throws(SourceTreeError) in try reader.checkEnd() }
         }
     }
 
@@ -183,7 +183,7 @@ final class DataWriter {
         for b in 0..<fullBlocks {
             let slot = try pipeline.acquire()
             slot.hole = reader.isHole(at: off, count: blockSize)
-            if !slot.hole { try reader.read(into: slot.buffer, count: blockSize, at: off) }
+            if !slot.hole { try sourced { () throws(SourceTreeError) in try reader.read(into: slot.buffer, count: blockSize, at: off) } }
             if b == 0 && !slot.hole && BlockContent.isX86Executable(slot.buffer, blockSize) {
                 content = .x86Code
             }
@@ -201,17 +201,17 @@ final class DataWriter {
     /// is smaller than a block and has a twin. `x86`: what pass 1 saw.
     private func storeTail(ofFile i: Int, _ file: File, input: any DataInput, x86: Bool) throws(SquashFSError) {
         let size = layouts[i].size
-        let reader = try SourceReader(file, displayPath: input.displayPath(ofFile: i))
+        let reader = try sourced { () throws(SourceTreeError) in try SourceReader(file, displayPath: input.displayPath(ofFile: i)) }
         defer { reader.close() }
         let off = size / UInt64(blockSize) * UInt64(blockSize)
         let tail = Int(size - off)
         let bytes = finder.tailBuffer
-        try reader.read(into: bytes, count: tail, at: off)
+        try sourced { () throws(SourceTreeError) in try reader.read(into: bytes, count: tail, at: off) }
         var x86 = x86
         if off == 0 {
             if let twin = try finder.twin(ofSmallFile: i, count: tail) {
                 duplicateOf[i] = Int32(twin)
-                try reader.checkEnd()
+                try sourced { () throws(SourceTreeError) in try reader.checkEnd() }
                 advance(size)
                 return
             }
@@ -221,7 +221,7 @@ final class DataWriter {
         let (fragment, offset) = try packer.append(bytes, tail, x86: x86)
         layouts[i].fragment = fragment
         layouts[i].fragmentOffset = offset
-        try reader.checkEnd()
+        try sourced { () throws(SourceTreeError) in try reader.checkEnd() }
         advance(UInt64(tail))
     }
 

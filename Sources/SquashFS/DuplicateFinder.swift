@@ -87,7 +87,7 @@ final class DuplicateFinder {
         h.update(tailBuffer, count)
         let hash = h.value
         if let twin = try findTwin(of: i, hash: hash, matching: { (other: SourceReader) throws(SquashFSError) -> Bool in
-            try other.read(into: self.other, count: count, at: 0)
+            try sourced { () throws(SourceTreeError) in try other.read(into: self.other, count: count, at: 0) }
             return memcmp(tailBuffer, self.other, count) == 0
         }) {
             return twin
@@ -101,7 +101,7 @@ final class DuplicateFinder {
         var off: UInt64 = 0
         while off < size {
             let n = Int(min(UInt64(blockSize), size - off))
-            try r.read(into: tailBuffer, count: n, at: off)
+            try sourced { () throws(SourceTreeError) in try r.read(into: tailBuffer, count: n, at: off) }
             h.update(tailBuffer, n)
             off += UInt64(n)
         }
@@ -112,8 +112,8 @@ final class DuplicateFinder {
         var off: UInt64 = 0
         while off < size {
             let n = Int(min(UInt64(blockSize), size - off))
-            try a.read(into: tailBuffer, count: n, at: off)
-            try b.read(into: other, count: n, at: off)
+            try sourced { () throws(SourceTreeError) in try a.read(into: tailBuffer, count: n, at: off) }
+            try sourced { () throws(SourceTreeError) in try b.read(into: other, count: n, at: off) }
             if memcmp(tailBuffer, other, n) != 0 { return false }
             off += UInt64(n)
         }
@@ -133,7 +133,7 @@ final class DuplicateFinder {
                 continue
             }
             let (path, found) = (paths, candidate)
-            let other = try SourceReader(files[found], displayPath: path(found))
+            let other = try sourced { () throws(SourceTreeError) in try SourceReader(files[found], displayPath: path(found)) }
             defer { other.close() }
             if try matching(other) { return candidate }
             candidate = twins.earlier(than: candidate)

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 import EROFS
-import SquashFS
+import SourceTree
 
 final class EROFSWriterTests: XCTestCase {
     var scratch = ""

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 import EROFS
-import SquashFS
+import SourceTree
 
 /// Independent readers of an erofs image: each turns it into a directory
 /// on disk, which is compared with the tree the image was made from.

@@ -434,12 +434,12 @@ final class LayoutTests: XCTestCase {
 
     /// A stand-in for scanSource: unit paths are files, store paths are
     /// directories holding one file.
-    func fakeScan(_ path: String) throws(SquashFSError) -> Node {
+    func fakeScan(_ path: String) throws(SourceTreeError) -> Node {
         if path.hasSuffix(".service") || path.hasSuffix(".socket") {
             return .file(File(mode: 0o444, size: 7, source: .path(Array(path.utf8))))
         }
         if path.hasSuffix("-dir-unit") { return .directory(Directory()) }
-        if path.hasSuffix("-missing") { throw SquashFSError("\(path): cannot stat (No such file or directory)") }
+        if path.hasSuffix("-missing") { throw SourceTreeError("\(path): cannot stat (No such file or directory)") }
         return .directory(Directory(mode: 0o555, entries: [Entry("bin", .file(File(mode: 0o555, bytes: [1, 2])))]))
     }
 

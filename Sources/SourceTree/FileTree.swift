@@ -176,7 +176,7 @@ extension Directory {
     /// Throws if any component already exists in a way that conflicts.
     public mutating func insert(
         _ node: Node, at path: [[UInt8]], parentMode: UInt16 = 0o755
-    ) throws(SquashFSError) {
+    ) throws(SourceTreeError) {
         precondition(!path.isEmpty)
         try insert(node, at: path[...], whole: path, parentMode: parentMode)
     }
@@ -186,12 +186,12 @@ extension Directory {
     /// conflict is found.
     private mutating func insert(
         _ node: Node, at path: ArraySlice<[UInt8]>, whole: [[UInt8]], parentMode: UInt16
-    ) throws(SquashFSError) {
+    ) throws(SourceTreeError) {
         let name = path[path.startIndex]
         let index = entries.firstIndex { $0.name == name }
         if path.count == 1 {
             if index != nil {
-                throw SquashFSError("\(renderPath(whole)): already exists in the tree; each path may be given once")
+                throw SourceTreeError("\(renderPath(whole)): already exists in the tree; each path may be given once")
             }
             entries.append(Entry(name: name, node: node))
             return
@@ -200,7 +200,7 @@ extension Directory {
         if let index {
             guard case .directory(var sub) = entries[index].node else {
                 let here = Array(whole[...path.startIndex])
-                throw SquashFSError("\(renderPath(here)): is a \(entries[index].node.kindDescription), but \(renderPath(whole)) needs it to be a directory")
+                throw SourceTreeError("\(renderPath(here)): is a \(entries[index].node.kindDescription), but \(renderPath(whole)) needs it to be a directory")
             }
             entries[index].node = .directory(Directory())  // drop the reference to avoid a copy
             do {
@@ -266,7 +266,7 @@ public func renderName(_ name: [UInt8]) -> String {
 }
 
 extension String {
-    func leftPadded(_ n: Int) -> String {
+    public func leftPadded(_ n: Int) -> String {
         count >= n ? self : String(repeating: "0", count: n - count) + self
     }
 }

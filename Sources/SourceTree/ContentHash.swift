@@ -1,11 +1,12 @@
 /// A fast 64-bit content hash used only to find duplicate-file candidates.
 /// Candidates are always confirmed byte for byte, so collisions cost time,
 /// never correctness.
-struct ContentHash {
+public struct ContentHash {
+    public init() {}
     private var h: UInt64 = 0x9E37_79B9_7F4A_7C15
     private var total: UInt64 = 0
 
-    mutating func update(_ p: UnsafeRawPointer, _ n: Int) {
+    public mutating func update(_ p: UnsafeRawPointer, _ n: Int) {
         var i = 0
         var h = self.h
         while i + 8 <= n {
@@ -22,7 +23,7 @@ struct ContentHash {
         total &+= UInt64(n)
     }
 
-    var value: UInt64 {
+    public var value: UInt64 {
         var x = h ^ total
         x ^= x >> 33
         x = x &* 0xFF51_AFD7_ED55_8CCD

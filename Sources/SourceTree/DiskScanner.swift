@@ -17,7 +17,7 @@ import SystemIO
 /// lie inside the source). Every file records the device and inode seen,
 /// and, below a directory, its root, so that the reader opens the same file
 /// or refuses (see `SourceReader`).
-public func scanSource(path: String, followingRoot: Bool = false, skipping: Set<[UInt8]> = []) throws(SquashFSError) -> Node {
+public func scanSource(path: String, followingRoot: Bool = false, skipping: Set<[UInt8]> = []) throws(SourceTreeError) -> Node {
     var scanner = DiskScanner(skipping: skipping)
     return try scanner.scan(Array(path.utf8), following: followingRoot)
 }
@@ -30,12 +30,12 @@ struct DiskScanner {
 
     init(skipping: Set<[UInt8]>) { self.skipping = skipping }
 
-    mutating func scan(_ path: [UInt8], following: Bool = false) throws(SquashFSError) -> Node {
+    mutating func scan(_ path: [UInt8], following: Bool = false) throws(SourceTreeError) -> Node {
         var st = stat()
         let rc = Posix.withCString(path) { following ? stat($0, &st) : lstat($0, &st) }
         if rc != 0 {
             let e = errno
-            throw SquashFSError("\(renderName(path)): cannot stat (\(Posix.errorString(e)))",
+            throw SourceTreeError("\(renderName(path)): cannot stat (\(Posix.errorString(e)))",
                                 kind: .io(Errno(e)), path: String(decoding: path, as: UTF8.self))
         }
         if (st.st_mode & S_IFMT) == S_IFDIR {
@@ -48,7 +48,7 @@ struct DiskScanner {
     /// contents later); `name` the entry relative to the directory `parent`
     /// (for readlink: `path` may be longer than PATH_MAX); `relative` its
     /// path below the root.
-    private mutating func node(_ path: [UInt8], _ st: stat, parent: Int32, name: [UInt8], relative: [UInt8]) throws(SquashFSError) -> Node {
+    private mutating func node(_ path: [UInt8], _ st: stat, parent: Int32, name: [UInt8], relative: [UInt8]) throws(SourceTreeError) -> Node {
         let mode = UInt16(st.st_mode & 0o7777)
         switch st.st_mode & S_IFMT {
         case S_IFDIR:
@@ -66,11 +66,11 @@ struct DiskScanner {
         case S_IFBLK:
             return .blockDevice(mode: mode, major: devMajor(st.st_rdev), minor: devMinor(st.st_rdev))
         default:
-            throw SquashFSError("\(renderName(path)): unsupported file type \(String(st.st_mode & S_IFMT, radix: 8))")
+            throw SourceTreeError("\(renderName(path)): unsupported file type \(String(st.st_mode & S_IFMT, radix: 8))")
         }
     }
 
-    private func readLink(_ path: [UInt8], parent: Int32, name: [UInt8], size: Int) throws(SquashFSError) -> [UInt8] {
+    private func readLink(_ path: [UInt8], parent: Int32, name: [UInt8], size: Int) throws(SourceTreeError) -> [UInt8] {
         var cap = max(size, 255) + 1
         while true {
             var buf = [UInt8](repeating: 0, count: cap)
@@ -81,14 +81,14 @@ struct DiskScanner {
             }
             if n < 0 {
                 let e = errno
-                throw SquashFSError("\(renderName(path)): cannot read symlink (\(Posix.errorString(e)))")
+                throw SourceTreeError("\(renderName(path)): cannot read symlink (\(Posix.errorString(e)))")
             }
             if n < cap { return Array(buf[0..<n]) }
             cap *= 2
         }
     }
 
-    private mutating func directory(_ path: [UInt8], relative: [UInt8], mode: UInt16) throws(SquashFSError) -> Directory {
+    private mutating func directory(_ path: [UInt8], relative: [UInt8], mode: UInt16) throws(SourceTreeError) -> Directory {
         // Opened piecewise when the path is longer than PATH_MAX.
         // O_NOFOLLOW: a directory replaced by a symlink since its lstat is
         // not followed; only the root may be a symlink (see `following`).
@@ -101,9 +101,9 @@ struct DiskScanner {
             case .success(let fd): e = errno; _ = Glibc.close(fd)
             }
             if e == EACCES {
-                throw SquashFSError("\(renderName(path)): permission denied listing this directory; make it readable and searchable (e.g. chmod a+rx) for the user that runs the write, or run as a user who can")
+                throw SourceTreeError("\(renderName(path)): permission denied listing this directory; make it readable and searchable (e.g. chmod a+rx) for the user that runs the write, or run as a user who can")
             }
-            throw SquashFSError("\(renderName(path)): cannot open directory (\(Posix.errorString(e)))")
+            throw SourceTreeError("\(renderName(path)): cannot open directory (\(Posix.errorString(e)))")
         }
         defer { closedir(dir) }
         let fd = dirfd(dir)
@@ -111,7 +111,7 @@ struct DiskScanner {
         // Listing needs read permission, looking at the entries search
         // permission; say which is missing rather than "cannot stat".
         if !names.isEmpty && faccessat(fd, ".", X_OK, AT_EACCESS) != 0 && errno == EACCES {
-            throw SquashFSError("\(renderName(path)): permission denied searching this directory; make it searchable (e.g. chmod a+x) for the user that runs the write, or run as a user who can")
+            throw SourceTreeError("\(renderName(path)): permission denied searching this directory; make it searchable (e.g. chmod a+x) for the user that runs the write, or run as a user who can")
         }
         let entries = try self.entries(names, in: fd, directory: SourcePath(path, root: root, relative: relative))
         return Directory(mode: mode, entries: entries)
@@ -119,14 +119,14 @@ struct DiskScanner {
 
     /// The names of an open directory's entries, without "." and "..", in
     /// readdir's order (the writer sorts them later).
-    private static func names(in dir: OpaquePointer, path: [UInt8]) throws(SquashFSError) -> [[UInt8]] {
+    private static func names(in dir: OpaquePointer, path: [UInt8]) throws(SourceTreeError) -> [[UInt8]] {
         var names: [[UInt8]] = []
         while true {
             errno = 0
             guard let ent = readdir(dir) else {
                 if errno != 0 {
                     let e = errno
-                    throw SquashFSError("\(renderName(path)): cannot read directory (\(Posix.errorString(e)))")
+                    throw SourceTreeError("\(renderName(path)): cannot read directory (\(Posix.errorString(e)))")
                 }
                 return names
             }
@@ -142,7 +142,7 @@ struct DiskScanner {
     /// Each name `lstat`ed relative to the directory's descriptor: regular
     /// files become entries that share the directory's path, the rest are
     /// scanned as nodes (directories recursively).
-    private mutating func entries(_ names: [[UInt8]], in fd: Int32, directory shared: SourcePath) throws(SquashFSError) -> [Entry] {
+    private mutating func entries(_ names: [[UInt8]], in fd: Int32, directory shared: SourcePath) throws(SourceTreeError) -> [Entry] {
         var entries: [Entry] = []
         entries.reserveCapacity(names.count)
         for name in names {
@@ -150,7 +150,7 @@ struct DiskScanner {
             let rc = Posix.withCString(name) { fstatat(fd, $0, &st, AT_SYMLINK_NOFOLLOW) }
             if rc != 0 {
                 let e = errno
-                throw SquashFSError("\(renderName(shared.appending(name))): cannot stat (\(Posix.errorString(e)))")
+                throw SourceTreeError("\(renderName(shared.appending(name))): cannot stat (\(Posix.errorString(e)))")
             }
             if !skipping.isEmpty && skipping.contains(shared.relativeAppending(name)) { continue }
             if (st.st_mode & S_IFMT) == S_IFREG {
@@ -168,16 +168,16 @@ struct DiskScanner {
 }
 
 extension FileIdentity {
-    init(_ st: stat) { self.init(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)) }
+    public init(_ st: stat) { self.init(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)) }
 }
 
 /// glibc's dev_t encoding (the macros are not imported into Swift).
-func devMajor(_ d: dev_t) -> UInt32 {
+public func devMajor(_ d: dev_t) -> UInt32 {
     let d = UInt64(d)
     return UInt32(truncatingIfNeeded: ((d >> 8) & 0xFFF) | ((d >> 32) & ~UInt64(0xFFF)))
 }
 
-func devMinor(_ d: dev_t) -> UInt32 {
+public func devMinor(_ d: dev_t) -> UInt32 {
     let d = UInt64(d)
     return UInt32(truncatingIfNeeded: (d & 0xFF) | ((d >> 12) & ~UInt64(0xFF)))
 }

@@ -6,7 +6,7 @@ import CPosix
 
 /// Reads one regular file's bytes in place: from disk with pread into
 /// caller-provided buffers, or from memory for inline content.
-struct SourceReader {
+public struct SourceReader {
     private let fd: Int32
     private let inline: [UInt8]?
     /// Makes the path that names the file in messages. Only a message
@@ -14,13 +14,13 @@ struct SourceReader {
     /// doing so for every file was most of the writer thread's work on a
     /// tree of small files (docs/performance.md).
     private let describe: () -> String
-    var displayPath: String { describe() }
-    let expectedSize: UInt64
+    public var displayPath: String { describe() }
+    public let expectedSize: UInt64
     /// The file occupies fewer disk blocks than its size: it has holes,
     /// which `isHole` finds without reading them.
-    let hasHoles: Bool
+    public let hasHoles: Bool
 
-    init(_ file: File, displayPath: @autoclosure @escaping () -> String) throws(SquashFSError) {
+    public init(_ file: File, displayPath: @autoclosure @escaping () -> String) throws(SourceTreeError) {
         describe = displayPath
         self.expectedSize = file.size
         switch file.source {
@@ -34,11 +34,11 @@ struct SourceReader {
             var st = stat()
             if fstat(f, &st) != 0 || (st.st_mode & S_IFMT) != S_IFREG {
                 _ = Glibc.close(f)
-                throw SquashFSError("\(displayPath()): is no longer a regular file (it was replaced after the scan); do not modify the source while the image is written", kind: .sourceChanged)
+                throw SourceTreeError("\(displayPath()): is no longer a regular file (it was replaced after the scan); do not modify the source while the image is written", kind: .sourceChanged)
             }
             if let scanned = file.identity, scanned != FileIdentity(st) {
                 _ = Glibc.close(f)
-                throw SquashFSError("\(displayPath()): is not the file the scan saw: it, or a directory above it, was replaced after the scan; do not modify the source while the image is written", kind: .sourceChanged)
+                throw SourceTreeError("\(displayPath()): is not the file the scan saw: it, or a directory above it, was replaced after the scan; do not modify the source while the image is written", kind: .sourceChanged)
             }
             fd = f
             hasHoles = Int64(st.st_blocks) * 512 < Int64(st.st_size)
@@ -51,7 +51,7 @@ struct SourceReader {
     /// is longer than PATH_MAX, with no link followed on the last component.
     /// O_NONBLOCK: a file replaced by a FIFO since the scan must not make
     /// open wait for a writer (for regular files it changes nothing).
-    private static func open(_ file: File, displayPath: () -> String) throws(SquashFSError) -> Int32 {
+    private static func open(_ file: File, displayPath: () -> String) throws(SourceTreeError) -> Int32 {
         let flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK
         do {
             if case .entry(let directory, let name) = file.source, let root = directory.root {
@@ -75,35 +75,35 @@ struct SourceReader {
         return dir
     }
 
-    private static func openFailure(_ e: Int32, displayPath: () -> String) -> SquashFSError {
+    private static func openFailure(_ e: Int32, displayPath: () -> String) -> SourceTreeError {
         switch e {
         case EACCES:
-            return SquashFSError("\(displayPath()): permission denied reading this file; make it readable (e.g. chmod a+r) for the user that runs the write, or run as a user who can read it")
+            return SourceTreeError("\(displayPath()): permission denied reading this file; make it readable (e.g. chmod a+r) for the user that runs the write, or run as a user who can read it")
         case ENOENT:
-            return SquashFSError("\(displayPath()): the file disappeared after the scan; do not modify the source while the image is written", kind: .sourceChanged)
+            return SourceTreeError("\(displayPath()): the file disappeared after the scan; do not modify the source while the image is written", kind: .sourceChanged)
         case ELOOP, ENOTDIR, EXDEV, ESTALE:
-            return SquashFSError("\(displayPath()): the file, or a directory above it, was replaced (by a symlink or another file) after the scan; do not modify the source while the image is written", kind: .sourceChanged)
+            return SourceTreeError("\(displayPath()): the file, or a directory above it, was replaced (by a symlink or another file) after the scan; do not modify the source while the image is written", kind: .sourceChanged)
         default:
-            return SquashFSError("\(displayPath()): cannot open for reading (\(Errno(e)))")
+            return SourceTreeError("\(displayPath()): cannot open for reading (\(Errno(e)))")
         }
     }
 
     /// True when `[offset, offset + count)` lies entirely in a hole, so it
     /// reads as zeros. Asks the file system (SEEK_DATA) instead of reading.
-    func isHole(at offset: UInt64, count: Int) -> Bool {
+    public func isHole(at offset: UInt64, count: Int) -> Bool {
         guard hasHoles, fd >= 0 else { return false }
         let next = lseek(fd, off_t(offset), cposix_SEEK_DATA)
         if next < 0 { return errno == ENXIO }  // no data at or after offset
         return UInt64(next) >= offset + UInt64(count)
     }
 
-    func close() {
+    public func close() {
         if fd >= 0 { _ = Glibc.close(fd) }
     }
 
     /// Fills exactly `count` bytes at `offset`, or throws if the file has
     /// become shorter than its scanned size.
-    func read(into buf: UnsafeMutableRawPointer, count: Int, at offset: UInt64) throws(SquashFSError) {
+    public func read(into buf: UnsafeMutableRawPointer, count: Int, at offset: UInt64) throws(SourceTreeError) {
         if let inline {
             inline.withUnsafeBytes { src in
                 buf.copyMemory(from: src.baseAddress! + Int(offset), byteCount: count)
@@ -114,25 +114,25 @@ struct SourceReader {
         do {
             n = try Posix.preadFully(fd, buf, count, offset)
         } catch {
-            throw SquashFSError("\(displayPath): read failed at byte \(offset) (\(error))")
+            throw SourceTreeError("\(displayPath): read failed at byte \(offset) (\(error))")
         }
         if n < count {
-            throw SquashFSError("\(displayPath): file shrank while being read (expected \(expectedSize) bytes, found end of file at \(offset + UInt64(n))); do not modify the source while the image is written", kind: .sourceChanged)
+            throw SourceTreeError("\(displayPath): file shrank while being read (expected \(expectedSize) bytes, found end of file at \(offset + UInt64(n))); do not modify the source while the image is written", kind: .sourceChanged)
         }
     }
 
     /// Throws if the file's size is no longer the scanned size.
-    func checkEnd() throws(SquashFSError) {
+    public func checkEnd() throws(SourceTreeError) {
         if inline != nil { return }
         var st = stat()
         if fstat(fd, &st) == 0 && UInt64(st.st_size) != expectedSize {
-            throw SquashFSError("\(displayPath): file changed size while being read (expected \(expectedSize) bytes, now \(st.st_size)); do not modify the source while the image is written", kind: .sourceChanged)
+            throw SourceTreeError("\(displayPath): file changed size while being read (expected \(expectedSize) bytes, now \(st.st_size)); do not modify the source while the image is written", kind: .sourceChanged)
         }
         // A file can hold more than its stated size (procfs, sysfs): one
         // byte past the end must read as end of file.
         var byte: UInt8 = 0
         if pread(fd, &byte, 1, off_t(expectedSize)) > 0 {
-            throw SquashFSError("\(displayPath): has more data than its size of \(expectedSize) bytes (a /proc or /sys file, or one still being written); copy it into a regular file first")
+            throw SourceTreeError("\(displayPath): has more data than its size of \(expectedSize) bytes (a /proc or /sys file, or one still being written); copy it into a regular file first")
         }
     }
 }
