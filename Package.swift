@@ -59,7 +59,7 @@ let package = Package(
         .target(name: "PortableService", dependencies: ["SourceTree", "SquashFS", "SystemIO", "DiskImage"]),
         // The commands (pack, sign, verify, the Nix builder) as a library, so
         // tests can call them in process; the executable is a thin main.
-        .target(name: "Commands", dependencies: ["SquashFS", "ImageReading", "PortableService", "Verity", "DiskImage", "Hex", "CPosix", "SystemIO"]),
+        .target(name: "Commands", dependencies: ["SquashFS", "EROFS", "ImageReading", "PortableService", "Verity", "DiskImage", "Hex", "CPosix", "SystemIO"]),
         .executableTarget(name: "mkportable", dependencies: ["Commands"]),
         .testTarget(name: "SystemIOTests", dependencies: ["SystemIO"]),
         .testTarget(name: "SquashFSTests", dependencies: ["SquashFS", "ImageReading"]),

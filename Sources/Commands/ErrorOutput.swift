@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import EROFS
 import PortableService
 import SquashFS
 
@@ -15,6 +16,7 @@ func reportError(_ error: any Error, prefix: String) {
     case let e as SquashFSError: message = worded(e)
     case let e as CheckFailure: message = e.message
     case let e as SourceTreeError: message = e.message
+    case let e as EROFSError: message = e.message
     case let e as OpenedImage.Failure: message = e.message
     default: message = "\(error)"
     }

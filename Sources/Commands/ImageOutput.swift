@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import DiskImage
+import EROFS
 import Hex
 import PortableService
 import SquashFS
@@ -37,26 +38,49 @@ enum ImageOutput {
         }
     }
 
+    /// The file system the image holds: the one choice between writers.
+    /// Everything after it (verity, the DDI, publishing) is the same.
+    enum FileSystem {
+        case squashfs
+        case erofs(EROFSOptions)
+
+        /// The verity seed: squashfs's as it always was; erofs's from it
+        /// and the erofs settings, so the two never share a salt.
+        func seed(root: Directory, options: ImageOptions) -> [UInt8] {
+            let seed = VeritySeed.seed(root: root, options: options)
+            guard case .erofs(let e) = self else { return seed }
+            return SHA256.hmac(key: seed, message: Array("erofs \(e.compression) \(e.mtime)".utf8))
+        }
+
+        /// The settings as the summary line shows them.
+        func settings(_ options: ImageOptions) -> [String] {
+            switch self {
+            case .squashfs: return [options.compressor.description, "block size \(options.blockSize)"]
+            case .erofs(let e): return ["erofs \(e.compression)", "block size 4096"]
+            }
+        }
+    }
+
     /// Writes `root` as `image` in `form`. `digest` computes the verity
     /// root hash of a plain image too, without writing sidecars: the
     /// content digest the builder logs, the same as `--verity` would give.
-    static func write(root: consuming Directory, image: String, options: ImageOptions, form: Form,
-                      digest: Bool = false) throws -> Written {
+    static func write(root: consuming Directory, image: String, options: ImageOptions,
+                      fileSystem: FileSystem = .squashfs, form: Form, digest: Bool = false) throws -> Written {
         switch form {
         case .plain where digest:
-            let tap = VerityTap(parameters: VerityParameters(seed: VeritySeed.seed(root: root, options: options)))
-            let stats = try writeImage(root: consume root, to: image, options: options, observer: tap)
+            let tap = VerityTap(parameters: VerityParameters(seed: fileSystem.seed(root: root, options: options)))
+            let stats = try writeFileSystem(root: consume root, image: image, options: options, fileSystem: fileSystem, tap: tap)
             return Written(stats: stats, fileSize: stats.imageSize, rootHash: tap.hashes?.rootHash)
 
         case .plain:
-            let stats = try writeImage(root: consume root, to: image, options: options)
+            let stats = try writeFileSystem(root: consume root, image: image, options: options, fileSystem: fileSystem, tap: nil)
             return Written(stats: stats, fileSize: stats.imageSize, rootHash: nil)
 
         case .veritySidecars:
             let files = VeritySidecarFiles(paths: try SidecarPaths(image: image))
-            let tap = VerityTap(parameters: VerityParameters(seed: VeritySeed.seed(root: root, options: options)))
+            let tap = VerityTap(parameters: VerityParameters(seed: fileSystem.seed(root: root, options: options)))
             tap.onComplete = { h, _, _ in try files.prepare(h) }
-            let stats = try write(root: consume root, image: image, options: options, tap: tap, sidecars: files)
+            let stats = try write(root: consume root, image: image, options: options, fileSystem: fileSystem, tap: tap, sidecars: files)
             return Written(stats: stats, fileSize: stats.imageSize, rootHash: tap.hashes?.rootHash)
 
         case .ddi(let types):
@@ -64,7 +88,7 @@ enum ImageOutput {
             // root partition's place, the tree and the GPTs around it once
             // it is complete; no intermediate file is ever named.
             let files = VeritySidecarFiles(paths: try SidecarPaths(image: image))
-            let seed = VeritySeed.seed(root: root, options: options)
+            let seed = fileSystem.seed(root: root, options: options)
             let tap = VerityTap(parameters: VerityParameters(seed: seed), imageOffset: PortableDDI.rootOffset)
             let diskGUID = GUID(bytes: v4UUID(SHA256.hmac(key: seed, message: Array("disk-uuid".utf8))))
             var diskSize: UInt64 = 0
@@ -79,8 +103,21 @@ enum ImageOutput {
                 }
                 try files.prepare(h, verity: false)
             }
-            let stats = try write(root: consume root, image: image, options: options, tap: tap, sidecars: files)
+            let stats = try write(root: consume root, image: image, options: options, fileSystem: fileSystem, tap: tap, sidecars: files)
             return Written(stats: stats, fileSize: diskSize, rootHash: tap.hashes?.rootHash)
+        }
+    }
+
+    /// The chosen writer, with the tap (if any) seeing every byte.
+    private static func writeFileSystem(root: consuming Directory, image: String, options: ImageOptions,
+                                        fileSystem: FileSystem, tap: VerityTap?) throws -> ImageStats {
+        switch fileSystem {
+        case .squashfs:
+            if let tap { return try writeImage(root: consume root, to: image, options: options, observer: tap) }
+            return try writeImage(root: consume root, to: image, options: options)
+        case .erofs(let e):
+            let s = try ErofsImage.write(root: consume root, image: image, options: e, replace: options.replace, tap: tap)
+            return ImageStats(bytesUsed: s.imageSize, imageSize: s.imageSize, inodeCount: s.inodeCount)
         }
     }
 
@@ -91,11 +128,11 @@ enum ImageOutput {
     /// replaced an older image's sidecars by then, and are left in place:
     /// removing them would leave the older image with none (attached
     /// unverified); beside new sidecars it fails verification instead.
-    private static func write(root: consuming Directory, image: String, options: ImageOptions,
+    private static func write(root: consuming Directory, image: String, options: ImageOptions, fileSystem: FileSystem,
                               tap: VerityTap, sidecars: VeritySidecarFiles) throws -> ImageStats {
         tap.onNaming = { try sidecars.publish(replace: options.replace) }
         do {
-            return try writeImage(root: consume root, to: image, options: options, observer: tap)
+            return try writeFileSystem(root: consume root, image: image, options: options, fileSystem: fileSystem, tap: tap)
         } catch {
             if !options.replace { sidecars.unpublish() }
             guard error.kind == .observerStopped, let failure = tap.failure else { throw error }
@@ -109,6 +146,7 @@ enum ImageOutput {
     /// COMPRESSOR, block size N[, root hash HEX]`. `extra` holds a
     /// command's own counts (the builder's store paths and units).
     static func summary(image: String, form: Form, written: Written, options: ImageOptions,
+                        fileSystem: FileSystem = .squashfs,
                         extra: [String] = [], rootHashLabel: String = "root hash") -> String {
         let what: String
         switch form {
@@ -117,8 +155,7 @@ enum ImageOutput {
         case .ddi: what = " as a DDI with .roothash"
         }
         var parts = [counted(Int(written.fileSize), "byte"), counted(written.stats.inodeCount, "inode")] + extra
-        parts.append(options.compressor.description)
-        parts.append("block size \(options.blockSize)")
+        parts += fileSystem.settings(options)
         if let h = written.rootHash { parts.append("\(rootHashLabel) \(hex(h))") }
         return "wrote \(image)\(what): \(parts.joined(separator: ", "))"
     }

@@ -4,6 +4,7 @@ import Glibc
 import PortableService
 import SquashFS
 import DiskImage
+import EROFS
 
 /// `mkportable pack [options] SOURCE_DIR IMAGE`
 enum PackCommand {
@@ -16,6 +17,12 @@ enum PackCommand {
     --mtime value, hard links become separate entries, xattrs are dropped.
 
     Options:
+      --filesystem FS     squashfs (default) or erofs: the file system the
+                          image holds. erofs images have 4 KiB blocks and
+                          take --comp in mkfs.erofs's -z syntax: "lz4",
+                          "lz4hc[,level=N]" (default "lz4hc,level=9"),
+                          "lzma[,level=N][,dictsize=N]" or "none";
+                          --block-size and --exact-blocks are squashfs's.
       --comp STRING       compressor and options, as mksquashfs spells them:
                           "gzip", "xz", "zstd", "lz4", "lzo", with -X
                           options, e.g. "xz -Xbcj x86", "lz4 -Xhc",
@@ -105,6 +112,9 @@ enum PackCommand {
         var ddi = false
         var quiet = false
         var arch: String?
+        var fileSystem = "squashfs"
+        var compGiven = false
+        var blockSizeGiven = false
         var source = ""
         var image = ""
     }
@@ -115,17 +125,44 @@ enum PackCommand {
             return 0
         }
         // Settings and destination before the scan, so that a mistake costs nothing.
-        let options = try imageOptions(request, environment: environment)
+        let fileSystem = try fileSystem(request, environment: environment)
+        var squashRequest = request
+        if case .erofs = fileSystem { squashRequest.comp = "xz"; squashRequest.blockSize = "1M" }
+        let options = try imageOptions(squashRequest, environment: environment)
         let form = try outputForm(request)
         for path in try ImageOutput.paths(image: request.image, form: form) {
             try checkDestination(path, force: request.force)
         }
         let outputs = try ImageOutput.paths(image: request.image, form: form)
-        let written = try write(try scanRoot(request, leavingOut: outputs), to: request.image, options: options, form: form)
+        let written = try write(try scanRoot(request, leavingOut: outputs), to: request.image, options: options,
+                                fileSystem: fileSystem, form: form)
         if !request.quiet {
-            print(ImageOutput.summary(image: request.image, form: form, written: written, options: options))
+            print(ImageOutput.summary(image: request.image, form: form, written: written, options: options, fileSystem: fileSystem))
         }
         return 0
+    }
+
+    /// `--filesystem` and, for erofs, its settings (`--comp` in mkfs.erofs's
+    /// -z syntax; squashfs's block options refused).
+    static func fileSystem(_ r: Request, environment: [String: String]) throws -> ImageOutput.FileSystem {
+        switch r.fileSystem {
+        case "squashfs": return .squashfs
+        case "erofs":
+            if r.blockSizeGiven || r.exactBlocks {
+                throw UsageError(message: "\(r.blockSizeGiven ? "--block-size" : "--exact-blocks") applies to squashfs only; erofs images always have 4 KiB blocks")
+            }
+            let text = r.compGiven ? r.comp : "lz4hc,level=9"
+            let compression: Compression
+            do {
+                compression = try Compression(parsing: text)
+            } catch {
+                throw UsageError(message: "--comp \"\(text)\": \(error.message)")
+            }
+            let mtime = try r.mtime ?? Settings.sourceDateEpoch(environment) ?? 0
+            return .erofs(EROFSOptions(compression: compression, mtime: UInt64(mtime)))
+        default:
+            throw UsageError(message: "--filesystem \"\(r.fileSystem)\": expected squashfs or erofs")
+        }
     }
 
     /// The command line as a `Request`; nil when help is asked for.
@@ -140,8 +177,9 @@ enum PackCommand {
             }
             switch o {
             case "-h", "--help": return nil
-            case "--comp": r.comp = try cursor.value(of: o)
-            case "--block-size": r.blockSize = try cursor.value(of: o)
+            case "--comp": r.comp = try cursor.value(of: o); r.compGiven = true
+            case "--block-size": r.blockSize = try cursor.value(of: o); r.blockSizeGiven = true
+            case "--filesystem": r.fileSystem = try cursor.value(of: o)
             case "--jobs": r.jobs = try Settings.jobsOption(try cursor.value(of: o))
             case "--mtime": r.mtime = try Settings.seconds(try cursor.value(of: o), what: o)
             case "--root-mode": r.rootMode = try Settings.mode(try cursor.value(of: o), what: o)
@@ -262,9 +300,9 @@ enum PackCommand {
     }
 
     static func write(_ root: consuming Directory, to image: String, options: ImageOptions,
-                      form: ImageOutput.Form) throws -> ImageOutput.Written {
+                      fileSystem: ImageOutput.FileSystem = .squashfs, form: ImageOutput.Form) throws -> ImageOutput.Written {
         do {
-            return try ImageOutput.write(root: root, image: image, options: options, form: form)
+            return try ImageOutput.write(root: root, image: image, options: options, fileSystem: fileSystem, form: form)
         } catch {
             guard let e = error as? SquashFSError, e.kind == .destinationAppeared else { throw error }
             throw Failure(message: "\(e.path ?? image): appeared while packing; it was left as it is and the new image discarded (pass --force to replace it)")

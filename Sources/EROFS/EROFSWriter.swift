@@ -4,7 +4,8 @@ import Glibc
 import SourceTree
 
 /// Writes `root` as an erofs image into `fd`, an empty regular file the
-/// caller opened for writing (and publishes when this returns).
+/// caller opened for writing (and publishes when this returns), from byte
+/// `offset` of it (a disk image's partition; the file ends with the image).
 ///
 /// The image is a function of the tree and `options` alone: inodes in
 /// breadth-first order of the bytewise-sorted tree, owner 0:0, every time
@@ -12,8 +13,9 @@ import SourceTree
 /// the content. Layout: block 0 (the superblock at byte 1024), the files'
 /// data in inode order, the directories' and symlinks' blocks, then the
 /// metadata area (inodes with their inline data or indexes).
-public func writeEROFSImage(root: consuming Directory, to fd: Int32, options: EROFSOptions) throws(EROFSError) -> EROFSStats {
-    var writer = try EROFSWriter(root: root, image: ImageFile(fd: fd), options: options)
+public func writeEROFSImage(root: consuming Directory, to fd: Int32, offset: UInt64 = 0,
+                            options: EROFSOptions) throws(EROFSError) -> EROFSStats {
+    var writer = try EROFSWriter(root: root, image: ImageFile(fd: fd, base: offset), options: options)
     return try writer.write()
 }
 

@@ -6,9 +6,14 @@ import Glibc
 /// from byte 0 (the superblock's block is written last, in place).
 final class ImageFile {
     private let fd: Int32
+    /// Where the image starts in the file (a disk image's partition).
+    private let base: UInt64
     private(set) var position: UInt64 = 0
 
-    init(fd: Int32) { self.fd = fd }
+    init(fd: Int32, base: UInt64 = 0) {
+        self.fd = fd
+        self.base = base
+    }
 
     var block: UInt32 { UInt32(position >> UInt64(Geometry.blockBits)) }
 
@@ -33,7 +38,7 @@ final class ImageFile {
     /// Cuts the file at the current position (a rewind may have left
     /// bytes past it).
     func finish() throws(EROFSError) {
-        if ftruncate(fd, off_t(position)) != 0 {
+        if ftruncate(fd, off_t(base + position)) != 0 {
             let e = errno
             throw EROFSError("cannot set the image's size (\(String(cString: strerror(e))))", kind: .io(e))
         }
@@ -48,7 +53,7 @@ final class ImageFile {
     func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(EROFSError) {
         var done = 0
         while done < bytes.count {
-            let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
+            let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(base + offset) + off_t(done))
             if n < 0 {
                 let e = errno
                 if e == EINTR { continue }

@@ -45,4 +45,10 @@ public struct ImageStats: Sendable {
     public var bytesUsed: UInt64
     public var imageSize: UInt64
     public var inodeCount: Int
+
+    public init(bytesUsed: UInt64, imageSize: UInt64, inodeCount: Int) {
+        self.bytesUsed = bytesUsed
+        self.imageSize = imageSize
+        self.inodeCount = inodeCount
+    }
 }
