@@ -104,4 +104,33 @@ final class EROFSWriterTests: XCTestCase {
             XCTAssertNotEqual(uuid(a), Data(count: 16))
         }
     }
+
+    /// A scanned directory: hard links, time stamps and the order files
+    /// were made in change no byte, and every reader sees the source.
+    func testScannedTreeIgnoresHardLinksAndTimes() throws {
+        func make(_ dir: String, linked: Bool, reversed: Bool) throws {
+            let fm = FileManager.default
+            try fm.createDirectory(atPath: dir + "/bin", withIntermediateDirectories: true)
+            var names = (0..<40).map { "f\($0)" }
+            if reversed { names.reverse() }
+            for n in names {
+                try Data(Self.bytes(5000 + n.count * 300, seed: UInt64(n.count), compressible: true)).write(to: URL(fileURLWithPath: dir + "/bin/" + n))
+            }
+            if linked { try fm.linkItem(atPath: dir + "/bin/f1", toPath: dir + "/bin/g1") } else { try fm.copyItem(atPath: dir + "/bin/f1", toPath: dir + "/bin/g1") }
+            try fm.createSymbolicLink(atPath: dir + "/link", withDestinationPath: "bin/f1")
+            var times = [timespec(tv_sec: reversed ? 12345 : 99999, tv_nsec: 0), timespec(tv_sec: reversed ? 1 : 7, tv_nsec: 5)]
+            _ = utimensat(AT_FDCWD, dir + "/bin/f2", &times, 0)
+        }
+        try make(scratch + "/a", linked: true, reversed: false)
+        try make(scratch + "/b", linked: false, reversed: true)
+        var images: [Data] = []
+        for side in ["a", "b"] {
+            guard case .directory(var root) = try scanSource(path: scratch + "/" + side) else { return XCTFail("not a directory") }
+            root.mode = 0o755
+            let image = try write(root, "lz4hc", name: side + ".erofs")
+            images.append(try Data(contentsOf: URL(fileURLWithPath: image)))
+            try checkReaders(image, compression: "lz4hc", expected: try Manifest.ofDisk(scratch + "/" + side))
+        }
+        XCTAssertEqual(images[0], images[1], "hard links, times or creation order changed the image")
+    }
 }
