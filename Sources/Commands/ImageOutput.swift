@@ -135,7 +135,7 @@ enum ImageOutput {
             return try writeFileSystem(root: consume root, image: image, options: options, fileSystem: fileSystem, tap: tap)
         } catch {
             if !options.replace { sidecars.unpublish() }
-            guard error.kind == .observerStopped, let failure = tap.failure else { throw error }
+            guard (error as? SquashFSError)?.kind == .observerStopped, let failure = tap.failure else { throw error }
             if let e = failure as? VerityError { throw PackCommand.Failure(message: "\(image): \(e.message)") }
             throw failure
         }
