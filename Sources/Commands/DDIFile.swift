@@ -16,12 +16,12 @@ enum DDIFile {
     /// Completes the disk in `fd`, whose root partition (at LBA 40, as repart puts it) already
     /// holds the file system: the hash tree after it, the protective MBR and
     /// primary GPT before it, the backup GPT at the end.
-    static func wrap(_ fd: Int32, layout: PortableDDI, hashFile: [UInt8]) throws(PendingFile.WriteError) {
+    static func wrap(_ fd: Int32, layout: PortableDDI, hashFile: [UInt8]) throws(WriteFailure) {
         let (head, tail) = layout.gpt().encode()
-        if ftruncate(fd, off_t(layout.diskSize)) != 0 { throw PendingFile.WriteError(errno: errno) }
-        try PendingFile.writeAll(fd, head, at: 0)
-        try PendingFile.writeAll(fd, hashFile, at: layout.verityOffset)
-        try PendingFile.writeAll(fd, tail, at: layout.gpt().tailOffset)
+        if ftruncate(fd, off_t(layout.diskSize)) != 0 { throw WriteFailure(errno: Errno(errno), written: 0) }
+        try FileDescriptor.writeAll(fd, head, at: 0)
+        try FileDescriptor.writeAll(fd, hashFile, at: layout.verityOffset)
+        try FileDescriptor.writeAll(fd, tail, at: layout.gpt().tailOffset)
     }
 
     typealias CopyFileRange = @convention(c) (Int32, UnsafeMutablePointer<off_t>?, Int32, UnsafeMutablePointer<off_t>?, Int, UInt32) -> Int
@@ -34,7 +34,7 @@ enum DDIFile {
 
     /// Copies `count` bytes from the start of `src` to `fd` at `at`,
     /// in-kernel where possible.
-    static func copy(_ src: Int32, to fd: Int32, at: off_t = 0, count: Int) throws(PendingFile.WriteError) {
+    static func copy(_ src: Int32, to fd: Int32, at: off_t = 0, count: Int) throws(WriteFailure) {
         var inOff = off_t(0)
         var outOff = at
         var left = count
@@ -50,21 +50,21 @@ enum DDIFile {
                     try copyByReading(src, from: inOff, to: fd, at: outOff, count: left)
                     return
                 }
-                throw PendingFile.WriteError(errno: errno)
+                throw WriteFailure(errno: Errno(errno), written: 0)
             }
-            if n == 0 { throw PendingFile.WriteError(errno: EIO) }
+            if n == 0 { throw WriteFailure(errno: Errno(EIO), written: 0) }
             left -= n
         }
     }
 
-    static func copyByReading(_ src: Int32, from: off_t, to fd: Int32, at: off_t, count: Int) throws(PendingFile.WriteError) {
+    static func copyByReading(_ src: Int32, from: off_t, to fd: Int32, at: off_t, count: Int) throws(WriteFailure) {
         var buf = [UInt8](repeating: 0, count: 1 << 20)
         var done = 0
         while done < count {
             let n = buf.withUnsafeMutableBytes { pread(src, $0.baseAddress!, min($0.count, count - done), from + off_t(done)) }
-            if n < 0 { if errno == EINTR { continue }; throw PendingFile.WriteError(errno: errno) }
-            if n == 0 { throw PendingFile.WriteError(errno: EIO) }
-            try PendingFile.writeAll(fd, Array(buf[0..<n]), at: UInt64(at) + UInt64(done))
+            if n < 0 { if errno == EINTR { continue }; throw WriteFailure(errno: Errno(errno), written: 0) }
+            if n == 0 { throw WriteFailure(errno: Errno(EIO), written: 0) }
+            try FileDescriptor.writeAll(fd, Array(buf[0..<n]), at: UInt64(at) + UInt64(done))
             done += n
         }
     }

@@ -4,6 +4,7 @@ import Glibc
 import EROFS
 import PortableService
 import SquashFS
+import SystemIO
 
 /// Prints `PREFIX: error: MESSAGE` on stderr, always as one line.
 func reportError(_ error: any Error, prefix: String) {
@@ -17,10 +18,27 @@ func reportError(_ error: any Error, prefix: String) {
     case let e as CheckFailure: message = e.message
     case let e as SourceTreeError: message = e.message
     case let e as EROFSError: message = e.message
+    case let e as SystemError: message = worded(e)
     case let e as OpenedImage.Failure: message = e.message
     default: message = "\(error)"
     }
     fputs("\(prefix): error: \(escapeForMessage(message))\n", stderr)
+}
+
+/// The OS layer's error as one line: what failed, where, and how to fix it.
+func worded(_ e: SystemError) -> String {
+    let p = e.path
+    switch e.kind {
+    case .openDirectory: return "\(p): cannot open the directory (\(e.errno)); make sure it exists and is writable"
+    case .create: return "\(p): cannot create the file (\(e.errno)); make sure its directory exists and is writable"
+    case .open, .read: return "\(p): cannot read (\(e.errno))"
+    case .write, .sync: return "\(p): write failed (\(ImageOutput.writeProblem(e.errno)))"
+    case .name: return "\(p): cannot move the finished file into place (\(e.errno))"
+    case .appeared: return "\(p): appeared while the image was written; it was left as it is and the new file discarded"
+    case .notRegular(let mode): return "\(p): is \(SystemError.fileKind(mode)), not a regular file; it was left as it is"
+    case .notRegularInput(let mode): return "\(p): is \(SystemError.fileKind(mode)), not a regular file; give the path of a regular file"
+    case .tooLarge(let limit): return "\(p): is larger than \(limit) bytes; give the right file"
+    }
 }
 
 /// The writer's message, with how to ask for less where it ran out of memory.

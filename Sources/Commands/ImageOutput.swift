@@ -6,6 +6,7 @@ import EROFS
 import Hex
 import PortableService
 import SquashFS
+import SystemIO
 import Verity
 
 /// The last pipeline stage, shared by `pack` and the Nix builder: the file
@@ -61,84 +62,101 @@ enum ImageOutput {
         }
     }
 
-    /// Writes `root` as `image` in `form`. `digest` computes the verity
-    /// root hash of a plain image too, without writing sidecars: the
-    /// content digest the builder logs, the same as `--verity` would give.
+    /// Writes `root` as `image` in `form`, the image and its sidecars as
+    /// one `OutputSet`: each file unnamed (or under a temporary name) until
+    /// all are complete, then named together through one descriptor of the
+    /// image's directory, the image last, so it never appears without its
+    /// sidecars (it would pass for one without verity). `digest` computes
+    /// the verity root hash of a plain image too, without writing sidecars:
+    /// the content digest the builder logs, the same as `--verity` would give.
     static func write(root: consuming Directory, image: String, options: ImageOptions,
                       fileSystem: FileSystem = .squashfs, form: Form, digest: Bool = false) throws -> Written {
+        let (directory, name) = try destination(image)
+        let set: OutputSet
+        let file: Int32
+        do {
+            set = try OutputSet(directory: directory, replace: options.replace, unnamed: options.unnamedTemporary)
+            file = try set.create(name)
+        } catch {
+            throw PackCommand.Failure(message: "\(image): cannot create the image (\(error.errno)); make sure \(directory) exists and is writable")
+        }
+        let written: Written
         switch form {
         case .plain where digest:
             let tap = VerityTap(parameters: VerityParameters(seed: fileSystem.seed(root: root, options: options)))
-            let stats = try writeFileSystem(root: consume root, image: image, options: options, fileSystem: fileSystem, tap: tap)
-            return Written(stats: stats, fileSize: stats.imageSize, rootHash: tap.hashes?.rootHash)
+            let stats = try writeFileSystem(root: consume root, into: file, image: image, options: options, fileSystem: fileSystem, tap: tap)
+            written = Written(stats: stats, fileSize: stats.imageSize, rootHash: try hashes(tap, image).rootHash)
 
         case .plain:
-            let stats = try writeFileSystem(root: consume root, image: image, options: options, fileSystem: fileSystem, tap: nil)
-            return Written(stats: stats, fileSize: stats.imageSize, rootHash: nil)
+            let stats = try writeFileSystem(root: consume root, into: file, image: image, options: options, fileSystem: fileSystem, tap: nil)
+            written = Written(stats: stats, fileSize: stats.imageSize, rootHash: nil)
 
         case .veritySidecars:
-            let files = VeritySidecarFiles(paths: try SidecarPaths(image: image))
+            let sidecars = try SidecarPaths(image: name)
             let tap = VerityTap(parameters: VerityParameters(seed: fileSystem.seed(root: root, options: options)))
-            tap.onComplete = { h, _, _ in try files.prepare(h) }
-            let stats = try write(root: consume root, image: image, options: options, fileSystem: fileSystem, tap: tap, sidecars: files)
-            return Written(stats: stats, fileSize: stats.imageSize, rootHash: tap.hashes?.rootHash)
+            let stats = try writeFileSystem(root: consume root, into: file, image: image, options: options, fileSystem: fileSystem, tap: tap)
+            let h = try hashes(tap, image)
+            try add(set, sidecars.verity, h.hashFile)
+            try add(set, sidecars.roothash, RootHashFile.encode(h.rootHash))
+            written = Written(stats: stats, fileSize: stats.imageSize, rootHash: h.rootHash)
 
         case .ddi(let types):
-            // One unnamed file: the squashfs is written straight into the
-            // root partition's place, the tree and the GPTs around it once
-            // it is complete; no intermediate file is ever named.
-            let files = VeritySidecarFiles(paths: try SidecarPaths(image: image))
+            // One file: the file system is written straight into the root
+            // partition's place, the tree and the GPTs around it once it
+            // is complete.
+            let sidecars = try SidecarPaths(image: name)
             let seed = fileSystem.seed(root: root, options: options)
             let tap = VerityTap(parameters: VerityParameters(seed: seed), imageOffset: PortableDDI.rootOffset)
-            let diskGUID = GUID(bytes: v4UUID(SHA256.hmac(key: seed, message: Array("disk-uuid".utf8))))
-            var diskSize: UInt64 = 0
-            tap.onComplete = { h, size, fd in
-                let layout = PortableDDI(types: types, rootSize: size, veritySize: UInt64(h.hashFile.count),
-                                         rootHash: h.rootHash, diskGUID: diskGUID)
-                diskSize = layout.diskSize
-                do {
-                    try DDIFile.wrap(fd, layout: layout, hashFile: h.hashFile)
-                } catch let e as PendingFile.WriteError {
-                    throw e.failure(path: image)
-                }
-                try files.prepare(h, verity: false)
+            let stats = try writeFileSystem(root: consume root, into: file, image: image, options: options, fileSystem: fileSystem, tap: tap)
+            let h = try hashes(tap, image)
+            let layout = PortableDDI(types: types, rootSize: stats.imageSize, veritySize: UInt64(h.hashFile.count), rootHash: h.rootHash,
+                                     diskGUID: GUID(bytes: v4UUID(SHA256.hmac(key: seed, message: Array("disk-uuid".utf8)))))
+            do { try DDIFile.wrap(file, layout: layout, hashFile: h.hashFile) } catch {
+                throw PackCommand.Failure(message: "\(image): write failed (\(writeProblem(error.errno)))")
             }
-            let stats = try write(root: consume root, image: image, options: options, fileSystem: fileSystem, tap: tap, sidecars: files)
-            return Written(stats: stats, fileSize: diskSize, rootHash: tap.hashes?.rootHash)
+            try add(set, sidecars.roothash, RootHashFile.encode(h.rootHash))
+            written = Written(stats: stats, fileSize: layout.diskSize, rootHash: h.rootHash)
         }
+        try set.publish()
+        return written
     }
 
-    /// The chosen writer, with the tap (if any) seeing every byte.
-    private static func writeFileSystem(root: consuming Directory, image: String, options: ImageOptions,
+    /// The chosen writer into `file`, with the tap (if any) seeing every byte.
+    private static func writeFileSystem(root: consuming Directory, into file: Int32, image: String, options: ImageOptions,
                                         fileSystem: FileSystem, tap: VerityTap?) throws -> ImageStats {
         switch fileSystem {
         case .squashfs:
-            if let tap { return try writeImage(root: consume root, to: image, options: options, observer: tap) }
-            return try writeImage(root: consume root, to: image, options: options)
+            return try writeImage(root: consume root, to: file, path: image, options: options, observer: tap)
         case .erofs(let e):
-            let s = try ErofsImage.write(root: consume root, image: image, options: e, replace: options.replace, tap: tap)
+            let s = try ErofsImage.write(root: consume root, into: file, image: image, options: e, tap: tap)
             return ImageStats(bytesUsed: s.imageSize, imageSize: s.imageSize, inodeCount: s.inodeCount)
         }
     }
 
-    /// Writes the image through `tap`, whose `onComplete` prepares
-    /// `sidecars`. They are named just before the image, so the image never
-    /// appears without them (it would pass for one without verity), and
-    /// removed again if the write fails. With `replace` they have already
-    /// replaced an older image's sidecars by then, and are left in place:
-    /// removing them would leave the older image with none (attached
-    /// unverified); beside new sidecars it fails verification instead.
-    private static func write(root: consuming Directory, image: String, options: ImageOptions, fileSystem: FileSystem,
-                              tap: VerityTap, sidecars: VeritySidecarFiles) throws -> ImageStats {
-        tap.onNaming = { try sidecars.publish(replace: options.replace) }
-        do {
-            return try writeFileSystem(root: consume root, image: image, options: options, fileSystem: fileSystem, tap: tap)
-        } catch {
-            if !options.replace { sidecars.unpublish() }
-            guard (error as? SquashFSError)?.kind == .observerStopped, let failure = tap.failure else { throw error }
-            if let e = failure as? VerityError { throw PackCommand.Failure(message: "\(image): \(e.message)") }
-            throw failure
+    /// The finished tree, its failure worded for `image`.
+    private static func hashes(_ tap: VerityTap, _ image: String) throws -> VerityHashes {
+        do { return try tap.finish() } catch let e as VerityError {
+            throw PackCommand.Failure(message: "\(image): \(e.message)")
         }
+    }
+
+    /// A file of `bytes` in the set, as `name`.
+    private static func add(_ set: OutputSet, _ name: String, _ bytes: [UInt8]) throws {
+        let fd = try set.create(name)
+        do { try FileDescriptor.writeAll(fd, bytes, at: 0) } catch {
+            throw PackCommand.Failure(message: "\(set.path(name)): write failed (\(writeProblem(error.errno)))")
+        }
+    }
+
+    /// A failed write's errno in words, with the fix for a full disk.
+    static func writeProblem(_ e: Errno) -> String {
+        e.code == ENOSPC || e.code == EDQUOT ? "no space left on the device; free space there or write elsewhere" : "\(e)"
+    }
+
+    /// The image's directory and file name.
+    static func destination(_ image: String) throws -> (directory: String, name: String) {
+        let (directory, name) = try checkImageDestination(image, replace: true)
+        return (directory, name)
     }
 
     /// One line on what was written, the same in every command:

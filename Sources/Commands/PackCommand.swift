@@ -3,6 +3,7 @@ import Glibc
 #endif
 import PortableService
 import SquashFS
+import SystemIO
 import DiskImage
 import EROFS
 
@@ -293,8 +294,7 @@ enum PackCommand {
     static func checkDestination(_ image: String, force: Bool) throws {
         do {
             try checkImageDestination(image, replace: force)
-        } catch {
-            if error.kind != .destinationExists { throw error }
+        } catch is DestinationExists {
             throw Failure(message: "\(image): already exists; pass --force to replace it")
         }
     }
@@ -303,9 +303,8 @@ enum PackCommand {
                       fileSystem: ImageOutput.FileSystem = .squashfs, form: ImageOutput.Form) throws -> ImageOutput.Written {
         do {
             return try ImageOutput.write(root: root, image: image, options: options, fileSystem: fileSystem, form: form)
-        } catch {
-            guard let e = error as? SquashFSError, e.kind == .destinationAppeared else { throw error }
-            throw Failure(message: "\(e.path ?? image): appeared while packing; it was left as it is and the new image discarded (pass --force to replace it)")
+        } catch let e as SystemError where e.kind == .appeared {
+            throw Failure(message: "\(e.path): appeared while packing; it was left as it is and the new image discarded (pass --force to replace it)")
         }
     }
 }

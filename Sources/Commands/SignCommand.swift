@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CPosix
 import DiskImage
 import Hex
 import SystemIO
@@ -94,19 +93,23 @@ enum SignCommand {
         _ = try VerifyCommand.verify(image: image, certificate: nil)
 
         let name = image.split(separator: "/").last.map(String.init) ?? image
-        let temp = out.hasSuffix("/") ? String(out.dropLast()) + ".tmp-\(getpid())" : out + ".tmp-\(getpid())"
-        if mkdir(temp, 0o755) != 0 {
-            throw CheckFailure(message: "\(out): cannot create the directory (\(Errno.current)); make sure its parent exists and is writable")
+        // DIR.tmp-PID, removed on any failure and on every catchable
+        // signal, renamed to DIR once the copy verifies.
+        let dir: PendingDirectory
+        do { dir = try PendingDirectory(out) } catch {
+            throw CheckFailure(message: "\(out): cannot create the directory (\(error.errno)); make sure its parent exists and is writable")
         }
-        var published = false
-        defer { if !published { removeFlat(temp) } }
-        let copy = temp + "/" + name
-        try copyFile(image, to: copy)
-        let rootHashHex = try signCopy(image: image, copy: copy, key: key, cert: cert)
+        let copy = dir.temporaryPath + "/" + name
+        try copyFile(image, into: dir, as: name)
+        let rootHashHex = try signCopy(image: image, copy: copy, into: dir, key: key, cert: cert)
         // The copy must verify with the certificate before it is published.
         _ = try VerifyCommand.verify(image: copy, certificate: cert)
-        try publish(temp, as: out)
-        published = true
+        do { try dir.publish() } catch {
+            if error.kind == .appeared {
+                throw CheckFailure(message: "\(out): appeared while signing; give a new directory for the signed copy")
+            }
+            throw CheckFailure(message: "\(out): cannot move the signed copy into place (\(error.errno))")
+        }
         print("\(out)/\(name): signed root hash \(rootHashHex) with \(cert)")
         return 0
     }
@@ -115,47 +118,32 @@ enum SignCommand {
     /// partition (and a copy of a `.roothash` beside it, if there is one);
     /// an image with sidecars, copies of them and NAME.roothash.p7s.
     /// Returns the root hash signed.
-    static func signCopy(image: String, copy: String, key: String, cert: String) throws(CheckFailure) -> String {
+    static func signCopy(image: String, copy: String, into dir: PendingDirectory, key: String, cert: String) throws(CheckFailure) -> String {
         let file = try ImageFiles.open(copy)
-        let paths = SidecarPaths.of(image), copyPaths = SidecarPaths.of(copy)
+        let paths = SidecarPaths.of(image), names = SidecarPaths.of(copy.split(separator: "/").last.map(String.init) ?? copy)
         if let ddi = try DDIFile.read(file) {
             let rootHashHex = hex(ddi.root.uuid.bytes + ddi.verity.uuid.bytes)
             let signature = try signature(rootHashHex: rootHashHex, key: key, cert: cert)
             try addSignaturePartition(ddi, disk: copy, rootHashHex: rootHashHex, signature: signature, certificate: cert)
-            if let paths, let copyPaths, access(paths.roothash, F_OK) == 0 { try copyFile(paths.roothash, to: copyPaths.roothash) }
+            if let paths, let names, access(paths.roothash, F_OK) == 0 { try copyFile(paths.roothash, into: dir, as: names.roothash) }
             return rootHashHex
         }
-        guard let paths, let copyPaths else { throw CheckFailure(message: SidecarPaths.unnamed(image)) }
+        guard let paths, let names else { throw CheckFailure(message: SidecarPaths.unnamed(image)) }
         let rootHash: [UInt8]
         let text = try ImageFiles.readIfPresent(paths.roothash) ?? []
         do { rootHash = try RootHashFile.decode(text) } catch {
             throw CheckFailure(message: "\(paths.roothash): \(error.message)")
         }
         let signature = try signature(rootHashHex: hex(rootHash), key: key, cert: cert)
-        try copyFile(paths.verity, to: copyPaths.verity)
-        try copyFile(paths.roothash, to: copyPaths.roothash)
-        try writeNew(copyPaths.signature, signature)
+        try copyFile(paths.verity, into: dir, as: names.verity)
+        try copyFile(paths.roothash, into: dir, as: names.roothash)
+        try writeNew(into: dir, as: names.signature, signature)
         return hex(rootHash)
     }
 
     static func signature(rootHashHex: String, key: String, cert: String) throws(CheckFailure) -> [UInt8] {
         do { return try RootHashSignature.sign(rootHashHex: rootHashHex, keyPath: key, certificatePath: cert) } catch {
             throw CheckFailure(message: error.message)
-        }
-    }
-
-    /// Renames the finished directory `temp` to `out`, never over anything.
-    static func publish(_ temp: String, as out: String) throws(CheckFailure) {
-        // RENAME_NOREPLACE: an empty directory made at DIR meanwhile would
-        // be replaced by a plain rename.
-        // Where the file system or kernel lacks it, a plain rename, as before.
-        if cposix_renameat2(AT_FDCWD, temp, AT_FDCWD, out, cposix_RENAME_NOREPLACE) != 0,
-           ![EINVAL, ENOSYS, EOPNOTSUPP].contains(errno) || rename(temp, out) != 0 {
-            let e = errno
-            if e == EEXIST {
-                throw CheckFailure(message: "\(out): appeared while signing; give a new directory for the signed copy")
-            }
-            throw CheckFailure(message: "\(out): cannot move the signed copy into place (\(Errno(e)))")
         }
     }
 
@@ -179,10 +167,6 @@ enum SignCommand {
         try write(disk, [(content, partition.offset), (head, 0), (tail, gpt.tailOffset)], create: false)
     }
 
-    static func writeNew(_ path: String, _ bytes: [UInt8]) throws(CheckFailure) {
-        try write(path, [(bytes, 0)], create: true)
-    }
-
     /// Writes each piece at its offset of `path` (a new file with
     /// `create`) and syncs it.
     static func write(_ path: String, _ pieces: [([UInt8], UInt64)], create: Bool) throws(CheckFailure) {
@@ -191,36 +175,38 @@ enum SignCommand {
             throw CheckFailure(message: "\(path): cannot \(create ? "create" : "open") (\(error))")
         }
         do {
-            for (bytes, offset) in pieces { try PendingFile.writeAll(fd.raw, bytes, at: offset) }
+            for (bytes, offset) in pieces { try fd.writeAll(bytes, at: offset) }
         } catch {
-            throw CheckFailure(message: "\(path): write failed (\(Errno(error.errno)))")
+            throw CheckFailure(message: "\(path): write failed (\(ImageOutput.writeProblem(error.errno)))")
         }
         if fsync(fd.raw) != 0 { throw CheckFailure(message: "\(path): fsync failed (\(Errno.current))") }
     }
 
-    /// Copies a regular file in-kernel (a reflink where possible).
-    static func copyFile(_ from: String, to: String) throws(CheckFailure) {
-        let src = try ImageFiles.open(from)
-        let dst: FileDescriptor
-        do { dst = try FileDescriptor.open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode: 0o644) } catch {
-            throw CheckFailure(message: "\(to): cannot create (\(error))")
+    /// A new file `name` in `dir` holding `bytes`, synced.
+    static func writeNew(into dir: PendingDirectory, as name: String, _ bytes: [UInt8]) throws(CheckFailure) {
+        let fd = try create(name, in: dir)
+        let path = "\(dir.temporaryPath)/\(name)"
+        do { try fd.writeAll(bytes, at: 0) } catch {
+            throw CheckFailure(message: "\(path): write failed (\(ImageOutput.writeProblem(error.errno)))")
         }
+        if fsync(fd.raw) != 0 { throw CheckFailure(message: "\(path): fsync failed (\(Errno.current))") }
+    }
+
+    /// Copies a regular file into `dir` as `name`, in-kernel (a reflink
+    /// where possible), and syncs it.
+    static func copyFile(_ from: String, into dir: PendingDirectory, as name: String) throws(CheckFailure) {
+        let src = try ImageFiles.open(from)
+        let dst = try create(name, in: dir)
+        let to = "\(dir.temporaryPath)/\(name)"
         do {
             try DDIFile.copy(src.fd.raw, to: dst.raw, count: Int(src.size))
         } catch {
-            throw CheckFailure(message: "\(to): copy failed (\(Errno(error.errno)))")
+            throw CheckFailure(message: "\(to): copy failed (\(ImageOutput.writeProblem(error.errno)))")
         }
         if fsync(dst.raw) != 0 { throw CheckFailure(message: "\(to): fsync failed (\(Errno.current))") }
     }
 
-    /// Removes a directory of plain files (the unpublished copy).
-    static func removeFlat(_ dir: String) {
-        guard let d = opendir(dir) else { return }
-        while let e = readdir(d) {
-            let n = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if n != "." && n != ".." { unlink(dir + "/" + n) }
-        }
-        closedir(d)
-        rmdir(dir)
+    private static func create(_ name: String, in dir: PendingDirectory) throws(CheckFailure) -> FileDescriptor {
+        do { return try dir.create(name) } catch { throw CheckFailure(message: worded(error)) }
     }
 }

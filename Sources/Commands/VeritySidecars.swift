@@ -41,17 +41,11 @@ struct SidecarPaths {
     }
 }
 
-/// Computes the hash tree as the writer writes the image. Once the image
-/// is complete, before it is synced and named, `onComplete` gets the tree,
-/// the image's size and the unnamed file (to prepare sidecars, or to write a disk's
-/// partition tables around the image); `onNaming` runs when the synced
-/// file is about to get its name (to name the sidecars first).
+/// Computes the hash tree as the writer writes the image, so the image is
+/// never read a second time; `finish` gives the tree once it is complete.
 final class VerityTap: OutputObserver {
     private let tree: VerityHashTree
-    private(set) var hashes: VerityHashes?
     let imageOffset: UInt64
-    var onComplete: ((VerityHashes, _ size: UInt64, _ file: Int32) throws -> Void)?
-    var onNaming: (() throws -> Void)?
 
     init(parameters: VerityParameters, imageOffset: UInt64 = 0) {
         tree = VerityHashTree(salt: parameters.salt, uuid: parameters.uuid)
@@ -62,63 +56,8 @@ final class VerityTap: OutputObserver {
         tree.append(bytes, at: offset)
     }
 
-    /// What stopped the write, when `complete` or `naming` did: the
-    /// caller's own error (a write of the envelope, a sidecar), never
-    /// turned into the writer's.
-    private(set) var failure: (any Error)?
-
-    func complete(size: UInt64, file: Int32) throws(SquashFSError) {
-        try stopping {
-            let h = try tree.finish()
-            hashes = h
-            try onComplete?(h, size, file)
-        }
-    }
-
-    func naming() throws(SquashFSError) {
-        try stopping { try onNaming?() }
-    }
-
-    private func stopping(_ body: () throws -> Void) throws(SquashFSError) {
-        do {
-            try body()
-        } catch {
-            failure = error
-            throw SquashFSError("stopped by the verity observer", kind: .observerStopped)
-        }
-    }
-}
-
-/// `.verity` and `.roothash`, written as unnamed files once the tree is
-/// known; `publish` names them (just before the image gets its name).
-final class VeritySidecarFiles {
-    let paths: SidecarPaths
-    private var pending: [PendingFile] = []
-
-    init(paths: SidecarPaths) { self.paths = paths }
-
-    func prepare(_ h: VerityHashes, verity: Bool = true) throws {
-        if verity { pending.append(try PendingFile(path: paths.verity, bytes: h.hashFile)) }
-        pending.append(try PendingFile(path: paths.roothash, bytes: RootHashFile.encode(h.rootHash)))
-    }
-
-    /// The sidecars published so far (to remove them again if a later
-    /// one fails: never a path this run did not write).
-    private(set) var published: [String] = []
-
-    func publish(replace: Bool) throws {
-        for f in pending {
-            try f.publish(replace: replace)
-            published.append(f.path)
-        }
-        pending = []
-    }
-
-    /// Removes the sidecars this run named (after a later failure): only
-    /// those, never a file that appeared meanwhile, which is someone else's.
-    func unpublish() {
-        for p in published { unlink(p) }
-        published = []
+    func finish() throws -> VerityHashes {
+        try tree.finish()
     }
 }
 

@@ -47,7 +47,7 @@ final class BlockPipeline {
     }
 
     private let blockSize: Int
-    private let output: OutputFile
+    private let output: ImageSink
     private var pool: WorkerPool<Slot, Outcome>!
 
     /// Guarded by `pool.monitor`: slots submitted, not yet taken by a
@@ -86,7 +86,7 @@ final class BlockPipeline {
     /// fewer (then `refused` says why). `alsoHeld`: bytes of buffers the
     /// caller holds beside the pipeline's, for the address-space plan.
     init(blockSize: Int, compressor: any Compressor, jobs: Int, alsoHeld: Int,
-         output: OutputFile) throws(SquashFSError) {
+         output: ImageSink) throws(SquashFSError) {
         self.blockSize = blockSize
         self.output = output
         // Slots first: one per worker compressing, one finished early

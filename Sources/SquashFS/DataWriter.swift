@@ -70,7 +70,7 @@ final class DataWriter {
     private var total: UInt64 = 0
     private var report: ((Progress) -> Void)?
 
-    init(fileCount: Int, blockSize: Int, compressor: any Compressor, jobs: Int, output: OutputFile) throws(SquashFSError) {
+    init(fileCount: Int, blockSize: Int, compressor: any Compressor, jobs: Int, output: ImageSink) throws(SquashFSError) {
         self.blockSize = blockSize
         layouts = Array(repeating: FileLayout(), count: fileCount)
         duplicateOf = Array(repeating: -1, count: fileCount)

@@ -15,8 +15,8 @@ public struct ImageOptions: Sendable {
     /// `BlockContent`; xz only, and only without `-Xbcj`). Off, every data
     /// block is compressed exactly as mksquashfs compresses it.
     public var adaptive: Bool
-    /// Replace an existing regular file at the destination. Off, the
-    /// write fails if anything is there when the image is published.
+    /// For the caller that publishes the image: replace an existing regular
+    /// file at the destination. The writer itself never names a file.
     public var replace: Bool
     /// Write the image to an unnamed temporary file (O_TMPFILE) where the
     /// file system has them. Off, a named temporary beside the destination

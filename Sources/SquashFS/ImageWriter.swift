@@ -3,23 +3,23 @@ import Glibc
 import SystemIO
 #endif
 
-/// Writes `root` as a squashfs 4.0 image at `path`.
+/// Writes `root` as a squashfs 4.0 image into `file`, an open descriptor
+/// (from `imageOffset` of `observer` on), and syncs it; `path` names it in
+/// messages.
 ///
 /// The image is a function of the tree and the options alone: entries are
 /// sorted bytewise, inode numbers follow that order, files' full blocks are
 /// laid out in that order and their tails packed into fragment blocks in
 /// similarity order (see `DataWriter`, `TailOrder`), every owner is 0:0 and every time
 /// is `options.mtime`.
-/// Thread count and timing change nothing. The file appears at `path` only
-/// when complete (see `OutputFile` for how, and what each kind of death
-/// leaves).
+/// Thread count and timing change nothing. Naming the file, once complete,
+/// is the caller's (see `ImageSink`).
 /// `root` is consumed: once flattened, the caller's tree is released, so
 /// pass it with `consume` to keep peak memory at one copy of the metadata.
-/// `observer`, if given, sees every byte as it is written and can stop the
-/// image from appearing.
-public func writeImage(root: consuming Directory, to path: String, options: ImageOptions,
+/// `observer`, if given, sees every byte as it is written.
+public func writeImage(root: consuming Directory, to file: Int32, path: String, options: ImageOptions,
                        observer: (any OutputObserver)? = nil) throws(SquashFSError) -> ImageStats {
-    try ImageWriter(options: options).write(root: consume root, to: path, observer: observer)
+    try ImageWriter(options: options).write(root: consume root, to: ImageSink(file: file, path: path, imageOffset: observer?.imageOffset ?? 0), observer: observer)
 }
 
 struct ImageWriter {
@@ -35,11 +35,9 @@ struct ImageWriter {
 
     /// The phases in order; each writes its part of the image after the
     /// previous one's.
-    func write(root: consuming Directory, to path: String, observer: (any OutputObserver)? = nil) throws(SquashFSError) -> ImageStats {
+    func write(root: consuming Directory, to output: ImageSink, observer: (any OutputObserver)? = nil) throws(SquashFSError) -> ImageStats {
         var tree = try FlatTree(root: consume root)
         Trace.mark("tree flattened: \(tree.nodes.count) entries")
-        let output = try OutputFile(path: path, replace: options.replace, imageOffset: observer?.imageOffset ?? 0,
-                                    unnamed: options.unnamedTemporary)
         output.observer = observer
         let compressor = options.adaptive ? options.compressor.adaptedToContent() : options.compressor
         let flags = try writeHead(compressor: compressor, to: output)
@@ -61,14 +59,14 @@ struct ImageWriter {
             directoryTableStart: starts.directories, fragmentTableStart: starts.fragments,
             exportTableStart: starts.export)
         try output.write(sb.encode(), at: 0)
-        try output.commit()
+        try output.finish()
         return ImageStats(bytesUsed: bytesUsed, imageSize: bytesUsed + UInt64(pad),
                           inodeCount: tree.nodes.count)
     }
 
     /// Superblock placeholder (written last, at 0), then the compressor's
     /// options block if it has options. Returns the superblock's flags.
-    private func writeHead(compressor: any Compressor, to output: OutputFile) throws(SquashFSError) -> Superblock.Flags {
+    private func writeHead(compressor: any Compressor, to output: ImageSink) throws(SquashFSError) -> Superblock.Flags {
         try output.write([UInt8](repeating: 0, count: Superblock.size))
         var flags: Superblock.Flags = [.duplicates, .exportable, .noXattrs, .alwaysFragments]
         if let opts = compressor.options {
@@ -83,7 +81,7 @@ struct ImageWriter {
 
     /// The data area (see `DataWriter`); then the tree's file sources are
     /// dropped. The writer returned holds each file's layout.
-    private func writeData(of tree: inout FlatTree, compressor: any Compressor, to output: OutputFile) throws(SquashFSError) -> DataWriter {
+    private func writeData(of tree: inout FlatTree, compressor: any Compressor, to output: ImageSink) throws(SquashFSError) -> DataWriter {
         let data = try DataWriter(fileCount: tree.files.count, blockSize: options.blockSize,
                                   compressor: compressor, jobs: max(1, options.jobs), output: output)
         // The system may give fewer threads than asked (a process or cgroup
@@ -178,7 +176,7 @@ struct ImageWriter {
     /// table is compressed. Each table is dropped once written.
     private func writeTables(_ metadata: MetadataCompressor, refs: inout [UInt64], tree: FlatTree,
                              fragments: FragmentTable, jobs: Int, makeWorker: () -> any CompressorWorker,
-                             to output: OutputFile) throws(SquashFSError) -> TableStarts {
+                             to output: ImageSink) throws(SquashFSError) -> TableStarts {
         var tables = try metadata.finish()
         Trace.mark("inode and directory tables compressed")
         let inodesAt = MetadataTable.inodes.rawValue, directoriesAt = MetadataTable.directories.rawValue

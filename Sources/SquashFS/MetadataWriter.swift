@@ -101,7 +101,7 @@ struct StoredMetadata {
 
     var size: UInt64 { blockStarts.last! }
 
-    func write(to output: OutputFile) throws(SquashFSError) {
+    func write(to output: ImageSink) throws(SquashFSError) {
         for b in blocks { try output.write(b) }
     }
 

@@ -40,10 +40,6 @@ public struct SquashFSError: Error, CustomStringConvertible, Sendable {
         /// An image being read uses what this reader does not read (the
         /// lzma compressor, a squashfs version other than 4.0).
         case unsupportedImage
-        /// An `OutputObserver` stopped the write by throwing this; the
-        /// observer keeps its own error, which the caller that made it
-        /// words (the message only says that it stopped).
-        case observerStopped
     }
 
     public var message: String

@@ -1,6 +1,6 @@
 import CCrypto
-import Hex
 import SystemIO
+import Hex
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -112,28 +112,20 @@ public enum RootHashSignature {
         return hex(md)
     }
 
-    /// The PEM file at `path`: opened without blocking (a FIFO given for
-    /// a key must not hang), a regular file of at most 1 MiB.
+    /// The PEM file's bytes: a regular file of at most 1 MiB, opened
+    /// without blocking (a FIFO named here must not hang the command).
     static func readAll(_ path: String, what: String) throws(VerityError) -> [UInt8] {
-        let limit = 1 << 20
-        let fd: FileDescriptor
-        do { fd = try FileDescriptor.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY) } catch {
-            throw VerityError(.keyOrCertificate, "\(path): cannot read the \(what) (\(error)); give a readable PEM file")
-        }
-        var st = stat()
-        guard fstat(fd.raw, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
-            throw VerityError(.keyOrCertificate, "\(path): not a regular file; give the \(what) as a PEM file")
-        }
-        guard st.st_size <= limit else { throw VerityError(.keyOrCertificate, "\(path): over 1 MiB, not a PEM \(what)") }
-        var out = [UInt8](repeating: 0, count: Int(st.st_size))
-        let raw = fd.raw
-        let result: Result<Int, Errno> = out.withUnsafeMutableBytes { b in
-            guard let base = b.baseAddress else { return .success(0) }
-            do throws(Errno) { return .success(try Posix.preadFully(raw, base, b.count, 0)) } catch { return .failure(error) }
-        }
-        switch result {
-        case .failure(let e): throw VerityError(.keyOrCertificate, "\(path): cannot read the \(what) (\(e))")
-        case .success(let n): return Array(out[0..<n])
+        do {
+            return try FileDescriptor.readRegularFile(path, limit: 1 << 20)
+        } catch {
+            switch error.kind {
+            case .notRegularInput(let mode):
+                throw VerityError(.keyOrCertificate, "\(path): is \(SystemError.fileKind(mode)), not a regular file; give the \(what) as a PEM file")
+            case .tooLarge:
+                throw VerityError(.keyOrCertificate, "\(path): over 1 MiB, not a PEM \(what)")
+            default:
+                throw VerityError(.keyOrCertificate, "\(path): cannot read the \(what) (\(error.errno)); give a readable PEM file")
+            }
         }
     }
 

@@ -230,14 +230,18 @@ final class FaultTests: PackTestCase {
             ])
             let image = dir.appending("image.sqfs")
             let options = ImageOptions(compressor: try parseCompressor("gzip", blockSize: 4096), blockSize: 4096, jobs: 2)
+            // The writer writes into a descriptor it is given; naming (and
+            // so what is left behind) is the caller's, tested through pack.
+            let fd = open(image.string, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            XCTAssertGreaterThanOrEqual(fd, 0)
+            defer { close(fd); unlink(image.string) }
             do {
-                _ = try writeImage(root: root, to: image.string, options: options)
+                _ = try writeImage(root: root, to: fd, path: image.string, options: options)
                 XCTFail("[\(label)] writeImage accepted a file of \(actual) bytes scanned as \(scanned)")
             } catch {
                 XCTAssertTrue(error.message.hasPrefix("\(path): \(expected)"), "[\(label)] «\(error.message)»")
                 XCTAssertFalse(error.message.contains("\n"))
             }
-            XCTAssertEqual(imageLikeFiles(in: dir), [], "[\(label)] image or temporary left behind")
         }
     }
 
@@ -513,7 +517,8 @@ final class FanotifyGate: @unchecked Sendable {
     /// Watches `dir`; on the first open of a file in it, runs `body` with
     /// that file's path, then lets the open proceed. Later opens proceed
     /// at once.
-    func arm(directory dir: RawPath, _ body: @escaping (_ opened: RawPath, _ pid: Int32) throws -> Void) throws {
+    /// `when`, if given, picks the open to hold: earlier ones proceed.
+    func arm(directory dir: RawPath, when: ((RawPath) -> Bool)? = nil, _ body: @escaping (_ opened: RawPath, _ pid: Int32) throws -> Void) throws {
         let rc = Posix.withCPath(dir) { mark(fd, Self.FAN_MARK_ADD, Self.FAN_OPEN_PERM | Self.FAN_EVENT_ON_CHILD, AT_FDCWD, $0) }
         if rc != 0 { throw Unavailable(description: "fanotify_mark \(dir): \(String(cString: strerror(errno)))") }
         lock.lock()
@@ -522,7 +527,7 @@ final class FanotifyGate: @unchecked Sendable {
         failure = nil
         done = DispatchSemaphore(value: 0)
         lock.unlock()
-        let t = Thread { [self] in self.serve(body) }
+        let t = Thread { [self] in self.serve(when ?? { _ in true }, body) }
         thread = t
         t.start()
     }
@@ -542,7 +547,7 @@ final class FanotifyGate: @unchecked Sendable {
 
     func close() { _ = Glibc.close(fd) }
 
-    private func serve(_ body: (RawPath, Int32) throws -> Void) {
+    private func serve(_ when: (RawPath) -> Bool, _ body: (RawPath, Int32) throws -> Void) {
         defer { done.signal() }
         var fired = false
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 8)
@@ -565,11 +570,11 @@ final class FanotifyGate: @unchecked Sendable {
                 let eventFd = buffer.load(fromByteOffset: offset + 16, as: Int32.self)
                 let pid = buffer.load(fromByteOffset: offset + 20, as: Int32.self)
                 if eventFd >= 0 {
-                    if !fired {
+                    var target = [CChar](repeating: 0, count: 4096)
+                    let len = fired ? 0 : readlink("/proc/self/fd/\(eventFd)", &target, 4096)
+                    let opened = RawPath(len > 0 ? target[..<len].map { UInt8(bitPattern: $0) } : [])
+                    if !fired && when(opened) {
                         fired = true
-                        var target = [CChar](repeating: 0, count: 4096)
-                        let len = readlink("/proc/self/fd/\(eventFd)", &target, 4096)
-                        let opened = RawPath(len > 0 ? target[..<len].map { UInt8(bitPattern: $0) } : [])
                         do { try body(opened, pid) } catch {
                             lock.lock()
                             failure = "the change failed: \(error)"

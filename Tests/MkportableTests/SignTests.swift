@@ -146,4 +146,71 @@ final class SignTests: ImageTestCase {
         XCTAssertTrue(r.status != 0 && r.stderrText.contains("already exists"), r.summary)
         XCTAssertEqual(try Posix.listDirectory(out), [])
     }
+
+    /// Issue 22.5: `--cert` or `--key` naming a FIFO (no writer) used to
+    /// hang in fopen, in sign and verify alike. Now it is opened without
+    /// blocking and refused as not a regular file, in one line, at once.
+    func testCertOrKeyNamingAFIFOIsRefusedAtOnce() throws {
+        var options = PackOptions()
+        options.verity = true
+        let image = try pack(try source(), options: options, name: "svc_1.raw")
+        let fifo = work.sub("fifo.pem")
+        try Posix.mkfifo(fifo)
+        let out = work.sub("signed")
+        let good = work.sub("good")
+        XCTAssertTrue(try mkportable(["sign", "--key", key, "--cert", cert, "--out", good.string, image.string]).succeeded)
+        let cases: [([String], String)] = [
+            (["sign", "--key", fifo.string, "--cert", cert, "--out", out.string, image.string], "sign --key FIFO"),
+            (["sign", "--key", key, "--cert", fifo.string, "--out", out.string, image.string], "sign --cert FIFO"),
+            (["verify", "--cert", fifo.string, good.appending("svc_1.raw").string], "verify --cert FIFO"),
+        ]
+        for (args, label) in cases {
+            let r = try runLimited(try MkportableBinary.path(), args, timeout: 20)
+            XCTAssertEqual(r.status, 1, "[\(label)] \(r.summary)")
+            XCTAssertEqual(r.stderrText.split(separator: "\n").count, 1, "[\(label)] \(r.stderrText)")
+            XCTAssertTrue(r.stderrText.contains("\(fifo): is a FIFO, not a regular file"), "[\(label)] \(r.stderrText)")
+            XCTAssertNil(try Posix.lstatIfExists(out), "[\(label)] left \(out)")
+        }
+    }
+
+    /// Issue 22.6: SIGINT, SIGTERM or SIGHUP while sign fills DIR.tmp-PID
+    /// (polled for, then signalled) removes it and its files: no DIR, no
+    /// DIR.tmp-*, and the process dies of the signal. Three rounds per
+    /// signal; the temporary directory exists for most of sign's run.
+    func testSignalWhileSigningLeavesNothing() throws {
+        var options = PackOptions()
+        options.verity = true
+        let src = try newSource()
+        try src.file("etc/os-release", "ID=nixos\nPORTABLE_PREFIXES=svc\n")
+        try src.file("big", (0..<24_000_000).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) })
+        let image = try pack(src.root, options: options, name: "svc_1.raw")
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
+            for round in 0..<3 {
+                let out = work.sub(RawPath("signed-\(sig)-\(round)"))
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: try MkportableBinary.path())
+                p.arguments = ["sign", "--key", key, "--cert", cert, "--out", out.string, image.string]
+                p.standardOutput = FileHandle.nullDevice
+                p.standardError = FileHandle.nullDevice
+                try p.run()
+                let temp = RawPath(out.string + ".tmp-\(p.processIdentifier)")
+                var sawTemporary = false
+                while p.isRunning {
+                    if (try? Posix.lstatIfExists(temp)) ?? nil != nil {
+                        sawTemporary = true
+                        kill(p.processIdentifier, sig)
+                        break
+                    }
+                    usleep(200)
+                }
+                p.waitUntilExit()
+                let label = "[signal \(sig), round \(round)]"
+                XCTAssertTrue(sawTemporary, "\(label) sign finished before DIR.tmp-PID was seen")
+                XCTAssertEqual(p.terminationReason, .uncaughtSignal, label)
+                XCTAssertEqual(p.terminationStatus, sig, label)
+                XCTAssertNil(try Posix.lstatIfExists(out), "\(label) left \(out)")
+                XCTAssertNil(try Posix.lstatIfExists(temp), "\(label) left \(temp)")
+            }
+        }
+    }
 }
