@@ -171,12 +171,19 @@ public enum Posix {
     /// with EFBIG, which is reported and cleaned up like a full disk,
     /// instead of the signal killing the process mid-write.
     public static func ignoreIfDefault(_ signal: Int32) {
+        handleIfDefault(signal, with: SIG_IGN)
+    }
+
+    /// Sets `signal`'s handler unless someone chose its handling already
+    /// (SIG_DFL is the only action replaced); `flags` as for sigaction.
+    public static func handleIfDefault(_ signal: Int32, with handler: __sighandler_t?, flags: Int32 = 0) {
         var current = sigaction()
         sigaction(signal, nil, &current)
         if current.__sigaction_handler.sa_handler == nil {  // SIG_DFL
             var action = sigaction()
-            action.__sigaction_handler.sa_handler = SIG_IGN
+            action.__sigaction_handler.sa_handler = handler
             sigemptyset(&action.sa_mask)
+            action.sa_flags = flags
             sigaction(signal, &action, nil)
         }
     }

@@ -75,15 +75,7 @@ public enum SignalCleanup {
         if installed { return }
         installed = true
         for sig in signals {
-            var current = sigaction()
-            sigaction(sig, nil, &current)
-            if current.__sigaction_handler.sa_handler == nil {  // SIG_DFL
-                var action = sigaction()
-                action.__sigaction_handler.sa_handler = signalCleanupHandler
-                sigemptyset(&action.sa_mask)
-                action.sa_flags = Int32(truncatingIfNeeded: SA_RESETHAND)
-                sigaction(sig, &action, nil)
-            }
+            Posix.handleIfDefault(sig, with: signalCleanupHandler, flags: Int32(truncatingIfNeeded: SA_RESETHAND))
         }
     }
 }
