@@ -3,6 +3,7 @@ import Glibc
 #endif
 import PortableService
 import SquashFS
+import SystemIO
 import DiskImage
 
 /// The Nix builder: attributes JSON → `ImageSpec` → file tree → image.
@@ -185,7 +186,7 @@ enum BuilderCommand {
         default:
             fix = "choose another output directory"
         }
-        throw PortableServiceError("\(path): cannot create the output directory (\(String(cString: strerror(e)))); \(fix)")
+        throw PortableServiceError("\(path): cannot create the output directory (\(Errno(e))); \(fix)")
     }
 
     static func dirname(_ path: String) -> String {
