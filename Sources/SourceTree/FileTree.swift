@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SystemIO
+
 /// The input of the image writer: a tree of entries, independent of where
 /// it came from. Names are raw bytes (POSIX names need not be UTF-8) and are
 /// sorted bytewise by the writer, so construction order never matters.
@@ -91,7 +96,7 @@ public struct FileIdentity: Sendable, Hashable {
 /// The directory a scan began at: its path as given, whether a symlink
 /// there was followed on purpose, and the directory found. Files below it
 /// are reopened beneath it, with no link followed on any component.
-public final class SourceRoot: Sendable {
+public final class SourceRoot: @unchecked Sendable {
     public let path: [UInt8]
     public let followed: Bool
     public let identity: FileIdentity
@@ -99,6 +104,25 @@ public final class SourceRoot: Sendable {
         self.path = path
         self.followed = followed
         self.identity = identity
+    }
+
+    deinit { if opened >= 0 { _ = Glibc.close(opened) } }
+
+    private let lock = Monitor()
+    /// The root opened again (checked by `open`), or -1 before first use.
+    private var opened: Int32 = -1
+
+    /// The root directory's descriptor, opened by `open` on first use and
+    /// kept while the tree lives: every file below the root is then opened
+    /// beneath one descriptor that was checked once, not the root reopened
+    /// and checked for each file (three system calls more per file), and a
+    /// later swap of the root's path cannot reach a file opened beneath it.
+    /// A failed `open` is not kept: the next file tries again.
+    public func descriptor(opening open: () throws(Errno) -> FileDescriptor) throws(Errno) -> Int32 {
+        lock.lock()
+        defer { lock.unlock() }
+        if opened < 0 { opened = try open().release() }
+        return opened
     }
 }
 

@@ -55,8 +55,8 @@ public struct SourceReader {
         let flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK
         do {
             if case .entry(let directory, let name) = file.source, let root = directory.root {
-                let dir = try openRoot(root)
-                let fd = try FileDescriptor.openBeneath(directory.relativeAppending(name), flags, in: dir.raw)
+                let dir = try root.descriptor { () throws(Errno) in try openRoot(root) }
+                let fd = try FileDescriptor.openBeneath(directory.relativeAppending(name), flags, in: dir)
                 return fd.release()
             }
             return try Posix.openDeep(file.source.diskPath!, flags)
@@ -66,7 +66,7 @@ public struct SourceReader {
     }
 
     /// The scan's root directory, opened again (O_PATH) and compared with
-    /// the one scanned.
+    /// the one scanned; once per tree (`SourceRoot.descriptor`).
     private static func openRoot(_ root: SourceRoot) throws(Errno) -> FileDescriptor {
         let noFollow = root.followed ? 0 : O_NOFOLLOW
         let dir = FileDescriptor(raw: try Posix.openDeep(root.path, cposix_O_PATH | O_DIRECTORY | O_CLOEXEC | noFollow))
