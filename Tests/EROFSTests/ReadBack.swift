@@ -6,7 +6,6 @@ import SourceTree
 /// Independent readers of an erofs image: each turns it into a directory
 /// on disk, which is compared with the tree the image was made from.
 enum ReadBack {
-    static let anchors = "/work/anchors/bin"
 
     struct Reader {
         var name: String
@@ -33,8 +32,9 @@ enum ReadBack {
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
-    static func fsck(_ tool: String, label: String) -> Reader {
-        Reader(name: label, available: { FileManager.default.isExecutableFile(atPath: tool) }) { image, scratch in
+    static func fsck(_ tool: String?, label: String) -> Reader {
+        Reader(name: label, available: { tool != nil }) { image, scratch in
+            guard let tool else { throw TestFailure("\(label) is not at hand") }
             let out = scratch + "/extract-" + label.replacingOccurrences(of: " ", with: "-")
             let r = try run(tool, ["--extract=" + out, image])
             guard r.status == 0 else { throw TestFailure("\(label) failed on \(image): \(r.output)") }
@@ -59,7 +59,7 @@ enum ReadBack {
     }
 
     static let readers: [Reader] = [
-        fsck(anchors + "/fsck.erofs", label: "fsck.erofs 1.9.3"),
+        fsck(ReferenceTools.path("fsck.erofs"), label: "fsck.erofs 1.9.3"),
         debianFsck,
         kernel,
     ]

@@ -3,7 +3,7 @@ import XCTest
 
 /// `mkportable inspect --json` against unsquashfs and the source tree: for
 /// images by every writer at hand (mkportable, mksquashfs 4.5.1, mksquashfs
-/// 4.7.5 from /work/anchors, gensquashfs) and every compressor, the entries
+/// 4.7.5 from the reference tools (Support/ReferenceTools.swift), gensquashfs) and every compressor, the entries
 /// must be exactly the source tree's, with each file's sha256.
 final class InspectTests: PackTestCase {
     override class var temporaryPrefix: String { "inspect" }
@@ -39,8 +39,8 @@ final class InspectTests: PackTestCase {
         if let mk = try? MkportableBinary.path() {
             w.append(("mkportable", { src, img, comp in (mk, ["pack", "--comp", comp, src, img]) }))
         }
-        for (name, path) in [("mksquashfs 4.5.1", "/usr/bin/mksquashfs"), ("mksquashfs 4.7.5", "/work/anchors/bin/mksquashfs")]
-        where FileManager.default.isExecutableFile(atPath: path) {
+        let tools: [(String, String?)] = [("mksquashfs 4.5.1", "/usr/bin/mksquashfs"), ("mksquashfs 4.7.5", ReferenceTools.path("mksquashfs"))]
+        for case let (name, path?) in tools where FileManager.default.isExecutableFile(atPath: path) {
             w.append((name, { src, img, comp in (path, [src, img, "-comp", comp, "-noappend", "-quiet", "-no-progress"]) }))
         }
         if let gen = Shell.which("gensquashfs") {
