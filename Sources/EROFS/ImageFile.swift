@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemIO
 
 /// The image being written: an open file the caller owns, filled in order
 /// from byte 0 (the superblock's block is written last, in place).
@@ -40,7 +41,7 @@ final class ImageFile {
     func finish() throws(EROFSError) {
         if ftruncate(fd, off_t(base + position)) != 0 {
             let e = errno
-            throw EROFSError("cannot set the image's size (\(String(cString: strerror(e))))", kind: .io(e))
+            throw EROFSError("cannot set the image's size (\(Errno(e)))", kind: .io(e))
         }
     }
 
@@ -51,15 +52,11 @@ final class ImageFile {
     }
 
     func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(EROFSError) {
-        var done = 0
-        while done < bytes.count {
-            let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(base + offset) + off_t(done))
-            if n < 0 {
-                let e = errno
-                if e == EINTR { continue }
-                throw EROFSError("writing the image failed at byte \(offset + UInt64(done)) (\(String(cString: strerror(e))))", kind: .io(e))
-            }
-            done += n
+        guard let start = bytes.baseAddress else { return }
+        do {
+            try Posix.pwriteFully(fd, start, bytes.count, base + offset)
+        } catch {
+            throw EROFSError("writing the image failed at byte \(offset + UInt64(error.written)) (\(error.errno))", kind: .io(error.errno.code))
         }
     }
 }
