@@ -27,13 +27,21 @@ public final class PendingDirectory {
 
     public init(_ path: String) throws(SystemError) {
         self.path = path
-        let trimmed = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
-        let slash = trimmed.lastIndex(of: "/")
-        let parentPath = slash.map { $0 == trimmed.startIndex ? "/" : String(trimmed[..<$0]) } ?? "."
-        name = slash.map { String(trimmed[trimmed.index(after: $0)...]) } ?? trimmed
+        // Split as bytes, not Characters: a name ending in a prepended
+        // mark (U+0600) and "/" is one Character, which would hide the
+        // slash and put the temporary directory inside the target.
+        let bytes = Array(path.utf8)
+        let slashByte = UInt8(ascii: "/")
+        var end = bytes.count
+        while end > 1 && bytes[end - 1] == slashByte { end -= 1 }
+        let trimmed = bytes[..<end]
+        let slash = trimmed.lastIndex(of: slashByte)
+        let text = { (b: ArraySlice<UInt8>) in String(decoding: b, as: UTF8.self) }
+        let parentPath = slash.map { $0 == 0 ? "/" : text(trimmed[..<$0]) } ?? "."
+        name = text(trimmed[(slash.map { $0 + 1 } ?? 0)...])
         let temp = name + ".tmp-\(getpid())"
         temporaryName = temp
-        temporaryPath = slash.map { String(trimmed[...$0]) + temp } ?? temp
+        temporaryPath = (slash.map { text(trimmed[...$0]) } ?? "") + temp
         do { parent = try FileDescriptor.open(parentPath, cposix_O_PATH | O_DIRECTORY | O_CLOEXEC) } catch {
             throw SystemError(.create, path: path, errno: error)
         }
