@@ -31,17 +31,8 @@ enum DiffCommand {
 
     static func run(arguments: [String]) -> Int32 {
         do {
-            var json = false
-            var images: [String] = []
-            var cursor = ArgumentCursor(arguments, command: "mkportable diff")
-            while let word = try cursor.next() {
-                switch word {
-                case .option("-h"), .option("--help"): print(help); return 0
-                case .option("--json"): json = true
-                case .option(let o): throw cursor.unknown(o)
-                case .operand(let a): images.append(a)
-                }
-            }
+            guard let parsed = try ReportArguments.parse(arguments, command: "mkportable diff", help: help) else { return 0 }
+            let (json, images) = (parsed.json, parsed.images)
             guard images.count == 2 else {
                 let problem = images.isEmpty ? "A and B are missing" : images.count == 1 ? "B is missing after \(images[0])" : "expected A and B, got \(images.count) operands"
                 throw UsageError(message: "\(problem); usage: mkportable diff [--json] A B")

@@ -32,17 +32,8 @@ enum InspectCommand {
 
     static func run(arguments: [String]) -> Int32 {
         do {
-            var json = false
-            var images: [String] = []
-            var cursor = ArgumentCursor(arguments, command: "mkportable inspect")
-            while let word = try cursor.next() {
-                switch word {
-                case .option("-h"), .option("--help"): print(help); return 0
-                case .option("--json"): json = true
-                case .option(let o): throw cursor.unknown(o)
-                case .operand(let a): images.append(a)
-                }
-            }
+            guard let parsed = try ReportArguments.parse(arguments, command: "mkportable inspect", help: help) else { return 0 }
+            let (json, images) = (parsed.json, parsed.images)
             guard images.count == 1 else {
                 let problem = images.isEmpty ? "IMAGE is missing" : "expected one IMAGE, got \(images.count) operands"
                 throw UsageError(message: "\(problem); usage: mkportable inspect [--json] IMAGE")
