@@ -56,14 +56,14 @@ let package = Package(
         .target(name: "DiskImage", dependencies: ["CZlib", "Hex", "SystemIO"]),
         // erofs images from the same file tree as squashfs.
         .target(name: "EROFS", dependencies: ["SourceTree", "SystemIO", "CLZ4", "CLZMA"]),
-        .target(name: "PortableService", dependencies: ["SourceTree", "SquashFS", "SystemIO", "DiskImage"]),
+        .target(name: "PortableService", dependencies: ["SourceTree", "SquashFS", "EROFS", "SystemIO", "DiskImage"]),
         // The commands (pack, sign, verify, the Nix builder) as a library, so
         // tests can call them in process; the executable is a thin main.
         .target(name: "Commands", dependencies: ["SquashFS", "EROFS", "ImageReading", "PortableService", "Verity", "DiskImage", "Hex", "CPosix", "SystemIO"]),
         .executableTarget(name: "mkportable", dependencies: ["Commands"]),
         .testTarget(name: "SystemIOTests", dependencies: ["SystemIO"]),
         .testTarget(name: "SquashFSTests", dependencies: ["SquashFS", "ImageReading"]),
-        .testTarget(name: "MkportableTests", dependencies: ["SquashFS", "ImageReading", "PortableService", "DiskImage", "Commands"]),
+        .testTarget(name: "MkportableTests", dependencies: ["SquashFS", "ImageReading", "PortableService", "DiskImage", "Commands", "EROFS"]),
         .testTarget(name: "EROFSTests", dependencies: ["EROFS", "SourceTree"]),
         .testTarget(name: "VerityTests", dependencies: ["Verity", "DiskImage", "Hex"]),
         .testTarget(name: "DiskImageTests", dependencies: ["DiskImage", "Hex"]),

@@ -481,6 +481,11 @@ let
       # included).
       verity ? false,
       format ? "raw",
+      # mkportable's own: the file system the image holds ("squashfs", as
+      # nixpkgs, or "erofs") and, for erofs, the compression in
+      # mkfs.erofs's -z syntax (null: nix/rules.json's erofs default).
+      filesystem ? "squashfs",
+      erofs-compression ? null,
       meta ? { },
       passthru ? { },
     }:
@@ -499,6 +504,8 @@ let
         squash-block-size
         verity
         format
+        filesystem
+        erofs-compression
         meta
         passthru
         ;
@@ -520,8 +527,11 @@ let
         squashfs-tools
         verity
         format
+        filesystem
         ;
       unitPaths = map str units;
+      erofs = filesystem == "erofs";
+      erofsCompression = if args.erofs-compression == null then ruleSet.rules.erofs.defaultCompression else args.erofs-compression;
 
       # The builder's squashfs settings, by its rule (nix/rules.nix).
       blockSizeGiven = if args.squash-block-size == null then "1M" else args.squash-block-size;
@@ -610,9 +620,23 @@ let
             "ddi"
           ]
         then
-          fail "format: \"${format}\" is not a known format; use \"raw\" (a squashfs image) or \"ddi\" (a GPT disk image with dm-verity)"
+          fail "format: \"${format}\" is not a known format; use \"raw\" (the file system image alone) or \"ddi\" (a GPT disk image with dm-verity)"
         else if format == "ddi" && !elem (head (split "-" hostSystem)) ddiCPUs then
           fail "hostSystem: \"${hostSystem}\": no discoverable partition types are known for its architecture; format = \"ddi\" supports aarch64, armv7l, i686, loongarch64, powerpc64le, riscv64, s390x, x86_64"
+        else if filesystem != null && !isString filesystem then
+          fail "filesystem: expected a string or null, found ${describeType filesystem}"
+        else if filesystem != null && !elem filesystem rules.fileSystems then
+          fail "filesystem: \"${filesystem}\" is not a known file system; use \"squashfs\" (the default, as nixpkgs) or \"erofs\""
+        else if args.erofs-compression != null && !isString args.erofs-compression then
+          fail "erofs-compression: expected a string or null, found ${describeType args.erofs-compression}"
+        else if args.erofs-compression != null && !erofs then
+          fail "erofs-compression: \"${args.erofs-compression}\" applies to erofs images only; add filesystem = \"erofs\" or leave erofs-compression out"
+        else if erofs && ruleSet.erofsCompressionProblem erofsCompression != null then
+          fail "erofs-compression: \"${erofsCompression}\": ${ruleSet.erofsCompressionProblem erofsCompression}"
+        else if erofs && !elem args.squash-compression [ null "xz -Xdict-size 100%" ] then
+          fail "squash-compression: applies to squashfs images only; with filesystem = \"erofs\" use erofs-compression (mkfs.erofs's -z syntax, e.g. \"${ruleSet.rules.erofs.defaultCompression}\")"
+        else if erofs && !elem args.squash-block-size [ null "1M" ] then
+          fail "squash-block-size: applies to squashfs images only; erofs images always have 4 KiB blocks, so leave it out"
         else if blockSizeChecked ? problem then
           fail "squash-block-size: ${if isString args.squash-block-size then "\"${args.squash-block-size}\": " else ""}${blockSizeChecked.problem}"
         else if compressionChecked != null then
@@ -644,8 +668,6 @@ let
           units = unitPaths;
           contents = contentPaths;
           symlinks = checkedSymlinks;
-          squash-compression = args.squash-compression;
-          squash-block-size = args.squash-block-size;
           exportReferencesGraph.closure = roots;
           # The image is cheap to make and large to download.
           allowSubstitutes = false;
@@ -653,6 +675,19 @@ let
         }
         # Only when asked for, so that existing images' derivations stay as
         # they were.
+        # The squashfs settings, or (only when asked for) the erofs ones.
+        // (
+          if erofs then
+            {
+              inherit filesystem;
+              erofs-compression = erofsCompression;
+            }
+          else
+            {
+              squash-compression = args.squash-compression;
+              squash-block-size = args.squash-block-size;
+            }
+        )
         // (if verity then { verity = true; } else { })
         # A DDI's partition types name the architecture the image runs on,
         # which under cross is not the one building it.

@@ -258,9 +258,66 @@ let
       "unknown compressor \"${name}\"; accepted: ${namesText}, each optionally followed by its -X options"
     else
       optionsProblem name squashfs.compressors.${name} (tail words) block;
+
+  # erofs-compression, mkfs.erofs's -z syntax (NAME[,OPTION=N]...), as the
+  # erofs writer parses it (Sources/EROFS/Compression.swift): null or the
+  # problem, in its words. A later option of the same name wins.
+  erofs = rules.erofs;
+  erofsForms = concatStringsSep ", " (map (c: c.form) erofs.compressors);
+  int64Max = "9223372036854775807";
+  # Swift's Int(text): an optional sign, then digits, within 64 bits; a
+  # number or null.
+  wholeNumber =
+    text:
+    let
+      m = match "([+-]?)0*([0-9]+)" text;
+      d = elemAt m 1;
+      fits = stringLength d < 19 || (stringLength d == 19 && !(lessThanText int64Max d));
+    in
+    if m == null || !fits then
+      null
+    else if head m == "-" then
+      -(fromJSON d)
+    else
+      fromJSON d;
+  lessThanText = a: b: builtins.lessThan a b;
+  erofsCompressionProblem =
+    text:
+    let
+      parts = filter isString (split "," text);
+      name = head parts;
+      pairs = map (p: {
+        text = p;
+        m = match "([^=]+)=(.+)" p;
+      }) (tail parts);
+      malformed = filter (p: p.m == null || wholeNumber (elemAt p.m 1) == null || wholeNumber (elemAt p.m 1) < 0) pairs;
+      # listToAttrs keeps the first of a name; the writer the last.
+      given = listToAttrs (map (p: {
+        name = head p.m;
+        value = wholeNumber (elemAt p.m 1);
+      }) (builtins.genList (i: elemAt pairs (length pairs - 1 - i)) (length pairs)));
+      found = filter (c: c.name == name) erofs.compressors;
+      compressor = head found;
+      allowed = map (o: o.name) compressor.options;
+      unknown = filter (k: !(elem k allowed)) (builtins.attrNames given);
+      outside = filter (o: given ? ${o.name} && (given.${o.name} < head o.range || given.${o.name} > elemAt o.range 1)) compressor.options;
+      o = head outside;
+    in
+    if !isString text then
+      "expected a string"
+    else if malformed != [ ] then
+      "option \"${(head malformed).text}\": expected NAME=NUMBER (e.g. level=9)"
+    else if found == [ ] then
+      "unknown compression \"${name}\"; accepted: ${erofsForms}"
+    else if unknown != [ ] then
+      "unknown option ${head unknown} for ${name}; ${if allowed == [ ] then "it takes no options" else "accepted: ${concatStringsSep ", " allowed}"}"
+    else if outside != [ ] then
+      "${name} ${o.name} ${toString given.${o.name}}: must be ${toString (head o.range)} to ${toString (elemAt o.range 1)}${o.unit}"
+    else
+      null;
 in
 {
-  inherit rules blockSize compressionProblem;
+  inherit rules blockSize compressionProblem erofsCompressionProblem;
   scaffold = rules.scaffold;
   # "var/tmp" -> [ "var" "tmp" ]
   pathOf = p: filter (c: isString c && c != "") (split "/" p);

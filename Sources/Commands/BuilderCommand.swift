@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import EROFS
 import PortableService
 import SquashFS
 import SystemIO
@@ -106,11 +107,13 @@ enum BuilderCommand {
 
         try makeDirectory(outDir)
         let imagePath = outDir.hasSuffix("/") ? outDir + spec.imageFileName : outDir + "/" + spec.imageFileName
-        let written = try ImageOutput.write(root: root, image: imagePath, options: options, form: form, digest: true)
+        let fileSystem = fileSystem(spec, mtime: options.mtime)
+        let written = try ImageOutput.write(root: root, image: imagePath, options: options, fileSystem: fileSystem,
+                                            form: form, digest: true)
         // The root hash (for a plain image: the one --verity would give) lets
         // two build logs be compared at a glance.
         let counts = [counted(spec.storePaths.count, "store path"), counted(spec.units.count, "unit")]
-        let line = ImageOutput.summary(image: imagePath, form: form, written: written, options: options,
+        let line = ImageOutput.summary(image: imagePath, form: form, written: written, options: options, fileSystem: fileSystem,
                                        extra: counts + ["mtime \(options.mtime)"],
                                        rootHashLabel: form == .plain ? "content digest (verity root hash)" : "root hash")
         fputs("mkportable: \(line)\n", stderr)
@@ -156,6 +159,14 @@ enum BuilderCommand {
             throw UsageError(message: "--out DIR is required; \(usage)")
         }
         return Job(attrsPath: attrs, outDir: out, graphDir: graphDir ?? dirname(attrs), progress: true)
+    }
+
+    /// The writer the spec chose; erofs stamps the same mtime squashfs would.
+    static func fileSystem(_ spec: ImageSpec, mtime: UInt32) -> ImageOutput.FileSystem {
+        switch spec.fileSystem {
+        case .squashfs: return .squashfs
+        case .erofs(let compression): return .erofs(EROFSOptions(compression: compression, mtime: UInt64(mtime)))
+        }
     }
 
     static func imageOptions(_ spec: ImageSpec, environment: [String: String], progress: Bool) throws -> ImageOptions {

@@ -152,7 +152,7 @@ enum PackCommand {
             if r.blockSizeGiven || r.exactBlocks {
                 throw UsageError(message: "\(r.blockSizeGiven ? "--block-size" : "--exact-blocks") applies to squashfs only; erofs images always have 4 KiB blocks")
             }
-            let text = r.compGiven ? r.comp : "lz4hc,level=9"
+            let text = r.compGiven ? r.comp : ServiceRules.erofsDefaultCompression
             let compression: Compression
             do {
                 compression = try Compression(parsing: text)

@@ -1,4 +1,5 @@
 import DiskImage
+import EROFS
 import SquashFS
 import SystemIO
 
@@ -18,6 +19,8 @@ import SystemIO
 /// | `contents`             | list of strings       | extra store paths (closure only) |
 /// | `squash-compression`   | string                | default `xz -Xdict-size 100%` |
 /// | `squash-block-size`    | string or number      | default `1M` |
+/// | `filesystem`           | string or null        | `"squashfs"` (default) or `"erofs"` |
+/// | `erofs-compression`    | string or null        | erofs only: mkfs.erofs's `-z` syntax, default `lz4hc,level=9` |
 /// | `verity`               | boolean or null       | default false: `NAME.verity`, `NAME.roothash` too |
 /// | `format`               | string or null        | `"raw"` (default) or `"ddi"` |
 /// | `imageSystem`          | string                | a DDI's architecture (`aarch64-linux`); under cross not the builder's |
@@ -137,18 +140,53 @@ public enum Attrs {
         try checkContents(reader, storeDir: storeDir, inClosure: inClosure)
         let symlinks = try symlinkList(reader, units: units, storeDir: storeDir, inClosure: inClosure)
 
+        let fileSystem = try fileSystem(reader)
         return ImageSpec(
             pname: pname, version: version, units: units,
             osRelease: OSRelease(pname: pname, version: version, description: description, homepage: homepage),
             symlinks: symlinks, storeDir: storeDir, storePaths: storePaths,
-            squash: try squashSettings(reader), output: try outputForm(attrs, reader)
+            squash: try squashSettings(reader, fileSystem: fileSystem), fileSystem: fileSystem,
+            output: try outputForm(attrs, reader)
         )
+    }
+
+    /// `filesystem` and, for erofs, `erofs-compression`, refused where
+    /// they are read (`attribute erofs-compression: "zstd": unknown …`).
+    static func fileSystem(_ reader: Reader) throws(PortableServiceError) -> ImageFileSystem {
+        let name = try reader.optionalString("filesystem") ?? ServiceRules.fileSystems[0]
+        let compression = try reader.optionalString("erofs-compression")
+        switch name {
+        case "squashfs":
+            if let compression {
+                throw .attribute("erofs-compression", "\(quoted(compression)) applies to erofs images only", fix: "add filesystem = \"erofs\" or leave erofs-compression out")
+            }
+            return .squashfs
+        case "erofs":
+            let text = compression ?? ServiceRules.erofsDefaultCompression
+            do {
+                return .erofs(try Compression(parsing: text))
+            } catch {
+                throw .attribute("erofs-compression", "\(quoted(text)): \(error.message)")
+            }
+        default:
+            throw .attribute("filesystem", "\(quoted(name)) is not a known file system", fix: "use \"squashfs\" (the default, as nixpkgs) or \"erofs\"")
+        }
     }
 
     /// `squash-block-size`, then `squash-compression` for that block size,
     /// refused where they are read, in the attributes' terms
     /// (`attribute squash-compression: "xz -Xfoo": unknown option …`).
-    static func squashSettings(_ reader: Reader) throws(PortableServiceError) -> SquashSettings {
+    /// With erofs they must be absent (nix/portable-service.nix leaves them
+    /// out), and the defaults stand in.
+    static func squashSettings(_ reader: Reader, fileSystem: ImageFileSystem) throws(PortableServiceError) -> SquashSettings {
+        if fileSystem != .squashfs {
+            if try reader.optionalString("squash-compression") != nil {
+                throw .attribute("squash-compression", "applies to squashfs images only", fix: "with filesystem = \"erofs\" use erofs-compression (mkfs.erofs's -z syntax, e.g. \"\(ServiceRules.erofsDefaultCompression)\")")
+            }
+            if try reader.blockSize() != nil {
+                throw .attribute("squash-block-size", "applies to squashfs images only", fix: "erofs images always have 4 KiB blocks, so leave it out")
+            }
+        }
         let sizeText = try reader.blockSize() ?? SquashSettings.defaultBlockSize
         let blockSize = try refusing("squash-block-size", sizeText) { () throws(SquashFSError) in try parseBlockSize(sizeText) }
         let compression = try reader.optionalString("squash-compression") ?? SquashSettings.defaultCompression
@@ -267,7 +305,7 @@ public enum Attrs {
         case nil, "raw"?: return verity ? .veritySidecars : .plain
         case "ddi"?: return .ddi(try partitionTypes(attrs))
         case let f?:
-            throw .attribute("format", "\(quoted(f)) is not a known format", fix: "use \"raw\" (a squashfs image) or \"ddi\" (a GPT disk image with dm-verity)")
+            throw .attribute("format", "\(quoted(f)) is not a known format", fix: "use \"raw\" (the file system image alone) or \"ddi\" (a GPT disk image with dm-verity)")
         }
     }
 

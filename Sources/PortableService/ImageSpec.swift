@@ -40,15 +40,18 @@ public struct ImageSpec: Sendable, Equatable {
     /// Every store path of the closure, sorted and unique. The image's store
     /// holds exactly these.
     public var storePaths: [String]
-    /// `squash-compression` and `squash-block-size`.
+    /// `squash-compression` and `squash-block-size` (for erofs, their
+    /// defaults, unused).
     public var squash: SquashSettings
+    /// `filesystem` and, for erofs, `erofs-compression`.
+    public var fileSystem: ImageFileSystem
     /// `verity`, `format` and the system (a DDI's partition types).
     public var output: OutputForm
 
     public init(
         pname: String, version: String, units: [Unit], osRelease: OSRelease,
         symlinks: [Symlink], storeDir: String, storePaths: [String],
-        squash: SquashSettings, output: OutputForm = .plain
+        squash: SquashSettings, fileSystem: ImageFileSystem = .squashfs, output: OutputForm = .plain
     ) {
         self.pname = pname
         self.version = version
@@ -58,6 +61,7 @@ public struct ImageSpec: Sendable, Equatable {
         self.storeDir = storeDir
         self.storePaths = storePaths
         self.squash = squash
+        self.fileSystem = fileSystem
         self.output = output
     }
 

@@ -29,4 +29,8 @@ public enum ServiceRules {
     /// The bytes version may hold (Nix's derivation-name characters).
     public static let versionCharacters = "+-.0123456789=?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
     public static let fileNameMaxBytes = 255
+    /// The file systems an image may hold (`filesystem`), the default first.
+    public static let fileSystems: [String] = ["squashfs", "erofs"]
+    /// `erofs-compression` when not given.
+    public static let erofsDefaultCompression = "lz4hc,level=9"
 }

@@ -57,13 +57,13 @@ final class NixEvalErrorTests: XCTestCase {
     /// What the builder says about the same input (storeDir /nix/store),
     /// without its "attribute " prefix; nil if it accepts it.
     func builderMessage(pname: String = "demo", version: String = "1.0", units: [String] = ["demo.service"],
-                        symlinks: [String] = []) -> String? {
+                        symlinks: [String] = [], extraJSON: String? = nil) -> String? {
         let unitPaths = units.enumerated().map { "/nix/store/\(fakeStoreName($0.element, seed: 900 + $0.offset))" }
         func js(_ s: String) -> String { BuilderFixture.js(s) }
         let json = """
         {"pname": \(js(pname)), "version": \(js(version)), "units": [\(unitPaths.map(js).joined(separator: ", "))],
          "symlinks": [\(symlinks.map { "{\"object\": \"/run\", \"symlink\": \(js($0))}" }.joined(separator: ", "))],
-         "exportReferencesGraph": {"closure": []},
+         "exportReferencesGraph": {"closure": []},\(extraJSON.map { $0 + "," } ?? "")
          "closure": [\(unitPaths.map { "{\"path\": \(js($0)), \"references\": []}" }.joined(separator: ", "))]}
         """
         do {
@@ -188,5 +188,45 @@ final class NixEvalErrorTests: XCTestCase {
                      squash-block-size = "4K"; }).drvPath
             """)
         XCTAssertTrue(ok.succeeded, ok.summary)
+    }
+
+    /// filesystem, erofs-compression and the squashfs settings an erofs
+    /// image does not take: each refused at evaluation with the builder's
+    /// words for the same attributes (computed in process), nothing built;
+    /// the good ones evaluate.
+    func testFileSystemSettingsFailAtEvaluationInTheBuildersWords() throws {
+        try requireNix()
+        // (Nix attributes, the same as JSON attributes, refused?)
+        let cases: [(nix: String, json: String, refused: Bool)] = [
+            (#"filesystem = "ext4";"#, #""filesystem": "ext4""#, true),
+            ("filesystem = 1;", #""filesystem": 1"#, true),
+            (#"erofs-compression = "lz4";"#, #""erofs-compression": "lz4""#, true),
+            (#"filesystem = "erofs"; erofs-compression = "zstd";"#, #""filesystem": "erofs", "erofs-compression": "zstd""#, true),
+            (#"filesystem = "erofs"; erofs-compression = "lz4hc,level=13";"#, #""filesystem": "erofs", "erofs-compression": "lz4hc,level=13""#, true),
+            (#"filesystem = "erofs"; erofs-compression = 9;"#, #""filesystem": "erofs", "erofs-compression": 9"#, true),
+            (#"filesystem = "erofs"; squash-compression = "zstd";"#, #""filesystem": "erofs", "squash-compression": "zstd""#, true),
+            (#"filesystem = "erofs"; squash-block-size = "4K";"#, #""filesystem": "erofs", "squash-block-size": "4K""#, true),
+            (#"filesystem = "erofs";"#, #""filesystem": "erofs""#, false),
+            (#"filesystem = "erofs"; erofs-compression = "lzma,level=9"; verity = true;"#, #""filesystem": "erofs", "erofs-compression": "lzma,level=9", "verity": true"#, false),
+            (#"filesystem = "squashfs"; squash-compression = "zstd";"#, #""filesystem": "squashfs", "squash-compression": "zstd""#, false),
+        ]
+        for c in cases {
+            let builder = builderMessage(extraJSON: c.json)
+            let expr = """
+            let ps = import \(Self.function) { mkportable = "/bin/sh"; };
+            in (ps { pname = "demo"; version = "1.0"; units = [ (builtins.toFile "demo.service" "[Service]\\n") ]; \(c.nix) }).drvPath
+            """
+            let r = try Shell.run("nix-build", ["--no-out-link", "-E", expr])
+            guard c.refused else {
+                XCTAssertNil(builder, c.json)
+                let e = try evaluate(expr)
+                XCTAssertTrue(e.succeeded, "\(c.nix): \(e.summary)")
+                continue
+            }
+            XCTAssertFalse(r.succeeded, "\(c.nix): \(r.summary)")
+            let want = try XCTUnwrap(builder, "the builder accepts \(c.json)")
+            XCTAssertTrue(errorText(r).contains("error: portableService: \(want)"), "\(c.nix): «\(errorText(r))» should carry the builder's «\(want)»")
+            XCTAssertFalse(r.stderrText.contains("building '"), "nothing may be built: \(r.stderrText)")
+        }
     }
 }

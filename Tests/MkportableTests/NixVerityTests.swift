@@ -56,10 +56,11 @@ final class NixVerityTests: XCTestCase {
         try checkForm("format = \"ddi\";", files: ["vdemo_1.0.raw", "vdemo_1.0.roothash"])
     }
 
-    /// `nix-build --check` of sidecar and DDI outputs after
-    /// `nix-store --optimise` has hard-linked identical files of the
-    /// closure: hard links must change no byte (the writer makes separate
-    /// entries of them, and the seed of salt and UUIDs names no inode).
+    /// `nix-build --check` of sidecar and DDI outputs, and of erofs ones
+    /// (plain, sidecars, DDI), after `nix-store --optimise` has hard-linked
+    /// identical files of the closure: hard links must change no byte (the
+    /// writers make separate entries of them, and the seed of salt and UUIDs
+    /// names no inode). The plain erofs image is read back by fsck.erofs.
     /// The unit names two store files with the same text, which optimise
     /// must turn into one inode, or the test proves nothing about links.
     func testCheckAfterOptimiseForSidecarsAndDDI() throws {
@@ -73,10 +74,15 @@ final class NixVerityTests: XCTestCase {
             """
         }
         var drvs: [(String, String)] = []
-        for form in ["verity = true;", "format = \"ddi\";"] {
+        let erofs = "filesystem = \"erofs\";"
+        for form in ["verity = true;", "format = \"ddi\";", erofs, erofs + " verity = true;", erofs + " format = \"ddi\";"] {
             let out = try build(extraFor(form), cores: 2, link: link)
-            let v = try Shell.run(try MkportableBinary.path(), ["verify", out + "/vdemo_1.0.raw"])
-            XCTAssertTrue(v.succeeded, v.summary)
+            if form == erofs {
+                try checkErofsHoldsTheUnit(out + "/vdemo_1.0.raw", unitText: same)
+            } else {
+                let v = try Shell.run(try MkportableBinary.path(), ["verify", out + "/vdemo_1.0.raw"])
+                XCTAssertTrue(v.succeeded, v.summary)
+            }
             let drv = try Shell.check("nix-store", ["--query", "--deriver", out]).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
             XCTAssertTrue(drv.hasSuffix(".drv"), drv)
             drvs.append((form, drv))
@@ -99,11 +105,29 @@ final class NixVerityTests: XCTestCase {
         }
     }
 
+    /// fsck.erofs 1.9.3 extracts the image, whose unit file names the two
+    /// text files, which hold `unitText` (as Nix wrote it: "\\n" escaped).
+    func checkErofsHoldsTheUnit(_ image: String, unitText: String) throws {
+        guard let fsck = ReferenceTools.path("fsck.erofs") else { return print("note: fsck.erofs 1.9.3 missing; the erofs image is not read back") }
+        let dir = try TemporaryDirectory(prefix: "nix-erofs-extract")
+        defer { dir.remove() }
+        let r = try Shell.run(fsck, ["--extract=" + dir.sub("x").string, image])
+        XCTAssertTrue(r.succeeded, r.summary)
+        let unit = try String(contentsOfFile: dir.sub("x").string + "/etc/systemd/system/vdemo.service", encoding: .utf8)
+        let files = unit.split(separator: " ").dropFirst().map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        XCTAssertEqual(files.count, 2, unit)
+        for f in files {
+            XCTAssertEqual(try String(contentsOfFile: dir.sub("x").string + f, encoding: .utf8),
+                           unitText.replacingOccurrences(of: "\\n", with: "\n"), f)
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.sub("x").string + "/etc/os-release"))
+    }
+
     func testBadValuesAreRefusedAtEvaluation() throws {
         try requireNix()
         for (extra, want) in [
             ("verity = \"yes\";", "portableService: verity: expected true or false, found a string; verity = true writes NAME.verity and NAME.roothash beside the image"),
-            ("format = \"qcow2\";", "portableService: format: \"qcow2\" is not a known format; use \"raw\" (a squashfs image) or \"ddi\" (a GPT disk image with dm-verity)"),
+            ("format = \"qcow2\";", "portableService: format: \"qcow2\" is not a known format; use \"raw\" (the file system image alone) or \"ddi\" (a GPT disk image with dm-verity)"),
             ("format = 1;", "portableService: format: expected a string or null, found a number"),
         ] {
             let e = try Shell.run("nix-instantiate", ["--eval", "-E", wrapDrvPath(extra)] + args())

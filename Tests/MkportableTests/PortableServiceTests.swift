@@ -1,3 +1,4 @@
+import EROFS
 import Foundation
 import XCTest
 import DiskImage
@@ -322,6 +323,28 @@ final class AttrsTests: XCTestCase {
             .hasPrefix(#"attribute squash-compression: "xz -Xdict-size 8K": -Xdict-size 8K (8192 bytes) is larger than the block size (4096 bytes); with 4096-byte blocks"#))
     }
 
+    /// `filesystem` and `erofs-compression`: typed when read, squashfs by
+    /// default, and each refused where it does not apply.
+    func testFileSystemSettings() throws {
+        XCTAssertEqual(try spec(attrs()).fileSystem, .squashfs)
+        XCTAssertEqual(try spec(attrs(["filesystem": "null"])).fileSystem, .squashfs)
+        XCTAssertEqual(try spec(attrs(["filesystem": #""erofs""#])).fileSystem, .erofs(Compression(.lz4hc(level: 9))))
+        XCTAssertEqual(try spec(attrs(["filesystem": #""erofs""#, "erofs-compression": #""lzma,level=3""#])).fileSystem,
+                       .erofs(Compression(.lzma(level: 3, dictionarySize: nil))))
+        XCTAssertEqual(try spec(attrs(["filesystem": #""erofs""#, "verity": "true"])).output, .veritySidecars)
+        XCTAssertEqual(error(attrs(["filesystem": #""ext4""#])),
+                       #"attribute filesystem: "ext4" is not a known file system; use "squashfs" (the default, as nixpkgs) or "erofs""#)
+        XCTAssertEqual(error(attrs(["filesystem": "true"])), "attribute filesystem: expected a string or null, found a boolean")
+        XCTAssertEqual(error(attrs(["erofs-compression": #""lz4""#])),
+                       #"attribute erofs-compression: "lz4" applies to erofs images only; add filesystem = "erofs" or leave erofs-compression out"#)
+        XCTAssertEqual(error(attrs(["filesystem": #""erofs""#, "erofs-compression": #""lz4hc,level=13""#])),
+                       #"attribute erofs-compression: "lz4hc,level=13": lz4hc level 13: must be 0 to 12"#)
+        XCTAssertEqual(error(attrs(["filesystem": #""erofs""#, "squash-compression": #""zstd""#])),
+                       #"attribute squash-compression: applies to squashfs images only; with filesystem = "erofs" use erofs-compression (mkfs.erofs's -z syntax, e.g. "lz4hc,level=9")"#)
+        XCTAssertEqual(error(attrs(["filesystem": #""erofs""#, "squash-block-size": "4096"])),
+                       "attribute squash-block-size: applies to squashfs images only; erofs images always have 4 KiB blocks, so leave it out")
+    }
+
     func testVerityAndFormat() throws {
         XCTAssertEqual(try spec(attrs()).output, .plain)
         XCTAssertEqual(try spec(attrs(["verity": "true"])).output, .veritySidecars)
@@ -338,7 +361,7 @@ final class AttrsTests: XCTestCase {
         XCTAssertEqual(error(attrs(["verity": #""yes""#])),
                        "attribute verity: expected true or false, found a string; verity = true writes NAME.verity and NAME.roothash beside the image")
         XCTAssertEqual(error(attrs(["format": #""qcow2""#])),
-                       #"attribute format: "qcow2" is not a known format; use "raw" (a squashfs image) or "ddi" (a GPT disk image with dm-verity)"#)
+                       #"attribute format: "qcow2" is not a known format; use "raw" (the file system image alone) or "ddi" (a GPT disk image with dm-verity)"#)
         XCTAssertTrue(error(attrs(["format": "1"])).hasPrefix("attribute format: expected a string or null"))
     }
 

@@ -1,3 +1,4 @@
+import EROFS
 import Foundation
 import PortableService
 import SquashFS
@@ -110,6 +111,63 @@ final class RulesTests: XCTestCase {
                 let swift = (try? parseCompressor(c, blockSize: block)) != nil
                 XCTAssertEqual(verdicts[b][i], swift, "squash-compression \"\(c)\" with \(block)-byte blocks: Nix \(verdicts[b][i] ? "accepts" : "refuses"), the builder \(swift ? "accepts" : "refuses")")
             }
+        }
+    }
+
+    /// The erofs compressors of the data against the erofs writer's parser:
+    /// the same names (its refusal of an unknown one lists their forms),
+    /// the same options per compressor, each taken at its bounds and
+    /// refused past them.
+    func testErofsCompressorsAreTheDataFiles() throws {
+        let r = try rules()
+        XCTAssertEqual(r["fileSystems"] as? [String], ServiceRules.fileSystems)
+        let erofs = try XCTUnwrap(r["erofs"] as? [String: Any])
+        let defaultText = try XCTUnwrap(erofs["defaultCompression"] as? String)
+        XCTAssertNoThrow(try Compression(parsing: defaultText))
+        let compressors = try XCTUnwrap(erofs["compressors"] as? [[String: Any]])
+        let forms = compressors.compactMap { $0["form"] as? String }
+        do {
+            _ = try Compression(parsing: "no-such-compressor")
+            XCTFail("the parser took no-such-compressor")
+        } catch {
+            XCTAssertEqual(error.message.components(separatedBy: "accepted: ").last, forms.joined(separator: ", "), error.message)
+        }
+        for c in compressors {
+            let name = try XCTUnwrap(c["name"] as? String)
+            let options = try XCTUnwrap(c["options"] as? [[String: Any]])
+            XCTAssertNoThrow(try Compression(parsing: name), name)
+            XCTAssertThrowsError(try Compression(parsing: "\(name),no-such-option=1"), name)
+            for o in options {
+                let option = try XCTUnwrap(o["name"] as? String)
+                let range = try XCTUnwrap(o["range"] as? [Int])
+                for v in [range[0], range[1]] { XCTAssertNoThrow(try Compression(parsing: "\(name),\(option)=\(v)"), "\(name),\(option)=\(v)") }
+                for v in [range[0] - 1, range[1] + 1] where v >= 0 {
+                    XCTAssertThrowsError(try Compression(parsing: "\(name),\(option)=\(v)"), "\(name),\(option)=\(v)")
+                }
+            }
+        }
+    }
+
+    /// erofs-compression, case by case: Nix (nix/rules.nix) refuses what
+    /// the writer's parser refuses, in the same words, and takes the rest.
+    func testNixAndTheWriterJudgeErofsCompressionAlike() throws {
+        guard Shell.which("nix-instantiate") != nil else { throw XCTSkip("nix-instantiate not found") }
+        let texts = [
+            "lz4hc,level=9", "lz4hc", "lz4", "none", "lzma", "lzma,level=9,dictsize=65536", "lz4hc,level=0", "lz4hc,level=12",
+            "lz4hc,level=13", "lzma,dictsize=4095", "lzma,dictsize=8388609", "lzma,level=10", "lz4,level=1", "none,level=1",
+            "lz4hc,lvl=1", "lz4hc,level", "lz4hc,level=", "lz4hc,=5", "lz4hc,level=x", "lz4hc,level=+5", "lz4hc,level=-0",
+            "lz4hc,level=-1", "lz4hc,level=007", "lz4hc,level=99999999999999999999", "lz4hc,level=9223372036854775807",
+            "lz4hc,level=13,level=5", "lz4hc,level=5,level=13", "lz4hc,", "", "zstd", "LZ4", " lz4", "lz4hc,level=1=2",
+            "lzma,dictsize=1,level=99", "lz4hc,b=1,a=2",
+        ]
+        let list = "[ " + texts.map { BuilderFixture.js($0).replacingOccurrences(of: "$", with: "\\$") }.joined(separator: " ") + " ]"
+        let expr = "let r = import \(Self.root)/nix/rules.nix; in map r.erofsCompressionProblem \(list)"
+        let out = try Shell.check("nix-instantiate", ["--eval", "--strict", "--json", "-E", expr]).stdout
+        let nix = try XCTUnwrap(JSONSerialization.jsonObject(with: out) as? [Any])
+        for (i, t) in texts.enumerated() {
+            var swift: String?
+            do { _ = try Compression(parsing: t) } catch { swift = error.message }
+            XCTAssertEqual(nix[i] as? String, swift, "erofs-compression \"\(t)\": Nix «\(nix[i])», the writer «\(swift ?? "accepts")»")
         }
     }
 }
