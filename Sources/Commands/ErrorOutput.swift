@@ -17,7 +17,7 @@ func reportError(_ error: any Error, prefix: String) {
     case let e as SquashFSError: message = worded(e)
     case let e as CheckFailure: message = e.message
     case let e as SourceTreeError: message = e.message
-    case let e as EROFSError: message = e.message
+    case let e as EROFSError: message = e.kind == .outOfMemory ? e.message + "; use fewer threads (--jobs, NIX_BUILD_CORES), or raise the limit" : e.message
     case let e as SystemError: message = worded(e)
     case let e as OpenedImage.Failure: message = e.message
     default: message = "\(error)"

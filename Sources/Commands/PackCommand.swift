@@ -160,7 +160,8 @@ enum PackCommand {
                 throw UsageError(message: "--comp \"\(text)\": \(error.message)")
             }
             let mtime = try r.mtime ?? Settings.sourceDateEpoch(environment) ?? 0
-            return .erofs(EROFSOptions(compression: compression, mtime: UInt64(mtime)))
+            let jobs = try Settings.jobs(option: r.jobs, environment: environment)
+            return .erofs(EROFSOptions(compression: compression, mtime: UInt64(mtime), jobs: jobs))
         default:
             throw UsageError(message: "--filesystem \"\(r.fileSystem)\": expected squashfs or erofs")
         }

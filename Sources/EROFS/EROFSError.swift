@@ -17,6 +17,10 @@ public struct EROFSError: Error, CustomStringConvertible, Sendable {
         case sourceChanged
         /// The tree cannot be written as erofs (a name too long, say).
         case unrepresentable
+        /// The system refused a thread, with this errno.
+        case resource(Int32)
+        /// A buffer could not be had; the caller says how to ask for less.
+        case outOfMemory
     }
 
     public var message: String

@@ -53,12 +53,16 @@ struct EROFSWriter {
     }
 
     private mutating func writeFiles() throws(EROFSError) {
-        let files = try FileDataWriter(image: image, compression: options.compression)
+        var inodes: [Int] = []
+        var items: [FileDataWriter.Item] = []
         for i in tree.inodes.indices {
             guard case .file(let f) = tree.inodes[i].payload else { continue }
             sizes[i] = f.size
-            plans[i] = try files.write(f, name: tree.path(of: i), digest: &digest)
+            inodes.append(i)
+            items.append(.init(file: f, name: tree.path(of: i)))
         }
+        let files = FileDataWriter(image: image, compression: options.compression, jobs: options.jobs)
+        for (k, plan) in try files.write(items, digest: &digest).enumerated() { plans[inodes[k]] = plan }
     }
 
     /// A directory's entries with "." and ".." in their sorted places.

@@ -22,8 +22,8 @@ final class LZMAClusterEncoder: ClusterEncoder {
     deinit { lzma_end(&stream) }
 
     /// With 4 KiB pclusters no extent decodes to more than
-    /// `Extents.maxExtent`, so a larger window finds nothing more.
-    static let defaultDictionary = UInt32(Extents.maxExtent)
+    /// `Segment.size`, so a larger window finds nothing more.
+    static let defaultDictionary = UInt32(Segment.size)
 
     func encode(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(EROFSError) -> (consumed: Int, written: Int) {
         var ret = lzma_microlzma_encoder(&stream, &options)

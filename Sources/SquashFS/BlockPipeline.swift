@@ -108,7 +108,7 @@ final class BlockPipeline {
         free = slots
         let compressorID = compressor.id
         pool = try WorkerPool(
-            count: affordable, what: "compression",
+            count: affordable,
             take: { [queue] stopping in queue.take(stopping: stopping) },
             finish: { slot, outcome in slot.outcome = outcome },
             makeWork: { (_: Int) throws(SquashFSError) -> (Slot) -> Outcome in
@@ -118,7 +118,9 @@ final class BlockPipeline {
                 let work = BlockCompression(blockSize: blockSize, worker: compressor.makeWorker(),
                                             probe: IncompressibleProbe(compressorID: compressorID), scratch: scratch)
                 return { slot in work.outcome(of: slot) }
-            })
+            },
+            noThread: { SquashFSError.noThread("compression", $0) },
+            idleReport: Trace.idleReport("compression"))
         refused = pool.refused ?? (affordable < jobs ? Errno(ENOMEM) : nil)
     }
 

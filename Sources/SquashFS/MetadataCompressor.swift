@@ -1,3 +1,4 @@
+import SystemIO
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -116,17 +117,19 @@ final class MetadataCompressor: @unchecked Sendable {
         // Fewer threads than asked, if the system refuses more, change
         // nothing but speed (the blocks' order is fixed by the tables).
         pool = try WorkerPool(
-            count: jobs, what: "metadata compression",
+            count: jobs,
             take: { stopping in ledger.take(finishing: stopping) },
             finish: { job, outcome in ledger.record(job, outcome) },
-            makeWork: { _ in
+            makeWork: { (_: Int) throws(SquashFSError) -> (Job) -> Result<[UInt8], SquashFSError> in
                 let compression = MetadataBlockCompression(worker: makeWorker())
                 return { job in
                     var bytes: [UInt8] = []
                     swap(&bytes, &job.bytes)
                     return compression.store(&bytes, block: job.block, fixups: job.fixups, values: job.values)
                 }
-            })
+            },
+            noThread: { SquashFSError.noThread("metadata compression", $0) },
+            idleReport: Trace.idleReport("metadata compression"))
     }
 
     deinit {

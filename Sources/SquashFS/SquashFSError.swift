@@ -54,6 +54,11 @@ public struct SquashFSError: Error, CustomStringConvertible, Sendable {
     }
     public var description: String { message }
 
+    /// The error for a pool that could not start a single `what` thread.
+    static func noThread(_ what: String, _ error: Errno) -> SquashFSError {
+        SquashFSError("cannot start a single \(what) thread (\(error)); the limit on threads (ulimit -u, a cgroup's pids.max) or the memory for a thread's stack (ulimit -v) is reached: raise it, or stop other processes of this user", kind: .resource(error))
+    }
+
     /// The error for a buffer that could not be had (see `.outOfMemory`).
     static func outOfMemory(_ what: String) -> SquashFSError {
         SquashFSError("not enough memory for \(what) (the address-space limit, ulimit -v, or the memory of the machine or cgroup is reached)", kind: .outOfMemory)

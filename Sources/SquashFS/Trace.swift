@@ -15,4 +15,11 @@ public enum Trace {
         guard let sink else { return }
         sink(phase())
     }
+
+    /// For a worker pool: a report of its workers' idle time when marks
+    /// go anywhere, else nil (the wait is then not measured).
+    static func idleReport(_ what: String) -> ((Double) -> Void)? {
+        guard enabled else { return nil }
+        return { mark("\(what) workers idle \(Int($0 * 1000)) ms") }
+    }
 }

@@ -42,6 +42,8 @@ final class EROFSWriterTests: XCTestCase {
         files.entries.append(Entry("zeros", .file(File(mode: 0o644, bytes: [UInt8](repeating: 0, count: 3 << 20)))))
         files.entries.append(Entry("mixed", .file(File(mode: 0o755, bytes: bytes(300_000, seed: 9, compressible: false) + [UInt8](repeating: 0, count: 1_500_000) + bytes(70_000, seed: 3, compressible: true)))))
         files.entries.append(Entry("big-text", .file(File(mode: 0o644, bytes: bytes(2 << 20, seed: 11, compressible: true)))))
+        // Two segments (1 MiB each) that do not compress: stored flat, read twice.
+        files.entries.append(Entry("rand-segments", .file(File(mode: 0o644, bytes: bytes((1 << 20) + 5000, seed: 12, compressible: false)))))
         root.entries.append(Entry("files", .directory(files)))
         var many = Directory(mode: 0o755)
         for i in 0..<700 { many.entries.append(Entry("entry-with-a-longish-name-\(i)", .symlink(target: Array("t\(i)".utf8), mode: 0o777))) }
@@ -57,12 +59,12 @@ final class EROFSWriterTests: XCTestCase {
         return root
     }
 
-    func write(_ tree: Directory, _ compression: String, name: String = "image.erofs") throws -> String {
+    func write(_ tree: Directory, _ compression: String, name: String = "image.erofs", jobs: Int = 2) throws -> String {
         let path = scratch + "/" + name
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         XCTAssertGreaterThanOrEqual(fd, 0)
         defer { close(fd) }
-        _ = try writeEROFSImage(root: tree, to: fd, options: EROFSOptions(compression: Compression(parsing: compression)))
+        _ = try writeEROFSImage(root: tree, to: fd, options: EROFSOptions(compression: Compression(parsing: compression), jobs: jobs))
         return path
     }
 
@@ -87,15 +89,18 @@ final class EROFSWriterTests: XCTestCase {
         }
     }
 
-    /// The image is a function of the tree: entry order does not matter,
-    /// and the UUID follows the content (a one-byte change gives another).
+    /// The image is a function of the tree: entry order and the thread
+    /// count do not matter, and the UUID follows the content (a one-byte
+    /// change gives another).
     func testDeterministicAndContentDerivedUUID() throws {
         var shuffled = Self.edgeTree()
         shuffled.entries.reverse()
-        for z in ["none", "lz4hc"] {
-            let a = try Data(contentsOf: URL(fileURLWithPath: try write(Self.edgeTree(), z, name: "a.erofs")))
-            let b = try Data(contentsOf: URL(fileURLWithPath: try write(shuffled, z, name: "b.erofs")))
-            XCTAssertEqual(a, b, "\(z): entry order changed the image")
+        for z in ["none", "lz4hc", "lzma"] {
+            let a = try Data(contentsOf: URL(fileURLWithPath: try write(Self.edgeTree(), z, name: "a.erofs", jobs: 1)))
+            let b = try Data(contentsOf: URL(fileURLWithPath: try write(shuffled, z, name: "b.erofs", jobs: 2)))
+            XCTAssertEqual(a, b, "\(z): entry order or the thread count changed the image")
+            let d = try Data(contentsOf: URL(fileURLWithPath: try write(Self.edgeTree(), z, name: "d.erofs", jobs: 5)))
+            XCTAssertEqual(a, d, "\(z): 5 threads changed the image")
             var changed = Self.edgeTree()
             changed.entries.append(Entry("one-more", .file(File(bytes: [1]))))
             let c = try Data(contentsOf: URL(fileURLWithPath: try write(changed, z, name: "c.erofs")))

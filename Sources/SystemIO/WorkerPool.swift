@@ -1,9 +1,7 @@
-import SystemIO
-
 /// Threads that take jobs from their owner's shared state, do them outside
 /// the lock and hand the results back: the one thread-pool skeleton of the
-/// writer, under both the data blocks (`BlockPipeline`) and the metadata
-/// blocks (`MetadataCompressor`).
+/// writers, under squashfs's data blocks (`BlockPipeline`) and metadata
+/// blocks (`MetadataCompressor`) and erofs's clusters (`SegmentPipeline`).
 ///
 /// Rule: the owner's shared state is guarded by `monitor`, and only the
 /// owner's `take` and `finish` touch it from a worker, both with the
@@ -12,9 +10,9 @@ import SystemIO
 /// a result (or for room) wakes. The pool never orders jobs itself: which
 /// job is next, and when a worker may end, is the owner's `take`, so the
 /// bytes produced depend on the owner's order, never on the thread count.
-final class WorkerPool<Job, Outcome> {
+public final class WorkerPool<Job, Outcome> {
     /// What `take` tells a worker.
-    enum Next {
+    public enum Next {
         case job(Job)
         /// Nothing to do yet: wait for the next broadcast.
         case wait
@@ -24,40 +22,43 @@ final class WorkerPool<Job, Outcome> {
 
     /// Guards the owner's shared state; the owner locks, waits and
     /// broadcasts on it too.
-    let monitor = Monitor()
+    public let monitor = Monitor()
     private var threads: [WorkerThread] = []
     /// Set (under `monitor`) by `stop`; passed to `take`.
     private var stopping = false
-    /// With `Trace` on: the time workers spent waiting for a job.
-    private let traceIdle = Trace.enabled
+    /// Hears, when the pool stops, the seconds its workers spent waiting
+    /// for a job (nil: the wait is not measured).
+    private let idleReport: ((Double) -> Void)?
     private var idleTotal = 0.0  // guarded by `monitor`
-    private let what: String
 
     /// Starts up to `count` threads (see `WorkerThread.startPool`: fewer if
     /// the system refuses more, then `refused` says why). `makeWork(i)`
     /// makes the i-th thread's job function, with whatever buffers and
     /// compressor state that thread keeps to itself.
-    /// `take(stopping)` and `finish` run with `monitor` held.
-    init(count: Int, what: String,
-         take: @escaping (_ stopping: Bool) -> Next,
-         finish: @escaping (Job, Outcome) -> Void,
-         makeWork: (Int) throws(SquashFSError) -> (Job) -> Outcome) throws(SquashFSError) {
-        self.what = what
-        let pool = try WorkerThread.startPool(count) { (i: Int) throws(SquashFSError) -> () -> Void in
+    /// `take(stopping)` and `finish` run with `monitor` held. When the
+    /// system refuses even the first thread, `noThread(errno)` is thrown.
+    public init<E: Error>(count: Int,
+                          take: @escaping (_ stopping: Bool) -> Next,
+                          finish: @escaping (Job, Outcome) -> Void,
+                          makeWork: (Int) throws(E) -> (Job) -> Outcome,
+                          noThread: (Errno) -> E,
+                          idleReport: ((Double) -> Void)? = nil) throws(E) {
+        self.idleReport = idleReport
+        let pool = try WorkerThread.startPool(count) { (i: Int) throws(E) -> () -> Void in
             let work = try makeWork(i)
             return { [unowned self] in self.run(take: take, work: work, finish: finish) }
         }
         if pool.threads.isEmpty, let error = pool.refused {
-            throw SquashFSError("cannot start a single \(what) thread (\(error)); the limit on threads (ulimit -u, a cgroup's pids.max) or the memory for a thread's stack (ulimit -v) is reached: raise it, or stop other processes of this user", kind: .resource(error))
+            throw noThread(error)
         }
         threads = pool.threads
         refused = pool.refused
     }
 
     /// How many threads run.
-    var count: Int { threads.count }
+    public var count: Int { threads.count }
     /// Why fewer threads run than asked, if they do.
-    private(set) var refused: Errno?
+    public private(set) var refused: Errno?
 
     deinit {
         stop()
@@ -65,7 +66,7 @@ final class WorkerPool<Job, Outcome> {
 
     /// Tells the workers to stop (their `take` sees `stopping`) and waits
     /// for every one to end.
-    func stop() {
+    public func stop() {
         if threads.isEmpty { return }
         monitor.locked {
             stopping = true
@@ -73,7 +74,7 @@ final class WorkerPool<Job, Outcome> {
         }
         for t in threads { t.join() }
         threads = []
-        if traceIdle { Trace.mark("\(what) workers idle \(Int(idleTotal * 1000)) ms") }
+        idleReport?(idleTotal)
     }
 
     private func run(take: (Bool) -> Next, work: (Job) -> Outcome, finish: (Job, Outcome) -> Void) {
@@ -83,7 +84,7 @@ final class WorkerPool<Job, Outcome> {
             var idleStart = 0.0
             var next = take(stopping)
             while case .wait = next {
-                if traceIdle && idleStart == 0 { idleStart = Posix.monotonicSeconds() }
+                if idleReport != nil && idleStart == 0 { idleStart = Posix.monotonicSeconds() }
                 monitor.wait()
                 next = take(stopping)
             }

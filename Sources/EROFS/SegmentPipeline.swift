@@ -1,0 +1,156 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SystemIO
+
+/// Compresses file segments (`Segment`) on worker threads and hands them
+/// back to the submitting thread strictly in submission order, so what is
+/// written, and where, depends on the submitted segments alone, never on
+/// which thread compressed which or how many ran.
+///
+/// Reading happens on the submitting thread into a fixed set of reusable
+/// slots; the shared `WorkerPool`'s threads cut slots into extents
+/// (`Extents`); `acquire` hands the oldest finished slot to `retire` when
+/// no slot is free, and `finish` the rest. Memory is bounded by the slot
+/// count (two segments each), whatever the amount of data.
+final class SegmentPipeline {
+    enum Outcome { case pending, cut([Extents.Piece]), failed(EROFSError) }
+
+    /// One segment in flight: the input read from the file and, once a
+    /// worker is done, the extents' blocks in `output`.
+    final class Slot {
+        let input: UnsafeMutableRawBufferPointer
+        let output: UnsafeMutableRawBufferPointer
+        var length = 0
+        /// Whose segment it is (the owner's file number) and where in it.
+        var file = 0
+        var offset: UInt64 = 0
+        /// false: stored as read (a block of a file that is not
+        /// compressed), not cut.
+        var compress = true
+        fileprivate(set) var outcome: Outcome = .pending
+
+        fileprivate init?() {
+            guard let i = Posix.allocateBuffer(Segment.size) else { return nil }
+            guard let o = Posix.allocateBuffer(Segment.size) else {
+                Glibc.free(i)
+                return nil
+            }
+            input = UnsafeMutableRawBufferPointer(start: i, count: Segment.size)
+            output = UnsafeMutableRawBufferPointer(start: o, count: Segment.size)
+        }
+
+        deinit {
+            Glibc.free(input.baseAddress)
+            Glibc.free(output.baseAddress)
+        }
+
+        var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: input[0..<length]) }
+    }
+
+    /// Slots submitted and not yet taken by a worker; guarded by the
+    /// pool's monitor. Its own class, held by the pool's `take`, so a
+    /// worker never touches the pipeline itself.
+    private final class Queue {
+        var slots: [Slot] = []
+        var head = 0
+
+        func take(stopping: Bool) -> WorkerPool<Slot, Outcome>.Next {
+            if head == slots.count { return stopping ? .end : .wait }
+            let slot = slots[head]
+            head += 1
+            if head > 64 && head * 2 > slots.count {
+                slots.removeFirst(head)
+                head = 0
+            }
+            return .job(slot)
+        }
+    }
+
+    private let queue = Queue()
+    private var pool: WorkerPool<Slot, Outcome>!
+    private var free: [Slot] = []
+    /// Submitted, not yet retired, oldest first.
+    private var inflight: [Slot] = []
+    private var inflightHead = 0
+    /// Hears every slot in submission order, once its outcome is known.
+    private let retire: (Slot) throws(EROFSError) -> Void
+
+    /// `jobs` workers (fewer if memory or the system holds fewer), each
+    /// with its own encoder for `compression`.
+    init(compression: Compression, jobs: Int, retire: @escaping (Slot) throws(EROFSError) -> Void) throws(EROFSError) {
+        self.retire = retire
+        // One slot per worker compressing, one finished early, one being
+        // read, and one spare: 2 jobs + 2.
+        let planned = Posix.threadsWithinAddressSpace(jobs, perThread: 4 * Segment.size + Posix.threadOverhead, fixed: 0)
+        while free.count < 2 * planned + 2, let slot = Slot() { free.append(slot) }
+        let workers = min(planned, (free.count - 2) / 2)
+        guard workers >= 1 else {
+            throw EROFSError("not enough memory for 4 segment buffers of \(2 * Segment.size) bytes (the address-space limit, ulimit -v, or the memory of the machine or cgroup is reached)", kind: .outOfMemory)
+        }
+        free.removeLast(free.count - (2 * workers + 2))
+        pool = try WorkerPool(
+            count: workers,
+            take: { [queue] stopping in queue.take(stopping: stopping) },
+            finish: { slot, outcome in slot.outcome = outcome },
+            makeWork: { (_: Int) throws(EROFSError) -> (Slot) -> Outcome in
+                guard let encoder = try makeEncoder(compression) else { return { _ in .cut([]) } }
+                let extents = Extents(encoder: encoder)
+                return { slot in
+                    do throws(EROFSError) {
+                        return .cut(try extents.cut(slot.bytes, into: slot.output))
+                    } catch {
+                        return .failed(error)
+                    }
+                }
+            },
+            noThread: { EROFSError("cannot start a single compression thread (\($0)); the limit on threads (ulimit -u, a cgroup's pids.max) or the memory for a thread's stack (ulimit -v) is reached: raise it, or stop other processes of this user", kind: .resource($0.code)) })
+    }
+
+    deinit { pool?.stop() }
+
+    /// A free slot to fill; retires the oldest first if none is free.
+    func acquire() throws(EROFSError) -> Slot {
+        if free.isEmpty { try retireOldest() }
+        return free.removeLast()
+    }
+
+    /// Gives back a slot that is not submitted after all.
+    func release(_ slot: Slot) { free.append(slot) }
+
+    /// Hands a filled slot to the workers (or, not to be compressed,
+    /// straight to the queue of finished ones).
+    func submit(_ slot: Slot) {
+        inflight.append(slot)
+        if !slot.compress {
+            slot.outcome = .cut([])
+            return
+        }
+        slot.outcome = .pending
+        pool.monitor.locked {
+            queue.slots.append(slot)
+            pool.monitor.broadcast()
+        }
+    }
+
+    /// Retires every submitted slot and stops the workers.
+    func finish() throws(EROFSError) {
+        while inflightHead < inflight.count { try retireOldest() }
+        pool.stop()
+    }
+
+    private func retireOldest() throws(EROFSError) {
+        let slot = inflight[inflightHead]
+        inflightHead += 1
+        if inflightHead > 64 && inflightHead * 2 > inflight.count {
+            inflight.removeFirst(inflightHead)
+            inflightHead = 0
+        }
+        pool.monitor.lock()
+        while case .pending = slot.outcome { pool.monitor.wait() }
+        pool.monitor.unlock()
+        if case .failed(let e) = slot.outcome { throw e }
+        try retire(slot)
+        free.append(slot)
+    }
+}
