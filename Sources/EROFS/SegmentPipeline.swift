@@ -48,31 +48,12 @@ final class SegmentPipeline {
         var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: input[0..<length]) }
     }
 
-    /// Slots submitted and not yet taken by a worker; guarded by the
-    /// pool's monitor. Its own class, held by the pool's `take`, so a
-    /// worker never touches the pipeline itself.
-    private final class Queue {
-        var slots: [Slot] = []
-        var head = 0
-
-        func take(stopping: Bool) -> WorkerPool<Slot, Outcome>.Next {
-            if head == slots.count { return stopping ? .end : .wait }
-            let slot = slots[head]
-            head += 1
-            if head > 64 && head * 2 > slots.count {
-                slots.removeFirst(head)
-                head = 0
-            }
-            return .job(slot)
-        }
-    }
-
-    private let queue = Queue()
+    /// Slots submitted and not yet taken by a worker.
+    private let queue = JobQueue<Slot>()
     private var pool: WorkerPool<Slot, Outcome>!
     private var free: [Slot] = []
     /// Submitted, not yet retired, oldest first.
-    private var inflight: [Slot] = []
-    private var inflightHead = 0
+    private var inflight = FIFO<Slot>()
     /// Hears every slot in submission order, once its outcome is known.
     private let retire: (Slot) throws(EROFSError) -> Void
 
@@ -128,24 +109,19 @@ final class SegmentPipeline {
         }
         slot.outcome = .pending
         pool.monitor.locked {
-            queue.slots.append(slot)
+            queue.append(slot)
             pool.monitor.broadcast()
         }
     }
 
     /// Retires every submitted slot and stops the workers.
     func finish() throws(EROFSError) {
-        while inflightHead < inflight.count { try retireOldest() }
+        while !inflight.isEmpty { try retireOldest() }
         pool.stop()
     }
 
     private func retireOldest() throws(EROFSError) {
-        let slot = inflight[inflightHead]
-        inflightHead += 1
-        if inflightHead > 64 && inflightHead * 2 > inflight.count {
-            inflight.removeFirst(inflightHead)
-            inflightHead = 0
-        }
+        guard let slot = inflight.popFirst() else { return }
         pool.monitor.lock()
         while case .pending = slot.outcome { pool.monitor.wait() }
         pool.monitor.unlock()

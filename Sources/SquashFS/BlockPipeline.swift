@@ -50,33 +50,13 @@ final class BlockPipeline {
     private let output: ImageSink
     private var pool: WorkerPool<Slot, Outcome>!
 
-    /// Guarded by `pool.monitor`: slots submitted, not yet taken by a
-    /// worker. A class of its own, held strongly by the pool's `take`, so a
-    /// worker never touches the pipeline itself (which may be mid-deinit
-    /// when the pool is stopped from there).
-    private final class Queue {
-        var slots: [Slot] = []
-        var head = 0
-
-        /// Called with the monitor held.
-        func take(stopping: Bool) -> WorkerPool<Slot, Outcome>.Next {
-            if head == slots.count { return stopping ? .end : .wait }
-            let slot = slots[head]
-            head += 1
-            if head > 64 && head * 2 > slots.count {
-                slots.removeFirst(head)
-                head = 0
-            }
-            return .job(slot)
-        }
-    }
-    private let queue = Queue()
+    /// Guarded by `pool.monitor`: slots submitted, not yet taken by a worker.
+    private let queue = JobQueue<Slot>()
 
     // The submitting thread's own: free slots, and slots submitted but not
     // yet written, oldest first.
     private var free: [Slot] = []
-    private var inflight: [Slot] = []
-    private var inflightHead = 0
+    private var inflight = FIFO<Slot>()
 
     /// Called on the submitting thread for each block as it is written:
     /// its kind, where it starts in the image and its size word.
@@ -157,7 +137,7 @@ final class BlockPipeline {
     func submit(_ slot: Slot) {
         slot.outcome = .pending
         pool.monitor.locked {
-            queue.slots.append(slot)
+            queue.append(slot)
             pool.monitor.broadcast()
         }
         inflight.append(slot)
@@ -165,20 +145,14 @@ final class BlockPipeline {
 
     /// Writes every submitted block, flushes, and frees the slots.
     func finish() throws(SquashFSError) {
-        while inflightHead < inflight.count { try retireOldest() }
+        while !inflight.isEmpty { try retireOldest() }
         try output.flush()
         free = []
-        inflight = []
-        inflightHead = 0
+        inflight.removeAll()
     }
 
     private func retireOldest() throws(SquashFSError) {
-        let slot = inflight[inflightHead]
-        inflightHead += 1
-        if inflightHead > 64 && inflightHead * 2 > inflight.count {
-            inflight.removeFirst(inflightHead)
-            inflightHead = 0
-        }
+        guard let slot = inflight.popFirst() else { return }
         let monitor = pool.monitor
         monitor.lock()
         let t0 = traceWait ? Posix.monotonicSeconds() : 0
