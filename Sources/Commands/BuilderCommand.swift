@@ -108,7 +108,10 @@ enum BuilderCommand {
         try makeDirectory(outDir)
         let imagePath = outDir.hasSuffix("/") ? outDir + spec.imageFileName : outDir + "/" + spec.imageFileName
         let fileSystem = fileSystem(spec, mtime: options.mtime)
-        let written = try ImageOutput.write(root: root, image: imagePath, options: options, fileSystem: fileSystem,
+        // The output directory is the build's own: whatever is there is replaced.
+        let written = try ImageOutput.write(root: root, image: imagePath, options: options,
+                                            publishing: Publishing(replace: true, environment: environment),
+                                            fileSystem: fileSystem,
                                             form: form, digest: true)
         // The root hash (for a plain image: the one --verity would give) lets
         // two build logs be compared at a glance.
@@ -171,12 +174,10 @@ enum BuilderCommand {
 
     static func imageOptions(_ spec: ImageSpec, environment: [String: String], progress: Bool) throws -> ImageOptions {
         let mtime = try Settings.sourceDateEpoch(environment, fix: "; unset it for mtime 0") ?? 0
-        var options = ImageOptions(compressor: spec.squash.compressor, blockSize: spec.squash.blockSize,
-                                   jobs: try Settings.jobs(option: nil, environment: environment), mtime: mtime,
-                                   progress: progress ? ProgressBar.forTerminal() : nil, replace: true,
-                                   notice: { fputs("mkportable: note: \($0)\n", stderr) })
-        options.unnamedTemporary = Settings.unnamedTemporary(environment)
-        return options
+        return ImageOptions(compressor: spec.squash.compressor, blockSize: spec.squash.blockSize,
+                            jobs: try Settings.jobs(option: nil, environment: environment), mtime: mtime,
+                            progress: progress ? ProgressBar.forTerminal() : nil,
+                            notice: { fputs("mkportable: note: \($0)\n", stderr) })
     }
 
     static func makeDirectory(_ path: String) throws {

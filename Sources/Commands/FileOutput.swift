@@ -3,6 +3,30 @@ import Glibc
 #endif
 import SystemIO
 
+/// How a command publishes what it writes: the policy `OutputSet` is
+/// opened with. No writer sees it; a writer is given a descriptor and
+/// never names a file.
+struct Publishing {
+    /// An existing regular file at a destination may be replaced (`pack
+    /// --force`; the builder's output directory is its own).
+    var replace: Bool
+    /// Unnamed temporary files where the kernel has them; off when
+    /// MKPORTABLE_NO_O_TMPFILE is set (to anything), which takes the named
+    /// temporary path on purpose (tests; a file system that claims unnamed
+    /// files but cannot link one).
+    var unnamed: Bool
+
+    init(replace: Bool, environment: [String: String]) {
+        self.replace = replace
+        unnamed = environment["MKPORTABLE_NO_O_TMPFILE"] == nil
+    }
+
+    /// A set of files to publish into `directory` under this policy.
+    func outputSet(in directory: String) throws(SystemError) -> OutputSet {
+        try OutputSet(directory: directory, replace: replace, unnamed: unnamed)
+    }
+}
+
 /// The destination exists and replacing it was not asked for; the command
 /// words it with its own option for replacing.
 struct DestinationExists: Error { let path: String }

@@ -66,16 +66,17 @@ enum ImageOutput {
     /// one `OutputSet`: each file unnamed (or under a temporary name) until
     /// all are complete, then named together through one descriptor of the
     /// image's directory, the image last, so it never appears without its
-    /// sidecars (it would pass for one without verity). `digest` computes
+    /// sidecars (it would pass for one without verity), as `publishing`
+    /// allows. `digest` computes
     /// the verity root hash of a plain image too, without writing sidecars:
     /// the content digest the builder logs, the same as `--verity` would give.
-    static func write(root: consuming Directory, image: String, options: ImageOptions,
+    static func write(root: consuming Directory, image: String, options: ImageOptions, publishing: Publishing,
                       fileSystem: FileSystem = .squashfs, form: Form, digest: Bool = false) throws -> Written {
         let (directory, name) = try destination(image)
         let set: OutputSet
         let file: Int32
         do {
-            set = try OutputSet(directory: directory, replace: options.replace, unnamed: options.unnamedTemporary)
+            set = try publishing.outputSet(in: directory)
             file = try set.create(name)
         } catch {
             throw PackCommand.Failure(message: "\(image): cannot create the image (\(error.errno)); make sure \(directory) exists and is writable")

@@ -135,8 +135,9 @@ enum PackCommand {
             try checkDestination(path, force: request.force)
         }
         let outputs = try ImageOutput.paths(image: request.image, form: form)
+        let publishing = Publishing(replace: request.force, environment: environment)
         let written = try write(try scanRoot(request, leavingOut: outputs), to: request.image, options: options,
-                                fileSystem: fileSystem, form: form)
+                                publishing: publishing, fileSystem: fileSystem, form: form)
         if !request.quiet {
             print(ImageOutput.summary(image: request.image, form: form, written: written, options: options, fileSystem: fileSystem))
         }
@@ -227,12 +228,10 @@ enum PackCommand {
         }
         let mtime = try r.mtime ?? Settings.sourceDateEpoch(environment) ?? 0
         let threads = try Settings.jobs(option: r.jobs, environment: environment)
-        var options = ImageOptions(compressor: compressor, blockSize: blockSize,
-                                   jobs: threads, mtime: mtime,
-                                   progress: ProgressBar.forTerminal(), adaptive: !r.exactBlocks, replace: r.force,
-                                   notice: { fputs("mkportable pack: note: \($0)\n", stderr) })
-        options.unnamedTemporary = Settings.unnamedTemporary(environment)
-        return options
+        return ImageOptions(compressor: compressor, blockSize: blockSize,
+                            jobs: threads, mtime: mtime,
+                            progress: ProgressBar.forTerminal(), adaptive: !r.exactBlocks,
+                            notice: { fputs("mkportable pack: note: \($0)\n", stderr) })
     }
 
     /// Plain, with verity sidecars, or a DDI for `--arch` (default: this
@@ -300,10 +299,11 @@ enum PackCommand {
         }
     }
 
-    static func write(_ root: consuming Directory, to image: String, options: ImageOptions,
+    static func write(_ root: consuming Directory, to image: String, options: ImageOptions, publishing: Publishing,
                       fileSystem: ImageOutput.FileSystem = .squashfs, form: ImageOutput.Form) throws -> ImageOutput.Written {
         do {
-            return try ImageOutput.write(root: root, image: image, options: options, fileSystem: fileSystem, form: form)
+            return try ImageOutput.write(root: root, image: image, options: options, publishing: publishing,
+                                         fileSystem: fileSystem, form: form)
         } catch let e as SystemError where e.kind == .appeared {
             throw Failure(message: "\(e.path): appeared while packing; it was left as it is and the new image discarded (pass --force to replace it)")
         }

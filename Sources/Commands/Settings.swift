@@ -46,14 +46,6 @@ enum Settings {
         return try seconds(text, what: "SOURCE_DATE_EPOCH", fix: fix)
     }
 
-    /// Whether the image may be an unnamed O_TMPFILE file until complete:
-    /// yes unless MKPORTABLE_NO_O_TMPFILE is set (to anything), which takes
-    /// the named-temporary path on purpose (tests; a file system that
-    /// claims O_TMPFILE but cannot link such a file).
-    static func unnamedTemporary(_ environment: [String: String]) -> Bool {
-        environment["MKPORTABLE_NO_O_TMPFILE"] == nil
-    }
-
     /// Octal permission bits, 0 to 7777.
     static func mode(_ text: String, what: String) throws(Invalid) -> UInt16 {
         guard let m = parseDigits(text, radix: 8, maximum: 0o7777) else {

@@ -26,14 +26,6 @@ public struct SquashFSError: Error, CustomStringConvertible, Sendable {
         /// A buffer could not be had: `message` says which and why; the
         /// caller adds how its user can ask for less (fewer threads).
         case outOfMemory
-        /// The destination exists and replacing it was not asked for.
-        case destinationExists
-        /// The destination did not exist when writing began but did when
-        /// the finished image was to be published; nothing was replaced.
-        case destinationAppeared
-        /// The destination exists and is not a regular file (a device, a
-        /// FIFO, a symlink, a directory), which is never replaced.
-        case destinationNotRegular
         /// An image being read breaks a rule of the format; `message` says
         /// where (which table, block or path) and what.
         case badImage
@@ -45,7 +37,7 @@ public struct SquashFSError: Error, CustomStringConvertible, Sendable {
     public var message: String
     public var kind: Kind
     /// The file the failure is about, where a caller may word it itself
-    /// (the destination that appeared, the path a scan could not stat).
+    /// (the path a scan could not stat).
     public var path: String?
     public init(_ message: String, kind: Kind = .other, path: String? = nil) {
         self.message = message
