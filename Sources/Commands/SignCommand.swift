@@ -199,7 +199,7 @@ enum SignCommand {
         let dst = try create(name, in: dir)
         let to = "\(dir.temporaryPath)/\(name)"
         do {
-            try DDIFile.copy(src.fd.raw, to: dst.raw, count: Int(src.size))
+            try FileDescriptor.copy(src.fd.raw, to: dst.raw, count: Int(src.size))
         } catch {
             throw CheckFailure(message: "\(to): copy failed (\(ImageOutput.writeProblem(error.errno)))")
         }
