@@ -15,8 +15,6 @@ final class FileContent {
         }
     }
 
-    deinit { reader.close() }
-
     /// Fills `buffer` from `offset`; the range must lie within `size`.
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(EROFSError) {
         guard let base = buffer.baseAddress else { return }

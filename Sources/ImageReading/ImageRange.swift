@@ -8,40 +8,37 @@ import SystemIO
 /// An open image file, closed when the last range of it goes away. Reads
 /// are `pread`s, so any number of threads may read it at once.
 public final class ImageFile: @unchecked Sendable {
-    public let descriptor: Int32
+    private let file: FileDescriptor
+    public var descriptor: Int32 { file.raw }
     /// The file's size when it was opened.
     public let size: UInt64
 
     /// Opens `path` for reading; it must be a regular file or a block
     /// device.
     public init(path: String) throws(ImageReadError) {
-        let fd: Int32
+        let fd: FileDescriptor
         do {
-            fd = try Posix.retryingEINTR { open(path, O_RDONLY | O_CLOEXEC) }
+            fd = try FileDescriptor.open(path, O_RDONLY | O_CLOEXEC)
         } catch {
             throw ImageReadError("cannot open: \(error)", kind: .io(error.code))
         }
         var st = stat()
-        guard fstat(fd, &st) == 0 else {
+        guard fstat(fd.raw, &st) == 0 else {
             let code = errno
-            close(fd)
             throw ImageReadError("cannot stat: \(Errno(code))", kind: .io(code))
         }
         let type = st.st_mode & S_IFMT
         guard type == S_IFREG || type == S_IFBLK else {
-            close(fd)
             throw ImageReadError("not a regular file", kind: .io(EINVAL))
         }
         var size = UInt64(max(st.st_size, 0))
         if type == S_IFBLK {
-            let end = lseek(fd, 0, SEEK_END)
+            let end = lseek(fd.raw, 0, SEEK_END)
             size = end > 0 ? UInt64(end) : 0
         }
-        descriptor = fd
+        file = consume fd
         self.size = size
     }
-
-    deinit { close(descriptor) }
 
     /// The whole file as a range.
     public var whole: ImageRange { ImageRange(file: self, offset: 0, length: size) }

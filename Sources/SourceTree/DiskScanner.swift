@@ -93,13 +93,14 @@ struct DiskScanner {
         // O_NOFOLLOW: a directory replaced by a symlink since its lstat is
         // not followed; only the root may be a symlink (see `following`).
         let noFollow = relative.isEmpty && root?.followed == true ? 0 : O_NOFOLLOW
-        let opened = Result { () throws(Errno) in try Posix.openDeep(path, O_RDONLY | O_DIRECTORY | noFollow | O_CLOEXEC) }
-        guard case .success(let dfd) = opened, let dir = fdopendir(dfd) else {
-            let e: Int32
-            switch opened {
-            case .failure(let error): e = error.code
-            case .success(let fd): e = errno; _ = Glibc.close(fd)
-            }
+        let dir: OpaquePointer
+        do throws(Errno) {
+            let fd = try Posix.openDeep(path, O_RDONLY | O_DIRECTORY | noFollow | O_CLOEXEC)
+            guard let d = fdopendir(fd.raw) else { throw Errno.current }
+            _ = fd.release()  // closedir closes it
+            dir = d
+        } catch {
+            let e = error.code
             if e == EACCES {
                 throw SourceTreeError("\(renderName(path)): permission denied listing this directory; make it readable and searchable (e.g. chmod a+rx) for the user that runs the write, or run as a user who can")
             }

@@ -106,11 +106,9 @@ public final class SourceRoot: @unchecked Sendable {
         self.identity = identity
     }
 
-    deinit { if opened >= 0 { _ = Glibc.close(opened) } }
-
     private let lock = Monitor()
-    /// The root opened again (checked by `open`), or -1 before first use.
-    private var opened: Int32 = -1
+    /// The root opened again (checked by `open`), or nil before first use.
+    private var opened: FileDescriptor?
 
     /// The root directory's descriptor, opened by `open` on first use and
     /// kept while the tree lives: every file below the root is then opened
@@ -121,8 +119,8 @@ public final class SourceRoot: @unchecked Sendable {
     public func descriptor(opening open: () throws(Errno) -> FileDescriptor) throws(Errno) -> Int32 {
         lock.lock()
         defer { lock.unlock() }
-        if opened < 0 { opened = try open().release() }
-        return opened
+        if opened == nil { opened = try open() }
+        return opened?.raw ?? -1  // never -1: opened just above
     }
 }
 

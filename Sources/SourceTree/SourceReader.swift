@@ -5,8 +5,11 @@ import SystemIO
 import CPosix
 
 /// Reads one regular file's bytes in place: from disk with pread into
-/// caller-provided buffers, or from memory for inline content.
-public struct SourceReader {
+/// caller-provided buffers, or from memory for inline content. The file is
+/// closed when the reader goes away.
+public struct SourceReader: ~Copyable {
+    /// The open file (nil for inline content), and its descriptor (-1).
+    private let owner: FileDescriptor?
     private let fd: Int32
     private let inline: [UInt8]?
     /// Makes the path that names the file in messages. Only a message
@@ -25,6 +28,7 @@ public struct SourceReader {
         self.expectedSize = file.size
         switch file.source {
         case .bytes(let b):
+            owner = nil
             fd = -1
             inline = b
             hasHoles = false
@@ -32,15 +36,14 @@ public struct SourceReader {
             inline = nil
             let f = try Self.open(file, displayPath: displayPath)
             var st = stat()
-            if fstat(f, &st) != 0 || (st.st_mode & S_IFMT) != S_IFREG {
-                _ = Glibc.close(f)
+            if fstat(f.raw, &st) != 0 || (st.st_mode & S_IFMT) != S_IFREG {
                 throw SourceTreeError("\(displayPath()): is no longer a regular file (it was replaced after the scan); do not modify the source while the image is written", kind: .sourceChanged)
             }
             if let scanned = file.identity, scanned != FileIdentity(st) {
-                _ = Glibc.close(f)
                 throw SourceTreeError("\(displayPath()): is not the file the scan saw: it, or a directory above it, was replaced after the scan; do not modify the source while the image is written", kind: .sourceChanged)
             }
-            fd = f
+            fd = f.raw
+            owner = consume f
             hasHoles = Int64(st.st_blocks) * 512 < Int64(st.st_size)
         }
     }
@@ -51,13 +54,12 @@ public struct SourceReader {
     /// is longer than PATH_MAX, with no link followed on the last component.
     /// O_NONBLOCK: a file replaced by a FIFO since the scan must not make
     /// open wait for a writer (for regular files it changes nothing).
-    private static func open(_ file: File, displayPath: () -> String) throws(SourceTreeError) -> Int32 {
+    private static func open(_ file: File, displayPath: () -> String) throws(SourceTreeError) -> FileDescriptor {
         let flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK
         do {
             if case .entry(let directory, let name) = file.source, let root = directory.root {
                 let dir = try root.descriptor { () throws(Errno) in try openRoot(root) }
-                let fd = try FileDescriptor.openBeneath(directory.relativeAppending(name), flags, in: dir)
-                return fd.release()
+                return try FileDescriptor.openBeneath(directory.relativeAppending(name), flags, in: dir)
             }
             return try Posix.openDeep(file.source.diskPath!, flags)
         } catch {
@@ -69,7 +71,7 @@ public struct SourceReader {
     /// the one scanned; once per tree (`SourceRoot.descriptor`).
     private static func openRoot(_ root: SourceRoot) throws(Errno) -> FileDescriptor {
         let noFollow = root.followed ? 0 : O_NOFOLLOW
-        let dir = FileDescriptor(raw: try Posix.openDeep(root.path, cposix_O_PATH | O_DIRECTORY | O_CLOEXEC | noFollow))
+        let dir = try Posix.openDeep(root.path, cposix_O_PATH | O_DIRECTORY | O_CLOEXEC | noFollow)
         var st = stat()
         if fstat(dir.raw, &st) != 0 || FileIdentity(st) != root.identity { throw Errno(ESTALE) }
         return dir
@@ -95,10 +97,6 @@ public struct SourceReader {
         let next = lseek(fd, off_t(offset), cposix_SEEK_DATA)
         if next < 0 { return errno == ENXIO }  // no data at or after offset
         return UInt64(next) >= offset + UInt64(count)
-    }
-
-    public func close() {
-        if fd >= 0 { _ = Glibc.close(fd) }
     }
 
     /// Fills exactly `count` bytes at `offset`, or throws if the file has

@@ -154,7 +154,6 @@ final class DataWriter {
             return
         }
         let reader = try sourced { () throws(SourceTreeError) in try SourceReader(file, displayPath: input.displayPath(ofFile: i)) }
-        defer { reader.close() }
         if size == 0 {
             try sourced { () throws(SourceTreeError) in try reader.checkEnd() }
             return
@@ -175,7 +174,7 @@ final class DataWriter {
     }
 
     /// Reads and submits the full blocks of file `i`; returns their hint.
-    private func submitFullBlocks(ofFile i: Int, size: UInt64, reader: SourceReader) throws(SquashFSError) -> BlockContent {
+    private func submitFullBlocks(ofFile i: Int, size: UInt64, reader: borrowing SourceReader) throws(SquashFSError) -> BlockContent {
         let fullBlocks = Int(size / UInt64(blockSize))
         layouts[i].blockSizes.reserveCapacity(fullBlocks)
         var content = BlockContent.general
@@ -202,7 +201,6 @@ final class DataWriter {
     private func storeTail(ofFile i: Int, _ file: File, input: any DataInput, x86: Bool) throws(SquashFSError) {
         let size = layouts[i].size
         let reader = try sourced { () throws(SourceTreeError) in try SourceReader(file, displayPath: input.displayPath(ofFile: i)) }
-        defer { reader.close() }
         let off = size / UInt64(blockSize) * UInt64(blockSize)
         let tail = Int(size - off)
         let bytes = finder.tailBuffer

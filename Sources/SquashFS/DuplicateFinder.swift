@@ -65,11 +65,11 @@ final class DuplicateFinder {
 
     /// File `i`, of at least one block, read through `reader`: the earlier
     /// file with the same bytes, or nil (and `i` becomes a candidate).
-    func twin(ofFile i: Int, reader: SourceReader) throws(SquashFSError) -> Int? {
+    func twin(ofFile i: Int, reader: borrowing SourceReader) throws(SquashFSError) -> Int? {
         guard mayHaveTwin[i] else { return nil }
         let size = files[i].size
         let hash = try hashFile(reader, size: size)
-        if let twin = try findTwin(of: i, hash: hash, matching: { (other: SourceReader) throws(SquashFSError) -> Bool in
+        if let twin = try findTwin(of: i, hash: hash, matching: { (other: borrowing SourceReader) throws(SquashFSError) -> Bool in
             try sameContent(reader, other, size: size)
         }) {
             return twin
@@ -86,7 +86,7 @@ final class DuplicateFinder {
         var h = ContentHash()
         h.update(tailBuffer, count)
         let hash = h.value
-        if let twin = try findTwin(of: i, hash: hash, matching: { (other: SourceReader) throws(SquashFSError) -> Bool in
+        if let twin = try findTwin(of: i, hash: hash, matching: { (other: borrowing SourceReader) throws(SquashFSError) -> Bool in
             try sourced { () throws(SourceTreeError) in try other.read(into: self.other, count: count, at: 0) }
             return memcmp(tailBuffer, self.other, count) == 0
         }) {
@@ -96,7 +96,7 @@ final class DuplicateFinder {
         return nil
     }
 
-    private func hashFile(_ r: SourceReader, size: UInt64) throws(SquashFSError) -> UInt64 {
+    private func hashFile(_ r: borrowing SourceReader, size: UInt64) throws(SquashFSError) -> UInt64 {
         var h = ContentHash()
         var off: UInt64 = 0
         while off < size {
@@ -108,7 +108,7 @@ final class DuplicateFinder {
         return h.value
     }
 
-    private func sameContent(_ a: SourceReader, _ b: SourceReader, size: UInt64) throws(SquashFSError) -> Bool {
+    private func sameContent(_ a: borrowing SourceReader, _ b: borrowing SourceReader, size: UInt64) throws(SquashFSError) -> Bool {
         var off: UInt64 = 0
         while off < size {
             let n = Int(min(UInt64(blockSize), size - off))
@@ -123,7 +123,7 @@ final class DuplicateFinder {
     /// The earlier file (in the order files were added) with the same
     /// size and hash whose bytes `matching` confirms, or nil.
     private func findTwin(of file: Int, hash: UInt64,
-                          matching: (SourceReader) throws(SquashFSError) -> Bool) throws(SquashFSError) -> Int? {
+                          matching: (borrowing SourceReader) throws(SquashFSError) -> Bool) throws(SquashFSError) -> Int? {
         let size = files[file].size
         var candidate = twins.latest(key: TwinTable.key(size: size, hash: hash))
         while candidate >= 0 {
@@ -134,7 +134,6 @@ final class DuplicateFinder {
             }
             let (path, found) = (paths, candidate)
             let other = try sourced { () throws(SourceTreeError) in try SourceReader(files[found], displayPath: path(found)) }
-            defer { other.close() }
             if try matching(other) { return candidate }
             candidate = twins.earlier(than: candidate)
         }

@@ -17,7 +17,7 @@ extension SquashFSError {
 
 /// Runs a source-tree step inside the writer, whose errors are its own.
 @inline(__always)
-func sourced<T>(_ body: () throws(SourceTreeError) -> T) throws(SquashFSError) -> T {
+func sourced<T: ~Copyable>(_ body: () throws(SourceTreeError) -> T) throws(SquashFSError) -> T {
     do {
         return try body()
     } catch {

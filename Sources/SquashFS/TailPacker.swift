@@ -76,7 +76,6 @@ final class TailPacker {
                          header: UnsafeMutableRawPointer) -> Bool {
         guard file.size >= 20, mayBeExecutable(file, name: name),
               let reader = try? SourceReader(file, displayPath: displayPath()) else { return false }
-        defer { reader.close() }
         guard (try? reader.read(into: header, count: 20, at: 0)) != nil else { return false }
         return BlockContent.isX86Executable(header, 20)
     }

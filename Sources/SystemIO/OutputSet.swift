@@ -37,14 +37,17 @@ public final class OutputSet {
 
     private final class Member {
         let name: String
-        var fd: Int32
+        /// The file while it is open: until `publish`, or until the set
+        /// goes away.
+        var file: FileDescriptor?
+        var fd: Int32 { file?.raw ?? -1 }
         /// The temporary name the file has in the directory, if any, and
         /// its `SignalCleanup` slot.
         var temp: String?
         var slot: Int?
-        init(name: String, fd: Int32) {
+        init(name: String, file: consuming FileDescriptor? = nil) {
             self.name = name
-            self.fd = fd
+            self.file = file
         }
     }
 
@@ -66,7 +69,7 @@ public final class OutputSet {
 
     deinit {
         for m in members {
-            if m.fd >= 0 { _ = Glibc.close(m.fd) }
+            m.file = nil
             if let t = m.temp { unlinkat(directory.raw, t, 0) }
             SignalCleanup.unregister(m.slot)
         }
@@ -80,18 +83,18 @@ public final class OutputSet {
     /// A new file of the set, to be published as `name`: its descriptor
     /// (read-write), owned by the set.
     public func create(_ name: String) throws(SystemError) -> Int32 {
-        if unnamed, let fd = try? Posix.retryingEINTR({ openat(directory.raw, ".", cposix_O_TMPFILE | O_RDWR | O_CLOEXEC, 0o644) }) {
+        if unnamed, let raw = try? Posix.retryingEINTR({ openat(directory.raw, ".", cposix_O_TMPFILE | O_RDWR | O_CLOEXEC, 0o644) }) {
+            let fd = FileDescriptor(raw: raw)
             // Named through /proc/self/fd/N, which any user may do
             // (AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH): check now.
             var st = stat()
-            if stat("/proc/self/fd/\(fd)", &st) == 0 {
-                members.append(Member(name: name, fd: fd))
-                return fd
+            if stat("/proc/self/fd/\(raw)", &st) == 0 {
+                members.append(Member(name: name, file: fd))
+                return raw
             }
-            _ = Glibc.close(fd)
         }
         let temp = Self.temporaryName(for: name)
-        let member = Member(name: name, fd: -1)
+        let member = Member(name: name)
         let dir = directory.raw
         unlinkat(dir, temp, 0)
         let created = SignalCleanup.withSignalsBlocked { () -> Result<Int32, Errno> in
@@ -101,7 +104,7 @@ public final class OutputSet {
         }
         switch created {
         case .success(let fd):
-            member.fd = fd
+            member.file = FileDescriptor(raw: fd)
             members.append(member)
             return fd
         case .failure(let e):
@@ -142,10 +145,7 @@ public final class OutputSet {
             if !replace { for m in given { unlinkat(directory.raw, m.name, 0) } }
             throw error
         }
-        for m in members {
-            _ = Glibc.close(m.fd)
-            m.fd = -1
-        }
+        for m in members { m.file = nil }
     }
 
     /// Gives one file its name.

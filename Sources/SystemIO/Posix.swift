@@ -93,13 +93,10 @@ public enum Posix {
     /// component relative to those. Trees deeper than PATH_MAX can so be
     /// read; the names in it were seen by the scan, which never follows a
     /// symlink below the root.
-    public static func openDeep(_ path: [UInt8], _ flags: Int32, mode: mode_t = 0) throws(Errno) -> Int32 {
-        if path.count < longPath {
-            return try retryingEINTR { withCString(path) { openat(AT_FDCWD, $0, flags, mode) } }
-        }
+    public static func openDeep(_ path: [UInt8], _ flags: Int32, mode: mode_t = 0) throws(Errno) -> FileDescriptor {
+        if path.count < longPath { return try FileDescriptor.open(path, flags, mode: mode) }
         let slash = UInt8(ascii: "/")
-        var dir = AT_FDCWD
-        defer { if dir != AT_FDCWD { _ = Glibc.close(dir) } }
+        var dir: FileDescriptor? = nil
         var start = 0
         while path.count - start >= longPath {
             // The longest run of whole components that fits.
@@ -107,14 +104,12 @@ public enum Posix {
             while cut > start && path[cut] != slash { cut -= 1 }
             if cut == start { throw Errno(ENAMETOOLONG) }
             let piece = Array(path[start..<cut].isEmpty ? [slash] : path[start..<cut])
-            let next = try retryingEINTR { withCString(piece) { openat(dir, $0, cposix_O_PATH | O_DIRECTORY | O_CLOEXEC) } }
-            if dir != AT_FDCWD { _ = Glibc.close(dir) }
-            dir = next
+            let next = try FileDescriptor.open(piece, cposix_O_PATH | O_DIRECTORY | O_CLOEXEC, relativeTo: dir?.raw ?? AT_FDCWD)
+            dir = consume next
             start = cut + 1
         }
         let rest = Array(path[start...])
-        let d = dir
-        return try retryingEINTR { withCString(rest) { openat(d, $0, flags, mode) } }
+        return try FileDescriptor.open(rest, flags, mode: mode, relativeTo: dir?.raw ?? AT_FDCWD)
     }
 
     /// A buffer of `bytes` from malloc, or nil when there is no memory for
@@ -152,14 +147,9 @@ public enum Posix {
     /// The process's mapped address space in bytes (/proc/self/statm's
     /// first field), or nil where /proc is not mounted.
     private static func addressSpaceInUse() -> Int? {
-        let fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)
-        if fd < 0 { return nil }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 64)
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard n > 0 else { return nil }
+        guard let statm = try? FileDescriptor.readRegularFile("/proc/self/statm", limit: 4096), !statm.isEmpty else { return nil }
         var pages = 0
-        for b in buffer[0..<n] {
+        for b in statm {
             guard b >= 0x30 && b <= 0x39 else { break }
             pages = pages * 10 + Int(b - 0x30)
         }
