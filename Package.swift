@@ -61,11 +61,14 @@ let package = Package(
         // tests can call them in process; the executable is a thin main.
         .target(name: "Commands", dependencies: ["SquashFS", "EROFS", "ImageReading", "PortableService", "Verity", "DiskImage", "Hex", "CPosix", "SystemIO"]),
         .executableTarget(name: "mkportable", dependencies: ["Commands"]),
+        // What the test targets share: where the reference tools are, and
+        // running one. Used by test targets only; it imports XCTest.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "SystemIOTests", dependencies: ["SystemIO"]),
-        .testTarget(name: "SquashFSTests", dependencies: ["SquashFS", "ImageReading"]),
-        .testTarget(name: "MkportableTests", dependencies: ["SquashFS", "ImageReading", "PortableService", "DiskImage", "Commands", "EROFS"]),
-        .testTarget(name: "EROFSTests", dependencies: ["EROFS", "SourceTree"]),
-        .testTarget(name: "VerityTests", dependencies: ["Verity", "DiskImage", "Hex"]),
+        .testTarget(name: "SquashFSTests", dependencies: ["SquashFS", "ImageReading", "TestSupport"]),
+        .testTarget(name: "MkportableTests", dependencies: ["SquashFS", "ImageReading", "PortableService", "DiskImage", "Commands", "EROFS", "TestSupport"]),
+        .testTarget(name: "EROFSTests", dependencies: ["EROFS", "SourceTree", "TestSupport"]),
+        .testTarget(name: "VerityTests", dependencies: ["Verity", "DiskImage", "Hex", "TestSupport"]),
         .testTarget(name: "DiskImageTests", dependencies: ["DiskImage", "Hex"]),
     ],
     swiftLanguageModes: [.v5]

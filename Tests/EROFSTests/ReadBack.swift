@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import EROFS
 import SourceTree
+import TestSupport
 
 /// Independent readers of an erofs image: each turns it into a directory
 /// on disk, which is compared with the tree the image was made from.
@@ -19,25 +20,12 @@ enum ReadBack {
         var open: (_ image: String, _ scratch: String) throws -> (path: String, done: () -> Void)
     }
 
-    static func run(_ tool: String, _ args: [String]) throws -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: tool)
-        p.arguments = args
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
-
     static func fsck(_ tool: String?, label: String) -> Reader {
         Reader(name: label, available: { tool != nil }) { image, scratch in
             guard let tool else { throw TestFailure("\(label) is not at hand") }
             let out = scratch + "/extract-" + label.replacingOccurrences(of: " ", with: "-")
-            let r = try run(tool, ["--extract=" + out, image])
-            guard r.status == 0 else { throw TestFailure("\(label) failed on \(image): \(r.output)") }
+            let r = try Subprocess.run(tool, ["--extract=" + out, image])
+            guard r.status == 0 else { throw TestFailure("\(label) failed on \(image): \(r.text)") }
             return (out, { try? FileManager.default.removeItem(atPath: out) })
         }
     }
@@ -53,9 +41,9 @@ enum ReadBack {
     static let kernel = Reader(name: "kernel", available: { getuid() == 0 }) { image, scratch in
         let mnt = scratch + "/mnt"
         try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
-        let r = try run("/bin/mount", ["-t", "erofs", "-o", "ro,loop", image, mnt])
-        guard r.status == 0 else { throw TestFailure("mount -t erofs failed on \(image): \(r.output)") }
-        return (mnt, { _ = try? run("/bin/umount", [mnt]) })
+        let r = try Subprocess.run("/bin/mount", ["-t", "erofs", "-o", "ro,loop", image, mnt])
+        guard r.status == 0 else { throw TestFailure("mount -t erofs failed on \(image): \(r.text)") }
+        return (mnt, { _ = try? Subprocess.run("/bin/umount", [mnt]) })
     }
 
     static let readers: [Reader] = [

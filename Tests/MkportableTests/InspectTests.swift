@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import XCTest
 
 /// `mkportable inspect --json` against unsquashfs and the source tree: for
 /// images by every writer at hand (mkportable, mksquashfs 4.5.1, mksquashfs
-/// 4.7.5 from the reference tools (Support/ReferenceTools.swift), gensquashfs) and every compressor, the entries
+/// 4.7.5 from the reference tools (Tests/TestSupport/ReferenceTools.swift), gensquashfs) and every compressor, the entries
 /// must be exactly the source tree's, with each file's sha256.
 final class InspectTests: PackTestCase {
     override class var temporaryPrefix: String { "inspect" }

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import SquashFS
+import TestSupport
 
 final class CompressionTests: XCTestCase {
     // MARK: - Parsing
@@ -323,7 +324,7 @@ final class CompressionTests: XCTestCase {
     /// The xz CLI (a separate decoder from the one in liblzma's buffer API
     /// path we use) must read our blocks as plain .xz files.
     func testXzCLIReadsBlocks() throws {
-        guard let xz = Tools.find("xz") else { throw XCTSkip("xz not installed") }
+        guard let xz = ReferenceTools.installed("xz") else { throw XCTSkip("xz not installed") }
         let input = Samples.text(40_000) + Samples.executable(60_000)
         let dir = try Tools.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -332,16 +333,16 @@ final class CompressionTests: XCTestCase {
             let compressed = try XCTUnwrap(try Self.compress(worker, input, room: 1 << 17))
             let file = dir.appendingPathComponent("block.xz")
             try Data(compressed).write(to: file)
-            let result = try Tools.run(xz, ["-d", "-c", file.path])
+            let result = try Subprocess.run(xz, ["-d", "-c", file.path], standardError: .discarded)
             XCTAssertEqual(result.status, 0, spec)
-            XCTAssertEqual([UInt8](result.output), input, spec)
+            XCTAssertEqual([UInt8](result.data), input, spec)
         }
     }
 
     /// The strongest check: mksquashfs 4.5.1 (if installed) must write the
     /// very same options block, data blocks and metadata blocks.
     func testMatchesMksquashfs() throws {
-        guard let mksquashfs = Tools.find("mksquashfs") else { throw XCTSkip("mksquashfs not installed") }
+        guard let mksquashfs = ReferenceTools.installed("mksquashfs") else { throw XCTSkip("mksquashfs not installed") }
         let dir = try Tools.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
 
@@ -366,7 +367,7 @@ final class CompressionTests: XCTestCase {
             let image = dir.appendingPathComponent("image.sqfs")
             let arguments = [source.path, image.path, "-noappend", "-no-fragments", "-no-xattrs", "-quiet",
                              "-no-progress", "-b", "\(blockSize)", "-comp"] + spec.split(separator: " ").map(String.init)
-            let run = try Tools.run(mksquashfs, arguments)
+            let run = try Subprocess.run(mksquashfs, arguments, standardError: .discarded)
             XCTAssertEqual(run.status, 0, "\(spec): mksquashfs failed")
             let spec = "\(spec) (block size \(blockSize))"
             let bytes = [UInt8](try Data(contentsOf: image))
@@ -663,32 +664,10 @@ private enum Samples {
 }
 
 private enum Tools {
-    static func find(_ name: String) -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        for dir in path.split(separator: ":") + ["/usr/bin", "/usr/sbin", "/sbin"] {
-            let candidate = "\(dir)/\(name)"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return nil
-    }
-
     static func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("compression-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
-    }
-
-    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: Data) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
     }
 }
 
@@ -699,7 +678,7 @@ final class MksquashfsProbe {
     let dir: URL
 
     init() throws {
-        guard let tool = Tools.find("mksquashfs") else { throw XCTSkip("mksquashfs not installed") }
+        guard let tool = ReferenceTools.installed("mksquashfs") else { throw XCTSkip("mksquashfs not installed") }
         self.tool = tool
         dir = try Tools.temporaryDirectory()
         let source = dir.appendingPathComponent("src")
@@ -712,6 +691,6 @@ final class MksquashfsProbe {
     /// Whether mksquashfs packs the tree with `options` (exit status 0).
     func accepts(_ options: [String]) throws -> Bool {
         let source = dir.appendingPathComponent("src").path, image = dir.appendingPathComponent("image.sqfs").path
-        return try Tools.run(tool, [source, image, "-noappend", "-quiet", "-no-progress"] + options).status == 0
+        return try Subprocess.run(tool, [source, image, "-noappend", "-quiet", "-no-progress"] + options, standardError: .discarded).status == 0
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hex
+import TestSupport
 import XCTest
 @testable import Verity
 
@@ -19,24 +20,8 @@ final class HashTreeTests: XCTestCase {
     }
 
     static func veritysetup() throws -> String {
-        for d in ["/usr/sbin", "/sbin", "/usr/bin", "/bin"] where FileManager.default.isExecutableFile(atPath: d + "/veritysetup") {
-            return d + "/veritysetup"
-        }
+        if let tool = ReferenceTools.installed("veritysetup") { return tool }
         throw XCTSkip("veritysetup is not installed (Debian: cryptsetup-bin; scripts/install-deps installs it)")
-    }
-
-    @discardableResult
-    static func run(_ tool: String, _ args: [String]) throws -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: tool)
-        p.arguments = args
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
     /// Deterministic pseudo-random bytes (xorshift), so failures reproduce.
@@ -88,12 +73,12 @@ final class HashTreeTests: XCTestCase {
             let dataURL = dir.appendingPathComponent("d\(i).raw")
             let hashURL = dir.appendingPathComponent("d\(i).verity")
             try Data(data).write(to: dataURL)
-            let r = try Self.run(vs, ["format", "--salt=\(hex(salt))", "--uuid=\(uuid)",
+            let r = try Subprocess.run(vs, ["format", "--salt=\(hex(salt))", "--uuid=\(uuid)",
                                       "--data-block-size=4096", "--hash-block-size=4096",
                                       dataURL.path, hashURL.path])
-            XCTAssertEqual(r.status, 0, r.output)
+            XCTAssertEqual(r.status, 0, r.text)
             let want = try [UInt8](Data(contentsOf: hashURL))
-            let rootLine = r.output.split(separator: "\n").first { $0.hasPrefix("Root hash:") }
+            let rootLine = r.text.split(separator: "\n").first { $0.hasPrefix("Root hash:") }
             let wantRoot = rootLine.map { String($0.split(separator: "\t").last ?? "").trimmingCharacters(in: .whitespaces) }
 
             let got = try Self.tree(of: data, salt: salt, uuid: unhex(Substring(uuid.replacingOccurrences(of: "-", with: "")))!, seed: UInt64(i + 7))
@@ -106,7 +91,7 @@ final class HashTreeTests: XCTestCase {
             // And veritysetup accepts ours.
             let ours = dir.appendingPathComponent("o\(i).verity")
             try Data(got.hashFile).write(to: ours)
-            XCTAssertEqual(try Self.run(vs, ["verify", dataURL.path, ours.path, got.rootHashHex]).status, 0)
+            XCTAssertEqual(try Subprocess.run(vs, ["verify", dataURL.path, ours.path, got.rootHashHex]).status, 0)
             try? FileManager.default.removeItem(at: dataURL)
         }
     }
