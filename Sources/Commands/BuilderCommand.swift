@@ -92,7 +92,7 @@ enum BuilderCommand {
 
         let attrs = try Attrs.load(path: job.attrsPath)
         guard let outDir = try job.outDir ?? Attrs.outputPath(attrs) ?? environment["out"] else {
-            throw PortableServiceError("\(job.attrsPath): no outputs.out in the attributes and $out is not set; pass --out DIR")
+            throw CommandFailure(message: "\(job.attrsPath): no outputs.out in the attributes and $out is not set; pass --out DIR")
         }
         let storeDir = environment["NIX_STORE"].flatMap { $0.isEmpty ? nil : $0 } ?? StorePath.defaultStoreDir
         let graphDir = job.graphDir
@@ -132,7 +132,7 @@ enum BuilderCommand {
             throw UsageError(message: "no command given and not run by Nix (neither NIX_ATTRS_JSON_FILE nor NIX_BUILD_TOP is set); use `mkportable build --attrs FILE --out DIR` or `mkportable pack`, see mkportable --help")
         }
         guard let path = candidates.first(where: { access($0, F_OK) == 0 }) else {
-            throw PortableServiceError("no attributes file at \(candidates.joined(separator: " or ")); the derivation must set __structuredAttrs = true (nix/portable-service.nix does)")
+            throw CommandFailure(message: "no attributes file at \(candidates.joined(separator: " or ")); the derivation must set __structuredAttrs = true (nix/portable-service.nix does)")
         }
         return Job(attrsPath: path, outDir: nil, graphDir: buildTop ?? dirname(path), progress: false)
     }
@@ -186,7 +186,7 @@ enum BuilderCommand {
         var st = stat()
         if e == EEXIST {
             if stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFDIR { return }
-            throw PortableServiceError("\(path): the output path exists and is not a directory; the image goes into a directory there, so remove that file or choose another output")
+            throw CommandFailure(message: "\(path): the output path exists and is not a directory; the image goes into a directory there, so remove that file or choose another output")
         }
         let parent = dirname(path)
         let fix: String
@@ -198,7 +198,7 @@ enum BuilderCommand {
         default:
             fix = "choose another output directory"
         }
-        throw PortableServiceError("\(path): cannot create the output directory (\(Errno(e))); \(fix)")
+        throw CommandFailure(message: "\(path): cannot create the output directory (\(Errno(e))); \(fix)")
     }
 
     static func dirname(_ path: String) -> String {

@@ -6,11 +6,17 @@ import PortableService
 import SquashFS
 import SystemIO
 
+/// A command's failure, worded whole by the command (or the shared stage
+/// of `pack` and the builder) that met it: one line, what, where and how
+/// to fix it. Lower modules' errors are worded into it, never made again
+/// in their types.
+struct CommandFailure: Error { let message: String }
+
 /// Prints `PREFIX: error: MESSAGE` on stderr, always as one line.
 func reportError(_ error: any Error, prefix: String) {
     let message: String
     switch error {
-    case let e as PackCommand.Failure: message = e.message
+    case let e as CommandFailure: message = e.message
     case let e as UsageError: message = e.message
     case let e as Settings.Invalid: message = e.message
     case let e as PortableServiceError: message = e.message

@@ -39,28 +39,28 @@ struct DestinationExists: Error { let path: String }
 func checkImageDestination(_ path: String, replace: Bool) throws -> (directory: String, name: String) {
     let bytes = Array(path.utf8)
     if bytes.isEmpty {
-        throw PackCommand.Failure(message: "the image path is empty; give the path of the image file to write")
+        throw CommandFailure(message: "the image path is empty; give the path of the image file to write")
     }
     if bytes.last == UInt8(ascii: "/") {
-        throw PackCommand.Failure(message: "\(path): ends with '/'; give the path of the image file to write, not a directory")
+        throw CommandFailure(message: "\(path): ends with '/'; give the path of the image file to write, not a directory")
     }
     let slash = bytes.lastIndex(of: UInt8(ascii: "/"))
     let dir = slash.map { $0 == 0 ? "/" : String(decoding: bytes[..<$0], as: UTF8.self) } ?? "."
     let base = slash.map { String(decoding: bytes[($0 + 1)...], as: UTF8.self) } ?? path
     if base == "." || base == ".." {
-        throw PackCommand.Failure(message: "\(path): names a directory; give the path of the image file to write")
+        throw CommandFailure(message: "\(path): names a directory; give the path of the image file to write")
     }
     if base.utf8.count > 255 {
-        throw PackCommand.Failure(message: "\(path): the file name is \(base.utf8.count) bytes long; a file name holds at most 255 bytes, so choose a shorter one")
+        throw CommandFailure(message: "\(path): the file name is \(base.utf8.count) bytes long; a file name holds at most 255 bytes, so choose a shorter one")
     }
     var st = stat()
     if lstat(path, &st) == 0 {
         let type = st.st_mode & S_IFMT
         if type == S_IFDIR {
-            throw PackCommand.Failure(message: "\(path): is a directory; give the path of the image file to write")
+            throw CommandFailure(message: "\(path): is a directory; give the path of the image file to write")
         }
         if type != S_IFREG {
-            throw PackCommand.Failure(message: "\(path): is \(SystemError.fileKind(UInt32(st.st_mode))), not a regular file; an image only ever replaces a regular file, so remove it or write the image elsewhere")
+            throw CommandFailure(message: "\(path): is \(SystemError.fileKind(UInt32(st.st_mode))), not a regular file; an image only ever replaces a regular file, so remove it or write the image elsewhere")
         }
         if !replace { throw DestinationExists(path: path) }
     }

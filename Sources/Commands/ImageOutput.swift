@@ -79,7 +79,7 @@ enum ImageOutput {
             set = try publishing.outputSet(in: directory)
             file = try set.create(name)
         } catch {
-            throw PackCommand.Failure(message: "\(image): cannot create the image (\(error.errno)); make sure \(directory) exists and is writable")
+            throw CommandFailure(message: "\(image): cannot create the image (\(error.errno)); make sure \(directory) exists and is writable")
         }
         let written: Written
         switch form {
@@ -113,7 +113,7 @@ enum ImageOutput {
             let layout = PortableDDI(types: types, rootSize: stats.imageSize, veritySize: UInt64(h.hashFile.count), rootHash: h.rootHash,
                                      diskGUID: GUID(bytes: v4UUID(SHA256.hmac(key: seed, message: Array("disk-uuid".utf8)))))
             do { try DDIFile.wrap(file, layout: layout, hashFile: h.hashFile) } catch {
-                throw PackCommand.Failure(message: "\(image): write failed (\(writeProblem(error.errno)))")
+                throw CommandFailure(message: "\(image): write failed (\(writeProblem(error.errno)))")
             }
             try add(set, sidecars.roothash, RootHashFile.encode(h.rootHash))
             written = Written(stats: stats, fileSize: layout.diskSize, rootHash: h.rootHash)
@@ -137,7 +137,7 @@ enum ImageOutput {
     /// The finished tree, its failure worded for `image`.
     private static func hashes(_ tap: VerityTap, _ image: String) throws -> VerityHashes {
         do { return try tap.finish() } catch let e as VerityError {
-            throw PackCommand.Failure(message: "\(image): \(e.message)")
+            throw CommandFailure(message: "\(image): \(e.message)")
         }
     }
 
@@ -145,7 +145,7 @@ enum ImageOutput {
     private static func add(_ set: OutputSet, _ name: String, _ bytes: [UInt8]) throws {
         let fd = try set.create(name)
         do { try FileDescriptor.writeAll(fd, bytes, at: 0) } catch {
-            throw PackCommand.Failure(message: "\(set.path(name)): write failed (\(writeProblem(error.errno)))")
+            throw CommandFailure(message: "\(set.path(name)): write failed (\(writeProblem(error.errno)))")
         }
     }
 

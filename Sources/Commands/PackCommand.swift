@@ -88,7 +88,7 @@ enum PackCommand {
     are one line on stderr, and nothing is left half-written.
     """
 
-    struct Failure: Error { let message: String }
+    typealias Failure = CommandFailure
 
     static func run(arguments: [String], environment: [String: String]) -> Int32 {
         do {

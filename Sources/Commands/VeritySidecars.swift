@@ -15,7 +15,7 @@ struct SidecarPaths {
     var signature: String { stem + ".roothash.p7s" }
 
     init(image: String) throws {
-        guard let paths = Self.of(image) else { throw PackCommand.Failure(message: Self.unnamed(image)) }
+        guard let paths = Self.of(image) else { throw CommandFailure(message: Self.unnamed(image)) }
         self = paths
     }
 

@@ -1,7 +1,7 @@
 /// The layout of a portable-service Discoverable Disk Image: a GPT disk
 /// with the file system in `root`, its dm-verity hash tree in
-/// `root-verity`, and room for a `root-verity-sig` partition that
-/// `mkportable sign` adds.
+/// `root-verity`, and room for a `root-verity-sig` partition that a
+/// signer adds later.
 ///
 /// Rule (UAPI discoverable_disk_image.md and discoverable partitions
 /// specification; systemd-repart's choices where the spec leaves one):
@@ -19,7 +19,7 @@
 /// - labels are the partition type names (`root-x86-64`,
 ///   `root-x86-64-verity`, `root-x86-64-verity-sig`), repart's defaults;
 /// - the disk GUID is given (repart: HMAC-SHA256(seed, "disk-uuid") as a
-///   v4 UUID; mkportable uses the image's verity seed);
+///   v4 UUID; the caller chooses the seed);
 /// - after the hash tree, 16 KiB are left free for the signature partition
 ///   (repart's size for it), then the backup GPT ends the disk, whose size
 ///   is rounded up to 4 KiB.
