@@ -86,7 +86,8 @@ final class SharedBlocks: @unchecked Sendable {
     }
 
     func storedEqual(_ a: any FileSystemImage, _ x: StoredChunk, _ b: any FileSystemImage, _ y: StoredChunk) throws -> Bool {
-        guard x.storedSize == y.storedSize, x.compressed == y.compressed, x.within == y.within else { return false }
+        guard x.storedSize == y.storedSize, x.compressed == y.compressed, x.within == y.within,
+              x.decoding == y.decoding else { return false }
         if x.storedSize == 0 { return true }
         let key = Pair(a: x.storedAt, b: y.storedAt)
         if let hit = monitor.locked({ known[key] }) { return hit }

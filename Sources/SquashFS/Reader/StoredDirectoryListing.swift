@@ -1,3 +1,5 @@
+import ImageReading
+
 /// One child as a directory listing names it.
 struct StoredDirectoryEntry {
     var name: [UInt8]

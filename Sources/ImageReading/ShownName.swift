@@ -2,13 +2,13 @@
 /// quotes, with control characters, `"`, `\` and bytes that are not UTF-8
 /// written as `\xNN`, and cut after 80 bytes, so a refusal stays one short
 /// line whatever the image holds.
-enum Shown {
-    static func quoted(_ bytes: [UInt8]) -> String {
+public enum Shown {
+    public static func quoted(_ bytes: [UInt8]) -> String {
         "\"" + escaped(bytes) + "\""
     }
 
     /// The same without the quotes, for paths built from checked names.
-    static func escaped(_ bytes: [UInt8]) -> String {
+    public static func escaped(_ bytes: [UInt8]) -> String {
         var out = ""
         let cut = bytes.count > 80
         var i = 0
