@@ -55,7 +55,7 @@ let package = Package(
         // GPT and the discoverable-partition layout of a portable DDI.
         .target(name: "DiskImage", dependencies: ["CZlib", "Hex", "SystemIO"]),
         // erofs images from the same file tree as squashfs.
-        .target(name: "EROFS", dependencies: ["SourceTree", "SystemIO", "CLZ4", "CLZMA"]),
+        .target(name: "EROFS", dependencies: ["SourceTree", "SystemIO", "ImageReading", "CLZ4", "CLZMA", "CZlib", "CZstd"]),
         .target(name: "PortableService", dependencies: ["SourceTree", "SquashFS", "EROFS", "SystemIO", "DiskImage"]),
         // The commands (pack, sign, verify, the Nix builder) as a library, so
         // tests can call them in process; the executable is a thin main.
@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "SystemIOTests", dependencies: ["SystemIO"]),
         .testTarget(name: "SquashFSTests", dependencies: ["SquashFS", "ImageReading", "TestSupport"]),
         .testTarget(name: "MkportableTests", dependencies: ["SquashFS", "ImageReading", "PortableService", "DiskImage", "Commands", "EROFS", "TestSupport"]),
-        .testTarget(name: "EROFSTests", dependencies: ["EROFS", "SourceTree", "TestSupport"]),
+        .testTarget(name: "EROFSTests", dependencies: ["EROFS", "SourceTree", "ImageReading", "TestSupport"]),
         .testTarget(name: "VerityTests", dependencies: ["Verity", "DiskImage", "Hex", "TestSupport"]),
         .testTarget(name: "DiskImageTests", dependencies: ["DiskImage", "Hex"]),
     ],

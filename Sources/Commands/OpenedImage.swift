@@ -1,4 +1,5 @@
 import DiskImage
+import EROFS
 import ImageReading
 import SquashFS
 
@@ -34,8 +35,15 @@ struct OpenedImage {
 
     private static func open(_ range: ImageRange, path: String) throws -> any FileSystemImage {
         let magic = (try? range.read(4, at: 0)) ?? []
+        if magic != Array("hsqs".utf8), EROFSImage.hasMagic(range) {
+            do {
+                return try EROFSImage(range: range)
+            } catch {
+                throw Failure(message: "\(path): \(error.kind == .unsupportedImage ? "unsupported" : "damaged") erofs image: \(error.message)")
+            }
+        }
         guard magic == Array("hsqs".utf8) else {
-            throw Failure(message: "\(path): not a squashfs image (no \"hsqs\" magic at byte 0)\(range.offset > 0 ? " of the root partition" : "")")
+            throw Failure(message: "\(path): neither a squashfs nor an erofs image (no \"hsqs\" magic at byte 0, no erofs magic at byte 1024)\(range.offset > 0 ? " of the root partition" : "")")
         }
         do {
             return try SquashFSImage(range: range)
@@ -50,6 +58,9 @@ struct OpenedImage {
             return try body()
         } catch let e as SquashFSError {
             throw Failure(message: "\(path): \(e.kind == .badImage ? "damaged squashfs image: " : "")\(e.message)")
+        } catch let e as EROFSError {
+            let what = e.kind == .badImage ? "damaged erofs image: " : e.kind == .unsupportedImage ? "unsupported erofs image: " : ""
+            throw Failure(message: "\(path): \(what)\(e.message)")
         }
     }
 }

@@ -21,6 +21,13 @@ public struct EROFSError: Error, CustomStringConvertible, Sendable {
         case resource(Int32)
         /// A buffer could not be had; the caller says how to ask for less.
         case outOfMemory
+        /// An image being read breaks a rule of the format; `message` says
+        /// where (the superblock, the inode or listing of which path) and
+        /// what.
+        case badImage
+        /// An image being read uses what this reader does not read (an
+        /// unknown incompatible feature, extra devices).
+        case unsupportedImage
     }
 
     public var message: String

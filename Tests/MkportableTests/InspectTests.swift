@@ -207,7 +207,7 @@ final class InspectTests: PackTestCase {
         try Data(repeating: 7, count: 8192).write(to: URL(fileURLWithPath: junk.string))
         let r = try runLimited(try MkportableBinary.path(), ["inspect", junk.string])
         XCTAssertEqual(r.status, 1, r.summary)
-        XCTAssertEqual(r.stderrText, "mkportable inspect: error: \(junk.string): not a squashfs image (no \"hsqs\" magic at byte 0)\n")
+        XCTAssertEqual(r.stderrText, "mkportable inspect: error: \(junk.string): neither a squashfs nor an erofs image (no \"hsqs\" magic at byte 0, no erofs magic at byte 1024)\n")
         let usage = try runLimited(try MkportableBinary.path(), ["inspect"])
         XCTAssertEqual(usage.status, 2, usage.summary)
     }

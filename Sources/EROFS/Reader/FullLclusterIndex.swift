@@ -1,0 +1,44 @@
+import ImageReading
+
+/// The full (non-compact) index, read: from the map header's end + 8
+/// reserved bytes, one 8-byte record per lcluster: di_advise u16 (bits
+/// 0-1 the type, bit 15 a partial reference to a shared cluster),
+/// di_clusterofs u16, then for heads the pcluster's block (u32), for
+/// NONHEAD delta[0] u16 (lclusters back to the head, or with bit 11 the
+/// previous head's pcluster length in blocks) and delta[1] u16.
+///
+/// Checked: the records lie inside the image (so their count is bounded
+/// by it); a head's offset lies inside its lcluster; a block count only
+/// with big pclusters.
+enum FullLclusterIndex {
+    static func read(_ inode: StoredInode, header: StoredMapHeader, superblock sb: StoredSuperblock,
+                     range: ImageRange, place: String) throws(EROFSError) -> (records: [LclusterRecord], end: UInt64) {
+        let count = (inode.size - 1) >> UInt64(sb.blockBits) + 1
+        let start = StoredMapHeader.position(inode) + UInt64(StoredMapHeader.size) + 8
+        guard count <= range.length / 8, range.contains(start, count: count * 8) else {
+            throw .badImage(place, "\(count) index records at byte \(start) run past the image's end")
+        }
+        let r = StoredRecord(try range.record(Int(count) * 8, at: start, place: place))
+        let big = header.advice.contains(.bigPcluster1) || header.advice.contains(.bigPcluster2)
+        var out: [LclusterRecord] = []
+        out.reserveCapacity(Int(count))
+        for i in 0..<Int(count) {
+            var record = LclusterRecord(type: UInt8(r.u16(i * 8) & 3))
+            if record.isHead {
+                record.clusterOffset = UInt32(r.u16(i * 8 + 2))
+                record.block = UInt64(r.u32(i * 8 + 4))
+                guard record.clusterOffset < UInt32(sb.blockSize) else {
+                    throw .badImage(place, "lcluster \(i) starts an extent at offset \(record.clusterOffset), past the lcluster")
+                }
+            } else {
+                let delta0 = UInt32(r.u16(i * 8 + 4))
+                if delta0 & LclusterRecord.compressedBlockCount != 0 {
+                    guard big else { throw .badImage(place, "lcluster \(i) counts pcluster blocks without big pclusters") }
+                    record.compressedBlocks = delta0 & ~LclusterRecord.compressedBlockCount
+                }
+            }
+            out.append(record)
+        }
+        return (out, start + count * 8)
+    }
+}
