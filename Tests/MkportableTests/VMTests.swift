@@ -34,6 +34,19 @@ import Glibc
 ///                  validates nowhere and systemd refuses to start it
 ///                  (226/NAMESPACE, "Required key not available")
 ///
+/// and on both, erofs images (`pack --filesystem erofs`, the default
+/// compression) put through the same verity cases:
+///
+///     8a-erofs-verity         `--verity`: runs with / on dm-verity, erofs
+///     8b-erofs-tampered       one byte of its data block 0 flipped: refused
+///     8c-erofs-ddi            `--ddi`: runs on dm-verity, erofs
+///     8d-erofs-ddi-tampered   one byte of its root partition flipped: refused
+///
+/// Before the cases, the guest's kernel mounts an erofs image of every
+/// compression the writer has (in/mounts, `mount -t erofs -o loop`) and
+/// reads a file back from each: which of them Debian's kernels can read
+/// (all on 6.12; on 6.1 all but lzma).
+///
 /// 1-plain runs on 252 only (nspawn tests attach plain images on both).
 ///
 /// The first run on a machine pays debootstrap and the kernel download
@@ -50,6 +63,7 @@ final class VMTests: XCTestCase {
         var log: String
         var roothash: String
         var ddiRoothash: String
+        var erofsRoothash: String
         var seconds: Double
 
         func text(_ path: String) -> String {
@@ -126,7 +140,7 @@ final class VMTests: XCTestCase {
         return try Self.outcomes![version]!.get()
     }
 
-    struct Inputs { var work: TemporaryDirectory; var roothash: String; var ddiRoothash: String }
+    struct Inputs { var work: TemporaryDirectory; var roothash: String; var ddiRoothash: String; var erofsRoothash: String }
 
     /// The images and case folders: work/in-VERSION/cases/CASE.
     static func makeCases() throws -> Inputs {
@@ -212,6 +226,8 @@ final class VMTests: XCTestCase {
         var ddiBytes = try Posix.readFile(badDDI)
         ddiBytes[rootStart * 512 + 2048] ^= 0x01
         try Posix.writeFile(badDDI, ddiBytes)
+        let erofsRoothash = try makeErofsCases(src.root, cases: cases, binary: binary)
+        try makeErofsMounts(src.root, mounts: work.sub("in-252/mounts"), binary: binary)
 
         // 257 gets the same cases plus the signed ones: a key and a
         // self-signed certificate made here, `mkportable sign` of 2-verity.
@@ -237,7 +253,60 @@ final class VMTests: XCTestCase {
         let trust = work.sub("in-257/cases/6-signed/verity.d")
         try Posix.makeDirectories(trust)
         try Posix.writeFile(trust.appending("mkportable-vm-test.crt"), try Posix.readFile(keys.appending("cert.pem")))
-        return Inputs(work: work, roothash: roothash, ddiRoothash: ddiRoothash)
+        return Inputs(work: work, roothash: roothash, ddiRoothash: ddiRoothash, erofsRoothash: erofsRoothash)
+    }
+
+    static let erofsCases = ["8a-erofs-verity", "8b-erofs-tampered", "8c-erofs-ddi", "8d-erofs-ddi-tampered"]
+
+    /// The erofs cases: `pack --filesystem erofs --verity` and `--ddi` of
+    /// `src` (default compression), each read back by fsck.erofs (or
+    /// checked by veritysetup and `mkportable verify`) first, and copies
+    /// with one byte of data block 0 of the file system flipped. Returns
+    /// the root hash (the same for both forms).
+    static func makeErofsCases(_ src: RawPath, cases: RawPath, binary: String) throws -> String {
+        let dirs = erofsCases.map { cases.appending(RawPath($0)) }
+        for d in dirs {
+            try Posix.makeDirectories(d)
+            try Posix.writeFile(d.appending("unit"), Array("vmcheck.service\n".utf8))
+        }
+        let name = { (ext: String) in RawPath("vmcheck_1.0.\(ext)") }
+        try Shell.check(binary, ["pack", "--filesystem", "erofs", "--verity", src.string, dirs[0].appending(name("raw")).string])
+        try Shell.check(binary, ["pack", "--filesystem", "erofs", "--ddi", "--arch", "x86_64", src.string, dirs[2].appending(name("raw")).string])
+        if let fsck = ReferenceTools.path("fsck.erofs") {
+            let r = try Shell.run(fsck, [dirs[0].appending(name("raw")).string])
+            XCTAssertTrue(r.succeeded, "fsck.erofs 1.9.3 on the erofs --verity image: \(r.summary)")
+        }
+        let roothash = String(decoding: try Posix.readFile(dirs[0].appending(name("roothash"))), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        try Shell.check("veritysetup", ["verify", dirs[0].appending(name("raw")).string, dirs[0].appending(name("verity")).string, roothash])
+        try Shell.check(binary, ["verify", dirs[2].appending(name("raw")).string])
+        XCTAssertEqual(try Posix.readFile(dirs[2].appending(name("roothash"))), try Posix.readFile(dirs[0].appending(name("roothash"))),
+                       "the erofs DDI and sidecars of one tree must have one root hash")
+        let table = try Shell.check("sfdisk", ["--json", dirs[2].appending(name("raw")).string]).stdoutText
+        let flips: [(from: RawPath, to: RawPath, exts: [String], at: Int)] = [
+            (dirs[0], dirs[1], ["raw", "verity", "roothash"], 2048),
+            (dirs[2], dirs[3], ["raw", "roothash"], try rootPartitionStart(sfdiskJSON: table) * 512 + 2048),
+        ]
+        for f in flips {
+            for ext in f.exts { try Posix.writeFile(f.to.appending(name(ext)), try Posix.readFile(f.from.appending(name(ext)))) }
+            var bytes = try Posix.readFile(f.to.appending(name("raw")))
+            bytes[f.at] ^= 0x01
+            try Posix.writeFile(f.to.appending(name("raw")), bytes)
+        }
+        let caught = try Shell.run(binary, ["verify", dirs[1].appending(name("raw")).string])
+        XCTAssertTrue(!caught.succeeded && caught.stderrText.contains("data block 0"), "mkportable verify: \(caught.summary)")
+        return roothash
+    }
+
+    /// One erofs image of `src` per compression the writer has, for the
+    /// guest's kernel to mount: mounts/erofs-NAME.raw.
+    static let erofsMountCompressions = ["none", "lz4", "lz4hc", "lzma"]
+
+    static func makeErofsMounts(_ src: RawPath, mounts: RawPath, binary: String) throws {
+        try Posix.makeDirectories(mounts)
+        for z in erofsMountCompressions {
+            try Shell.check(binary, ["pack", "--filesystem", "erofs", "--comp", z, src.string, mounts.appending(RawPath("erofs-\(z).raw")).string])
+        }
     }
 
     /// Boots systemd `version` in the VM on work/in-VERSION.
@@ -249,7 +318,8 @@ final class VMTests: XCTestCase {
         let r = try Shell.run(script, ["--systemd", version, "--backend", "vm", "--check", check,
                                        "--in", inputs.work.sub(RawPath("in-\(version)")).string, "--out", out.string, "--timeout", "1200"])
         let seconds = Date().timeIntervalSince(start)
-        let run = Run(out: out, status: r.status, log: r.stderrText, roothash: inputs.roothash, ddiRoothash: inputs.ddiRoothash, seconds: seconds)
+        let run = Run(out: out, status: r.status, log: r.stderrText, roothash: inputs.roothash, ddiRoothash: inputs.ddiRoothash,
+                      erofsRoothash: inputs.erofsRoothash, seconds: seconds)
         let timing = run.text("timing").split(separator: "\n").joined(separator: "; ")
         print("note: VM run of systemd \(version) took \(Int(seconds)) s (guest uptime at each step: \(timing)); \(r.stderrText.split(separator: "\n").last ?? "")")
         guard r.status == 0 else {
@@ -292,11 +362,12 @@ final class VMTests: XCTestCase {
 
     /// The case's service ran with / on `<roothash>-verity`, a dm-verity
     /// target with that root hash whose data checked out (V).
-    func assertOnVerity(_ run: Run, _ c: String, roothash: String, file: StaticString = #filePath, line: UInt = #line) {
+    func assertOnVerity(_ run: Run, _ c: String, roothash: String, fsType: String = "squashfs",
+                        file: StaticString = #filePath, line: UInt = #line) {
         let dm = "\(roothash)-verity"
         XCTAssertTrue(run.text("\(c)/dmsetup-ls").contains(dm), "[\(c)] dmsetup ls shows no \(dm): \(run.text("\(c)/dmsetup-ls"))", file: file, line: line)
         XCTAssertEqual(run.trimmed("\(c)/root-dm-name"), dm, "[\(c)] the service's / is not on the verity device; mountinfo: \(run.text("\(c)/root-mount"))", file: file, line: line)
-        XCTAssertTrue(run.trimmed("\(c)/root-mount").contains(" - squashfs "), "[\(c)] / of the service: \(run.text("\(c)/root-mount"))", file: file, line: line)
+        XCTAssertTrue(run.trimmed("\(c)/root-mount").contains(" - \(fsType) "), "[\(c)] / of the service: \(run.text("\(c)/root-mount"))", file: file, line: line)
         let table = run.text("\(c)/dmsetup-table")
         XCTAssertTrue(table.contains("\(dm): 0 ") && table.contains(" verity 1 ") && table.contains(" 4096 4096 ") && table.contains(" sha256 \(roothash) "),
                       "[\(c)] dmsetup table: \(table)", file: file, line: line)
@@ -362,6 +433,48 @@ final class VMTests: XCTestCase {
     func testTamperedVerityImageFailsToStart257() throws { try checkRefused("257", "3-tampered") }
     func testDDIRunsOnDmVerity257() throws { try checkRunsOnVerity("257", "4-ddi", ddi: true) }
     func testTamperedDDIFailsToStart257() throws { try checkRefused("257", "5-ddi-tampered") }
+
+    func checkErofs(_ version: String) throws {
+        let run = try vmRun(version)
+        for c in ["8a-erofs-verity", "8c-erofs-ddi"] {
+            assertAttachedAndDetached(run, c)
+            assertRan(run, c)
+            assertOnVerity(run, c, roothash: run.erofsRoothash, fsType: "erofs")
+        }
+        for c in ["8b-erofs-tampered", "8d-erofs-ddi-tampered"] {
+            assertAttachedAndDetached(run, c)
+            assertRefusedByVerity(run, c)
+        }
+    }
+
+    func testErofsVerityAndDDIRunAndTamperedAreRefused252() throws { try checkErofs("252") }
+    func testErofsVerityAndDDIRunAndTamperedAreRefused257() throws { try checkErofs("257") }
+
+    /// The erofs compressions the release's own kernel mounts, a file read
+    /// through each with the source's bytes; and the ones it refuses:
+    /// Debian 12's 6.1 is built without CONFIG_EROFS_FS_ZIP_LZMA (the VM
+    /// cache's kernel-erofs-config), so lzma is refused there, which is
+    /// why the default compression is an lz4 one (docs/erofs.md).
+    static let erofsRefusedBy = ["252": ["lzma"], "257": []]
+
+    func checkErofsMounts(_ version: String) throws {
+        let run = try vmRun(version)
+        let busybox = try Shell.check("sha256sum", [try Shell.require("busybox")]).stdoutText.prefix(64)
+        for z in Self.erofsMountCompressions {
+            let m = "mounts/erofs-\(z)"
+            if Self.erofsRefusedBy[version]!.contains(z) {
+                XCTAssertNotEqual(run.trimmed("\(m).rc"), "0", "[\(version), \(z)] the kernel was expected to refuse it: \(run.text("\(m).txt"))")
+                XCTAssertTrue(run.text("\(m).txt").contains("erofs"), "[\(version), \(z)] no word from erofs: \(run.text("\(m).txt"))")
+                continue
+            }
+            XCTAssertEqual(run.trimmed("\(m).rc"), "0", "[\(version), \(z)] mount -t erofs: \(run.text("\(m).txt"))")
+            XCTAssertTrue(run.text("\(m).txt").contains(Self.token) && run.text("\(m).txt").contains(busybox),
+                          "[\(version), \(z)] what the kernel read: \(run.text("\(m).txt"))")
+        }
+    }
+
+    func testErofsCompressionsOnTheKernelOf252() throws { try checkErofsMounts("252") }
+    func testErofsCompressionsOnTheKernelOf257() throws { try checkErofsMounts("257") }
 
     /// A root hash signature made by `mkportable sign`, trusted through
     /// /etc/verity.d on systemd 257: the kernel's keyring rejects it, user
