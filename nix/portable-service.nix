@@ -634,9 +634,9 @@ let
         else if erofs && ruleSet.erofsCompressionProblem erofsCompression != null then
           fail "erofs-compression: \"${erofsCompression}\": ${ruleSet.erofsCompressionProblem erofsCompression}"
         else if erofs && !elem args.squash-compression [ null "xz -Xdict-size 100%" ] then
-          fail "squash-compression: applies to squashfs images only; with filesystem = \"erofs\" use erofs-compression (mkfs.erofs's -z syntax, e.g. \"${ruleSet.rules.erofs.defaultCompression}\")"
+          fail "squash-compression: applies to squashfs images only; with filesystem = \"erofs\" leave it out or set it to null, and give erofs-compression (mkfs.erofs's -z syntax, e.g. \"${ruleSet.rules.erofs.defaultCompression}\")"
         else if erofs && !elem args.squash-block-size [ null "1M" ] then
-          fail "squash-block-size: applies to squashfs images only; erofs images always have 4 KiB blocks, so leave it out"
+          fail "squash-block-size: applies to squashfs images only; erofs images always have 4 KiB blocks, so leave it out or set it to null"
         else if blockSizeChecked ? problem then
           fail "squash-block-size: ${if isString args.squash-block-size then "\"${args.squash-block-size}\": " else ""}${blockSizeChecked.problem}"
         else if compressionChecked != null then

@@ -181,10 +181,10 @@ public enum Attrs {
     static func squashSettings(_ reader: Reader, fileSystem: ImageFileSystem) throws(PortableServiceError) -> SquashSettings {
         if fileSystem != .squashfs {
             if try reader.optionalString("squash-compression") != nil {
-                throw .attribute("squash-compression", "applies to squashfs images only", fix: "with filesystem = \"erofs\" use erofs-compression (mkfs.erofs's -z syntax, e.g. \"\(ServiceRules.erofsDefaultCompression)\")")
+                throw .attribute("squash-compression", "applies to squashfs images only", fix: "with filesystem = \"erofs\" leave it out or set it to null, and give erofs-compression (mkfs.erofs's -z syntax, e.g. \"\(ServiceRules.erofsDefaultCompression)\")")
             }
             if try reader.blockSize() != nil {
-                throw .attribute("squash-block-size", "applies to squashfs images only", fix: "erofs images always have 4 KiB blocks, so leave it out")
+                throw .attribute("squash-block-size", "applies to squashfs images only", fix: "erofs images always have 4 KiB blocks, so leave it out or set it to null")
             }
         }
         let sizeText = try reader.blockSize() ?? SquashSettings.defaultBlockSize

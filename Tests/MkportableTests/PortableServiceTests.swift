@@ -340,9 +340,9 @@ final class AttrsTests: XCTestCase {
         XCTAssertEqual(error(attrs(["filesystem": #""erofs""#, "erofs-compression": #""lz4hc,level=13""#])),
                        #"attribute erofs-compression: "lz4hc,level=13": lz4hc level 13: must be 0 to 12"#)
         XCTAssertEqual(error(attrs(["filesystem": #""erofs""#, "squash-compression": #""zstd""#])),
-                       #"attribute squash-compression: applies to squashfs images only; with filesystem = "erofs" use erofs-compression (mkfs.erofs's -z syntax, e.g. "lz4hc,level=9")"#)
+                       #"attribute squash-compression: applies to squashfs images only; with filesystem = "erofs" leave it out or set it to null, and give erofs-compression (mkfs.erofs's -z syntax, e.g. "lz4hc,level=9")"#)
         XCTAssertEqual(error(attrs(["filesystem": #""erofs""#, "squash-block-size": "4096"])),
-                       "attribute squash-block-size: applies to squashfs images only; erofs images always have 4 KiB blocks, so leave it out")
+                       "attribute squash-block-size: applies to squashfs images only; erofs images always have 4 KiB blocks, so leave it out or set it to null")
     }
 
     func testVerityAndFormat() throws {
