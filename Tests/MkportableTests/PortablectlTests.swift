@@ -6,10 +6,12 @@ import XCTest
 /// (systemd 252) and Debian 13 (systemd 257), each booted in
 /// systemd-nspawn (scripts/portablectl-test → scripts/lib/systemd-check).
 ///
-/// Every example image (built with nix-build, sandbox on) and an image of
-/// the suite's own (made with `mkportable pack`: a oneshot service, a TCP
-/// socket with its template service, a path unit with its service) goes
-/// through, on each version:
+/// Every example image (built with nix-build, sandbox on), the multi-unit
+/// example again as erofs (`filesystem = "erofs"`, the default
+/// erofs-compression, version 3.1-erofs) and an image of the suite's own
+/// (made with `mkportable pack`: a oneshot service, a TCP socket with its
+/// template service, a path unit with its service) goes through, on each
+/// version:
 /// - `portablectl inspect` names the image's description and units;
 /// - three cycles: `attach` (default profile), `attach --profile=strict`,
 ///   `attach --runtime --now`; each attaches exactly the image's units with
@@ -78,7 +80,15 @@ final class PortablectlTests: XCTestCase {
         replies: ["selftest-echo.socket": "echo for 127.0.0.1\n"],
         active: ["selftest-echo.socket": "listening", "selftest-watch.path": "running", "selftest-watch.service": "exited"])
 
-    static var all: [Expectation] { examples + [ownImage] }
+    /// The multi-unit example as erofs: the same units, another version.
+    static let erofsVersion = "3.1-erofs"
+    static let erofsExample: Expectation = {
+        var e = examples.first { $0.stem == "demo_3.1" }!
+        e.stem = "demo_\(erofsVersion)"
+        return e
+    }()
+
+    static var all: [Expectation] { examples + [erofsExample, ownImage] }
 
     // MARK: Running the guests (once per process)
 
@@ -127,13 +137,10 @@ final class PortablectlTests: XCTestCase {
         scratch = tmp
         var images: [String] = []
         for attr in NixTests.examples.map(\.attr) {
-            let r = try Shell.run("nix-build", [root + "/default.nix", "-A", "examples.\(attr)", "--no-out-link",
-                                                "--argstr", "swiftToolchain", NixTests.toolchain] + NixTests.nixOptions)
-            guard r.succeeded, let out = r.stdoutText.split(separator: "\n").last else { throw CommandFailed(result: r) }
-            let raws = try FileManager.default.contentsOfDirectory(atPath: String(out)).filter { $0.hasSuffix(".raw") }
-            guard raws.count == 1 else { throw ToolMissing(tool: "one .raw in \(out), found \(raws)") }
-            images.append("\(out)/\(raws[0])")
+            images.append(try nixImage([root + "/default.nix", "-A", "examples.\(attr)"]))
         }
+        let erofs = "(import \(root)/default.nix { swiftToolchain = \"\(NixTests.toolchain)\"; }).examples.multi-unit.overrideAttrs { filesystem = \"erofs\"; version = \"\(erofsVersion)\"; squash-compression = null; squash-block-size = null; }"
+        images.append(try nixImage(["-E", erofs]))
         images.append(try makeOwnImage(in: tmp))
         let out = tmp.sub("results").string
         let started = Date()
@@ -141,6 +148,15 @@ final class PortablectlTests: XCTestCase {
         let seconds = Int(Date().timeIntervalSince(started))
         print("PortablectlTests: scripts/portablectl-test took \(seconds) s:\n" + r.stdoutText)
         return Run(results: out, status: r.status, summary: r.summary)
+    }
+
+    /// The one .raw that `nix-build ARGS` makes.
+    static func nixImage(_ args: [String]) throws -> String {
+        let r = try Shell.run("nix-build", args + ["--no-out-link", "--argstr", "swiftToolchain", NixTests.toolchain] + NixTests.nixOptions)
+        guard r.succeeded, let out = r.stdoutText.split(separator: "\n").last else { throw CommandFailed(result: r) }
+        let raws = try FileManager.default.contentsOfDirectory(atPath: String(out)).filter { $0.hasSuffix(".raw") }
+        guard raws.count == 1 else { throw ToolMissing(tool: "one .raw in \(out), found \(raws)") }
+        return "\(out)/\(raws[0])"
     }
 
     /// selftest_1.0.raw, packed from a tree: static busybox from the host
