@@ -80,7 +80,9 @@ struct DiffReport {
         whereA = Self.locate(offset, in: ia, entries: ea, other: ib)
         whereB = Self.locate(offset, in: ib, entries: eb, other: ia)
         let start = ia.fileSystem.range.offset
-        if offset >= start && offset < start + 96, let next = try Self.firstDifference(a, b, from: start + 96) {
+        // The bytes of blocks found equal in place are not read again.
+        let known = tree.equalInPlace(offsetA: start, offsetB: ib.fileSystem.range.offset)
+        if offset >= start && offset < start + 96, let next = try Self.firstDifference(a, b, from: start + 96, knownEqual: known) {
             beyondSuperblock = (next, Self.locate(next, in: ia, entries: ea, other: ib), Self.locate(next, in: ib, entries: eb, other: ia))
         }
     }
@@ -105,22 +107,14 @@ struct DiffReport {
 
     /// The first byte at which the two files differ, nil when they are
     /// the same bytes (a shorter file differs where it ends).
-    static func firstDifference(_ a: String, _ b: String, from start: UInt64 = 0) throws -> UInt64? {
+    static func firstDifference(_ a: String, _ b: String, from start: UInt64 = 0,
+                                knownEqual: [Range<UInt64>] = []) throws -> UInt64? {
         let fa: ImageFile, fb: ImageFile
         do { fa = try ImageFile(path: a) } catch { throw OpenedImage.Failure(message: "\(a): \(error.message)") }
         do { fb = try ImageFile(path: b) } catch { throw OpenedImage.Failure(message: "\(b): \(error.message)") }
-        let common = min(fa.size, fb.size)
-        var at = min(start, common)
-        while at < common {
-            let n = Int(min(common - at, 1 << 20))
-            let x: [UInt8], y: [UInt8]
-            do {
-                x = try fa.whole.read(n, at: at)
-                y = try fb.whole.read(n, at: at)
-            } catch { throw OpenedImage.Failure(message: "\(a), \(b): \(error.message)") }
-            if x != y { return at + UInt64((0..<n).first { x[$0] != y[$0] }!) }
-            at += UInt64(n)
-        }
-        return fa.size == fb.size ? nil : common
+        do {
+            return try RangeComparison.firstMismatch(fa.whole, fb.whole, from: start, knownEqual: knownEqual,
+                                                     threads: DiffCommand.processors)
+        } catch { throw OpenedImage.Failure(message: "\(a), \(b): \(error)") }
     }
 }

@@ -1,48 +1,99 @@
 import SystemIO
 
-/// The content half of `TreeComparison`: one file pair at a time, on
-/// several threads.
+/// The content half of `TreeComparison`: the stored bytes of every file
+/// at once, then the files that may still differ decompressed, on several
+/// threads.
 extension TreeComparison {
     struct FileResult {
         var pairs: [ChunkPair] = []
         var firstDifference: UInt64?
     }
 
+    /// Every file pair's chunk lists are read first (in parallel), then
+    /// the stored bytes of all chunk pairs are compared at once; only
+    /// files holding a chunk not known equal that way are decompressed,
+    /// in parallel, and only those chunks of them.
     static func contents(_ a: any FileSystemImage, _ b: any FileSystemImage, _ files: [(ImageEntry, ImageEntry)],
                          threads: Int) throws -> [FileResult] {
-        let results = ResultSlots(files.count)
-        let sameCodec = a.storageCodec == b.storageCodec
-        let shared = SharedBlocks()
-        try parallelEach(files.count, threads: threads) { index in
-            let (ea, eb) = files[index]
-            results.set(index, try compareFile(a, ea, b, eb, sameCodec: sameCodec, shared: shared))
+        let lists = Slots<([StoredChunk], [StoredChunk])>(files.count, ([], []))
+        try parallelEach(files.count, threads: threads) { i in
+            lists.set(i, (try a.chunks(of: files[i].0), try b.chunks(of: files[i].1)))
         }
-        return results.values
+        let chunks = lists.values
+        var stored = StoredExtents()
+        for (ca, cb) in chunks where aligned(ca, cb) {
+            for (x, y) in zip(ca, cb) { stored.add(x, y) }
+        }
+        try stored.compare(a.range, b.range, threads: threads)
+        let sameCodec = a.storageCodec == b.storageCodec
+        var results: [FileResult] = []
+        var pending: [Int] = []
+        for (i, (ca, cb)) in chunks.enumerated() {
+            var result = FileResult()
+            if aligned(ca, cb) {
+                let path = files[i].0.pathString
+                result.pairs = zip(ca, cb).map { x, y in
+                    let same = stored.storedEqual(x, y)
+                    // Equal stored bytes are equal content when taken the
+                    // same way: raw, or through the same codec.
+                    return ChunkPair(path: path, a: x, b: y, storedEqual: same, contentEqual: same && (sameCodec || !x.compressed))
+                }
+            }
+            if !aligned(ca, cb) || result.pairs.contains(where: { !$0.contentEqual }) { pending.append(i) }
+            results.append(result)
+        }
+        let decoded = Slots<FileResult>(pending.count, FileResult())
+        let known = results
+        try parallelEach(pending.count, threads: threads) { k in
+            let i = pending[k]
+            decoded.set(k, try decode(a, b, chunks[i].0, chunks[i].1, known[i]))
+        }
+        for (k, value) in decoded.values.enumerated() { results[pending[k]] = value }
+        return results
     }
 
-    static func compareFile(_ a: any FileSystemImage, _ ea: ImageEntry, _ b: any FileSystemImage, _ eb: ImageEntry,
-                            sameCodec: Bool, shared: SharedBlocks) throws -> FileResult {
-        let ca = try a.chunks(of: ea), cb = try b.chunks(of: eb)
-        var result = FileResult()
-        let aligned = ca.count == cb.count && zip(ca, cb).allSatisfy { $0.offsetInFile == $1.offsetInFile && $0.length == $1.length }
-        if aligned {
-            for (x, y) in zip(ca, cb) {
-                let stored = try shared.storedEqual(a, x, b, y)
-                var equal = stored && sameCodec
-                if !equal {
-                    let bx = try a.contents(of: x), by = try b.contents(of: y)
-                    equal = bx == by
-                    if !equal, result.firstDifference == nil {
-                        result.firstDifference = x.offsetInFile + UInt64(firstMismatch(bx, by) ?? 0)
-                    }
-                }
-                result.pairs.append(ChunkPair(path: ea.pathString, a: x, b: y, storedEqual: stored, contentEqual: equal))
-            }
-            return result
+    /// The byte ranges of the files (the images' ranges start at `offsetA`
+    /// and `offsetB` in them) found to hold the same stored bytes at the
+    /// same place in both, sorted and merged: a search for the files'
+    /// first differing byte need not read them again.
+    public func equalInPlace(offsetA: UInt64, offsetB: UInt64) -> [Range<UInt64>] {
+        var ranges: [Range<UInt64>] = []
+        for p in chunkPairs where p.storedEqual && p.a.storedSize > 0 && offsetA + p.a.storedAt == offsetB + p.b.storedAt {
+            let start = offsetA + p.a.storedAt
+            ranges.append(start..<start + UInt64(p.a.storedSize))
         }
+        ranges.sort { $0.lowerBound < $1.lowerBound }
+        var merged: [Range<UInt64>] = []
+        for r in ranges {
+            if let last = merged.last, r.lowerBound <= last.upperBound {
+                merged[merged.count - 1] = last.lowerBound..<max(last.upperBound, r.upperBound)
+            } else {
+                merged.append(r)
+            }
+        }
+        return merged
+    }
+
+    static func aligned(_ ca: [StoredChunk], _ cb: [StoredChunk]) -> Bool {
+        ca.count == cb.count && zip(ca, cb).allSatisfy { $0.offsetInFile == $1.offsetInFile && $0.length == $1.length }
+    }
+
+    /// Decompresses the chunks of one file not known equal by their stored
+    /// bytes, and finds the file's first differing byte.
+    static func decode(_ a: any FileSystemImage, _ b: any FileSystemImage, _ ca: [StoredChunk], _ cb: [StoredChunk],
+                       _ known: FileResult) throws -> FileResult {
         // Chunked differently (another block size): the contents as two
         // streams, a chunk of each in memory at a time.
-        result.firstDifference = try streamMismatch(a, ca, b, cb)
+        guard aligned(ca, cb) else { return FileResult(pairs: [], firstDifference: try streamMismatch(a, ca, b, cb)) }
+        var result = known
+        for (n, p) in known.pairs.enumerated() where !p.contentEqual {
+            let bx = try a.contents(of: p.a), by = try b.contents(of: p.b)
+            if let k = firstMismatch(bx, by) {
+                if result.firstDifference == nil { result.firstDifference = p.a.offsetInFile + UInt64(k) }
+            } else {
+                result.pairs[n].contentEqual = true
+            }
+        }
         return result
     }
 
@@ -71,43 +122,4 @@ extension TreeComparison {
         for i in 0..<min(x.count, y.count) where x[i] != y[i] { return i }
         return x.count == y.count ? nil : min(x.count, y.count)
     }
-}
-
-/// Whether two chunks' stored bytes, and the way they are taken from them,
-/// are the same. A block many files share (a fragment block) is compared
-/// once: its answer is kept by the two blocks' positions.
-final class SharedBlocks: @unchecked Sendable {
-    private let monitor = Monitor()
-    private var known: [Pair: Bool] = [:]
-
-    private struct Pair: Hashable {
-        var a: UInt64
-        var b: UInt64
-    }
-
-    func storedEqual(_ a: any FileSystemImage, _ x: StoredChunk, _ b: any FileSystemImage, _ y: StoredChunk) throws -> Bool {
-        guard x.storedSize == y.storedSize, x.compressed == y.compressed, x.within == y.within,
-              x.decoding == y.decoding else { return false }
-        if x.storedSize == 0 { return true }
-        let key = Pair(a: x.storedAt, b: y.storedAt)
-        if let hit = monitor.locked({ known[key] }) { return hit }
-        let equal = try a.range.read(x.storedSize, at: x.storedAt) == b.range.read(y.storedSize, at: y.storedAt)
-        monitor.locked {
-            if known.count > 1 << 16 { known.removeAll() }
-            known[key] = equal
-        }
-        return equal
-    }
-}
-
-/// One slot per file, filled by whichever thread compares it.
-private final class ResultSlots: @unchecked Sendable {
-    private let monitor = Monitor()
-    private var slots: [TreeComparison.FileResult]
-
-    init(_ count: Int) { slots = Array(repeating: TreeComparison.FileResult(), count: count) }
-
-    func set(_ index: Int, _ value: TreeComparison.FileResult) { monitor.locked { slots[index] = value } }
-
-    var values: [TreeComparison.FileResult] { monitor.locked { slots } }
 }
