@@ -1,8 +1,8 @@
 """The inputs the cases run on, built once under --workdir and reused while
 unchanged: {name: (path, stats, label)}. Kinds: "closure" (closure.py; a
 50 MB subset with --quick), "small" (smallfiles.py), "steps" (the scaling
-subsets of the closure), and "pair" (two images that differ in one file,
-for a diff case)."""
+subsets of the closure), and "pair-lz4", "pair-zstd" (two images of the
+closure, with that compressor, that differ in one file, for the diff cases)."""
 
 import os
 import shutil
@@ -37,7 +37,8 @@ def prepare_inputs(bench):
     the scaling subsets the chosen cases run on, built or reused."""
     args, inputs = bench.args, bench.inputs
     kinds = {c.input for c in bench.cases}
-    plan = ClosurePlan(args) if kinds & {"closure", "steps", "pair"} else None
+    pairs = sorted(k for k in kinds if k.startswith("pair-"))
+    plan = ClosurePlan(args) if kinds & {"closure", "steps"} or pairs else None
     full = []
 
     def full_closure():
@@ -64,19 +65,21 @@ def prepare_inputs(bench):
                 name = f"step{mb:g}"
                 inputs[name] = (d, st, f"{mb:g} MB subset of the closure" if sub else "whole closure")
             bench.steps.append((mb, name, sub is None))
-    if "pair" in kinds:
-        inputs["pair"] = build_pair(args, *inputs["closure"][:2])
+    for kind in pairs:
+        inputs[kind] = build_pair(args, *inputs["closure"][:2], kind[len("pair-"):])
 
 
-def build_pair(args, tree, stats):
-    """Two images of `tree` made by mksquashfs (xz, 1M blocks) that differ in
-    one file: its largest file, whose last byte is flipped in a copy of the
-    tree (hard links for everything else). ((A, B), stats, label)."""
-    dest = os.path.join(args.workdir, "pair")
+def build_pair(args, tree, stats, comp):
+    """Two images of `tree` made by mksquashfs (`comp`, 1M blocks; made by
+    mksquashfs so that they do not change with the mkportable under test)
+    that differ in one file: its largest file, whose last byte is flipped
+    in a copy of the tree (hard links for everything else).
+    ((A, B), stats, label)."""
+    dest = os.path.join(args.workdir, f"pair-{comp}")
     marker = dest + ".json"
-    want = {"layout": LAYOUT_VERSION, "tree": tree, "stats": stats}
+    want = {"layout": LAYOUT_VERSION, "tree": tree, "stats": stats, "comp": comp}
     images = (os.path.join(dest, "a.img"), os.path.join(dest, "b.img"))
-    label = f"two images of the {os.path.basename(tree)} input differing in one file"
+    label = f"two {comp} images of the {os.path.basename(tree)} input differing in one file"
     if reusable(args, marker, want, *images):
         return images, stats, label
     log(f"making two images that differ in one file in {dest}")
@@ -95,8 +98,9 @@ def build_pair(args, tree, stats):
     with open(victim, "wb") as f:
         f.write(data)
     for src, image in ((tree, images[0]), (changed, images[1])):
-        subprocess.run(["mksquashfs", src, image, "-noappend", "-all-root", "-comp", "xz", "-b", "1M",
+        subprocess.run(["mksquashfs", src, image, "-noappend", "-all-root", "-comp", comp, "-b", "1M",
                         "-no-progress", "-quiet"], check=True, env=dict(os.environ, SOURCE_DATE_EPOCH="0"))
     shutil.rmtree(changed)
     write_marker(marker, {"key": want})
+    log(f"pair-{comp}: " + ", ".join(f"{os.path.basename(i)} {os.path.getsize(i):,} bytes" for i in images))
     return images, stats, label

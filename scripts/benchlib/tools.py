@@ -25,6 +25,13 @@ SETTINGS = {
         "mksquashfs": ["-comp", "zstd"],
         "gensquashfs": ["-c", "zstd"],
     },
+    # Only the diff-lz4 case's input (made by mksquashfs) uses it.
+    "lz4": {
+        "title": "lz4 (no options), 1M blocks",
+        "mkportable": ["--comp", "lz4"],
+        "mksquashfs": ["-comp", "lz4"],
+        "gensquashfs": ["-c", "lz4"],
+    },
 }
 BLOCK = "1M"
 BLOCK_BYTES = 1 << 20
@@ -74,6 +81,16 @@ def nixpkgs_command(m, args, image):
     return ["sh", "-c", script], {}
 
 
+def diff_command(which):
+    """A diff of the two images a "pair" input holds (m.src: (A, B))."""
+    def command(m, args, image):
+        a, b = m.src
+        if which == "sqfsdiff":
+            return [args.exes["sqfsdiff"], "--old", a, "--new", b], {}
+        return [args.mkportable, "diff", a, b], {}
+    return command
+
+
 class Tool:
     """How one tool is run and what it writes.
 
@@ -105,12 +122,12 @@ TOOLS = {
                               sidecars=(".verity", ".roothash"), mkportable=True),
     "mkportable-ddi": Tool("mkportable pack --ddi", mkportable_command(["--ddi"]), suffix=".raw",
                            sidecars=(".roothash",), mkportable=True),
-    # Hooks, for the rows the erofs writer and the reader add (cases.py says how):
+    "mkportable-diff": Tool("mkportable diff", diff_command("mkportable"), image=None, exit_ok=(0, 1)),
+    "sqfsdiff": Tool("sqfsdiff", diff_command("sqfsdiff"), needs="sqfsdiff", image=None, exit_ok=(0, 1)),
+    # Hooks, for the rows the erofs writer adds (cases.py says how):
     #   "mkportable-erofs": Tool("mkportable pack --filesystem erofs",
     #                            mkportable_command(["--filesystem", "erofs"]), mkportable=True, image="erofs"),
     #   "mkfs.erofs": Tool("mkfs.erofs (anchors)", mkfs_erofs_command, needs="mkfs.erofs", image="erofs"),
-    #   "mkportable-diff": Tool("mkportable diff", diff_command("mkportable"), image=None, exit_ok=(0, 1)),
-    #   "sqfsdiff": Tool("sqfsdiff", diff_command("sqfsdiff"), needs="sqfsdiff", image=None, exit_ok=(0, 1)),
 }
 
 
@@ -118,16 +135,6 @@ def mkfs_erofs_command(m, args, image):
     """mkfs.erofs with the setting's compressor, all-root, time 0."""
     comp = {"xz": "lzma", "zstd": "zstd"}[m.setting]
     return ([args.exes["mkfs.erofs"], "-z", comp, "--all-root", "-T0", image, m.src], {"SOURCE_DATE_EPOCH": "0"})
-
-
-def diff_command(which):
-    """A diff of the two images a "pair" input holds (m.src: (A, B))."""
-    def command(m, args, image):
-        a, b = m.src
-        if which == "sqfsdiff":
-            return [args.exes["sqfsdiff"], "--old", a, "--new", b], {}
-        return [args.mkportable, "diff", a, b], {}
-    return command
 
 
 def title(tool):
