@@ -3,17 +3,7 @@ import XCTest
 import EROFS
 import SourceTree
 
-final class EROFSWriterTests: XCTestCase {
-    var scratch = ""
-
-    override func setUpWithError() throws {
-        scratch = NSTemporaryDirectory() + "erofs-tests-\(getpid())-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-    }
-
-    override func tearDown() {
-        try? FileManager.default.removeItem(atPath: scratch)
-    }
+final class EROFSWriterTests: ScratchTestCase {
 
     /// Bytes from a seeded generator: `compressible` gives text-like data.
     static func bytes(_ n: Int, seed: UInt64, compressible: Bool) -> [UInt8] {

@@ -16,20 +16,10 @@ import Glibc
 /// mount of each kind per image. Directories are stored uncompressed
 /// whatever the compression, so the 100,000-entry directory, whose reading
 /// back costs most, is written once, with the default compression.
-final class ErofsEdgeCaseTests: XCTestCase {
+final class ErofsEdgeCaseTests: ScratchTestCase {
     /// Every compression the writer's parser takes, of the ones erofs has.
     static let compressions = ["none", "lz4", "lz4hc", "lzma", "deflate", "zstd"].filter { (try? Compression(parsing: $0)) != nil }
 
-    var scratch = ""
-
-    override func setUpWithError() throws {
-        scratch = NSTemporaryDirectory() + "erofs-edge-\(getpid())-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-    }
-
-    override func tearDown() {
-        try? FileManager.default.removeItem(atPath: scratch)
-    }
 
     func file(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
         let full = scratch + "/src/" + path

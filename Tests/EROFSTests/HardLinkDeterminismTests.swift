@@ -13,17 +13,7 @@ import Glibc
 /// hard-linked tree differently from the same tree without links, unless
 /// told `--hard-dereference` (erofs-utils 1.7 and later; Debian 12's 1.5
 /// has no such option). mkportable's image is the same either way.
-final class HardLinkDeterminismTests: XCTestCase {
-    var scratch = ""
-
-    override func setUpWithError() throws {
-        scratch = NSTemporaryDirectory() + "erofs-links-\(getpid())-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-    }
-
-    override func tearDown() {
-        try? FileManager.default.removeItem(atPath: scratch)
-    }
+final class HardLinkDeterminismTests: ScratchTestCase {
 
     /// Two store paths shipping the same LICENSE, and a file of their own
     /// each: `linked`, the two LICENSEs are one inode (as after optimise).
