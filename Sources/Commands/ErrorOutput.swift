@@ -6,10 +6,13 @@ import PortableService
 import SquashFS
 import SystemIO
 
-/// A command's failure, worded whole by the command (or the shared stage
-/// of `pack` and the builder) that met it: one line, what, where and how
-/// to fix it. Lower modules' errors are worded into it, never made again
-/// in their types.
+/// Every failure of a command but a usage error (`UsageError`, exit status
+/// 2), worded whole by the command or the shared stage that met it: one
+/// line, what, where and how to fix it (`pack`'s `Failure`, `sign` and
+/// `verify`'s `CheckFailure`, a bad setting's `Settings.Invalid` and an
+/// image that cannot be opened are all this type, under the name their
+/// code reads best with). Lower modules' errors are worded into it, never
+/// made again in their types.
 struct CommandFailure: Error { let message: String }
 
 /// Prints `PREFIX: error: MESSAGE` on stderr, always as one line.
@@ -18,14 +21,11 @@ func reportError(_ error: any Error, prefix: String) {
     switch error {
     case let e as CommandFailure: message = e.message
     case let e as UsageError: message = e.message
-    case let e as Settings.Invalid: message = e.message
     case let e as PortableServiceError: message = e.message
     case let e as SquashFSError: message = worded(e)
-    case let e as CheckFailure: message = e.message
     case let e as SourceTreeError: message = e.message
     case let e as EROFSError: message = e.kind == .outOfMemory ? e.message + "; use fewer threads (--jobs, NIX_BUILD_CORES), or raise the limit" : e.message
     case let e as SystemError: message = worded(e)
-    case let e as OpenedImage.Failure: message = e.message
     default: message = "\(error)"
     }
     fputs("\(prefix): error: \(escapeForMessage(message))\n", stderr)

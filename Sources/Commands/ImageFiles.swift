@@ -4,9 +4,7 @@ import Glibc
 import SystemIO
 
 /// A failure of `sign` or `verify`: the one line the user reads.
-struct CheckFailure: Error {
-    let message: String
-}
+typealias CheckFailure = CommandFailure
 
 /// A regular file opened for reading, with its size.
 struct OpenFile: ~Copyable {

@@ -12,7 +12,7 @@ struct OpenedImage {
     /// The DDI around the file system, nil for a plain image.
     let ddi: DDIPartitions?
 
-    struct Failure: Error { let message: String }
+    typealias Failure = CommandFailure
 
     init(path: String) throws {
         self.path = path

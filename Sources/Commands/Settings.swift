@@ -9,7 +9,7 @@ import SystemIO
 /// line as numbers, parsed in one place by one rule (`parseDigits`: ASCII
 /// digits only, so `+5`, `-0`, ` 5` and `5s` are refused alike).
 enum Settings {
-    struct Invalid: Error { let message: String }
+    typealias Invalid = CommandFailure
 
     /// The thread count: `option` (`--jobs`, already checked) if given,
     /// else NIX_BUILD_CORES if positive, else every CPU; capped by
