@@ -21,23 +21,44 @@ final class EROFSReaderTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: scratch)
     }
 
-    /// mkfs.erofs options, each a layout the reader must handle.
-    static let mkfsOptions: [(String, [String])] = [
-        ("plain", []),
-        ("lz4", ["-zlz4"]),
-        ("lz4hc", ["-zlz4hc,level=12"]),
-        ("lzma", ["-zlzma"]),
-        ("deflate", ["-zdeflate"]),
-        ("zstd", ["-zzstd"]),
-        ("ztailpacking", ["-zlz4hc", "-Eztailpacking"]),
-        ("fragments", ["-zlz4hc", "-Eall-fragments,fragments,dedupe"]),
-        ("lzma-fragments", ["-zlzma", "-Efragments,ztailpacking"]),
-        ("big-pclusters", ["-zlzma", "-C65536"]),
-        ("big-pclusters-tail", ["-zlz4hc", "-C16384", "-Eztailpacking,dedupe"]),
-        ("zstd-big", ["-zzstd", "-C131072", "-Eall-fragments,dedupe,ztailpacking"]),
-        ("deflate-big", ["-zdeflate", "-C32768", "-Efragments"]),
-        ("chunks", ["--chunksize=8192"]),
+    /// mkfs.erofs options, each a layout the reader must handle, and what
+    /// the reader must find in that image (`Self.layouts`).
+    static let mkfsOptions: [(String, [String], Set<String>)] = [
+        ("plain", [], ["raw"]),
+        ("lz4hc", ["-zlz4hc,level=12"], ["compressed"]),
+        ("lzma", ["-zlzma"], ["compressed"]),
+        ("ztailpacking", ["-zlz4", "-Eztailpacking"], ["compressed", "inline"]),
+        ("fragments", ["-zlz4hc", "-Eall-fragments,fragments,dedupe"], ["fragment"]),
+        ("big-pclusters", ["-zlzma", "-C65536", "-Efragments,ztailpacking"], ["compressed", "big", "fragment"]),
+        ("big-pclusters-dedupe", ["-zlz4hc", "-C16384", "-Eztailpacking,dedupe"], ["compressed", "big", "inline", "shared"]),
+        ("zstd-big", ["-zzstd", "-C131072", "-Eall-fragments,dedupe,ztailpacking"], ["fragment"]),
+        ("deflate-big", ["-zdeflate", "-C32768"], ["compressed", "big"]),
+        ("chunks", ["--chunksize=8192"], ["raw", "sparse"]),
     ]
+
+    /// What kinds of stored data the reader found in an image: raw
+    /// blocks, compressed clusters (over a block: big), compressed inline
+    /// tails, fragments, holes, clusters shared by two files (dedupe).
+    static func layouts(_ path: String) throws -> Set<String> {
+        let image = try EROFSImage(range: try ImageFile(path: path).whole)
+        var found: Set<String> = []
+        var owners: [UInt64: String] = [:]
+        for e in try image.entries() where e.type == .file {
+            for c in try image.chunks(of: e) {
+                switch c.source {
+                case .sparse: found.insert("sparse")
+                case .fragment: found.insert("fragment")
+                case .block:
+                    found.insert(c.compressed ? "compressed" : "raw")
+                    if c.compressed, c.storedSize > 4096 { found.insert("big") }
+                    if c.compressed, c.storedAt % 4096 != 0 { found.insert("inline") }
+                    if let other = owners[c.storedAt], other != e.pathString { found.insert("shared") }
+                    owners[c.storedAt] = e.pathString
+                }
+            }
+        }
+        return found
+    }
 
     /// The writer tests' edge tree with its three multi-megabyte files
     /// replaced by smaller ones of the same kinds (zeros, mixed, text),
@@ -131,10 +152,12 @@ final class EROFSReaderTests: XCTestCase {
         guard let mkfs = ReferenceTools.path("mkfs.erofs") else { throw XCTSkip("mkfs.erofs 1.9.3 is not at hand") }
         let source = try sourceTree()
         let expected = try Manifest.ofDisk(source)
-        for (label, options) in Self.mkfsOptions {
+        for (label, options, layouts) in Self.mkfsOptions {
             let image = scratch + "/\(label).erofs"
             let r = try Subprocess.run(mkfs, ["--quiet", "-T0", "--all-root", "-Uclear"] + options + [image, source])
             XCTAssertEqual(r.status, 0, "mkfs.erofs \(options): \(r.text)")
+            let found = try Self.layouts(image)
+            XCTAssert(layouts.isSubset(of: found), "\(label): \(layouts) expected, \(found) found")
             try check(image, source: expected, label: label, packed: options.joined().contains("fragments"))
         }
     }
@@ -147,7 +170,7 @@ final class EROFSReaderTests: XCTestCase {
         // the device"); 1.9.3 can.
         try FileManager.default.removeItem(atPath: source + "/" + String(repeating: "n", count: 255))
         let expected = try Manifest.ofDisk(source)
-        for (label, options) in [("old-plain", [String]()), ("old-lz4hc", ["-zlz4hc"]), ("old-tail", ["-zlz4", "-Eztailpacking"]),
+        for (label, options) in [("old-lz4hc", ["-zlz4hc"]), ("old-tail", ["-zlz4", "-Eztailpacking"]),
                                  ("old-legacy", ["-zlz4hc", "-Elegacy-compress"]), ("old-chunks", ["--chunksize=4096"])] {
             let image = scratch + "/\(label).erofs"
             let r = try Subprocess.run(mkfs, ["-T0", "--all-root"] + options + [image, source])

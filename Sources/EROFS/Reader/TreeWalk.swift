@@ -68,10 +68,12 @@ extension EROFSImage {
         }
         for chunk in try dataChunks(directory, place: "directory \(shown)") {
             pending += try decoded(chunk)
-            while pending.count >= bs {
-                try take(pending[0..<bs])
-                pending.removeFirst(bs)
+            var at = 0
+            while pending.count - at >= bs {
+                try take(pending[at..<at + bs])
+                at += bs
             }
+            pending.removeFirst(at)
         }
         if !pending.isEmpty { try take(pending[...]) }
         return out

@@ -1,0 +1,177 @@
+import EROFS
+import Foundation
+import ImageReading
+import TestSupport
+import XCTest
+
+/// The erofs reader on damaged images, in process, as ReaderFuzzTests does
+/// for squashfs: a seeded corpus (mkportable's erofs with three
+/// compressions; mkfs.erofs 1.9.3 flat, compact and full indexes, big
+/// pclusters, ztailpacking, fragments and dedupe, chunk-based files)
+/// mutated at random, each mutant read through entries and every file's
+/// contents. It must be read or refused with one line of `EROFSError`
+/// (badImage, unsupportedImage); a crash, a hang or another error fails.
+final class ErofsReaderFuzzTests: PackTestCase {
+    override class var temporaryPrefix: String { "erofs-fuzz" }
+
+    static let budget = ProcessInfo.processInfo.environment["MKPORTABLE_FUZZ_SECONDS"].flatMap(TimeInterval.init) ?? 20
+    static let seed = ProcessInfo.processInfo.environment["MKPORTABLE_FUZZ_SEED"].flatMap { UInt64($0) } ?? 0xE20F5
+    static let minimumMutants = 200
+
+    func source() throws -> RawPath {
+        let t = try TreeBuilder(root: tmp.sub("src"))
+        _ = try t.file("etc/os-release", "ID=nixos\n")
+        _ = try t.file("a/b/c/text", TestData.text(30_000, seed: 1))
+        _ = try t.file("a/exe", TestData.machineCode(20_000, seed: 2), mode: 0o755)
+        _ = try t.file("a/zero", [UInt8](repeating: 0, count: 70_000))
+        _ = try t.file("a/copy", TestData.text(30_000, seed: 1))
+        for i in 0..<40 { _ = try t.file(RawPath("many/f\(i)"), "file \(i)\n") }
+        _ = try t.symlink("a/link", to: "b/c/text")
+        _ = try t.fifo("a/fifo")
+        _ = try t.charDevice("a/dev", major: 4, minor: 1)
+        return t.root
+    }
+
+    func seeds() throws -> [[UInt8]] {
+        let src = try source()
+        var images: [RawPath] = []
+        for comp in ["none", "lz4", "lzma"] {
+            let out = tmp.sub(RawPath("mk-\(comp).raw"))
+            let r = try pack(["--filesystem", "erofs", "--comp", comp, src.string, out.string])
+            XCTAssert(r.succeeded, r.summary)
+            images.append(out)
+        }
+        if let mkfs = ReferenceTools.path("mkfs.erofs") {
+            let variants = [[], ["-zlz4hc"], ["-zlz4hc", "-Eall-fragments,dedupe"], ["-zlzma", "-C16384", "-Eztailpacking"],
+                            ["-zzstd", "-Efragments"], ["-zdeflate", "-C8192"], ["--chunksize=8192"]]
+            for options in variants {
+                let out = tmp.sub(RawPath("mkfs-\(images.count).raw"))
+                try Shell.check(mkfs, ["--quiet", "-T0", "--all-root"] + options + [out.string, src.string])
+                images.append(out)
+            }
+        }
+        return try images.map { Array(try Data(contentsOf: URL(fileURLWithPath: $0.string))) }
+    }
+
+    func testMutatedErofsImagesAreReadOrRefusedInOneLine() throws {
+        let corpus = try seeds()
+        for seed in corpus { XCTAssertNil(try readAll(seed), "an unmutated seed must read") }
+        var rng = TestData.RNG(seed: Self.seed)
+        let start = Date()
+        var mutants = 0, refused = 0
+        while Date().timeIntervalSince(start) < Self.budget {
+            var bytes = corpus[rng.next(below: corpus.count)]
+            for _ in 0..<(1 + rng.next(below: 4)) { Self.mutate(&bytes, &rng) }
+            if let message = try readAll(bytes) {
+                refused += 1
+                XCTAssertFalse(message.contains("\n"), "a refusal is one line: \(message)")
+                XCTAssertFalse(message.isEmpty)
+            }
+            mutants += 1
+        }
+        XCTAssertGreaterThanOrEqual(mutants, Self.minimumMutants, "too few mutants in \(Self.budget) s")
+        XCTAssertGreaterThan(refused, mutants / 10, "the mutations should damage images often")
+        print("erofs reader fuzz: \(mutants) mutants, \(refused) refused, \(mutants - refused) read")
+    }
+
+    /// Reads the image fully; nil when it reads, else the refusal's
+    /// message. Any error but the reader's fails.
+    func readAll(_ bytes: [UInt8]) throws -> String? {
+        let path = tmp.sub("mutant.raw")
+        try Data(bytes).write(to: URL(fileURLWithPath: path.string))
+        do {
+            let image = try EROFSImage(range: try ImageFile(path: path.string).whole)
+            for e in try image.entries() where e.type == .file {
+                var total = 0
+                try image.readContents(of: e) { total += $0.count }
+                XCTAssertEqual(UInt64(total), e.size, e.pathString)
+            }
+            return nil
+        } catch let e as EROFSError {
+            XCTAssert(e.kind == .badImage || e.kind == .unsupportedImage, "unexpected kind \(e.kind): \(e.message)")
+            return e.message
+        }
+    }
+
+    /// One random change: a bit flipped, a byte or a little-endian word
+    /// set to an edge value, or the image cut short; a third in the
+    /// superblock, a third in the first quarter (inodes, directories,
+    /// indexes), the rest anywhere.
+    static func mutate(_ bytes: inout [UInt8], _ rng: inout TestData.RNG) {
+        guard bytes.count > 1200 else { return }
+        let regions = [1024..<1152, 0..<(bytes.count / 4), 0..<bytes.count]
+        let region = regions[rng.next(below: regions.count)]
+        let at = region.lowerBound + rng.next(below: region.count - 8)
+        let edges: [UInt64] = [0, 1, 2, 3, 0xFF, 0x7FF, 0x800, 0xFFF, 0x7FFF, 0x8000, 0xFFFF, 0x1_0000, 0x7FFF_FFFF, 0xFFFF_FFFF, UInt64.max]
+        switch rng.next(below: 5) {
+        case 0: bytes[at] ^= UInt8(1 << rng.next(below: 8))
+        case 1: bytes[at] = UInt8(truncatingIfNeeded: rng.next())
+        case 2, 3:
+            let value = edges[rng.next(below: edges.count)] &+ UInt64(rng.next(below: 3))
+            let width = [2, 4, 8][rng.next(below: 3)]
+            for i in 0..<width { bytes[at + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(i))) }
+        default: bytes.removeLast(rng.next(below: bytes.count / 2))
+        }
+    }
+}
+
+/// Crafted damage to an erofs directory that random mutations are
+/// unlikely to hit exactly: loops in the directory graph.
+final class ErofsReaderCraftedTests: PackTestCase {
+    override class var temporaryPrefix: String { "erofs-crafted" }
+
+    func refusal(_ bytes: [UInt8]) throws -> String? {
+        let path = tmp.sub("crafted.raw")
+        try Data(bytes).write(to: URL(fileURLWithPath: path.string))
+        do {
+            _ = try EROFSImage(range: try ImageFile(path: path.string).whole).entries()
+            return nil
+        } catch let e as EROFSError {
+            XCTAssertEqual(e.kind, .badImage, e.message)
+            return e.message
+        }
+    }
+
+    /// An uncompressed image whose /a lists ".", ".." and "loopdir" (the
+    /// dirents at 0, 12 and 24 of a block, the names from byte 36 on).
+    func imageWithLoopdir() throws -> (bytes: [UInt8], block: Int) {
+        let t = try TreeBuilder(root: tmp.sub("src"))
+        _ = try t.dir("a/loopdir")
+        _ = try t.file("z", "z\n")
+        let image = tmp.sub("loop.raw")
+        XCTAssert(try pack(["--filesystem", "erofs", "--comp", "none", t.root.string, image.string]).succeeded)
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: image.string)))
+        let names = Array("...loopdir".utf8)
+        let at = try XCTUnwrap((0...(bytes.count - names.count)).first { Array(bytes[$0..<$0 + names.count]) == names })
+        XCTAssertEqual(bytes[at - 36 + 8], 36, "the names start after three dirents")
+        return (bytes, at - 36)
+    }
+
+    static func putNid(_ bytes: inout [UInt8], _ at: Int, _ nid: UInt64) {
+        for i in 0..<8 { bytes[at + i] = UInt8(truncatingIfNeeded: nid >> (8 * UInt64(i))) }
+    }
+
+    func testADirectoryPointingBackAtTheRootIsRefused() throws {
+        var (bytes, block) = try imageWithLoopdir()
+        XCTAssertNil(try refusal(bytes), "the image reads before it is damaged")
+        let root = UInt64(bytes[1024 + 14]) | UInt64(bytes[1024 + 15]) << 8
+        Self.putNid(&bytes, block + 24, root)
+        let message = try XCTUnwrap(try refusal(bytes))
+        XCTAssert(message.contains("loop"), message)
+    }
+
+    func testADirectoryListingItselfIsRefused() throws {
+        var (bytes, block) = try imageWithLoopdir()
+        let own = (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[block + $1]) << (8 * UInt64($1)) }
+        Self.putNid(&bytes, block + 24, own)
+        let message = try XCTUnwrap(try refusal(bytes))
+        XCTAssert(message.contains("loop"), message)
+    }
+
+    func testANidPastTheImageIsRefused() throws {
+        var (bytes, block) = try imageWithLoopdir()
+        Self.putNid(&bytes, block + 24, UInt64(1) << 40)
+        let message = try XCTUnwrap(try refusal(bytes))
+        XCTAssert(message.contains("past the image's end"), message)
+    }
+}
