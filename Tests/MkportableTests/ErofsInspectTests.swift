@@ -9,21 +9,11 @@ import XCTest
 final class ErofsInspectTests: PackTestCase {
     override class var temporaryPrefix: String { "erofs-inspect" }
 
+    /// InspectTests' tree, changed by `edit`.
     func makeSource(_ name: RawPath = "src", _ edit: (TreeBuilder) throws -> Void = { _ in }) throws -> RawPath {
         let t = try TreeBuilder(root: tmp.sub(name))
         try Posix.chmod(t.root, 0o755)
-        _ = try t.file("etc/os-release", "ID=nixos\nPORTABLE_PREFIXES=demo\n")
-        _ = try t.file("etc/systemd/system/demo.service", "[Service]\nExecStart=/bin/true\n")
-        _ = try t.file("nix/store/aaa-demo/bin/demo", TestData.machineCode(300_000, seed: 1), mode: 0o555)
-        _ = try t.file("nix/store/aaa-demo/share/text", TestData.text(140_000, seed: 2))
-        _ = try t.file("nix/store/aaa-demo/share/random", TestData.random(70_000, seed: 3), mode: 0o600)
-        _ = try t.file("nix/store/bbb-lib/empty", [UInt8]())
-        _ = try t.sparseFile("nix/store/bbb-lib/sparse", size: 600_000, chunks: [(offset: 300_000, bytes: Array("x".utf8))])
-        _ = try t.symlink("bin/sh", to: "/nix/store/aaa-demo/bin/demo")
-        _ = try t.fifo("run/fifo")
-        _ = try t.charDevice("dev/null", major: 1, minor: 3)
-        _ = try t.blockDevice("dev/big", major: 259, minor: 70000)
-        _ = try t.dir("setgid", mode: 0o2775)
+        try InspectTests.fill(t)
         try edit(t)
         return t.root
     }

@@ -93,25 +93,15 @@ final class ErofsReaderFuzzTests: PackTestCase {
         }
     }
 
-    /// One random change: a bit flipped, a byte or a little-endian word
-    /// set to an edge value, or the image cut short; a third in the
+    /// One random change (`ReaderFuzzTests.damage`): a third in the
     /// superblock, a third in the first quarter (inodes, directories,
     /// indexes), the rest anywhere.
     static func mutate(_ bytes: inout [UInt8], _ rng: inout TestData.RNG) {
         guard bytes.count > 1200 else { return }
         let regions = [1024..<1152, 0..<(bytes.count / 4), 0..<bytes.count]
         let region = regions[rng.next(below: regions.count)]
-        let at = region.lowerBound + rng.next(below: region.count - 8)
-        let edges: [UInt64] = [0, 1, 2, 3, 0xFF, 0x7FF, 0x800, 0xFFF, 0x7FFF, 0x8000, 0xFFFF, 0x1_0000, 0x7FFF_FFFF, 0xFFFF_FFFF, UInt64.max]
-        switch rng.next(below: 5) {
-        case 0: bytes[at] ^= UInt8(1 << rng.next(below: 8))
-        case 1: bytes[at] = UInt8(truncatingIfNeeded: rng.next())
-        case 2, 3:
-            let value = edges[rng.next(below: edges.count)] &+ UInt64(rng.next(below: 3))
-            let width = [2, 4, 8][rng.next(below: 3)]
-            for i in 0..<width { bytes[at + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(i))) }
-        default: bytes.removeLast(rng.next(below: bytes.count / 2))
-        }
+        ReaderFuzzTests.damage(&bytes, at: region.lowerBound + rng.next(below: region.count - 8), &rng,
+                               edges: [0, 1, 2, 3, 0xFF, 0x7FF, 0x800, 0xFFF, 0x7FFF, 0x8000, 0xFFFF, 0x1_0000, 0x7FFF_FFFF, 0xFFFF_FFFF, UInt64.max])
     }
 }
 

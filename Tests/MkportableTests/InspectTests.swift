@@ -15,6 +15,12 @@ final class InspectTests: PackTestCase {
     /// (128 KiB blocks for the mksquashfs images), a hole, odd modes.
     func makeSource() throws -> RawPath {
         let t = try TreeBuilder(root: tmp.sub("src"))
+        try Self.fill(t)
+        return t.root
+    }
+
+    /// The source's entries (the erofs tests use it too).
+    static func fill(_ t: TreeBuilder) throws {
         _ = try t.dir("etc/systemd/system")
         _ = try t.file("etc/os-release", "ID=nixos\nPORTABLE_PREFIXES=demo\nPRETTY_NAME=\"Nix \\\"OS\\\"\"\n")
         _ = try t.file("etc/systemd/system/demo.service", "[Service]\nExecStart=/bin/true\n")
@@ -30,7 +36,6 @@ final class InspectTests: PackTestCase {
         _ = try t.charDevice("dev/null", major: 1, minor: 3)
         _ = try t.blockDevice("dev/big", major: 259, minor: 70000)
         _ = try t.dir("setgid", mode: 0o2775)
-        return t.root
     }
 
     /// The writers at hand, each as (name, arguments to make IMAGE from

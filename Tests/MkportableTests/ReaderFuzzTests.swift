@@ -124,8 +124,14 @@ final class ReaderFuzzTests: PackTestCase {
         guard bytes.count > 8 else { return }
         let tables = rng.next(below: 2) == 0
         let region = tables ? (rng.next(below: 3) == 0 ? 0..<96 : (bytes.count * 3 / 4)..<bytes.count) : 0..<bytes.count
-        let at = region.lowerBound + rng.next(below: region.count - 8)
-        let edges: [UInt64] = [0, 1, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x1_0000, 0x7FFF_FFFF, 0xFFFF_FFFF, 0x100_0000, UInt64.max]
+        damage(&bytes, at: region.lowerBound + rng.next(below: region.count - 8), &rng,
+               edges: [0, 1, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x1_0000, 0x7FFF_FFFF, 0xFFFF_FFFF, 0x100_0000, UInt64.max])
+    }
+
+    /// At byte `at` (8 bytes from the end at least): a bit flipped, a byte
+    /// or a little-endian word set to one of `edges` (plus 0...2), or the
+    /// image cut short. The erofs fuzz test uses it too.
+    static func damage(_ bytes: inout [UInt8], at: Int, _ rng: inout TestData.RNG, edges: [UInt64]) {
         switch rng.next(below: 5) {
         case 0: bytes[at] ^= UInt8(1 << rng.next(below: 8))
         case 1: bytes[at] = UInt8(truncatingIfNeeded: rng.next())
