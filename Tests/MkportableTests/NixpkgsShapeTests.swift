@@ -206,6 +206,54 @@ final class NixpkgsShapeTests: XCTestCase {
         XCTAssertTrue(err.contains("portableService: overrideAttrs: postInstall is not an argument of portableService"), err)
     }
 
+    /// passthru.tests.rebuild builds the image a second time with the same
+    /// inputs, so a nondeterministic store path in the closure is the same
+    /// in both builds; what can differ is the build itself. Here the
+    /// builder is made nondeterministic on purpose: a wrapper around
+    /// mkportable that, building, adds a symlink /etc/build-id to a fresh
+    /// random name (as a build recording a random id or the time would) and
+    /// passes everything else through. The rebuild test must fail, and its
+    /// log must hold `mkportable diff`'s summary naming that path.
+    static let flakyBody = """
+    let
+      bb = "${pkgs.busybox}/bin/busybox";
+      flaky = pkgs.writeScriptBin "mkportable" ''
+        #!${bb} sh
+        # Building (no arguments). Nix 2.8 points NIX_ATTRS_JSON_FILE outside
+        # the sandbox; inside, the attributes are $NIX_BUILD_TOP/.attrs.json.
+        if [ $# -eq 0 ]; then
+          id=$(${bb} cat /proc/sys/kernel/random/uuid)
+          ${bb} sed -e 's|"symlinks":\\[\\]|"symlinks":[{"object":"/run/build-ID","symlink":"/etc/build-id"}]|' \\
+            -e "s|/run/build-ID|/run/build-$id|" "$NIX_BUILD_TOP/.attrs.json" > "$NIX_BUILD_TOP/flaky-attrs.json"
+          export NIX_ATTRS_JSON_FILE="$NIX_BUILD_TOP/flaky-attrs.json"
+        fi
+        exec ${pkgs.buildPackages.mkportable}/bin/mkportable "$@"
+      '';
+      img = (pkgs.portableService.override { mkportable = flaky; }) {
+        pname = "flaky";
+        version = "1.0";
+        units = [ (unit pkgs "flaky") ];
+      };
+    in
+    {
+      inherit img;
+      rebuild = img.passthru.tests.rebuild;
+    }
+    """
+
+    func testRebuildOfDifferingBuildsFailsAndSaysWhy() throws {
+        try requireNix()
+        let image = try build(Self.flakyBody, ["img"])["img"]! + "/flaky_1.0.raw"
+        let link = try Shell.check("unsquashfs", ["-lln", image, "etc/build-id"]).stdoutText
+        XCTAssertTrue(link.contains("etc/build-id -> /run/build-"), "the wrapper must have added the link: \(link)")
+        let r = try Shell.run("nix-build", ["--no-out-link", "-E", expression(Self.flakyBody), "-A", "rebuild"] + arguments + NixTests.nixOptions)
+        XCTAssertFalse(r.succeeded, "two differing builds must fail the rebuild test: \(r.summary)")
+        let log = r.stderrText
+        XCTAssertTrue(log.contains("two builds of flaky_1.0.raw differ"), log)
+        XCTAssertTrue(log.contains("/flaky_1.0.raw differ: 1 difference in the tree"), "diff's summary: \(log)")
+        XCTAssertTrue(log.contains("/etc/build-id: target /run/build-"), "diff names the differing path: \(log)")
+    }
+
     // MARK: cross
 
     static let crossBody = """
