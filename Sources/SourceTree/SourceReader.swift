@@ -108,29 +108,65 @@ public struct SourceReader: ~Copyable {
             }
             return
         }
-        let n: Int
+        let n = try pread(buf, count, at: offset)
+        if n < count { throw shrank(endingAt: offset + UInt64(n)) }
+    }
+
+    /// Reads the file's last `count` bytes (`offset + count` is the scanned
+    /// size) into `buf`, which must have room for one byte more, and checks
+    /// the end of the file in the same system call: the read asks for that
+    /// extra byte, and must find end of file instead. So a file read this
+    /// way needs no `checkEnd`, which would cost two more system calls
+    /// (a tree of small files has one read per file: docs/performance.md).
+    public func readLast(into buf: UnsafeMutableRawPointer, count: Int, at offset: UInt64) throws(SourceTreeError) {
+        precondition(offset + UInt64(count) == expectedSize, "readLast must end at the scanned size")
+        if inline != nil { return try read(into: buf, count: count, at: offset) }
+        // A regular file reads short only at its end: one pread that
+        // returns `count` bytes of the `count + 1` asked for has read the
+        // rest of the file and found its end. Otherwise read on as `read`
+        // does, then look past the end as `checkEnd` does.
+        let first: Int
         do {
-            n = try Posix.preadFully(fd, buf, count, offset)
+            first = try Posix.retryingEINTR { Glibc.pread(fd, buf, count + 1, off_t(offset)) }
         } catch {
             throw SourceTreeError("\(displayPath): read failed at byte \(offset) (\(error))")
         }
-        if n < count {
-            throw SourceTreeError("\(displayPath): file shrank while being read (expected \(expectedSize) bytes, found end of file at \(offset + UInt64(n))); do not modify the source while the image is written", kind: .sourceChanged)
-        }
+        if first > count { throw overrun() }
+        if first == count { return }
+        try read(into: buf + first, count: count - first, at: offset + UInt64(first))
+        try checkEnd()
     }
 
-    /// Throws if the file's size is no longer the scanned size.
+    /// Throws if the file reads past its scanned size: for a file whose
+    /// last bytes were read with `read`, not `readLast` (a file of whole
+    /// blocks, an empty one, or a twin found by its hash).
     public func checkEnd() throws(SourceTreeError) {
         if inline != nil { return }
-        var st = stat()
-        if fstat(fd, &st) == 0 && UInt64(st.st_size) != expectedSize {
-            throw SourceTreeError("\(displayPath): file changed size while being read (expected \(expectedSize) bytes, now \(st.st_size)); do not modify the source while the image is written", kind: .sourceChanged)
-        }
         // A file can hold more than its stated size (procfs, sysfs): one
         // byte past the end must read as end of file.
         var byte: UInt8 = 0
-        if pread(fd, &byte, 1, off_t(expectedSize)) > 0 {
-            throw SourceTreeError("\(displayPath): has more data than its size of \(expectedSize) bytes (a /proc or /sys file, or one still being written); copy it into a regular file first")
+        if try pread(&byte, 1, at: expectedSize) > 0 { throw overrun() }
+    }
+
+    private func pread(_ buf: UnsafeMutableRawPointer, _ count: Int, at offset: UInt64) throws(SourceTreeError) -> Int {
+        do {
+            return try Posix.preadFully(fd, buf, count, offset)
+        } catch {
+            throw SourceTreeError("\(displayPath): read failed at byte \(offset) (\(error))")
         }
+    }
+
+    private func shrank(endingAt end: UInt64) -> SourceTreeError {
+        SourceTreeError("\(displayPath): file shrank while being read (expected \(expectedSize) bytes, found end of file at \(end)); do not modify the source while the image is written", kind: .sourceChanged)
+    }
+
+    /// Data past the scanned size: the file grew (its size says so), or it
+    /// is one whose size does not count its bytes.
+    private func overrun() -> SourceTreeError {
+        var st = stat()
+        if fstat(fd, &st) == 0 && UInt64(st.st_size) != expectedSize {
+            return SourceTreeError("\(displayPath): file changed size while being read (expected \(expectedSize) bytes, now \(st.st_size)); do not modify the source while the image is written", kind: .sourceChanged)
+        }
+        return SourceTreeError("\(displayPath): has more data than its size of \(expectedSize) bytes (a /proc or /sys file, or one still being written); copy it into a regular file first")
     }
 }

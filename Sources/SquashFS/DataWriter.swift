@@ -204,12 +204,13 @@ final class DataWriter {
         let off = size / UInt64(blockSize) * UInt64(blockSize)
         let tail = Int(size - off)
         let bytes = finder.tailBuffer
-        try sourced { () throws(SourceTreeError) in try reader.read(into: bytes, count: tail, at: off) }
+        // The tail is shorter than the block-sized buffer, so the byte
+        // `readLast` reads past it to find the end of the file fits.
+        try sourced { () throws(SourceTreeError) in try reader.readLast(into: bytes, count: tail, at: off) }
         var x86 = x86
         if off == 0 {
             if let twin = try finder.twin(ofSmallFile: i, count: tail) {
                 duplicateOf[i] = Int32(twin)
-                try sourced { () throws(SourceTreeError) in try reader.checkEnd() }
                 advance(size)
                 return
             }
@@ -219,7 +220,6 @@ final class DataWriter {
         let (fragment, offset) = try packer.append(bytes, tail, x86: x86)
         layouts[i].fragment = fragment
         layouts[i].fragmentOffset = offset
-        try sourced { () throws(SourceTreeError) in try reader.checkEnd() }
         advance(UInt64(tail))
     }
 
