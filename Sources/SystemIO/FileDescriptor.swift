@@ -49,10 +49,7 @@ extension FileDescriptor {
     /// met on the way fails with ELOOP or ENOTDIR; "..", an absolute path
     /// or an empty one with EXDEV. Paths longer than PATH_MAX take the walk.
     public static func openBeneath(_ path: [UInt8], _ flags: Int32, mode: mode_t = 0, in dir: Int32) throws(Errno) -> FileDescriptor {
-        let components = path.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true)
-        if path.first == UInt8(ascii: "/") || components.isEmpty || components.contains(where: { $0.elementsEqual([0x2E, 0x2E]) }) {
-            throw Errno(EXDEV)
-        }
+        if !isRelativeBelow(path) { throw Errno(EXDEV) }
         if path.count < Posix.longPath {
             do {
                 let fd = try Posix.retryingEINTR { Posix.withCString(path) { cposix_openat_beneath(dir, $0, flags, UInt32(mode)) } }
@@ -62,7 +59,28 @@ extension FileDescriptor {
                 guard error.code == ENOSYS || error.code == EPERM else { throw error }
             }
         }
+        let components = path.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true)
         return try openBeneathByWalk(components, flags, mode: mode, in: dir)
+    }
+
+    /// Not absolute, at least one component, none of them "..": what
+    /// `openBeneath` accepts. One pass over the bytes: the writer opens
+    /// every source file this way, and splitting each path into an array
+    /// of components first was most of the cost of the call.
+    static func isRelativeBelow(_ path: [UInt8]) -> Bool {
+        let slash = UInt8(ascii: "/"), dot = UInt8(ascii: ".")
+        if path.first == slash { return false }
+        return path.withUnsafeBufferPointer { p in
+            var named = false
+            var start = 0
+            for i in 0...p.count where i == p.count || p[i] == slash {
+                let length = i - start
+                if length == 2 && p[start] == dot && p[start + 1] == dot { return false }
+                if length > 0 { named = true }
+                start = i + 1
+            }
+            return named
+        }
     }
 
     /// The walk `openBeneath` falls back on: each directory opened O_PATH |

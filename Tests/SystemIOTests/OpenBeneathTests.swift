@@ -70,4 +70,19 @@ final class OpenBeneathTests: XCTestCase {
             }
         }
     }
+
+    /// The one-pass check against the rule it replaced: split at "/"
+    /// (empty parts dropped), refused when absolute, empty or holding "..".
+    func testTheBytewiseCheckMatchesSplitting() {
+        let paths = ["a", "a/b", "a//b", "a/", "a/b/", "..", "../a", "a/..", "a/../b", "...", "..a", "a..",
+                     "a/..b", "a/b..", ".", "./a", "a/./b", "", "/", "//", "/a", "a/.. /b", ". .", "../", "a/.../b"]
+        for path in paths {
+            let bytes = Array(path.utf8)
+            let parts = bytes.split(separator: UInt8(ascii: "/"))
+            let expected = bytes.first != UInt8(ascii: "/") && !parts.isEmpty && !parts.contains { $0.elementsEqual("..".utf8) }
+            XCTAssertEqual(FileDescriptor.isRelativeBelow(bytes), expected, "«\(path)»")
+        }
+        XCTAssertFalse(FileDescriptor.isRelativeBelow(Array("a/..".utf8)))
+        XCTAssertTrue(FileDescriptor.isRelativeBelow(Array("a/...".utf8)))
+    }
 }
