@@ -27,17 +27,22 @@ struct TailPlace {
 /// gained less on the benchmark closure and cost the 200,000-file tree 28%
 /// more inode table.
 enum TailOrder {
-    /// One tail's sort key.
+    /// One tail's sort key. The name's bytes live in one buffer shared by
+    /// all keys (`start..<end`), so a key is plain data: the sorts below
+    /// compare keys millions of times on a tree of small files, and a key
+    /// holding its own array paid reference counting on every comparison.
     private struct Key {
-        var name: [UInt8]
+        var start: Int
+        var stemEnd: Int
+        var extStart: Int
+        var end: Int
         var directory: Int32
         var parent: Int32
         var group: Int32 = 0
-        var stem: UInt16
-        var ext: UInt16
         var machineCode: Bool
 
-        init(_ place: TailPlace, machineCode: Bool) {
+        /// `place`'s key, its name stored from `start` of the shared buffer.
+        init(_ place: TailPlace, at start: Int, machineCode: Bool) {
             let dot = UInt8(ascii: ".")
             let name = place.name
             var stem = 1
@@ -45,51 +50,61 @@ enum TailOrder {
             var ext = name.count
             while ext > stem && name[ext - 1] != dot { ext -= 1 }
             ext = ext > stem ? ext - 1 : name.count
-            self.name = name
+            self.start = start
+            stemEnd = start + stem
+            extStart = start + ext
+            end = start + name.count
             directory = place.directory
             parent = place.parent
-            self.stem = UInt16(stem)
-            self.ext = UInt16(ext)
             self.machineCode = machineCode
         }
 
-        var stemBytes: ArraySlice<UInt8> { name[..<Int(stem)] }
-        var extBytes: ArraySlice<UInt8> { name[Int(ext)...] }
-
         /// Order by (stem, directory), against `other`'s stem in
         /// `directory`; 0 when equal.
-        func compare(stemOf other: Key, directory: Int32) -> Int {
-            let c = TailOrder.compare(stemBytes, other.stemBytes)
+        func compare(stemOf other: Key, directory: Int32, in names: UnsafePointer<UInt8>) -> Int {
+            let c = TailOrder.compare(names, start..<stemEnd, other.start..<other.stemEnd)
             return c != 0 ? c : Int(self.directory) - Int(directory)
         }
     }
 
     /// Sorts `tails` (file indices in data order) into similarity order.
     static func similarityOrder(_ tails: [Int32], x86: Set<Int32>, places: (Int) -> TailPlace) -> [Int32] {
+        if tails.isEmpty { return [] }
+        var names: [UInt8] = []
         var keys: [Key] = []
         keys.reserveCapacity(tails.count)
-        for t in tails { keys.append(Key(places(Int(t)), machineCode: x86.contains(t))) }
+        for t in tails {
+            let place = places(Int(t))
+            keys.append(Key(place, at: names.count, machineCode: x86.contains(t)))
+            names.append(contentsOf: place.name)
+        }
+        let order = names.withUnsafeBufferPointer { names in sorted(&keys, names: names.baseAddress!) }
+        return order.map { tails[Int($0)] }
+    }
+
+    /// The two sorts of `similarityOrder`, over positions in `keys`.
+    private static func sorted(_ keys: inout [Key], names: UnsafePointer<UInt8>) -> [Int32] {
         // Runs of one (stem, directory) in (stem, directory, data order).
-        var order = Array(0..<Int32(tails.count))
+        var order = Array(0..<Int32(keys.count))
         keys.withUnsafeBufferPointer { keys in
             order.sort { p, q in
-                let c = keys[Int(p)].compare(stemOf: keys[Int(q)], directory: keys[Int(q)].directory)
+                let c = keys[Int(p)].compare(stemOf: keys[Int(q)], directory: keys[Int(q)].directory, in: names)
                 return c != 0 ? c < 0 : p < q
             }
         }
-        assignGroups(&keys, order: order)
+        assignGroups(&keys, order: order, names: names)
         keys.withUnsafeBufferPointer { keys in
             order.sort { p, q in
                 let a = keys[Int(p)], b = keys[Int(q)]
                 if a.machineCode != b.machineCode { return a.machineCode }
                 if a.group != b.group { return a.group < b.group }
                 if a.directory != b.directory { return a.directory < b.directory }
-                let d = compare(a.extBytes, b.extBytes)
+                let d = compare(names, a.extStart..<a.end, b.extStart..<b.end)
                 if d != 0 { return d < 0 }
                 return p < q  // tails are in data order: the index breaks ties
             }
         }
-        return order.map { tails[Int($0)] }
+        return order
     }
 
     /// Sets each key's group: the first tail (in data order) of its
@@ -97,11 +112,11 @@ enum TailOrder {
     /// run in the parent directory. `order` sorts the keys by (stem,
     /// directory, data order); parents rank before their children, so the
     /// parent run's group is set before it is looked up.
-    private static func assignGroups(_ keys: inout [Key], order: [Int32]) {
+    private static func assignGroups(_ keys: inout [Key], order: [Int32], names: UnsafePointer<UInt8>) {
         var runFirst = [Int32](repeating: 0, count: order.count)  // by position in `order`
         for j in order.indices {
             let same = j > 0 && keys[Int(order[j - 1])].compare(stemOf: keys[Int(order[j])],
-                                                                directory: keys[Int(order[j])].directory) == 0
+                                                                directory: keys[Int(order[j])].directory, in: names) == 0
             runFirst[j] = same ? runFirst[j - 1] : Int32(j)
         }
         for j in order.indices where runFirst[j] == Int32(j) {
@@ -113,9 +128,9 @@ enum TailOrder {
                 var lo = 0, hi = order.count
                 while lo < hi {
                     let mid = (lo + hi) / 2
-                    if keys[Int(order[mid])].compare(stemOf: k, directory: k.parent) < 0 { lo = mid + 1 } else { hi = mid }
+                    if keys[Int(order[mid])].compare(stemOf: k, directory: k.parent, in: names) < 0 { lo = mid + 1 } else { hi = mid }
                 }
-                if lo < order.count && keys[Int(order[lo])].compare(stemOf: k, directory: k.parent) == 0 {
+                if lo < order.count && keys[Int(order[lo])].compare(stemOf: k, directory: k.parent, in: names) == 0 {
                     group = keys[Int(order[lo])].group
                 }
             }
@@ -127,14 +142,11 @@ enum TailOrder {
         }
     }
 
-    /// Bytewise order, then length; the sign of the result.
-    fileprivate static func compare(_ a: ArraySlice<UInt8>, _ b: ArraySlice<UInt8>) -> Int {
-        a.withUnsafeBytes { x in
-            b.withUnsafeBytes { y in
-                let n = min(x.count, y.count)
-                let c = n == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, n)
-                return c != 0 ? Int(c) : x.count - y.count
-            }
-        }
+    /// Bytewise order, then length, of two ranges of `names`; the sign of
+    /// the result.
+    fileprivate static func compare(_ names: UnsafePointer<UInt8>, _ a: Range<Int>, _ b: Range<Int>) -> Int {
+        let n = min(a.count, b.count)
+        let c = n == 0 ? 0 : memcmp(names + a.lowerBound, names + b.lowerBound, n)
+        return c != 0 ? Int(c) : a.count - b.count
     }
 }
