@@ -6,7 +6,7 @@ import statistics
 
 from .common import MB, entries
 from .measure import background
-from .tools import ANCHOR, SETTINGS, TOOLS, title
+from .tools import ANCHOR, MKSQUASHFS, SETTINGS, TOOLS, title
 
 
 def fmt_s(v):
@@ -93,6 +93,8 @@ def case_block(w, case, bench):
         if TOOLS[m.tool].mkportable:
             for line in image_notes(m):
                 w(line)
+    for line in versus_mksquashfs(group):
+        w(line)
     bgs = [b for m in group for b in background(m.samples)]
     if bgs and statistics.median(bgs) > 10:
         w(f"- Noisy: other processes used a median {statistics.median(bgs):.0f}% of the CPUs during these runs "
@@ -100,6 +102,28 @@ def case_block(w, case, bench):
     w("- wall s per run: " + "; ".join(
         f"{title(m.tool)}: " + ", ".join(f"{s['wall']:.2f}" for s in m.samples) for m in group))
     w("")
+
+
+def versus_mksquashfs(group):
+    """Each mkportable run of the group against each mksquashfs of it (4.5.1
+    and the anchors' 4.7.5), in wall, CPU and peak RSS: the ratio of
+    medians, then the median of the per-round ratios and each round's (the
+    rounds rotate the tool order, so a slow spell of the host hits both runs
+    of a round)."""
+    ok = [m for m in group if m.samples and not m.error]
+    out = []
+    for a in (m for m in ok if TOOLS[m.tool].mkportable):
+        for b in (m for m in ok if m.tool in MKSQUASHFS):
+            parts = []
+            for field, label in (("wall", "wall"), ("cpu", "CPU"), ("rss", "peak RSS")):
+                text = f"{label} {fmt_ratio(a.median(field), b.median(field))}×"
+                if len(a.samples) == len(b.samples) > 1:
+                    per = [x[field] / y[field] for x, y in zip(a.samples, b.samples)]
+                    text += f" (per round: median {statistics.median(per):.3f}×; " + ", ".join(
+                        f"{r:.3f}" for r in per) + ")"
+                parts.append(text)
+            out.append(f"- {title(a.tool)} / {title(b.tool)}: " + "; ".join(parts) + ".")
+    return out
 
 
 def verity_block(w, case, bench):
