@@ -44,6 +44,8 @@ examples:
   scripts/bench                              # everything, 3 runs (~30 min)
   scripts/bench --build-commit HEAD          # the same, for the committed code
   scripts/bench --cases verity-zstd,verity-xz --runs 5   # what verity costs
+  scripts/bench --cases closure-xz,closure-zstd,small-xz,threads-closure,threads-small --runs 3
+                                             # issue 23's cases (docs/performance.md)
   scripts/bench --cases closure-zstd,small-xz --runs 5 --output /tmp/b.md
 """)
     ap.add_argument("--cases", default=",".join(names),
