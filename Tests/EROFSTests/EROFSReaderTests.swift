@@ -9,18 +9,7 @@ import TestSupport
 /// and the layouts its options make), Debian's mkfs.erofs 1.5 and this
 /// project's writer: what it reads must be the source tree and what
 /// fsck.erofs --extract of erofs-utils 1.9.3 finds in the same image.
-final class EROFSReaderTests: XCTestCase {
-    var scratch = ""
-
-    override func setUpWithError() throws {
-        scratch = NSTemporaryDirectory() + "erofs-reader-\(getpid())-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-    }
-
-    override func tearDown() {
-        try? FileManager.default.removeItem(atPath: scratch)
-    }
-
+final class EROFSReaderTests: ScratchTestCase {
     /// mkfs.erofs options, each a layout the reader must handle, and what
     /// the reader must find in that image (`Self.layouts`).
     static let mkfsOptions: [(String, [String], Set<String>)] = [
