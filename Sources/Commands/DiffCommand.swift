@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import EROFS
 import ImageReading
 import SquashFS
 
@@ -12,7 +13,7 @@ enum DiffCommand {
     static let help = """
     Usage: mkportable diff [--json] A B
 
-    Compares two images (squashfs, or DDIs holding one) and says why they
+    Compares two images (squashfs or erofs, or DDIs holding one) and says why they
     differ: paths added and removed; type, mode, owner, size, content (with
     the first differing byte of the file), link target and device number of
     the others; and when the trees are the same, what differs in the
@@ -74,17 +75,31 @@ struct DiffReport {
             try TreeComparison(ia.fileSystem, ea, ib.fileSystem, eb, threads: DiffCommand.processors)
         } }
         self.tree = tree
-        if let sa = ia.fileSystem as? SquashFSImage, let sb = ib.fileSystem as? SquashFSImage {
-            encoding = SquashFSComparison.encoding(sa, ea, sb, eb, pairs: tree.chunkPairs)
-        }
+        encoding = Self.encoding(ia.fileSystem, ea, ib.fileSystem, eb, pairs: tree.chunkPairs)
         whereA = Self.locate(offset, in: ia, entries: ea, other: ib)
         whereB = Self.locate(offset, in: ib, entries: eb, other: ia)
         let start = ia.fileSystem.range.offset
         // The bytes of blocks found equal in place are not read again.
         let known = tree.equalInPlace(offsetA: start, offsetB: ib.fileSystem.range.offset)
-        if offset >= start && offset < start + 96, let next = try Self.firstDifference(a, b, from: start + 96, knownEqual: known) {
+        // squashfs's superblock is bytes 0..<96, erofs's 1024..<1152.
+        let superblock: Range<UInt64> = ia.fileSystem is EROFSImage ? 1024..<1152 : 0..<96
+        if offset >= start + superblock.lowerBound && offset < start + superblock.upperBound,
+           let next = try Self.firstDifference(a, b, from: start + superblock.upperBound, knownEqual: known) {
             beyondSuperblock = (next, Self.locate(next, in: ia, entries: ea, other: ib), Self.locate(next, in: ib, entries: eb, other: ia))
         }
+    }
+
+    /// How the two file systems encode their trees differently, in their
+    /// format's terms; for two formats, that alone.
+    static func encoding(_ a: any FileSystemImage, _ ea: [ImageEntry], _ b: any FileSystemImage, _ eb: [ImageEntry],
+                         pairs: [ChunkPair]) -> [EncodingDifference] {
+        if let sa = a as? SquashFSImage, let sb = b as? SquashFSImage {
+            return SquashFSComparison.encoding(sa, ea, sb, eb, pairs: pairs)
+        }
+        if let xa = a as? EROFSImage, let xb = b as? EROFSImage {
+            return EROFSComparison.encoding(xa, ea, xb, eb, pairs: pairs)
+        }
+        return [EncodingDifference(kind: "filesystem", detail: "A is \(a.format), B is \(b.format)")]
     }
 
     /// What byte `offset` of the file holds: in the file system (in its
@@ -101,8 +116,10 @@ struct DiffReport {
             return "past the end of the file (\(range.length) bytes)"
         }
         let inside = offset - range.offset
+        let partition = range.offset > 0 ? " (byte \(inside) of the root partition)" : ""
+        if let erofs = image.fileSystem as? EROFSImage { return erofs.describe(offset: inside, entries: entries) + partition }
         guard let squashfs = image.fileSystem as? SquashFSImage else { return "byte \(inside) of the file system" }
-        return squashfs.describe(offset: inside, entries: entries, comparedWith: other.fileSystem as? SquashFSImage) + (range.offset > 0 ? " (byte \(inside) of the root partition)" : "")
+        return squashfs.describe(offset: inside, entries: entries, comparedWith: other.fileSystem as? SquashFSImage) + partition
     }
 
     /// The first byte at which the two files differ, nil when they are

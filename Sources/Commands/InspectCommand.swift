@@ -14,9 +14,10 @@ enum InspectCommand {
     static let help = """
     Usage: mkportable inspect [--json] IMAGE
 
-    Shows what IMAGE (a squashfs image, or a DDI whose root partition holds
-    one) contains: the file system's settings (compressor and options, block
-    size, sizes, inode count, time stamp, flags); for a portable service its
+    Shows what IMAGE (a squashfs or erofs image, or a DDI whose root
+    partition holds one) contains: the file system's settings (compressor
+    and options, block size, sizes, inode count, time stamp, flags or
+    features); for a portable service its
     os-release fields, its unit files and which of them `portablectl attach`
     would attach for the image's file name, and the store paths of its
     closure; its dm-verity data (checked as `mkportable verify` does).

@@ -79,6 +79,44 @@ final class ErofsInspectTests: PackTestCase {
         XCTAssertEqual(itself.status, 0, itself.summary)
     }
 
+    /// Two erofs images of one tree made to differ in exactly one way
+    /// (mkfs.erofs's time, its compressor): each difference is classified,
+    /// and the first differing byte after the superblock is named.
+    func testErofsEncodingDifferencesAreClassified() throws {
+        guard let mkfs = ReferenceTools.path("mkfs.erofs") else { throw XCTSkip("mkfs.erofs 1.9.3 is not at hand") }
+        let source = try makeSource()
+        func make(_ name: String, _ options: [String]) throws -> RawPath {
+            let image = tmp.sub(RawPath(name))
+            try Shell.check(mkfs, ["--quiet", "--all-root", "-Uclear"] + options + [image.string, source.string])
+            return image
+        }
+        let a = try make("a.raw", ["-T0", "-zlz4hc"]), time = try make("t.raw", ["-T7", "-zlz4hc"])
+        let lzma = try make("l.raw", ["-T0", "-zlzma"])
+        func encoding(_ x: RawPath, _ y: RawPath) throws -> (Set<String>, [String: Any]) {
+            let r = try runLimited(try MkportableBinary.path(), ["diff", "--json", x.string, y.string])
+            XCTAssertEqual(r.status, 1, r.summary)
+            let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any])
+            XCTAssertEqual(json["sameContent"] as? Bool, true, r.summary)
+            return (Set((json["encoding"] as? [[String: Any]] ?? []).compactMap { $0["kind"] as? String }), json)
+        }
+        let (byTime, timeJSON) = try encoding(a, time)
+        XCTAssertEqual(byTime, ["timestamps"])
+        XCTAssertEqual((timeJSON["firstDifference"] as? [String: Any])?["a"] as? String, "the superblock's checksum field")
+        let (byCompressor, _) = try encoding(a, lzma)
+        XCTAssert(byCompressor.isSuperset(of: ["compressor", "flags", "size"]), "\(byCompressor)")
+        let changed = try makeSource("src2") { t in _ = try t.file("nix/store/bbb-lib/empty", "now one line\n") }
+        let c = tmp.sub("c.raw")
+        try Shell.check(mkfs, ["--quiet", "--all-root", "-Uclear", "-T0", "-zlz4hc", c.string, changed.string])
+        let r = try runLimited(try MkportableBinary.path(), ["diff", "--json", a.string, c.string])
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any], r.summary)
+        let after = try XCTUnwrap(json["firstDifferenceAfterSuperblock"] as? [String: Any], r.summary)
+        // The file's new inline data moves the inodes after it, so the
+        // first change after the superblock is a directory entry's nid or
+        // an inode; either way it is named by path.
+        let named = after["a"] as? String ?? ""
+        XCTAssert(named.contains("the directory /") || named.contains("inode of /"), "\(after)")
+    }
+
     func testInspectOfAnErofsDDIReadsItsRootPartition() throws {
         let source = try makeSource()
         let image = tmp.sub("demo_1.0.raw")

@@ -1,14 +1,5 @@
 import ImageReading
 
-/// One way two squashfs images encode their trees differently, as `diff`
-/// reports it when the bytes differ. `kind` is one of the documented
-/// JSON kinds: compressor, blockSize, flags, timestamps, dataOrder,
-/// fragments, compressedBytes, metadata, size.
-public struct EncodingDifference: Sendable {
-    public var kind: String
-    public var detail: String
-}
-
 /// Classifies how two squashfs images differ in encoding: the settings in
 /// their superblocks and options blocks, their time stamps, where their
 /// data lies, how tails are packed, blocks holding the same data but
@@ -18,7 +9,7 @@ public enum SquashFSComparison {
                                 pairs: [ChunkPair]) -> [EncodingDifference] {
         var out = settings(a, b)
         out += timestamps(a, entriesA, b, entriesB)
-        out += data(pairs, sameCodec: a.storageCodec == b.storageCodec && a.blockSize == b.blockSize)
+        out += DataEncoding.differences(pairs, sameCodec: a.storageCodec == b.storageCodec && a.blockSize == b.blockSize)
         out += metadata(a, b)
         if a.range.length != b.range.length {
             out.append(EncodingDifference(kind: "size", detail: "the images are \(a.range.length) and \(b.range.length) bytes (bytes_used \(a.superblock.bytesUsed) and \(b.superblock.bytesUsed))"))
@@ -48,11 +39,7 @@ public enum SquashFSComparison {
         if a.superblock.modificationTime != b.superblock.modificationTime {
             parts.append("the superblock's modification time \(a.superblock.modificationTime) vs \(b.superblock.modificationTime)")
         }
-        let mtimes = Dictionary(entriesB.map { ($0.path, $0.mtime) }, uniquingKeysWith: { x, _ in x })
-        let changed = entriesA.filter { e in mtimes[e.path].map { $0 != e.mtime } ?? false }
-        if let first = changed.first {
-            parts.append("\(changed.count) entries' mtimes (first \(first.pathString): \(first.mtime) vs \(mtimes[first.path]!))")
-        }
+        if let entries = DataEncoding.changedTimes(entriesA, entriesB) { parts.append(entries) }
         return parts.isEmpty ? [] : [EncodingDifference(kind: "timestamps", detail: parts.joined(separator: "; "))]
     }
 

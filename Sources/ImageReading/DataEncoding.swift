@@ -1,9 +1,23 @@
-import ImageReading
+/// One way two images encode their trees differently, as `diff` reports
+/// it when the bytes differ. `kind` is one of the documented JSON kinds:
+/// compressor, blockSize, flags, timestamps, dataOrder, fragments,
+/// compressedBytes, metadata, size.
+public struct EncodingDifference: Sendable {
+    public var kind: String
+    public var detail: String
 
-/// The data half of `SquashFSComparison`: what the chunk pairs of equal
-/// files say about where and how their data is stored.
-extension SquashFSComparison {
-    static func data(_ pairs: [ChunkPair], sameCodec: Bool) -> [EncodingDifference] {
+    public init(kind: String, detail: String) {
+        self.kind = kind
+        self.detail = detail
+    }
+}
+
+/// What the chunk pairs of equal files say about where and how two images
+/// store their data, whatever the format: blocks in another order, tails
+/// packed differently into shared (fragment) blocks, the same data
+/// compressed to other bytes under the same codec.
+public enum DataEncoding {
+    public static func differences(_ pairs: [ChunkPair], sameCodec: Bool) -> [EncodingDifference] {
         var out: [EncodingDifference] = []
         var recompressed = 0, blocks = 0
         var firstRecompressed: ChunkPair?
@@ -40,6 +54,15 @@ extension SquashFSComparison {
             out.append(EncodingDifference(kind: "compressedBytes", detail: "\(recompressed) of \(blocks) data blocks hold the same data compressed to other bytes with the same compressor, options and block size: the compression library's output differs (another release of it, or other per-block choices); first: \(name(p.a)) of \(p.path), \(p.a.storedSize) vs \(p.b.storedSize) bytes"))
         }
         return out
+    }
+
+    /// How many paths in both have another mtime, and the first of them;
+    /// nil when none has.
+    public static func changedTimes(_ entriesA: [ImageEntry], _ entriesB: [ImageEntry]) -> String? {
+        let mtimes = Dictionary(entriesB.map { ($0.path, $0.mtime) }, uniquingKeysWith: { x, _ in x })
+        let changed = entriesA.filter { e in mtimes[e.path].map { $0 != e.mtime } ?? false }
+        guard let first = changed.first else { return nil }
+        return "\(changed.count) entries' mtimes (first \(first.pathString): \(first.mtime) vs \(mtimes[first.path]!))"
     }
 
     static func isFragment(_ c: StoredChunk) -> Bool {
