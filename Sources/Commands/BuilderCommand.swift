@@ -107,7 +107,7 @@ enum BuilderCommand {
 
         try makeDirectory(outDir)
         let imagePath = outDir.hasSuffix("/") ? outDir + spec.imageFileName : outDir + "/" + spec.imageFileName
-        let fileSystem = fileSystem(spec, mtime: options.mtime)
+        let fileSystem = fileSystem(spec, mtime: options.mtime, jobs: options.jobs)
         // The output directory is the build's own: whatever is there is replaced.
         let written = try ImageOutput.write(root: root, image: imagePath, options: options,
                                             publishing: Publishing(replace: true, environment: environment),
@@ -164,11 +164,12 @@ enum BuilderCommand {
         return Job(attrsPath: attrs, outDir: out, graphDir: graphDir ?? dirname(attrs), progress: true)
     }
 
-    /// The writer the spec chose; erofs stamps the same mtime squashfs would.
-    static func fileSystem(_ spec: ImageSpec, mtime: UInt32) -> ImageOutput.FileSystem {
+    /// The writer the spec chose; erofs stamps the same mtime squashfs
+    /// would and compresses on as many threads.
+    static func fileSystem(_ spec: ImageSpec, mtime: UInt32, jobs: Int) -> ImageOutput.FileSystem {
         switch spec.fileSystem {
         case .squashfs: return .squashfs
-        case .erofs(let compression): return .erofs(EROFSOptions(compression: compression, mtime: UInt64(mtime)))
+        case .erofs(let compression): return .erofs(EROFSOptions(compression: compression, mtime: UInt64(mtime), jobs: jobs))
         }
     }
 

@@ -50,14 +50,14 @@ enum ImageOutput {
         func seed(root: Directory, options: ImageOptions) -> [UInt8] {
             let seed = VeritySeed.seed(root: root, options: options)
             guard case .erofs(let e) = self else { return seed }
-            return SHA256.hmac(key: seed, message: Array("erofs \(e.compression) \(e.mtime)".utf8))
+            return SHA256.hmac(key: seed, message: Array("erofs \(e.compression) \(e.mtime) \(e.pclusterSize)".utf8))
         }
 
         /// The settings as the summary line shows them.
         func settings(_ options: ImageOptions) -> [String] {
             switch self {
             case .squashfs: return [options.compressor.description, "block size \(options.blockSize)"]
-            case .erofs(let e): return ["erofs \(e.compression)", "block size 4096"]
+            case .erofs(let e): return ["erofs \(e.compression)", "block size 4096", "pcluster \(e.pclusterSize)"]
             }
         }
     }

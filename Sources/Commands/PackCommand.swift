@@ -24,6 +24,9 @@ enum PackCommand {
                           "lz4hc[,level=N]" (default "lz4hc,level=9"),
                           "lzma[,level=N][,dictsize=N]" or "none";
                           --block-size and --exact-blocks are squashfs's.
+      --pcluster-size N   erofs only: the largest physical cluster in
+                          bytes (mkfs.erofs's -C), a multiple of 4096 up
+                          to 1048576. Default: 65536.
       --comp STRING       compressor and options, as mksquashfs spells them:
                           "gzip", "xz", "zstd", "lz4", "lzo", with -X
                           options, e.g. "xz -Xbcj x86", "lz4 -Xhc",
@@ -116,6 +119,7 @@ enum PackCommand {
         var fileSystem = "squashfs"
         var compGiven = false
         var blockSizeGiven = false
+        var pclusterSize: Int?
         var source = ""
         var image = ""
     }
@@ -148,7 +152,9 @@ enum PackCommand {
     /// -z syntax; squashfs's block options refused).
     static func fileSystem(_ r: Request, environment: [String: String]) throws -> ImageOutput.FileSystem {
         switch r.fileSystem {
-        case "squashfs": return .squashfs
+        case "squashfs":
+            if r.pclusterSize != nil { throw UsageError(message: "--pcluster-size applies to erofs only; add --filesystem erofs or drop it") }
+            return .squashfs
         case "erofs":
             if r.blockSizeGiven || r.exactBlocks {
                 throw UsageError(message: "\(r.blockSizeGiven ? "--block-size" : "--exact-blocks") applies to squashfs only; erofs images always have 4 KiB blocks")
@@ -162,7 +168,13 @@ enum PackCommand {
             }
             let mtime = try r.mtime ?? Settings.sourceDateEpoch(environment) ?? 0
             let jobs = try Settings.jobs(option: r.jobs, environment: environment)
-            return .erofs(EROFSOptions(compression: compression, mtime: UInt64(mtime), jobs: jobs))
+            let pcluster = r.pclusterSize ?? EROFSOptions.defaultPclusterSize
+            do {
+                try EROFSOptions.checkPclusterSize(pcluster)
+            } catch {
+                throw UsageError(message: "--pcluster-size \(pcluster): \(error.message)")
+            }
+            return .erofs(EROFSOptions(compression: compression, mtime: UInt64(mtime), pclusterSize: pcluster, jobs: jobs))
         default:
             throw UsageError(message: "--filesystem \"\(r.fileSystem)\": expected squashfs or erofs")
         }
@@ -183,6 +195,10 @@ enum PackCommand {
             case "--comp": r.comp = try cursor.value(of: o); r.compGiven = true
             case "--block-size": r.blockSize = try cursor.value(of: o); r.blockSizeGiven = true
             case "--filesystem": r.fileSystem = try cursor.value(of: o)
+            case "--pcluster-size":
+                let text = try cursor.value(of: o)
+                guard let n = Int(text) else { throw UsageError(message: "--pcluster-size \"\(text)\": expected a number of bytes, e.g. 65536") }
+                r.pclusterSize = n
             case "--jobs": r.jobs = try Settings.jobsOption(try cursor.value(of: o))
             case "--mtime": r.mtime = try Settings.seconds(try cursor.value(of: o), what: o)
             case "--root-mode": r.rootMode = try Settings.mode(try cursor.value(of: o), what: o)

@@ -6,14 +6,15 @@ enum DataPlan {
     /// Full blocks from `block` (0 when there are none) and the tail
     /// inline after the inode, or no inline tail (`flatPlain`).
     case flat(block: UInt32, inline: [UInt8])
-    /// `blocks` pclusters, indexed by `index` (`LclusterIndex`).
-    case compressed(blocks: UInt32, index: [UInt8], algorithm: UInt8)
+    /// `blocks` pclusters' blocks, the map header, the index and the
+    /// inline tail pcluster (empty without one).
+    case compressed(blocks: UInt32, header: MapHeader, index: [UInt8], inline: [UInt8])
 
     var layout: DataLayout {
         switch self {
         case .none: return .flatPlain
         case .flat(_, let inline): return inline.isEmpty ? .flatPlain : .flatInline
-        case .compressed: return .compressedFull
+        case .compressed: return .compressedCompact
         }
     }
 
@@ -22,17 +23,17 @@ enum DataPlan {
         switch self {
         case .none: return 0
         case .flat(let block, _): return block
-        case .compressed(let blocks, _, _): return blocks
+        case .compressed(let blocks, _, _, _): return blocks
         }
     }
 
-    /// The bytes after the inode in its record.
-    func trailer(inodeSize: Int) -> [UInt8] {
+    /// The bytes after the inode in its record (inodes are 32 or 64
+    /// bytes, so the map header's 8-byte boundary is the inode's end).
+    var trailer: [UInt8] {
         switch self {
         case .none: return []
         case .flat(_, let inline): return inline
-        case .compressed(_, let index, let algorithm):
-            return MapHeader(algorithm: algorithm).encode() + [UInt8](repeating: 0, count: MapHeader.fullIndexPadding) + index
+        case .compressed(_, let header, let index, let inline): return header.encode() + index + inline
         }
     }
 
@@ -40,7 +41,7 @@ enum DataPlan {
         switch self {
         case .none: return 0
         case .flat(_, let inline): return inline.count
-        case .compressed(_, let index, _): return MapHeader.size + MapHeader.fullIndexPadding + index.count
+        case .compressed(_, _, let index, let inline): return MapHeader.size + index.count + inline.count
         }
     }
 }

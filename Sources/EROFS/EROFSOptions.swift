@@ -5,14 +5,31 @@ public struct EROFSOptions: Sendable {
     /// The build time: every inode's mtime (compact inodes take it from
     /// the superblock).
     public var mtime: UInt64
+    /// The largest physical cluster in bytes (mkfs.erofs's -C): a
+    /// multiple of 4096 from 4096 to 1 MiB. Larger ones compress better
+    /// and cost the reader more per random read.
+    public var pclusterSize: Int
     /// Compression threads. Not part of the image's definition: any
     /// count gives the same bytes (`Segment`).
     public var jobs: Int
 
-    public init(compression: Compression = Compression(.lz4hc(level: 9)), mtime: UInt64 = 0, jobs: Int = 1) {
+    public init(compression: Compression = Compression(.lz4hc(level: 9)), mtime: UInt64 = 0,
+                pclusterSize: Int = EROFSOptions.defaultPclusterSize, jobs: Int = 1) {
         self.compression = compression
+        self.pclusterSize = pclusterSize
         self.mtime = mtime
         self.jobs = jobs
+    }
+
+    /// The physical cluster size used unless one is asked for, chosen by
+    /// the image sizes on the benchmark's corpora (docs/erofs.md).
+    public static let defaultPclusterSize = 65536
+
+    /// Checks a physical cluster size (`pclusterSize`).
+    public static func checkPclusterSize(_ n: Int) throws(EROFSError) {
+        guard n >= 4096, n <= Segment.maxPcluster, n % 4096 == 0 else {
+            throw EROFSError("must be a multiple of 4096 from 4096 to \(Segment.maxPcluster)", kind: .invalidSetting)
+        }
     }
 }
 

@@ -27,6 +27,7 @@ struct EROFSWriter {
     private var sizes: [UInt64]
     private var nids: [UInt64]
     private var digest = ContentDigest()
+    private var features: IncompatibleFeatures = [.zeroPadding]
 
     init(root: consuming Directory, image: ImageFile, options: EROFSOptions) throws(EROFSError) {
         tree = try Tree(root: root)
@@ -61,8 +62,9 @@ struct EROFSWriter {
             inodes.append(i)
             items.append(.init(file: f, name: tree.path(of: i)))
         }
-        let files = FileDataWriter(image: image, compression: options.compression, jobs: options.jobs)
+        let files = FileDataWriter(image: image, compression: options.compression, pclusterSize: options.pclusterSize, jobs: options.jobs)
         for (k, plan) in try files.write(items, digest: &digest).enumerated() { plans[inodes[k]] = plan }
+        if files.usedInlinePclusters { features.insert(.ztailpacking) }
     }
 
     /// A directory's entries with "." and ".." in their sorted places.
@@ -101,8 +103,7 @@ struct EROFSWriter {
             if node.type == .directory || node.type == .symlink, EROFSWriter.inlines(size: sizes[i], inodeSize: isize) {
                 trailer = Int(sizes[i] % UInt64(Geometry.blockSize))
             }
-            let whole = plans[i].layout == .flatInline || (trailer > 0 && plans[i].layout != .compressedFull)
-            let offset = area.place(size: isize + trailer, inodeSize: isize, wholeInBlock: whole)
+            let offset = area.place(size: isize + trailer)
             nids[i] = UInt64(offset / Geometry.slotSize)
         }
         return area.size
@@ -139,25 +140,36 @@ struct EROFSWriter {
             if case .device(let rdev) = node.payload { union = rdev }
             let record = InodeRecord(layout: plans[i].layout, mode: node.mode, nlink: node.nlink, size: sizes[i],
                                      union: union, ino: UInt32(truncatingIfNeeded: i + 1))
-            let bytes = record.encode(mtime: options.mtime) + plans[i].trailer(inodeSize: record.encodedSize)
+            let bytes = record.encode(mtime: options.mtime) + plans[i].trailer
             let at = Int(nids[i]) * Geometry.slotSize
             area.replaceSubrange(at..<at + bytes.count, with: bytes)
         }
         return area
     }
 
+    /// The algorithm's configuration record, when the image needs one
+    /// (lzma always; lz4 with pclusters of more than one block).
+    private func compressionConfig() throws(EROFSError) -> [UInt8]? {
+        switch options.compression.algorithm {
+        case .lzma(let level, let dict):
+            return CompressionConfig.lzma(dictionarySize: try LZMAClusterEncoder(level: level, dictionarySize: dict).dictionarySize)
+        case .lz4, .lz4hc:
+            guard options.pclusterSize > Geometry.blockSize else { return nil }
+            return CompressionConfig.lz4(maxPclusterBlocks: UInt16(options.pclusterSize / Geometry.blockSize))
+        case .none:
+            return nil
+        }
+    }
+
     private mutating func writeSuperblock(metaBlock: UInt32) throws(EROFSError) {
-        var features: IncompatibleFeatures = [.zeroPadding]
         var field: UInt16 = 0
         var head = [UInt8](repeating: 0, count: Geometry.blockSize - Geometry.superblockOffset)
-        if case .lzma(let level, let dict) = options.compression.algorithm {
-            features.insert(.compressionConfigs)
-            field = 1 << 1
-            let size = try LZMAClusterEncoder(level: level, dictionarySize: dict).dictionarySize
-            let config = CompressionConfig.lzma(dictionarySize: size)
+        if let config = try compressionConfig(), let number = options.compression.algorithmNumber {
+            features.insert([.compressionConfigs, .bigPcluster])
+            field = 1 << UInt16(number)
             head.replaceSubrange(Superblock.size..<Superblock.size + config.count, with: config)
         }
-        Array(options.compression.description.utf8).withUnsafeBytes { digest.update($0) }
+        Array("\(options.compression) \(options.pclusterSize)".utf8).withUnsafeBytes { digest.update($0) }
         let sb = Superblock(rootNid: UInt16(nids[0]), inodeCount: UInt64(tree.inodes.count), buildTime: options.mtime,
                             blocks: UInt32(image.position >> UInt64(Geometry.blockBits)), metaBlockAddress: metaBlock,
                             uuid: digest.uuid, incompatible: features, compressionField: field)

@@ -3,50 +3,80 @@ import Glibc
 #endif
 
 /// Cuts one segment of a file (see `Segment`) into extents and lays out
-/// their physical clusters, one block each, back to back in an output
-/// buffer: the encoder fills a block with as much of the segment as it
-/// can; if that is more than a block's worth, the block holds it
-/// compressed, right-aligned after zeros (ZERO_PADDING: the reader finds
-/// the start by skipping them); otherwise the next 4096 bytes (fewer at
-/// the segment's end) are stored as they are, from the block's start (a
-/// PLAIN extent). So every extent but the last ends in a later lcluster
-/// than it starts, as the index requires (`LclusterIndex`). The cut
-/// depends on the segment's bytes alone.
+/// their physical clusters (pclusters) back to back in an output buffer:
+/// the encoder compresses as much of the segment as fits in the largest
+/// pcluster (`pclusterSize` bytes); when that is more bytes than the
+/// blocks the output needs would hold, those blocks (`ceil(written /
+/// 4096)`) hold it compressed, right-aligned after zeros (ZERO_PADDING:
+/// the reader finds the start by skipping them); otherwise the next 4096
+/// bytes (fewer at the segment's end) are stored as they are, in one
+/// block from its start (a PLAIN extent). So a pcluster always saves a
+/// block over the bytes it holds, and every extent but the last ends in a
+/// later lcluster than it starts, as the index requires
+/// (`LclusterIndex`). One exception: a file's last extent, when it
+/// shrinks at all, is kept compressed in one block, so that it can go
+/// inline after the index (ztailpacking), where bytes count, not blocks;
+/// and the extent before it ends where whole blocks are full (`encode`).
+/// The cut depends on the segment's bytes alone.
 struct Extents {
-    /// One extent of a segment: where it starts in the segment, and
-    /// whether its block holds it compressed.
+    /// One extent of a segment: where it starts in the segment, its
+    /// pcluster's blocks (from `block` blocks into the output) and, for a
+    /// compressed one, the compressed length (the data ends with its
+    /// last block).
     struct Piece {
         var start: Int
-        var compressed: Bool
+        var block: Int
+        var blocks: Int
+        /// 0 for a PLAIN extent.
+        var compressedSize: Int
+        var compressed: Bool { compressedSize > 0 }
     }
 
     let encoder: any ClusterEncoder
+    let pclusterSize: Int
 
     /// Cuts `input` into extents whose blocks fill `output` from its start
-    /// (`output` has room for `Geometry.blocks(input.count)` blocks: no
-    /// extent takes more blocks than bytes it holds).
-    func cut(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(EROFSError) -> [Piece] {
+    /// (`output` has room for `Geometry.blocks(input.count)` blocks and a
+    /// pcluster more: no extent takes more blocks than bytes it holds).
+    func cut(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, fileEnd: Bool) throws(EROFSError) -> [Piece] {
         var pieces: [Piece] = []
         var at = 0
         let bs = Geometry.blockSize
-        var block = output.baseAddress!
+        var block = 0
         while at < input.count {
             let rest = UnsafeRawBufferPointer(rebasing: input[at...])
-            let (taken, written) = try encoder.encode(rest, into: UnsafeMutableRawBufferPointer(start: block, count: bs))
-            if taken > bs {
-                memmove(block + (bs - written), block, written)
-                memset(block, 0, bs - written)
-                pieces.append(Piece(start: at, compressed: true))
+            let out = output.baseAddress! + block * bs
+            let (taken, written) = try encode(rest, into: out, fileEnd: fileEnd)
+            let blocks = (written + bs - 1) / bs
+            let tail = fileEnd && taken == rest.count && written < taken && blocks == 1
+            if written > 0 && (taken > blocks * bs || tail) {
+                let room = blocks * bs
+                memmove(out + (room - written), out, written)
+                memset(out, 0, room - written)
+                pieces.append(Piece(start: at, block: block, blocks: blocks, compressedSize: written))
                 at += taken
+                block += blocks
             } else {
                 let plain = min(bs, rest.count)
-                block.copyMemory(from: rest.baseAddress!, byteCount: plain)
-                memset(block + plain, 0, bs - plain)
-                pieces.append(Piece(start: at, compressed: false))
+                out.copyMemory(from: rest.baseAddress!, byteCount: plain)
+                memset(out + plain, 0, bs - plain)
+                pieces.append(Piece(start: at, block: block, blocks: 1, compressedSize: 0))
                 at += plain
+                block += 1
             }
-            block += bs
         }
         return pieces
+    }
+
+    /// One pcluster's worth; when the rest of the file fits one pcluster
+    /// but not one block, the whole blocks it fills less one, so that what
+    /// is left makes a short last extent that can go inline.
+    private func encode(_ rest: UnsafeRawBufferPointer, into out: UnsafeMutableRawPointer,
+                        fileEnd: Bool) throws(EROFSError) -> (consumed: Int, written: Int) {
+        let bs = Geometry.blockSize
+        let first = try encoder.encode(rest, into: UnsafeMutableRawBufferPointer(start: out, count: pclusterSize))
+        guard fileEnd, first.consumed == rest.count, first.written > bs else { return first }
+        let whole = (first.written - 1) / bs * bs
+        return try encoder.encode(rest, into: UnsafeMutableRawBufferPointer(start: out, count: whole))
     }
 }

@@ -5,11 +5,11 @@ import SourceTree
 
 /// Writes regular files' data, in inode order, and says where each went.
 ///
-/// A file is compressed when that saves blocks over storing it flat:
-/// flat, its full blocks go to the data area and its tail (size % 4096
-/// bytes) inline after the inode when inode and tail fit one block, else
-/// into a block of its own. Files under a block are never compressed (a
-/// compressed file takes a whole block; inline, it takes none).
+/// A file is compressed when that takes fewer bytes than storing it flat
+/// (blocks, and what follows the inode: the map header, the index and an
+/// inline tail pcluster against the inline tail): flat, its full blocks
+/// go to the data area and its tail (size % 4096 bytes) inline after the
+/// inode when inode and tail fit one block, else into a block of its own.
 ///
 /// Files are read once, in order, on the calling thread (which feeds the
 /// digest); their segments are compressed by `SegmentPipeline`'s workers
@@ -25,6 +25,9 @@ final class FileDataWriter {
     private let image: ImageFile
     private let compression: Compression
     private let jobs: Int
+    private let pclusterSize: Int
+    /// Whether some file's last pcluster went inline (ztailpacking).
+    private(set) var usedInlinePclusters = false
     private let algorithm: UInt8
     private var items: [Item] = []
     private var plans: [DataPlan] = []
@@ -32,9 +35,10 @@ final class FileDataWriter {
     private var start: UInt64 = 0
     private var extents: [LclusterIndex.Extent] = []
 
-    init(image: ImageFile, compression: Compression, jobs: Int) {
+    init(image: ImageFile, compression: Compression, pclusterSize: Int, jobs: Int) {
         self.image = image
         self.compression = compression
+        self.pclusterSize = pclusterSize
         self.jobs = jobs
         algorithm = compression.algorithmNumber ?? 0
     }
@@ -53,7 +57,7 @@ final class FileDataWriter {
             }
             return plans
         }
-        let pipeline = try SegmentPipeline(compression: compression, jobs: jobs) { [unowned self] (slot) throws(EROFSError) in
+        let pipeline = try SegmentPipeline(compression: compression, pclusterSize: pclusterSize, jobs: jobs) { [unowned self] (slot) throws(EROFSError) in
             try self.retire(slot)
         }
         for k in items.indices { try submit(k, to: pipeline, digest: &digest) }
@@ -69,10 +73,12 @@ final class FileDataWriter {
         return tail > 0 && inodeSize + tail <= Geometry.blockSize
     }
 
-    /// Blocks a file of `size` bytes takes flat.
-    static func flatBlocks(_ size: UInt64) -> UInt64 {
+    /// Bytes a file of `size` bytes takes flat: its blocks and its
+    /// inline tail.
+    static func flatCost(_ size: UInt64) -> UInt64 {
         let tail = size % UInt64(Geometry.blockSize)
-        return (size >> UInt64(Geometry.blockBits)) + (tail > 0 && !inlines(size) ? 1 : 0)
+        if tail == 0 { return size }
+        return inlines(size) ? size : (size >> UInt64(Geometry.blockBits) + 1) << UInt64(Geometry.blockBits)
     }
 
     /// Reads item `k` into slots: its segments, or (under a block and not
@@ -87,14 +93,9 @@ final class FileDataWriter {
             slot.length = Int(min(UInt64(Segment.size), size - offset))
             try content.read(into: UnsafeMutableRawBufferPointer(rebasing: slot.input[0..<slot.length]), at: offset)
             digest.update(slot.bytes)
-            if size < UInt64(Geometry.blockSize) && FileDataWriter.inlines(size) {
-                plans[k] = .flat(block: 0, inline: Array(slot.bytes))
-                pipeline.release(slot)
-                break
-            }
             slot.file = k
             slot.offset = offset
-            slot.compress = size >= UInt64(Geometry.blockSize)
+            slot.fileEnd = offset + UInt64(slot.length) == size
             pipeline.submit(slot)
             offset += UInt64(slot.length)
         }
@@ -106,23 +107,25 @@ final class FileDataWriter {
     private func retire(_ slot: SegmentPipeline.Slot) throws(EROFSError) {
         guard case .cut(let pieces) = slot.outcome else { return }
         let size = items[slot.file].file.size
-        if !slot.compress {
-            plans[slot.file] = try FileDataWriter.writeFlat(slot.bytes, inlined: false, to: image)
-            return
-        }
         if slot.offset == 0 {
             start = image.position
             extents = []
         }
         let first = image.block
-        for (i, p) in pieces.enumerated() {
-            extents.append(.init(start: slot.offset + UInt64(p.start), block: first + UInt32(i), compressed: p.compressed))
+        for p in pieces {
+            extents.append(.init(start: slot.offset + UInt64(p.start), block: first + UInt32(p.block),
+                                 blocks: UInt32(p.blocks), compressed: p.compressed))
         }
-        try image.append(UnsafeRawBufferPointer(rebasing: slot.output[0..<pieces.count * Geometry.blockSize]))
-        guard slot.offset + UInt64(slot.length) == size else { return }
-        if UInt64(extents.count) < FileDataWriter.flatBlocks(size) {
-            let index = LclusterIndex.encode(extents: extents, size: size)
-            plans[slot.file] = .compressed(blocks: UInt32(extents.count), index: index, algorithm: algorithm)
+        let isLast = slot.offset + UInt64(slot.length) == size
+        let tail = isLast ? inlineTail(pieces, slot: slot, size: size) : []
+        let blocks = pieces.last.map { tail.isEmpty ? $0.block + $0.blocks : $0.block } ?? 0
+        try image.append(UnsafeRawBufferPointer(rebasing: slot.output[0..<blocks * Geometry.blockSize]))
+        guard isLast else { return }
+        let stored = UInt32((image.position - start) >> UInt64(Geometry.blockBits))
+        let plan = compressedPlan(blocks: stored, size: size, tail: tail)
+        if UInt64(stored) * UInt64(Geometry.blockSize) + UInt64(plan.trailerSize) < FileDataWriter.flatCost(size) {
+            if !tail.isEmpty { usedInlinePclusters = true }
+            plans[slot.file] = plan
             return
         }
         image.rewind(to: start)
@@ -134,6 +137,29 @@ final class FileDataWriter {
             plans[slot.file] = try FileDataWriter.writeFlat(content, inlined: FileDataWriter.inlines(size), to: image, digest: &unused)
             try content.checkEnd()
         }
+    }
+
+    /// The last extent's pcluster, when it fits after the inode, its map
+    /// header and index in one block (ztailpacking): its compressed bytes,
+    /// or, for a PLAIN one, the bytes themselves; else empty.
+    private func inlineTail(_ pieces: [Extents.Piece], slot: SegmentPipeline.Slot, size: UInt64) -> [UInt8] {
+        guard let p = pieces.last else { return [] }
+        let inodeSize = size > UInt64(UInt32.max) ? ExtendedInode.size : CompactInode.size
+        let length = p.compressed ? p.compressedSize : slot.length - p.start
+        let record = inodeSize + MapHeader.size + CompactIndex.byteCount(Int(Geometry.blocks(size))) + length
+        guard record <= Geometry.blockSize else { return [] }
+        let from = p.compressed ? (p.block + p.blocks) * Geometry.blockSize - length : p.block * Geometry.blockSize
+        return Array(slot.output[from..<from + length])
+    }
+
+    private func compressedPlan(blocks: UInt32, size: UInt64, tail: [UInt8]) -> DataPlan {
+        let big = pclusterSize > Geometry.blockSize
+        var advice: MapHeader.Advice = [.compacted2B]
+        if big { advice.insert(.bigPcluster) }
+        if !tail.isEmpty { advice.insert(.inlinePcluster) }
+        let header = MapHeader(algorithm: algorithm, advice: advice, inlineSize: UInt16(tail.count))
+        let index = CompactIndex.encode(LclusterIndex.entries(extents: extents, size: size, big: big), big: big)
+        return .compressed(blocks: blocks, header: header, index: index, inline: tail)
     }
 
     /// A whole file held in memory, flat: full blocks, then the tail

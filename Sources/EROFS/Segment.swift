@@ -6,6 +6,8 @@
 /// holds and what one extent decodes to.
 enum Segment {
     static let size = 1 << 20
+    /// The largest physical cluster the kernel reads (Z_EROFS_PCLUSTER_MAX_SIZE).
+    static let maxPcluster = 1 << 20
 
     /// How many segments a file of `fileSize` bytes has.
     static func count(_ fileSize: UInt64) -> Int {

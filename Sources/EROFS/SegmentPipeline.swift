@@ -12,7 +12,7 @@ import SystemIO
 /// slots; the shared `WorkerPool`'s threads cut slots into extents
 /// (`Extents`); `acquire` hands the oldest finished slot to `retire` when
 /// no slot is free, and `finish` the rest. Memory is bounded by the slot
-/// count (two segments each), whatever the amount of data.
+/// count (two segments and a pcluster each), whatever the amount of data.
 final class SegmentPipeline {
     enum Outcome { case pending, cut([Extents.Piece]), failed(EROFSError) }
 
@@ -25,19 +25,18 @@ final class SegmentPipeline {
         /// Whose segment it is (the owner's file number) and where in it.
         var file = 0
         var offset: UInt64 = 0
-        /// false: stored as read (a block of a file that is not
-        /// compressed), not cut.
-        var compress = true
+        /// Whether the segment ends the file.
+        var fileEnd = false
         fileprivate(set) var outcome: Outcome = .pending
 
         fileprivate init?() {
             guard let i = Posix.allocateBuffer(Segment.size) else { return nil }
-            guard let o = Posix.allocateBuffer(Segment.size) else {
+            guard let o = Posix.allocateBuffer(Segment.size + Segment.maxPcluster) else {
                 Glibc.free(i)
                 return nil
             }
             input = UnsafeMutableRawBufferPointer(start: i, count: Segment.size)
-            output = UnsafeMutableRawBufferPointer(start: o, count: Segment.size)
+            output = UnsafeMutableRawBufferPointer(start: o, count: Segment.size + Segment.maxPcluster)
         }
 
         deinit {
@@ -59,15 +58,15 @@ final class SegmentPipeline {
 
     /// `jobs` workers (fewer if memory or the system holds fewer), each
     /// with its own encoder for `compression`.
-    init(compression: Compression, jobs: Int, retire: @escaping (Slot) throws(EROFSError) -> Void) throws(EROFSError) {
+    init(compression: Compression, pclusterSize: Int, jobs: Int, retire: @escaping (Slot) throws(EROFSError) -> Void) throws(EROFSError) {
         self.retire = retire
         // One slot per worker compressing, one finished early, one being
         // read, and one spare: 2 jobs + 2.
-        let planned = Posix.threadsWithinAddressSpace(jobs, perThread: 4 * Segment.size + Posix.threadOverhead, fixed: 0)
+        let planned = Posix.threadsWithinAddressSpace(jobs, perThread: 2 * (2 * Segment.size + Segment.maxPcluster) + Posix.threadOverhead, fixed: 0)
         while free.count < 2 * planned + 2, let slot = Slot() { free.append(slot) }
         let workers = min(planned, (free.count - 2) / 2)
         guard workers >= 1 else {
-            throw EROFSError("not enough memory for 4 segment buffers of \(2 * Segment.size) bytes (the address-space limit, ulimit -v, or the memory of the machine or cgroup is reached)", kind: .outOfMemory)
+            throw EROFSError("not enough memory for 4 segment buffers of \(2 * Segment.size + Segment.maxPcluster) bytes (the address-space limit, ulimit -v, or the memory of the machine or cgroup is reached)", kind: .outOfMemory)
         }
         free.removeLast(free.count - (2 * workers + 2))
         pool = try WorkerPool(
@@ -76,10 +75,10 @@ final class SegmentPipeline {
             finish: { slot, outcome in slot.outcome = outcome },
             makeWork: { (_: Int) throws(EROFSError) -> (Slot) -> Outcome in
                 guard let encoder = try makeEncoder(compression) else { return { _ in .cut([]) } }
-                let extents = Extents(encoder: encoder)
+                let extents = Extents(encoder: encoder, pclusterSize: pclusterSize)
                 return { slot in
                     do throws(EROFSError) {
-                        return .cut(try extents.cut(slot.bytes, into: slot.output))
+                        return .cut(try extents.cut(slot.bytes, into: slot.output, fileEnd: slot.fileEnd))
                     } catch {
                         return .failed(error)
                     }
@@ -96,17 +95,9 @@ final class SegmentPipeline {
         return free.removeLast()
     }
 
-    /// Gives back a slot that is not submitted after all.
-    func release(_ slot: Slot) { free.append(slot) }
-
-    /// Hands a filled slot to the workers (or, not to be compressed,
-    /// straight to the queue of finished ones).
+    /// Hands a filled slot to the workers.
     func submit(_ slot: Slot) {
         inflight.append(slot)
-        if !slot.compress {
-            slot.outcome = .cut([])
-            return
-        }
         slot.outcome = .pending
         pool.monitor.locked {
             queue.append(slot)

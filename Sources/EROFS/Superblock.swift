@@ -60,6 +60,9 @@ struct IncompatibleFeatures: OptionSet {
     static let zeroPadding = IncompatibleFeatures(rawValue: 0x01)
     /// Per-algorithm configuration records follow the superblock.
     static let compressionConfigs = IncompatibleFeatures(rawValue: 0x02)
-    /// Physical clusters of more than one block.
+    /// Physical clusters of more than one block (the same bit: big
+    /// pclusters came with the configuration records).
     static let bigPcluster = IncompatibleFeatures(rawValue: 0x02)
+    /// A compressed file's last pcluster may be inline after its index.
+    static let ztailpacking = IncompatibleFeatures(rawValue: 0x10)
 }
