@@ -36,6 +36,15 @@ SETTINGS = {
 BLOCK = "1M"
 BLOCK_BYTES = 1 << 20
 
+# erofs settings: the same compressor (mkfs.erofs's -z spelling) and physical
+# cluster size for every erofs tool; mkfs.erofs with its best size options.
+EROFS_PCLUSTER = 65536
+EROFS_BEST = "-Eall-fragments,fragments,dedupe,ztailpacking"
+SETTINGS.update({
+    f"erofs-{z}": {"title": f"erofs, {z}, {EROFS_PCLUSTER // 1024} KiB physical clusters", "erofs": z}
+    for z in ("lz4hc", "lzma")
+})
+
 # Where the reference tools are when `../shared/anchors/build` ran with its
 # default prefix.
 DEFAULT_ANCHORS = "/var/cache/mkportable-anchors/bin"
@@ -124,17 +133,34 @@ TOOLS = {
                            sidecars=(".roothash",), mkportable=True),
     "mkportable-diff": Tool("mkportable diff", diff_command("mkportable"), image=None, exit_ok=(0, 1)),
     "sqfsdiff": Tool("sqfsdiff", diff_command("sqfsdiff"), needs="sqfsdiff", image=None, exit_ok=(0, 1)),
-    # Hooks, for the rows the erofs writer adds (cases.py says how):
-    #   "mkportable-erofs": Tool("mkportable pack --filesystem erofs",
-    #                            mkportable_command(["--filesystem", "erofs"]), mkportable=True, image="erofs"),
-    #   "mkfs.erofs": Tool("mkfs.erofs (anchors)", mkfs_erofs_command, needs="mkfs.erofs", image="erofs"),
+    "mkportable-erofs": Tool("mkportable pack --filesystem erofs", lambda m, args, image: mkportable_erofs_command(m, args, image),
+                             mkportable=True, image="erofs"),
+    "mkfs.erofs": Tool("mkfs.erofs 1.9.3 (anchors)", lambda m, args, image: mkfs_erofs_command(m, args, image),
+                       needs="mkfs.erofs", image="erofs"),
+    "mkfs.erofs-debian": Tool("mkfs.erofs 1.5 (Debian)", lambda m, args, image: mkfs_erofs_debian_command(m, args, image),
+                              needs="mkfs.erofs-debian", image="erofs"),
 }
 
 
+def mkportable_erofs_command(m, args, image):
+    """mkportable's erofs writer with the setting's compressor and cluster size."""
+    return [args.mkportable, "pack", "--filesystem", "erofs", "--comp", SETTINGS[m.setting]["erofs"],
+            "--pcluster-size", str(EROFS_PCLUSTER), "--jobs", str(args.jobs), "--mtime", "0", m.src, image], {}
+
+
 def mkfs_erofs_command(m, args, image):
-    """mkfs.erofs with the setting's compressor, all-root, time 0."""
-    comp = {"xz": "lzma", "zstd": "zstd"}[m.setting]
-    return ([args.exes["mkfs.erofs"], "-z", comp, "--all-root", "-T0", image, m.src], {"SOURCE_DATE_EPOCH": "0"})
+    """mkfs.erofs 1.9.3 with the same compressor, cluster size and workers,
+    its best size options, all-root, time 0, hard links not shared."""
+    return ([args.exes["mkfs.erofs"], f"-z{SETTINGS[m.setting]['erofs']}", f"-C{EROFS_PCLUSTER}", EROFS_BEST,
+             f"--workers={args.jobs}", "--all-root", "-T0", "--hard-dereference", "-b4096", image, m.src],
+            {"SOURCE_DATE_EPOCH": "0"})
+
+
+def mkfs_erofs_debian_command(m, args, image):
+    """Debian 12's mkfs.erofs 1.5: no workers, no fragments or dedupe (1.6),
+    no lzma (built without liblzma); its best is -Eztailpacking."""
+    return ([args.exes["mkfs.erofs-debian"], f"-z{SETTINGS[m.setting]['erofs']}", f"-C{EROFS_PCLUSTER}",
+             "-Eztailpacking", "--all-root", "-T0", image, m.src], {"SOURCE_DATE_EPOCH": "0"})
 
 
 def title(tool):
@@ -149,6 +175,7 @@ def find_executables(args):
         "mksquashfs-anchor": os.path.join(anchors, "mksquashfs"),
         "unsquashfs-anchor": os.path.join(anchors, "unsquashfs"),
         "mkfs.erofs": os.path.join(anchors, "mkfs.erofs"),
+        "mkfs.erofs-debian": "/usr/bin/mkfs.erofs",
         "fsck.erofs": os.path.join(anchors, "fsck.erofs"),
         "gensquashfs": shutil.which("gensquashfs"),
         "sqfsdiff": shutil.which("sqfsdiff"),
