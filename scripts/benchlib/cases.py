@@ -197,6 +197,16 @@ def diff_case(comp):
                  PeakRSS("mkportable-diff")])
 
 
+def diff_erofs_case(comp):
+    """Issue 20's reader: `mkportable diff` on two erofs images of the
+    closure that differ in one file (no other tool diffs erofs images, so
+    the row is its time and memory, to compare with diff-lz4's)."""
+    return Case(f"diff-erofs-{comp}", f"two erofs images (mkfs.erofs 1.9.3, -z{comp} -Eall-fragments,dedupe,"
+                "ztailpacking) of the closure that differ in one file:\nmkportable diff", f"pair-erofs-{comp}", comp,
+                ["mkportable-diff"], "mkportable-diff", f"diff-erofs-{comp}: two erofs images differing in one file",
+                [PeakRSS("mkportable-diff")])
+
+
 # The threads cases: mkportable at 1 and 2 jobs, and both mksquashfs (at
 # --jobs) in the same rotated rounds, so that each table carries issue 23's
 # ratios against either version whether or not closure-xz/small-xz run too
@@ -240,4 +250,5 @@ def make_cases():
         verity_case("xz", ["mkportable-verity"]),
         diff_case("lz4"),
         diff_case("zstd"),
+        diff_erofs_case("lz4hc"),
     ]

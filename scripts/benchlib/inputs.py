@@ -71,7 +71,8 @@ def prepare_inputs(bench):
 
 def build_pair(args, tree, stats, comp):
     """Two images of `tree` made by mksquashfs (`comp`, 1M blocks; made by
-    mksquashfs so that they do not change with the mkportable under test)
+    mksquashfs so that they do not change with the mkportable under test;
+    by mkfs.erofs for `comp` "erofs-Z")
     that differ in one file: its largest file, whose last byte is flipped
     in a copy of the tree (hard links for everything else).
     ((A, B), stats, label)."""
@@ -98,6 +99,13 @@ def build_pair(args, tree, stats, comp):
     with open(victim, "wb") as f:
         f.write(data)
     for src, image in ((tree, images[0]), (changed, images[1])):
+        if comp.startswith("erofs-"):
+            # An erofs pair ("pair-erofs-Z"): mkfs.erofs 1.9.3 with its
+            # smallest layout, so the reader's fragments, dedupe and
+            # inline tails are all in the measurement.
+            subprocess.run([args.exes["mkfs.erofs"], f"-z{comp[len('erofs-'):]}", "-Eall-fragments,dedupe,ztailpacking",
+                            "--all-root", "-T0", "-Uclear", "--quiet", image, src], check=True)
+            continue
         subprocess.run(["mksquashfs", src, image, "-noappend", "-all-root", "-comp", comp, "-b", "1M",
                         "-no-progress", "-quiet"], check=True, env=dict(os.environ, SOURCE_DATE_EPOCH="0"))
     shutil.rmtree(changed)

@@ -33,19 +33,25 @@ extension EROFSImage {
     }
 
     private func dataCluster(at offset: UInt64, entries: [ImageEntry]) -> String? {
+        var packedCluster: (index: Int, bytes: String)?
+        var holders: [String] = []
         for e in entries {
             guard e.type == .file || e.type == .directory, let i = try? inode(e.handle),
                   let chunks = try? dataChunks(i, place: "") else { continue }
             for c in chunks where c.storedSize > 0 && offset >= c.storedAt && offset < c.storedAt + UInt64(c.storedSize) {
                 let bytes = "bytes \(c.storedAt)..<\(c.storedAt + UInt64(c.storedSize))"
                 switch c.source {
-                case .fragment(let k): return "cluster \(k) of the packed inode (\(bytes)), holding part of \(e.pathString)"
+                case .fragment(let k):
+                    packedCluster = (k, bytes)
+                    if holders.last != e.pathString { holders.append(e.pathString) }
                 case .block(let n), .sparse(let n):
                     return e.type == .directory ? "a block of the directory \(e.pathString) (\(bytes))" : "data cluster \(n) of \(e.pathString) (\(bytes))"
                 }
             }
         }
-        return nil
+        guard let (k, bytes) = packedCluster else { return nil }
+        let named = holders.prefix(3).joined(separator: ", ") + (holders.count > 3 ? " and \(holders.count - 3) more" : "")
+        return "cluster \(k) of the packed inode (\(bytes)), holding parts of \(named)"
     }
 
     /// The inode whose slot, or what follows it up to the next inode,
