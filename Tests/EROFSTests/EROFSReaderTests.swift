@@ -173,6 +173,10 @@ final class EROFSReaderTests: ScratchTestCase {
         for z in ["none", "lz4", "lz4hc", "lzma,level=9,dictsize=65536"] {
             let image = scratch + "/ours-\(z).erofs"
             try write(Self.tree(), z, to: image)
+            // The writer's big pclusters and inline (ztailpacked) tails.
+            let want: Set<String> = z == "none" ? ["raw"] : ["compressed", "big", "inline"]
+            let found = try Self.layouts(image)
+            XCTAssert(want.isSubset(of: found), "ours \(z): \(want) expected, \(found) found")
             try check(image, source: expected, label: "ours-\(z)")
         }
     }
