@@ -77,6 +77,15 @@ final class EROFSReaderTests: ScratchTestCase {
         XCTAssertEqual(ftruncate(sparse, 1 << 20), 0)
         XCTAssertEqual(pwrite(sparse, "middle", 6, 300_000), 6)
         close(sparse)
+        // xattrs for mkfs.erofs to store inline and shared (one name and
+        // value on several files); the reader skips them.
+        guard let setfattr = ReferenceTools.installed("setfattr") else { return source }
+        for (i, name) in ["files/text-100", "files/rand-1", "many", "files", "-"].enumerated() {
+            for (key, value) in [("user.shared", "one value for all"), ("user.own\(i)", String(repeating: "v", count: 100 + 40 * i))] {
+                let r = try Subprocess.run(setfattr, ["-n", key, "-v", value, source + "/" + name])
+                XCTAssertEqual(r.status, 0, "setfattr: \(r.text)")
+            }
+        }
         return source
     }
 
@@ -147,6 +156,9 @@ final class EROFSReaderTests: ScratchTestCase {
             XCTAssertEqual(r.status, 0, "mkfs.erofs \(options): \(r.text)")
             let found = try Self.layouts(image)
             XCTAssert(layouts.isSubset(of: found), "\(label): \(layouts) expected, \(found) found")
+            let settings = try EROFSImage(range: try ImageFile(path: image).whole).settings
+            XCTAssertEqual(settings.first { $0.name == "compatibleFeatures" }?.value.listed?.contains("xattr-filter"),
+                           ReferenceTools.installed("setfattr") != nil, "\(label): the source's xattrs are in the image")
             try check(image, source: expected, label: label, packed: options.joined().contains("fragments"))
         }
     }
@@ -179,5 +191,12 @@ final class EROFSReaderTests: ScratchTestCase {
             XCTAssert(want.isSubset(of: found), "ours \(z): \(want) expected, \(found) found")
             try check(image, source: expected, label: "ours-\(z)")
         }
+    }
+}
+
+extension SettingValue {
+    var listed: [String]? {
+        if case .list(let l) = self { return l }
+        return nil
     }
 }
