@@ -136,8 +136,8 @@ final class NixVerityTests: XCTestCase {
         }
         // The defaults leave the derivation as it was: no new attributes.
         let plain = try Shell.check("nix-instantiate", ["--eval", "-E", wrapDrvPath(""), "--strict"] + args()).stdoutText
-        let explicit = try Shell.check("nix-instantiate", ["--eval", "-E", wrapDrvPath("verity = false; format = \"raw\";"), "--strict"] + args()).stdoutText
-        XCTAssertEqual(plain, explicit, "verity = false / format = \"raw\" changed the derivation")
+        let explicit = try Shell.check("nix-instantiate", ["--eval", "-E", wrapDrvPath("verity = false; format = \"raw\"; filesystem = \"squashfs\"; erofs-compression = null;"), "--strict"] + args()).stdoutText
+        XCTAssertEqual(plain, explicit, "verity = false / format = \"raw\" / filesystem = \"squashfs\" changed the derivation")
     }
 
     func wrapDrvPath(_ extra: String) -> String {
