@@ -66,9 +66,13 @@ struct ImageReport {
         image = try OpenedImage(path: path)
         let fs = image.fileSystem
         entries = try image.reading { try fs.entries() }
-        var digests: [String: String] = [:]
+        // Hard links share an inode (one handle): its content is read once,
+        // so a small image naming a large file many times stays cheap.
+        var digests: [String: String] = [:], byInode: [UInt64: String] = [:]
         for e in entries where e.type == .file {
-            digests[e.pathString] = try image.reading { try Self.sha256(of: e, in: fs) }
+            let digest = try byInode[e.handle] ?? image.reading { try Self.sha256(of: e, in: fs) }
+            byInode[e.handle] = digest
+            digests[e.pathString] = digest
         }
         self.digests = digests
         let all = entries, opened = image

@@ -207,6 +207,31 @@ final class InspectTests: PackTestCase {
         }
     }
 
+    /// Hard links share one inode: a tiny image may name one large sparse
+    /// file thousands of times (here 3,000 links to 64 MiB, 190 GiB if each
+    /// name were read). `inspect` reads each inode's content once, so it
+    /// ends as fast as sqfs2tar and unsquashfs, which write the data once.
+    func testInspectReadsAHardLinkedFileOnce() throws {
+        let t = try TreeBuilder(root: tmp.sub("links"))
+        let big = try t.sparseFile("big", size: 64 << 20, chunks: [(offset: 1 << 20, bytes: Array("x".utf8))])
+        for i in 0..<3000 { _ = try t.hardLink(RawPath("d/l\(i)"), to: big) }
+        let want = try SHA256Digest.file(t.root.appending(big)).digest
+        var images = [tmp.sub("links.sq")]
+        try Shell.check("mksquashfs", [t.root.string, images[0].string, "-noappend", "-quiet", "-no-progress"])
+        if let mkfs = ReferenceTools.path("mkfs.erofs") {
+            images.append(tmp.sub("links.erofs"))
+            try Shell.check(mkfs, ["--quiet", "-zlz4hc", images[1].string, t.root.string])
+        }
+        for image in images {
+            let r = try runLimited(try MkportableBinary.path(), ["inspect", "--json", image.string], timeout: 60)
+            XCTAssert(r.succeeded, r.summary)
+            let top = try XCTUnwrap(try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any])
+            let digests = try XCTUnwrap(top["entries"] as? [[String: Any]]).filter { $0["type"] as? String == "file" }.map { $0["sha256"] as? String }
+            XCTAssertEqual(digests.count, 3001, image.string)
+            XCTAssertEqual(Set(digests), [want], image.string)
+        }
+    }
+
     func testInspectRefusesWhatIsNotAnImageWithExitStatus1And2() throws {
         let junk = tmp.sub("junk.raw")
         try Data(repeating: 7, count: 8192).write(to: URL(fileURLWithPath: junk.string))
