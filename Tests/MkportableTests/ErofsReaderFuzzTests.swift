@@ -14,9 +14,8 @@ import XCTest
 final class ErofsReaderFuzzTests: PackTestCase {
     override class var temporaryPrefix: String { "erofs-fuzz" }
 
-    static let budget = ProcessInfo.processInfo.environment["MKPORTABLE_FUZZ_SECONDS"].flatMap(TimeInterval.init) ?? 20
-    static let seed = ProcessInfo.processInfo.environment["MKPORTABLE_FUZZ_SEED"].flatMap { UInt64($0) } ?? 0xE20F5
-    static let minimumMutants = 200
+    /// The shared loop (TestSupport's MutationFuzz).
+    static let fuzz = MutationFuzz(seed: 0xE20F5, minimumMutants: 200)
 
     func source() throws -> RawPath {
         let t = try TreeBuilder(root: tmp.sub("src"))
@@ -56,21 +55,7 @@ final class ErofsReaderFuzzTests: PackTestCase {
     func testMutatedErofsImagesAreReadOrRefusedInOneLine() throws {
         let corpus = try seeds()
         for seed in corpus { XCTAssertNil(try readAll(seed), "an unmutated seed must read") }
-        var rng = TestData.RNG(seed: Self.seed)
-        let start = Date()
-        var mutants = 0, refused = 0
-        while Date().timeIntervalSince(start) < Self.budget {
-            var bytes = corpus[rng.next(below: corpus.count)]
-            for _ in 0..<(1 + rng.next(below: 4)) { Self.mutate(&bytes, &rng) }
-            if let message = try readAll(bytes) {
-                refused += 1
-                XCTAssertFalse(message.contains("\n"), "a refusal is one line: \(message)")
-                XCTAssertFalse(message.isEmpty)
-            }
-            mutants += 1
-        }
-        XCTAssertGreaterThanOrEqual(mutants, Self.minimumMutants, "too few mutants in \(Self.budget) s")
-        XCTAssertGreaterThan(refused, mutants / 10, "the mutations should damage images often")
+        let (mutants, refused) = try Self.fuzz.run(corpus: corpus, mutate: Self.mutate) { _, bytes in try readAll(bytes) }
         print("erofs reader fuzz: \(mutants) mutants, \(refused) refused, \(mutants - refused) read")
     }
 
@@ -93,15 +78,15 @@ final class ErofsReaderFuzzTests: PackTestCase {
         }
     }
 
-    /// One random change (`ReaderFuzzTests.damage`): a third in the
+    /// One random change (`MutationFuzz.damage`): a third in the
     /// superblock, a third in the first quarter (inodes, directories,
     /// indexes), the rest anywhere.
-    static func mutate(_ bytes: inout [UInt8], _ rng: inout TestData.RNG) {
+    static func mutate(_ bytes: inout [UInt8], _ rng: inout SeededRandom) {
         guard bytes.count > 1200 else { return }
         let regions = [1024..<1152, 0..<(bytes.count / 4), 0..<bytes.count]
         let region = regions[rng.next(below: regions.count)]
-        ReaderFuzzTests.damage(&bytes, at: region.lowerBound + rng.next(below: region.count - 8), &rng,
-                               edges: [0, 1, 2, 3, 0xFF, 0x7FF, 0x800, 0xFFF, 0x7FFF, 0x8000, 0xFFFF, 0x1_0000, 0x7FFF_FFFF, 0xFFFF_FFFF, UInt64.max])
+        MutationFuzz.damage(&bytes, at: region.lowerBound + rng.next(below: region.count - 8), &rng,
+                            edges: [0, 1, 2, 3, 0xFF, 0x7FF, 0x800, 0xFFF, 0x7FFF, 0x8000, 0xFFFF, 0x1_0000, 0x7FFF_FFFF, 0xFFFF_FFFF, UInt64.max])
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import ImageReading
 import SquashFS
+import TestSupport
 import XCTest
 
 /// The squashfs reader on damaged images, in process: a seeded corpus of
@@ -14,13 +15,9 @@ import XCTest
 final class ReaderFuzzTests: PackTestCase {
     override class var temporaryPrefix: String { "fuzz" }
 
-    /// Wall-clock budget of the mutation loop (MKPORTABLE_FUZZ_SECONDS for
-    /// a longer run, and MKPORTABLE_FUZZ_SEED for another sequence), and
-    /// the least number of mutants it must get through (a loaded machine
-    /// is slower).
-    static let budget = ProcessInfo.processInfo.environment["MKPORTABLE_FUZZ_SECONDS"].flatMap(TimeInterval.init) ?? 20
-    static let seed = ProcessInfo.processInfo.environment["MKPORTABLE_FUZZ_SEED"].flatMap { UInt64($0) } ?? 0x5EED
-    static let minimumMutants = 300
+    /// The shared loop (TestSupport's MutationFuzz): its seed, and the
+    /// least number of mutants it must get through.
+    static let fuzz = MutationFuzz(seed: 0x5EED, minimumMutants: 300)
 
     func seeds() throws -> [[UInt8]] {
         let t = try TreeBuilder(root: tmp.sub("src"))
@@ -50,29 +47,16 @@ final class ReaderFuzzTests: PackTestCase {
     func testMutatedImagesAreReadOrRefusedInOneLine() throws {
         let corpus = try seeds()
         for seed in corpus { XCTAssertNil(try readAll(seed), "an unmutated seed must read") }
-        var rng = TestData.RNG(seed: Self.seed)
         let path = tmp.sub("mutant.raw")
-        let start = Date()
-        var mutants = 0, refused = 0
         var seedPaths: [RawPath] = []
         for (i, seed) in corpus.enumerated() {
             seedPaths.append(tmp.sub(RawPath("seed-\(i).raw")))
             try Data(seed).write(to: URL(fileURLWithPath: seedPaths[i].string))
         }
-        while Date().timeIntervalSince(start) < Self.budget {
-            let index = rng.next(below: corpus.count)
-            var bytes = corpus[index]
-            for _ in 0..<(1 + rng.next(below: 4)) { Self.mutate(&bytes, &rng) }
+        let (mutants, refused) = try Self.fuzz.run(corpus: corpus, mutate: Self.mutate) { index, bytes in
             try Data(bytes).write(to: URL(fileURLWithPath: path.string))
-            if let message = try readAll(path) ?? compareAll(seedPaths[index], path) {
-                refused += 1
-                XCTAssertFalse(message.contains("\n"), "a refusal is one line: \(message)")
-                XCTAssertFalse(message.isEmpty)
-            }
-            mutants += 1
+            return try readAll(path) ?? compareAll(seedPaths[index], path)
         }
-        XCTAssertGreaterThanOrEqual(mutants, Self.minimumMutants, "too few mutants in \(Self.budget) s")
-        XCTAssertGreaterThan(refused, mutants / 10, "the mutations should damage images often")
         print("reader fuzz: \(mutants) mutants, \(refused) refused, \(mutants - refused) read")
     }
 
@@ -116,31 +100,15 @@ final class ReaderFuzzTests: PackTestCase {
         }
     }
 
-    /// One random change: a bit flipped, a byte or a little-endian word
-    /// set to an edge value, or the image cut short; half of them in the
+    /// One random change (`MutationFuzz.damage`): half of them in the
     /// first 96 bytes or the last quarter, where the superblock and the
     /// tables lie.
-    static func mutate(_ bytes: inout [UInt8], _ rng: inout TestData.RNG) {
+    static func mutate(_ bytes: inout [UInt8], _ rng: inout SeededRandom) {
         guard bytes.count > 8 else { return }
         let tables = rng.next(below: 2) == 0
         let region = tables ? (rng.next(below: 3) == 0 ? 0..<96 : (bytes.count * 3 / 4)..<bytes.count) : 0..<bytes.count
-        damage(&bytes, at: region.lowerBound + rng.next(below: region.count - 8), &rng,
-               edges: [0, 1, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x1_0000, 0x7FFF_FFFF, 0xFFFF_FFFF, 0x100_0000, UInt64.max])
-    }
-
-    /// At byte `at` (8 bytes from the end at least): a bit flipped, a byte
-    /// or a little-endian word set to one of `edges` (plus 0...2), or the
-    /// image cut short. The erofs fuzz test uses it too.
-    static func damage(_ bytes: inout [UInt8], at: Int, _ rng: inout TestData.RNG, edges: [UInt64]) {
-        switch rng.next(below: 5) {
-        case 0: bytes[at] ^= UInt8(1 << rng.next(below: 8))
-        case 1: bytes[at] = UInt8(truncatingIfNeeded: rng.next())
-        case 2, 3:
-            let value = edges[rng.next(below: edges.count)] &+ UInt64(rng.next(below: 3))
-            let width = [2, 4, 8][rng.next(below: 3)]
-            for i in 0..<width { bytes[at + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(i))) }
-        default: bytes.removeLast(rng.next(below: bytes.count / 2))
-        }
+        MutationFuzz.damage(&bytes, at: region.lowerBound + rng.next(below: region.count - 8), &rng,
+                            edges: [0, 1, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x1_0000, 0x7FFF_FFFF, 0xFFFF_FFFF, 0x100_0000, UInt64.max])
     }
 }
 

@@ -1,23 +1,13 @@
 import Foundation
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Deterministic test data.
 public enum TestData {
-    /// SplitMix64: tiny, fast, and the same on every machine.
-    public struct RNG {
-        public var state: UInt64
-        public init(seed: UInt64) { state = seed &+ 0x9e37_79b9_7f4a_7c15 }
-        public mutating func next() -> UInt64 {
-            state = state &+ 0x9e37_79b9_7f4a_7c15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return z ^ (z >> 31)
-        }
-        public mutating func next(below n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
-    }
+    /// The seeded generator the tests share (SplitMix64).
+    public typealias RNG = SeededRandom
 
     /// Incompressible bytes.
     public static func random(_ count: Int, seed: UInt64) -> [UInt8] {
