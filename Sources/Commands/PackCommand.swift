@@ -22,7 +22,8 @@ enum PackCommand {
                           image holds. erofs images have 4 KiB blocks and
                           take --comp in mkfs.erofs's -z syntax: "lz4",
                           "lz4hc[,level=N]" (default "lz4hc,level=9"),
-                          "lzma[,level=N][,dictsize=N]" or "none";
+                          "lzma[,level=N][,dictsize=N]",
+                          "deflate[,level=N]", "zstd[,level=N]" or "none";
                           --block-size and --exact-blocks are squashfs's.
       --pcluster-size N   erofs only: the largest physical cluster in
                           bytes (mkfs.erofs's -C), a multiple of 4096 up

@@ -10,12 +10,14 @@ protocol ClusterEncoder: AnyObject {
     func encode(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(EROFSError) -> (consumed: Int, written: Int)
 }
 
-func makeEncoder(_ compression: Compression) throws(EROFSError) -> (any ClusterEncoder)? {
+func makeEncoder(_ compression: Compression, pclusterSize: Int) throws(EROFSError) -> (any ClusterEncoder)? {
     switch compression.algorithm {
     case .none: return nil
     case .lz4: return LZ4ClusterEncoder(level: nil)
     case .lz4hc(let l): return LZ4ClusterEncoder(level: l)
     case .lzma(let l, let d): return try LZMAClusterEncoder(level: l, dictionarySize: d)
+    case .deflate(let l): return try DeflateClusterEncoder(level: l)
+    case .zstd(let l): return try ZstdClusterEncoder(level: l, windowLog: ZstdConfig(pclusterSize: pclusterSize).windowLog)
     }
 }
 

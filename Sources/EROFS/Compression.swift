@@ -1,13 +1,18 @@
 /// A compression setting in mkfs.erofs's `-z` syntax: `none`, `lz4`,
 /// `lz4hc[,level=N]` (0-12, default 9), `lzma[,level=N][,dictsize=N]`
 /// (level 0-9, default 6; dictsize in bytes, default 8 MiB capped by
-/// the level's). Parsed where it is read, so a bad value fails there.
+/// the level's), `deflate[,level=N]` (0-9, default 1) or
+/// `zstd[,level=N]` (0-22, default 3; 0 is zstd's default, 3) — the
+/// ranges and defaults are mkfs.erofs's. Parsed where it is read, so a
+/// bad value fails there.
 public struct Compression: Sendable, Equatable, CustomStringConvertible {
     public enum Algorithm: Sendable, Equatable {
         case none
         case lz4
         case lz4hc(level: Int)
         case lzma(level: Int, dictionarySize: UInt32?)
+        case deflate(level: Int)
+        case zstd(level: Int)
     }
 
     public let algorithm: Algorithm
@@ -57,8 +62,10 @@ public struct Compression: Sendable, Equatable, CustomStringConvertible {
                 dict = UInt32(d)
             }
             return .lzma(level: l, dictionarySize: dict)
+        case "deflate": try only(["level"]); return .deflate(level: try level(0...9, 1))
+        case "zstd": try only(["level"]); return .zstd(level: try level(0...22, 3))
         default:
-            throw EROFSError("unknown compression \"\(name)\"; accepted: none, lz4, lz4hc[,level=N], lzma[,level=N][,dictsize=N]",
+            throw EROFSError("unknown compression \"\(name)\"; accepted: none, lz4, lz4hc[,level=N], lzma[,level=N][,dictsize=N], deflate[,level=N], zstd[,level=N]",
                              kind: .invalidSetting)
         }
     }
@@ -70,6 +77,8 @@ public struct Compression: Sendable, Equatable, CustomStringConvertible {
         case .lz4: return "lz4"
         case .lz4hc(let l): return "lz4hc,level=\(l)"
         case .lzma(let l, let d): return "lzma,level=\(l)" + (d.map { ",dictsize=\($0)" } ?? "")
+        case .deflate(let l): return "deflate,level=\(l)"
+        case .zstd(let l): return "zstd,level=\(l)"
         }
     }
 
@@ -79,6 +88,8 @@ public struct Compression: Sendable, Equatable, CustomStringConvertible {
         case .none: return nil
         case .lz4, .lz4hc: return 0
         case .lzma: return 1
+        case .deflate: return 2
+        case .zstd: return 3
         }
     }
 }

@@ -148,7 +148,8 @@ struct EROFSWriter {
     }
 
     /// The algorithm's configuration record, when the image needs one
-    /// (lzma always; lz4 with pclusters of more than one block).
+    /// (lzma, deflate and zstd always; lz4 with pclusters of more than one
+    /// block).
     private func compressionConfig() throws(EROFSError) -> [UInt8]? {
         switch options.compression.algorithm {
         case .lzma(let level, let dict):
@@ -156,6 +157,10 @@ struct EROFSWriter {
         case .lz4, .lz4hc:
             guard options.pclusterSize > Geometry.blockSize else { return nil }
             return CompressionConfig.lz4(maxPclusterBlocks: UInt16(options.pclusterSize / Geometry.blockSize))
+        case .deflate:
+            return DeflateConfig().encode()
+        case .zstd:
+            return ZstdConfig(pclusterSize: options.pclusterSize).encode()
         case .none:
             return nil
         }

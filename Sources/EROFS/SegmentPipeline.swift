@@ -74,7 +74,7 @@ final class SegmentPipeline {
             take: { [queue] stopping in queue.take(stopping: stopping) },
             finish: { slot, outcome in slot.outcome = outcome },
             makeWork: { (_: Int) throws(EROFSError) -> (Slot) -> Outcome in
-                guard let encoder = try makeEncoder(compression) else { return { _ in .cut([]) } }
+                guard let encoder = try makeEncoder(compression, pclusterSize: pclusterSize) else { return { _ in .cut([]) } }
                 let extents = Extents(encoder: encoder, pclusterSize: pclusterSize)
                 return { slot in
                     do throws(EROFSError) {

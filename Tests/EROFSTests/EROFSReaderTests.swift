@@ -182,7 +182,7 @@ final class EROFSReaderTests: ScratchTestCase {
 
     func testImagesOfOurWriter() throws {
         let expected = Manifest.of(Self.tree())
-        for z in ["none", "lz4", "lz4hc", "lzma,level=9,dictsize=65536"] {
+        for z in ["none", "lz4", "lz4hc", "lzma,level=9,dictsize=65536", "deflate", "zstd"] {
             let image = scratch + "/ours-\(z).erofs"
             try write(Self.tree(), z, to: image)
             // The writer's big pclusters and inline (ztailpacked) tails.

@@ -78,7 +78,8 @@ final class EROFSWriterTests: ScratchTestCase {
     func testEdgeTreeReadsBackForEveryCompression() throws {
         let expected = Manifest.of(Self.edgeTree())
         let settings = [("none", 4096), ("lz4", 65536), ("lz4hc", 65536), ("lz4hc,level=12", 1 << 20),
-                        ("lzma", 65536), ("lzma,level=9,dictsize=65536", 4096)]
+                        ("lzma", 65536), ("lzma,level=9,dictsize=65536", 4096), ("deflate", 65536),
+                        ("deflate,level=9", 4096), ("zstd", 65536), ("zstd,level=9", 4096), ("zstd,level=1", 1 << 20)]
         for (z, pcluster) in settings {
             let image = try write(Self.edgeTree(), z, name: "edge-\(z)-\(pcluster).erofs", pcluster: pcluster)
             try checkReaders(image, compression: z, expected: expected)
@@ -91,7 +92,7 @@ final class EROFSWriterTests: ScratchTestCase {
     func testDeterministicAndContentDerivedUUID() throws {
         var shuffled = Self.edgeTree()
         shuffled.entries.reverse()
-        for z in ["none", "lz4hc"] {
+        for z in ["none", "lz4hc", "deflate", "zstd"] {
             let a = try Data(contentsOf: URL(fileURLWithPath: try write(Self.edgeTree(), z, name: "a.erofs", jobs: 1)))
             let b = try Data(contentsOf: URL(fileURLWithPath: try write(shuffled, z, name: "b.erofs", jobs: 2)))
             XCTAssertEqual(a, b, "\(z): entry order or the thread count changed the image")

@@ -30,11 +30,12 @@ enum ReadBack {
         }
     }
 
-    /// Debian 12's erofs-utils 1.5 is built without liblzma.
+    /// Debian 12's erofs-utils 1.5 is built without liblzma, and deflate
+    /// (1.7) and zstd (1.8) came after it.
     static var debianFsck: Reader {
         var r = fsck("/usr/bin/fsck.erofs", label: "fsck.erofs 1.5")
         r.modeMask = 0o777
-        r.decodes = { !$0.hasPrefix("lzma") }
+        r.decodes = { z in !["lzma", "deflate", "zstd"].contains { z.hasPrefix($0) } }
         return r
     }
 
