@@ -158,7 +158,8 @@ final class RulesTests: XCTestCase {
             "lz4hc,lvl=1", "lz4hc,level", "lz4hc,level=", "lz4hc,=5", "lz4hc,level=x", "lz4hc,level=+5", "lz4hc,level=-0",
             "lz4hc,level=-1", "lz4hc,level=007", "lz4hc,level=99999999999999999999", "lz4hc,level=9223372036854775807",
             "lz4hc,level=13,level=5", "lz4hc,level=5,level=13", "lz4hc,", "", "zstd", "LZ4", " lz4", "lz4hc,level=1=2",
-            "lzma,dictsize=1,level=99", "lz4hc,b=1,a=2",
+            "lzma,dictsize=1,level=99", "lz4hc,b=1,a=2", "deflate", "deflate,level=0", "deflate,level=10", "zstd,level=22",
+            "zstd,level=23", "zstd,dictsize=65536", "deflate,level=9,level=1",
         ]
         let list = "[ " + texts.map { BuilderFixture.js($0).replacingOccurrences(of: "$", with: "\\$") }.joined(separator: " ") + " ]"
         let expr = "let r = import \(Self.root)/nix/rules.nix; in map r.erofsCompressionProblem \(list)"
