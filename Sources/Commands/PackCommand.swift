@@ -276,6 +276,7 @@ enum PackCommand {
         guard case .directory(var root) = try scanSource(path: r.source, followingRoot: true, skipping: skip) else {
             throw Failure(message: "\(r.source): not a directory; pack takes a directory whose contents become the image root")
         }
+        Trace.mark("scanned")
         root.mode = r.rootMode
         return root
     }

@@ -57,6 +57,7 @@ final class BlockPipeline {
     // yet written, oldest first.
     private var free: [Slot] = []
     private var inflight = FIFO<Slot>()
+    private var submittedAny = false
 
     /// Called on the submitting thread for each block as it is written:
     /// its kind, where it starts in the image and its size word.
@@ -135,6 +136,12 @@ final class BlockPipeline {
     /// Hands a filled slot to the workers; it is written after every slot
     /// submitted before it.
     func submit(_ slot: Slot) {
+        if !submittedAny {
+            // Until here the workers had nothing to do: what the process
+            // spent so far ran on one core.
+            submittedAny = true
+            Trace.mark("first block submitted")
+        }
         slot.outcome = .pending
         pool.monitor.locked {
             queue.append(slot)

@@ -33,6 +33,18 @@ public enum Posix {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
+    /// CPU seconds (user and system) used so far by the whole process
+    /// and by the calling thread, for the trace: unlike wall time they do
+    /// not grow when other processes share the cores.
+    public static func cpuSeconds() -> (process: Double, thread: Double) {
+        func seconds(_ clock: clockid_t) -> Double {
+            var ts = timespec()
+            clock_gettime(clock, &ts)
+            return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+        }
+        return (seconds(CLOCK_PROCESS_CPUTIME_ID), seconds(CLOCK_THREAD_CPUTIME_ID))
+    }
+
     /// An errno's wording (see `Errno.description`).
     public static func errorString(_ code: Int32) -> String {
         Errno(code).description

@@ -197,8 +197,8 @@ final class CommandLineTests: XCTestCase {
                                       environment: ["MKPORTABLE_TRACE": "1"])
         XCTAssertEqual(traced.status, 0, traced.summary)
         let lines = traced.stderrText.split(separator: "\n")
-        XCTAssertTrue(lines.allSatisfy { $0.hasPrefix("trace: ") && $0.contains(" ms, rss ") }, traced.stderrText)
-        for phase in ["scanning \(src.string)", "data written", "metadata laid out"] {
+        XCTAssertTrue(lines.allSatisfy { $0.hasPrefix("trace: ") && $0.contains(" ms, rss ") && $0.contains(" MB, cpu ") }, traced.stderrText)
+        for phase in ["scanning \(src.string)", "scanned", "first block submitted", "data written", "metadata laid out"] {
             XCTAssertTrue(lines.contains { $0.hasSuffix(phase) || $0.contains(": \(phase)") }, "no \(phase) in \(traced.stderrText)")
         }
         XCTAssertTrue(try superblock(tmp.sub("t.raw")).contains("Compression xz"))

@@ -95,6 +95,8 @@ def case_block(w, case, bench):
                 w(line)
     for line in versus_mksquashfs(group):
         w(line)
+    for line in parallel_use(group, bench.args.jobs):
+        w(line)
     bgs = [b for m in group for b in background(m.samples)]
     if bgs and statistics.median(bgs) > 10:
         w(f"- Noisy: other processes used a median {statistics.median(bgs):.0f}% of the CPUs during these runs "
@@ -102,6 +104,32 @@ def case_block(w, case, bench):
     w("- wall s per run: " + "; ".join(
         f"{title(m.tool)}: " + ", ".join(f"{s['wall']:.2f}" for s in m.samples) for m in group))
     w("")
+
+
+def jobs_of(tool, jobs):
+    """The --jobs a writer of mkportable's ran with (None: not a writer)."""
+    if tool == "mkportable-1job":
+        return 1
+    return jobs if TOOLS[tool].mkportable else None
+
+
+def parallel_use(group, jobs):
+    """Issue 23's second number for each of mkportable's writers in the
+    group: wall / (CPU / jobs), 1.000 when every job's core was busy the
+    whole run, above it by the share of the run one or more cores idled
+    (a serial start, a drain at the end); the ratio of medians, then each
+    round's."""
+    out = []
+    for m in group:
+        n = jobs_of(m.tool, jobs)
+        if n is None or m.error or not m.samples:
+            continue
+        per = [s["wall"] / (s["cpu"] / n) for s in m.samples if s["cpu"] > 0]
+        text = f"- {title(m.tool)}: wall / (CPU / {n}) {fmt_ratio(m.median('wall'), m.median('cpu') / n)}×"
+        if len(per) > 1:
+            text += f" (per round: median {statistics.median(per):.3f}×; " + ", ".join(f"{r:.3f}" for r in per) + ")"
+        out.append(text + ".")
+    return out
 
 
 def versus_mksquashfs(group):
