@@ -141,7 +141,7 @@ enum PackCommand {
         }
         let outputs = try ImageOutput.paths(image: request.image, form: form)
         let publishing = Publishing(replace: request.force, environment: environment)
-        let written = try write(try scanRoot(request, leavingOut: outputs), to: request.image, options: options,
+        let written = try write(try scanRoot(request, leavingOut: outputs, threads: options.jobs), to: request.image, options: options,
                                 publishing: publishing, fileSystem: fileSystem, form: form)
         if !request.quiet {
             print(ImageOutput.summary(image: request.image, form: form, written: written, options: options, fileSystem: fileSystem))
@@ -265,15 +265,15 @@ enum PackCommand {
 
     /// SOURCE_DIR as the image root. SOURCE_DIR itself may be a symlink to
     /// the directory, as mksquashfs allows; links inside it are packed as
-    /// links.
-    static func scanRoot(_ r: Request, leavingOut outputs: [String]) throws -> Directory {
+    /// links. The scan lists directories on `threads` threads.
+    static func scanRoot(_ r: Request, leavingOut outputs: [String], threads: Int) throws -> Directory {
         // The files being written (the image and its sidecars) are no part
         // of the new image, should they lie inside SOURCE_DIR: left out by
         // their path there, so that a file elsewhere that shares their inode
         // (a hard link) is still packed. Temporary files come after the scan.
         let skip = Set(outputs.compactMap { pathInside(r.source, of: $0) })
         Trace.mark("scanning \(r.source)")
-        guard case .directory(var root) = try scanSource(path: r.source, followingRoot: true, skipping: skip) else {
+        guard case .directory(var root) = try scanSource(path: r.source, followingRoot: true, skipping: skip, threads: threads) else {
             throw Failure(message: "\(r.source): not a directory; pack takes a directory whose contents become the image root")
         }
         Trace.mark("scanned")

@@ -16,10 +16,13 @@ import SystemIO
 /// path below `path` ("sub/i.raw": the files being written, should they
 /// lie inside the source). Every file records the device and inode seen,
 /// and, below a directory, its root, so that the reader opens the same file
-/// or refuses (see `SourceReader`).
-public func scanSource(path: String, followingRoot: Bool = false, skipping: Set<[UInt8]> = []) throws(SourceTreeError) -> Node {
+/// or refuses (see `SourceReader`). `threads`: how many threads list
+/// directories (see `ScanQueue`); the tree and any failure reported are
+/// the same with any number.
+public func scanSource(path: String, followingRoot: Bool = false, skipping: Set<[UInt8]> = [],
+                       threads: Int = 1) throws(SourceTreeError) -> Node {
     var scanner = DiskScanner(skipping: skipping)
-    return try scanner.scan(Array(path.utf8), following: followingRoot)
+    return try scanner.scan(Array(path.utf8), following: followingRoot, threads: threads)
 }
 
 struct DiskScanner {
@@ -30,7 +33,7 @@ struct DiskScanner {
 
     init(skipping: Set<[UInt8]>) { self.skipping = skipping }
 
-    mutating func scan(_ path: [UInt8], following: Bool = false) throws(SourceTreeError) -> Node {
+    mutating func scan(_ path: [UInt8], following: Bool = false, threads: Int = 1) throws(SourceTreeError) -> Node {
         var st = stat()
         let rc = Posix.withCString(path) { following ? stat($0, &st) : lstat($0, &st) }
         if rc != 0 {
@@ -38,21 +41,30 @@ struct DiskScanner {
             throw SourceTreeError("\(renderName(path)): cannot stat (\(Posix.errorString(e)))",
                                 kind: .io(Errno(e)), path: String(decoding: path, as: UTF8.self))
         }
-        if (st.st_mode & S_IFMT) == S_IFDIR {
-            root = SourceRoot(path: path, followed: following, identity: FileIdentity(st))
+        guard (st.st_mode & S_IFMT) == S_IFDIR else { return try node(path, st, parent: AT_FDCWD, name: path) }
+        let root = SourceRoot(path: path, followed: following, identity: FileIdentity(st))
+        self.root = root
+        let top = ScanQueue.Job(source: SourcePath(path, root: root), mode: UInt16(st.st_mode & 0o7777))
+        let scanner = self
+        let queue = { ScanQueue(root: top) { (job) throws(SourceTreeError) in try scanner.list(job) } }
+        do throws(SourceTreeError) {
+            return .directory(try queue().run(threads: threads))
+        } catch where threads > 1 {
+            // The failure one thread meets first, whichever one a thread
+            // of several met (see `ScanQueue`).
+            return .directory(try queue().run(threads: 1))
         }
-        return try node(path, st, parent: AT_FDCWD, name: path, relative: [])
     }
 
     /// `path` is the entry's whole path (for messages and for reading its
     /// contents later); `name` the entry relative to the directory `parent`
-    /// (for readlink: `path` may be longer than PATH_MAX); `relative` its
-    /// path below the root.
-    private mutating func node(_ path: [UInt8], _ st: stat, parent: Int32, name: [UInt8], relative: [UInt8]) throws(SourceTreeError) -> Node {
+    /// (for readlink: `path` may be longer than PATH_MAX). A directory is
+    /// an empty placeholder with its mode, listed by its own job.
+    private func node(_ path: [UInt8], _ st: stat, parent: Int32, name: [UInt8]) throws(SourceTreeError) -> Node {
         let mode = UInt16(st.st_mode & 0o7777)
         switch st.st_mode & S_IFMT {
         case S_IFDIR:
-            return .directory(try directory(path, relative: relative, mode: mode))
+            return .directory(Directory(mode: mode))
         case S_IFREG:
             return .file(File(mode: mode, size: UInt64(st.st_size), source: .path(path), identity: FileIdentity(st)))
         case S_IFLNK:
@@ -88,11 +100,29 @@ struct DiskScanner {
         }
     }
 
-    private mutating func directory(_ path: [UInt8], relative: [UInt8], mode: UInt16) throws(SourceTreeError) -> Directory {
+    /// The listing of one directory (`ScanQueue`'s job): its entries sorted
+    /// bytewise (the order the writers use, sorted here on the scan's
+    /// threads), each subdirectory a placeholder, and a job for each.
+    func list(_ job: ScanQueue.Job) throws(SourceTreeError) -> ScanQueue.Listing {
+        let shared = job.source
+        var entries = try directory(shared)
+        entries.sort { bytewiseLess($0.name, $1.name) }
+        var subdirectories: [ScanQueue.Job] = []
+        for (i, e) in entries.enumerated() {
+            guard case .directory(let placeholder) = e.node else { continue }
+            let source = SourcePath(shared.appending(e.name), root: root, relative: shared.relativeAppending(e.name))
+            subdirectories.append(ScanQueue.Job(source: source, mode: placeholder.mode, entry: Int32(i)))
+        }
+        return (Directory(mode: job.mode, entries: entries), subdirectories)
+    }
+
+    /// The entries of the directory at `source`, in readdir's order.
+    private func directory(_ source: SourcePath) throws(SourceTreeError) -> [Entry] {
+        let path = source.bytes
         // Opened piecewise when the path is longer than PATH_MAX.
         // O_NOFOLLOW: a directory replaced by a symlink since its lstat is
         // not followed; only the root may be a symlink (see `following`).
-        let noFollow = relative.isEmpty && root?.followed == true ? 0 : O_NOFOLLOW
+        let noFollow = source.relative.isEmpty && root?.followed == true ? 0 : O_NOFOLLOW
         let dir: OpaquePointer
         do throws(Errno) {
             let fd = try Posix.openDeep(path, O_RDONLY | O_DIRECTORY | noFollow | O_CLOEXEC)
@@ -114,8 +144,7 @@ struct DiskScanner {
         if !names.isEmpty && faccessat(fd, ".", X_OK, AT_EACCESS) != 0 && errno == EACCES {
             throw SourceTreeError("\(renderName(path)): permission denied searching this directory; make it searchable (e.g. chmod a+x) for the user that runs the write, or run as a user who can")
         }
-        let entries = try self.entries(names, in: fd, directory: SourcePath(path, root: root, relative: relative))
-        return Directory(mode: mode, entries: entries)
+        return try entries(names, in: fd, directory: source)
     }
 
     /// The names of an open directory's entries, without "." and "..", in
@@ -142,8 +171,8 @@ struct DiskScanner {
 
     /// Each name `lstat`ed relative to the directory's descriptor: regular
     /// files become entries that share the directory's path, the rest are
-    /// scanned as nodes (directories recursively).
-    private mutating func entries(_ names: [[UInt8]], in fd: Int32, directory shared: SourcePath) throws(SourceTreeError) -> [Entry] {
+    /// scanned as nodes (directories as placeholders).
+    private func entries(_ names: [[UInt8]], in fd: Int32, directory shared: SourcePath) throws(SourceTreeError) -> [Entry] {
         var entries: [Entry] = []
         entries.reserveCapacity(names.count)
         for name in names {
@@ -160,8 +189,7 @@ struct DiskScanner {
                                 source: .entry(directory: shared, name: name), identity: FileIdentity(st))
                 entries.append(Entry(name: name, node: .file(file)))
             } else {
-                entries.append(Entry(name: name, node: try node(shared.appending(name), st, parent: fd, name: name,
-                                                                relative: shared.relativeAppending(name))))
+                entries.append(Entry(name: name, node: try node(shared.appending(name), st, parent: fd, name: name)))
             }
         }
         return entries

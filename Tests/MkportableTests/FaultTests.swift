@@ -49,6 +49,22 @@ final class FaultTests: PackTestCase {
             assertCleanFailure(r, prefix: packPrefix, fragments, images: [image], directories: [out], label: label)
         }
 
+        // Two unlistable directories, one deep and first in path order, one
+        // shallow: the scan lists breadth first, and whatever thread meets
+        // a failure first, the one reported is the same at any --jobs.
+        let t = try TreeBuilder(root: tmp.sub("src-two"))
+        try t.file("a/b/locked-deep/f", "x")
+        try t.file("z-locked/f", "y")
+        try t.chmod("a/b/locked-deep", 0o000)
+        try t.chmod("z-locked", 0o000)
+        for jobs in ["1", "4"] {
+            let image = out.appending(RawPath("image-two-\(jobs).sqfs"))
+            let (exe, args) = try Unprivileged.command(binaryCopyIn: tmp.path, ["pack", "--jobs", jobs, "--comp", "gzip", t.root.string, image.string])
+            let r = try runLimited(exe, args, environment: ["SOURCE_DATE_EPOCH": nil])
+            assertCleanFailure(r, prefix: packPrefix, ["/src-two/z-locked: permission denied listing this directory"],
+                               images: [image], directories: [out], label: "two locked directories, --jobs \(jobs)")
+        }
+
         // The builder on a store path holding an unreadable file.
         let fx = try BuilderFixture(prefix: "faults-builder")
         defer { fx.remove() }
