@@ -14,11 +14,12 @@ public final class ImageFile: @unchecked Sendable {
     public let size: UInt64
 
     /// Opens `path` for reading; it must be a regular file or a block
-    /// device.
+    /// device. Opened with O_NONBLOCK (cleared once the type is known), so
+    /// a FIFO is refused rather than waited on for a writer.
     public init(path: String) throws(ImageReadError) {
         let fd: FileDescriptor
         do {
-            fd = try FileDescriptor.open(path, O_RDONLY | O_CLOEXEC)
+            fd = try FileDescriptor.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
         } catch {
             throw ImageReadError("cannot open: \(error)", kind: .io(error.code))
         }
@@ -31,6 +32,7 @@ public final class ImageFile: @unchecked Sendable {
         guard type == S_IFREG || type == S_IFBLK else {
             throw ImageReadError("not a regular file", kind: .io(EINVAL))
         }
+        _ = fcntl(fd.raw, F_SETFL, fcntl(fd.raw, F_GETFL) & ~O_NONBLOCK)
         var size = UInt64(max(st.st_size, 0))
         if type == S_IFBLK {
             let end = lseek(fd.raw, 0, SEEK_END)

@@ -232,6 +232,18 @@ final class InspectTests: PackTestCase {
         }
     }
 
+    /// An image path that names a FIFO: opening it must not wait for a
+    /// writer (inspect and diff hung there), and the refusal says what it is.
+    func testInspectAndDiffRefuseAFIFOWithoutWaiting() throws {
+        let t = try TreeBuilder(root: tmp.sub("fifo"))
+        let fifo = t.root.appending(try t.fifo("image.raw")).string
+        for arguments in [["inspect", fifo], ["diff", fifo, fifo]] {
+            let r = try runLimited(try MkportableBinary.path(), arguments, timeout: 20)
+            XCTAssertEqual(r.status, arguments[0] == "diff" ? 2 : 1, r.summary)
+            XCTAssert(r.stderrText.contains("\(fifo)") && r.stderrText.contains("not a regular file"), r.summary)
+        }
+    }
+
     func testInspectRefusesWhatIsNotAnImageWithExitStatus1And2() throws {
         let junk = tmp.sub("junk.raw")
         try Data(repeating: 7, count: 8192).write(to: URL(fileURLWithPath: junk.string))
