@@ -12,19 +12,30 @@ struct CompactInode {
         self.record = record
     }
 
+    /// The compact inode's fields (the reader's `StoredInode` reads the
+    /// same table); the first three are the extended inode's too.
+    enum Fields {
+        static let format = Field<UInt16>(0)
+        static let xattrCount = Field<UInt16>(2)
+        static let mode = Field<UInt16>(4)
+        static let linkCount = Field<UInt16>(6)
+        static let size = Field<UInt32>(8)
+        /// Seconds after the superblock's epoch (erofs-utils 1.8 on; 0 here).
+        static let mtime = Field<UInt32>(12)
+        static let union = Field<UInt32>(16)
+        static let ino = Field<UInt32>(20)
+        static let uid = Field<UInt16>(24)
+        static let gid = Field<UInt16>(26)
+    }
+
     func encode() -> [UInt8] {
-        var b = LittleEndian(capacity: CompactInode.size)
-        b.u16(record.layout.rawValue << 1)
-        b.u16(0)
-        b.u16(record.mode)
-        b.u16(UInt16(record.nlink))
-        b.u32(UInt32(record.size))
-        b.u32(0)
-        b.u32(record.union)
-        b.u32(record.ino)
-        b.u16(0)
-        b.u16(0)
-        b.u32(0)
+        var b = FieldRecord(size: CompactInode.size)
+        b[Fields.format] = record.layout.rawValue << 1
+        b[Fields.mode] = record.mode
+        b[Fields.linkCount] = UInt16(record.nlink)
+        b[Fields.size] = UInt32(record.size)
+        b[Fields.union] = record.union
+        b[Fields.ino] = record.ino
         return b.bytes
     }
 }

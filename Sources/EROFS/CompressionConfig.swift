@@ -10,21 +10,33 @@
 enum CompressionConfig {
     static let offset = Geometry.superblockOffset + Superblock.size
 
+    /// Each record's fields, from the byte after its length (the reader's
+    /// `StoredCompressionConfigs` reads the same table).
+    static let length = Field<UInt16>(0)
+    enum LZ4 {
+        static let maxDistance = Field<UInt16>(0)
+        static let maxPclusterBlocks = Field<UInt16>(2)
+    }
+    enum LZMA {
+        static let dictionarySize = Field<UInt32>(0)
+        static let format = Field<UInt16>(4)
+    }
+    /// (deflate's and zstd's are `DeflateConfig.Fields`, `ZstdConfig.Fields`.)
+
+    /// The length of the records this writer makes.
+    static let recordSize = 14
+
     static func lzma(dictionarySize: UInt32) -> [UInt8] {
-        var b = LittleEndian(capacity: 16)
-        b.u16(14)
-        b.u32(dictionarySize)
-        b.u16(0)
-        b.zeros(8)
+        var b = FieldRecord(size: 2 + recordSize)
+        b[length] = UInt16(recordSize)
+        b[LZMA.dictionarySize, at: 2] = dictionarySize
         return b.bytes
     }
 
     static func lz4(maxPclusterBlocks: UInt16) -> [UInt8] {
-        var b = LittleEndian(capacity: 16)
-        b.u16(14)
-        b.u16(0)
-        b.u16(maxPclusterBlocks)
-        b.zeros(10)
+        var b = FieldRecord(size: 2 + recordSize)
+        b[length] = UInt16(recordSize)
+        b[LZ4.maxPclusterBlocks, at: 2] = maxPclusterBlocks
         return b.bytes
     }
 }

@@ -11,11 +11,17 @@ struct DeflateConfig {
 
     var windowBits = DeflateConfig.windowBits
 
+    /// The record's fields after its length (the reader's
+    /// `StoredCompressionConfigs` reads the same table), and its length.
+    enum Fields {
+        static let windowBits = Field<UInt8>(0)
+        static let size = 6
+    }
+
     func encode() -> [UInt8] {
-        var b = LittleEndian(capacity: 8)
-        b.u16(6)
-        b.u8(windowBits)
-        b.zeros(5)
+        var b = FieldRecord(size: 2 + Fields.size)
+        b[CompressionConfig.length] = UInt16(Fields.size)
+        b[Fields.windowBits, at: 2] = windowBits
         return b.bytes
     }
 }

@@ -12,6 +12,15 @@
 /// The size is that of every block but the last in full, plus the used
 /// part of the last.
 struct DirectoryBlocks {
+    /// A dirent's fields (the reader's `StoredDirectoryBlock` reads the
+    /// same table).
+    enum Dirent {
+        static let size = 12
+        static let nid = Field<UInt64>(0)
+        static let nameOffset = Field<UInt16>(8)
+        static let fileType = Field<UInt8>(10)
+    }
+
     struct Item {
         var name: [UInt8]
         var nid: UInt64
@@ -49,13 +58,12 @@ struct DirectoryBlocks {
         var start = 0
         for (i, n) in counts.enumerated() {
             let block = items[start..<start + n]
-            var head = LittleEndian(capacity: 12 * n)
-            var nameoff = 12 * n
-            for item in block {
-                head.u64(item.nid)
-                head.u16(UInt16(nameoff))
-                head.u8(item.type.rawValue)
-                head.u8(0)
+            var head = FieldRecord(size: Dirent.size * n)
+            var nameoff = Dirent.size * n
+            for (k, item) in block.enumerated() {
+                head[Dirent.nid, at: k * Dirent.size] = item.nid
+                head[Dirent.nameOffset, at: k * Dirent.size] = UInt16(nameoff)
+                head[Dirent.fileType, at: k * Dirent.size] = item.type.rawValue
                 nameoff += item.name.count
             }
             out.append(contentsOf: head.bytes)

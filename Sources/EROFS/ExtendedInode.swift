@@ -13,21 +13,31 @@ struct ExtendedInode {
         self.mtime = mtime
     }
 
+    /// The extended inode's fields (the reader's `StoredInode` reads the
+    /// same table).
+    enum Fields {
+        static let format = CompactInode.Fields.format
+        static let xattrCount = CompactInode.Fields.xattrCount
+        static let mode = CompactInode.Fields.mode
+        static let size = Field<UInt64>(8)
+        static let union = Field<UInt32>(16)
+        static let ino = Field<UInt32>(20)
+        static let uid = Field<UInt32>(24)
+        static let gid = Field<UInt32>(28)
+        static let mtime = Field<UInt64>(32)
+        static let mtimeNanoseconds = Field<UInt32>(40)
+        static let linkCount = Field<UInt32>(44)
+    }
+
     func encode() -> [UInt8] {
-        var b = LittleEndian(capacity: ExtendedInode.size)
-        b.u16(1 | record.layout.rawValue << 1)
-        b.u16(0)
-        b.u16(record.mode)
-        b.u16(0)
-        b.u64(record.size)
-        b.u32(record.union)
-        b.u32(record.ino)
-        b.u32(0)
-        b.u32(0)
-        b.u64(mtime)
-        b.u32(0)
-        b.u32(record.nlink)
-        b.zeros(16)
+        var b = FieldRecord(size: ExtendedInode.size)
+        b[Fields.format] = 1 | record.layout.rawValue << 1
+        b[Fields.mode] = record.mode
+        b[Fields.size] = record.size
+        b[Fields.union] = record.union
+        b[Fields.ino] = record.ino
+        b[Fields.mtime] = mtime
+        b[Fields.linkCount] = record.nlink
         return b.bytes
     }
 }

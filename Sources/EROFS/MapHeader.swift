@@ -13,11 +13,30 @@
 struct MapHeader {
     static let size = 8
 
+    /// h_advise's bits (the reader's `StoredMapHeader` knows them all).
     struct Advice: OptionSet {
         let rawValue: UInt16
-        static let compacted2B = Advice(rawValue: 0x1)
-        static let bigPcluster = Advice(rawValue: 0x2 | 0x4)
-        static let inlinePcluster = Advice(rawValue: 0x8)
+        static let compacted2B = Advice(rawValue: 0x01)
+        static let bigPcluster1 = Advice(rawValue: 0x02)
+        static let bigPcluster2 = Advice(rawValue: 0x04)
+        /// Both: with compact indexes the kernel refuses one alone.
+        static let bigPcluster: Advice = [.bigPcluster1, .bigPcluster2]
+        static let inlinePcluster = Advice(rawValue: 0x08)
+        static let interlaced = Advice(rawValue: 0x10)
+        static let fragment = Advice(rawValue: 0x20)
+    }
+
+    /// The header's fields (the reader's `StoredMapHeader` reads the same
+    /// table). `word` is the whole header: with its top bit set, the rest
+    /// is the offset of a file stored whole in the packed inode;
+    /// `fragmentOffset` overlaps h_reserved1 and h_idata_size.
+    enum Fields {
+        static let word = Field<UInt64>(0)
+        static let fragmentOffset = Field<UInt32>(0)
+        static let inlineSize = Field<UInt16>(2)
+        static let advice = Field<UInt16>(4)
+        static let algorithms = Field<UInt8>(6)
+        static let clusterBits = Field<UInt8>(7)
     }
 
     var algorithm: UInt8
@@ -25,12 +44,10 @@ struct MapHeader {
     var inlineSize: UInt16
 
     func encode() -> [UInt8] {
-        var b = LittleEndian(capacity: MapHeader.size)
-        b.u16(0)
-        b.u16(inlineSize)
-        b.u16(advice.rawValue)
-        b.u8(algorithm | algorithm << 4)
-        b.u8(0)
+        var b = FieldRecord(size: MapHeader.size)
+        b[Fields.inlineSize] = inlineSize
+        b[Fields.advice] = advice.rawValue
+        b[Fields.algorithms] = algorithm | algorithm << 4
         return b.bytes
     }
 }

@@ -24,45 +24,46 @@ struct Superblock {
     /// LZ4's maximum distance (without).
     var compressionField: UInt16
 
+    /// The superblock's fields (the reader's `StoredSuperblock` reads the
+    /// same table).
+    enum Fields {
+        static let magic = Field<UInt32>(0)
+        static let checksum = Field<UInt32>(4)
+        static let compatible = Field<UInt32>(8)
+        static let blockBits = Field<UInt8>(12)
+        static let extraSlots = Field<UInt8>(13)
+        static let rootNid = Field<UInt16>(14)
+        static let inodeCount = Field<UInt64>(16)
+        /// The base of compact inodes' times ("build_time" before
+        /// erofs-utils 1.8, "epoch" since).
+        static let epoch = Field<UInt64>(24)
+        static let epochNanoseconds = Field<UInt32>(32)
+        static let blocks = Field<UInt32>(36)
+        static let metaBlockAddress = Field<UInt32>(40)
+        static let xattrBlockAddress = Field<UInt32>(44)
+        /// Where the 16 bytes of each lie.
+        static let uuid = 48, volumeName = 64
+        static let incompatible = Field<UInt32>(80)
+        static let compression = Field<UInt16>(84)
+        static let extraDevices = Field<UInt16>(86)
+        static let deviceTableOffset = Field<UInt16>(88)
+        static let dirBlockBits = Field<UInt8>(90)
+        static let packedNid = Field<UInt64>(96)
+    }
+
     func encode() -> [UInt8] {
         precondition(uuid.count == 16)
-        var b = LittleEndian(capacity: Superblock.size)
-        b.u32(Superblock.magic)
-        b.u32(0)                       // checksum
-        b.u32(0)                       // feature_compat
-        b.u8(UInt8(Geometry.blockBits))
-        b.u8(0)                        // sb_extslots
-        b.u16(rootNid)
-        b.u64(inodeCount)
-        b.u64(buildTime)
-        b.u32(0)                       // build_time_nsec
-        b.u32(blocks)
-        b.u32(metaBlockAddress)
-        b.u32(0)                       // xattr_blkaddr
-        b.append(uuid)
-        b.zeros(16)                    // volume_name
-        b.u32(incompatible.rawValue)
-        b.u16(compressionField)
-        b.u16(0)                       // extra_devices
-        b.u16(0)                       // devt_slotoff
-        b.u8(0)                        // dirblkbits
-        b.zeros(Superblock.size - b.bytes.count)
+        var b = FieldRecord(size: Superblock.size)
+        b[Fields.magic] = Superblock.magic
+        b[Fields.blockBits] = UInt8(Geometry.blockBits)
+        b[Fields.rootNid] = rootNid
+        b[Fields.inodeCount] = inodeCount
+        b[Fields.epoch] = buildTime
+        b[Fields.blocks] = blocks
+        b[Fields.metaBlockAddress] = metaBlockAddress
+        b.put(uuid, at: Fields.uuid)
+        b[Fields.incompatible] = incompatible.rawValue
+        b[Fields.compression] = compressionField
         return b.bytes
     }
-}
-
-/// feature_incompat bits this writer sets. A kernel refuses to mount an
-/// image with a bit it does not know.
-struct IncompatibleFeatures: OptionSet {
-    let rawValue: UInt32
-    /// Compressed data is right-aligned in its physical cluster, zeros
-    /// before it (the reader skips them to find the compressed length).
-    static let zeroPadding = IncompatibleFeatures(rawValue: 0x01)
-    /// Per-algorithm configuration records follow the superblock.
-    static let compressionConfigs = IncompatibleFeatures(rawValue: 0x02)
-    /// Physical clusters of more than one block (the same bit: big
-    /// pclusters came with the configuration records).
-    static let bigPcluster = IncompatibleFeatures(rawValue: 0x02)
-    /// A compressed file's last pcluster may be inline after its index.
-    static let ztailpacking = IncompatibleFeatures(rawValue: 0x10)
 }

@@ -19,12 +19,18 @@ struct ZstdConfig {
         windowLog = max(10, Int.bitWidth - 1 - eight.leadingZeroBitCount)
     }
 
+    /// The record's fields after its length (the reader's
+    /// `StoredCompressionConfigs` reads the same table), and its length.
+    enum Fields {
+        static let format = Field<UInt8>(0)
+        static let windowLog = Field<UInt8>(1)
+        static let size = 6
+    }
+
     func encode() -> [UInt8] {
-        var b = LittleEndian(capacity: 8)
-        b.u16(6)
-        b.u8(0)
-        b.u8(UInt8(windowLog - 10))
-        b.zeros(4)
+        var b = FieldRecord(size: 2 + Fields.size)
+        b[CompressionConfig.length] = UInt16(Fields.size)
+        b[Fields.windowLog, at: 2] = UInt8(windowLog - 10)
         return b.bytes
     }
 }

@@ -15,6 +15,15 @@ import ImageReading
 enum ChunkBasedData {
     static let hole: UInt32 = 0xFFFF_FFFF
 
+    /// An 8-byte chunk index's fields.
+    enum Index {
+        static let size = 8
+        static let device = Field<UInt16>(2)
+        static let block = Field<UInt32>(4)
+    }
+    /// A 4-byte entry: the block address alone.
+    static let blockAddress = Field<UInt32>(0)
+
     static func chunks(_ inode: StoredInode, superblock sb: StoredSuperblock, range: ImageRange,
                        place: String) throws(EROFSError) -> [StoredChunk] {
         let format = inode.union & 0xFFFF
@@ -29,7 +38,7 @@ enum ChunkBasedData {
         }
         let chunkSize = UInt64(1) << UInt64(bits)
         let count = (inode.size - 1) / chunkSize + 1
-        let width: UInt64 = format & 0x20 != 0 ? 8 : 4
+        let width = UInt64(format & 0x20 != 0 ? Index.size : blockAddress.width)
         let start = (inode.afterXattrs + width - 1) / width * width
         guard count <= range.length / width, range.contains(start, count: count * width) else {
             throw .badImage(place, "\(count) chunk entries of \(width) bytes at byte \(start) run past the image's end")
@@ -39,9 +48,10 @@ enum ChunkBasedData {
         for i in 0..<Int(count) {
             let offset = UInt64(i) * chunkSize
             let length = min(chunkSize, inode.size - offset)
-            let address = width == 8 ? r.u32(i * 8 + 4) : r.u32(i * 4)
-            if width == 8, r.u16(i * 8 + 2) != 0, address != hole {
-                throw .unsupported("\(place), chunk \(i)", "device \(r.u16(i * 8 + 2)); only the image's own device is read")
+            let entry = i * Int(width)
+            let address = width == 8 ? r[Index.block, at: entry] : r[blockAddress, at: entry]
+            if width == 8, r[Index.device, at: entry] != 0, address != hole {
+                throw .unsupported("\(place), chunk \(i)", "device \(r[Index.device, at: entry]); only the image's own device is read")
             }
             if address == hole {
                 out += FlatData.pieces(from: 0, length: length, offsetInFile: offset, first: out.count, sparse: true)

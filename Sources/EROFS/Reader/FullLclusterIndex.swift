@@ -11,6 +11,16 @@ import ImageReading
 /// by it); a head's offset lies inside its lcluster; a block count only
 /// with big pclusters.
 enum FullLclusterIndex {
+    /// One record's fields (delta[0] shares its bytes with a head's
+    /// block address).
+    enum Fields {
+        static let size = 8
+        static let advice = Field<UInt16>(0)
+        static let clusterOffset = Field<UInt16>(2)
+        static let block = Field<UInt32>(4)
+        static let delta0 = Field<UInt16>(4)
+    }
+
     static func read(_ inode: StoredInode, header: StoredMapHeader, superblock sb: StoredSuperblock,
                      range: ImageRange, place: String) throws(EROFSError) -> (records: [LclusterRecord], end: UInt64) {
         let count = (inode.size - 1) >> UInt64(sb.blockBits) + 1
@@ -23,15 +33,16 @@ enum FullLclusterIndex {
         var out: [LclusterRecord] = []
         out.reserveCapacity(Int(count))
         for i in 0..<Int(count) {
-            var record = LclusterRecord(type: UInt8(r.u16(i * 8) & 3))
+            let at = i * Fields.size
+            var record = LclusterRecord(type: UInt8(r[Fields.advice, at: at] & 3))
             if record.isHead {
-                record.clusterOffset = UInt32(r.u16(i * 8 + 2))
-                record.block = UInt64(r.u32(i * 8 + 4))
+                record.clusterOffset = UInt32(r[Fields.clusterOffset, at: at])
+                record.block = UInt64(r[Fields.block, at: at])
                 guard record.clusterOffset < UInt32(sb.blockSize) else {
                     throw .badImage(place, "lcluster \(i) starts an extent at offset \(record.clusterOffset), past the lcluster")
                 }
             } else {
-                let delta0 = UInt32(r.u16(i * 8 + 4))
+                let delta0 = UInt32(r[Fields.delta0, at: at])
                 if delta0 & LclusterRecord.compressedBlockCount != 0 {
                     guard big else { throw .badImage(place, "lcluster \(i) counts pcluster blocks without big pclusters") }
                     record.compressedBlocks = delta0 & ~LclusterRecord.compressedBlockCount

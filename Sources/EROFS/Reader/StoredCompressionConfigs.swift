@@ -38,7 +38,7 @@ struct StoredCompressionConfigs {
         var out = StoredCompressionConfigs(algorithms: [], records: [])
         var at = StoredSuperblock.offset + UInt64(sb.size)
         for algorithm in Algorithm.allCases where bitmap & (1 << algorithm.rawValue) != 0 {
-            let length = Int(StoredRecord(try range.record(2, at: at, place: place)).u16(0))
+            let length = Int(StoredRecord(try range.record(2, at: at, place: place))[CompressionConfig.length])
             guard (1...64).contains(length) else {
                 throw .badImage(place, "the \(algorithm.name) record at byte \(at) is \(length) bytes long; 1...64 expected")
             }
@@ -54,11 +54,13 @@ struct StoredCompressionConfigs {
     var descriptions: [String] {
         zip(algorithms, records + Array(repeating: [], count: max(0, algorithms.count - records.count))).map { algorithm, bytes in
             let r = StoredRecord(bytes)
+            typealias C = CompressionConfig
             switch algorithm {
-            case .lz4 where bytes.count >= 4: return "lz4 max_distance=\(r.u16(0)) max_pclusterblks=\(r.u16(2))"
-            case .lzma where bytes.count >= 6: return "lzma dict_size=\(r.u32(0)) format=\(r.u16(4))"
-            case .deflate where bytes.count >= 1: return "deflate windowbits=\(r.u8(0))"
-            case .zstd where bytes.count >= 2: return "zstd format=\(r.u8(0)) windowlog=\(Int(r.u8(1)) + 10)"
+            case .lz4 where bytes.count >= 4:
+                return "lz4 max_distance=\(r[C.LZ4.maxDistance]) max_pclusterblks=\(r[C.LZ4.maxPclusterBlocks])"
+            case .lzma where bytes.count >= 6: return "lzma dict_size=\(r[C.LZMA.dictionarySize]) format=\(r[C.LZMA.format])"
+            case .deflate where bytes.count >= 1: return "deflate windowbits=\(r[DeflateConfig.Fields.windowBits])"
+            case .zstd where bytes.count >= 2: return "zstd format=\(r[ZstdConfig.Fields.format]) windowlog=\(Int(r[ZstdConfig.Fields.windowLog]) + 10)"
             default: return algorithm.name
             }
         }

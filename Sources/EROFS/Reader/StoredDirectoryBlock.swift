@@ -19,14 +19,15 @@ struct StoredDirent {
 /// name lies inside the block after the dirents, is 1...255 bytes without
 /// "/" or NUL; a file type of 1...7.
 enum StoredDirectoryBlock {
-    static let direntSize = 12
+    typealias F = DirectoryBlocks.Dirent
+    static let direntSize = F.size
     static let types: [UInt8: EntryType] = [1: .file, 2: .directory, 3: .char, 4: .block, 5: .fifo, 6: .socket, 7: .symlink]
 
     static func entries(_ block: ArraySlice<UInt8>, place: @autoclosure () -> String) throws(EROFSError) -> [StoredDirent] {
         let b = Array(block)
         let r = StoredRecord(b)
         guard b.count >= direntSize else { throw .badImage(place(), "a block of \(b.count) bytes holds no dirent") }
-        let first = Int(r.u16(8))
+        let first = Int(r[F.nameOffset])
         guard first >= direntSize, first % direntSize == 0, first < b.count else {
             throw .badImage(place(), "the first name starts at byte \(first); a multiple of 12 inside the \(b.count)-byte block expected")
         }
@@ -35,11 +36,11 @@ enum StoredDirectoryBlock {
         out.reserveCapacity(count)
         for i in 0..<count {
             let at = i * direntSize
-            let start = Int(r.u16(at + 8))
+            let start = Int(r[F.nameOffset, at: at])
             guard start >= first, start < b.count else {
                 throw .badImage(place(), "dirent \(i)'s name starts at byte \(start), outside the block's names")
             }
-            let end = i + 1 < count ? Int(r.u16(at + direntSize + 8)) : b[start...].firstIndex(of: 0) ?? b.count
+            let end = i + 1 < count ? Int(r[F.nameOffset, at: at + direntSize]) : b[start...].firstIndex(of: 0) ?? b.count
             guard start < end, end <= b.count, end - start <= 255 else {
                 throw .badImage(place(), "dirent \(i)'s name at bytes \(start)..<\(end) lies outside the names or is not 1...255 bytes")
             }
@@ -47,9 +48,9 @@ enum StoredDirectoryBlock {
             guard !name.contains(0x2F), !name.contains(0) else {
                 throw .badImage(place(), "the name \(Shown.quoted(name)) holds \"/\" or NUL")
             }
-            let type = r.u8(at + 10)
+            let type = r[F.fileType, at: at]
             guard types[type] != nil else { throw .badImage(place(), "\(Shown.quoted(name)) has file type \(type), none of 1...7") }
-            out.append(StoredDirent(name: name, nid: r.u64(at), fileType: type))
+            out.append(StoredDirent(name: name, nid: r[F.nid, at: at], fileType: type))
         }
         return out
     }

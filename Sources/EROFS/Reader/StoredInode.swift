@@ -42,7 +42,7 @@ struct StoredInode {
     var linkCount: UInt32
     var xattrSize: Int
 
-    var inodeSize: Int { extended ? 64 : 32 }
+    var inodeSize: Int { extended ? ExtendedInode.size : CompactInode.size }
     /// Where inline data or a map header may start.
     var afterXattrs: UInt64 { position + UInt64(inodeSize + xattrSize) }
 
@@ -55,33 +55,35 @@ struct StoredInode {
             throw .badImage(place, "nid \(nid) lies past the image's end (the metadata area holds \(slots) slots)")
         }
         let position = sb.metaStart + nid * slot
-        var r = StoredRecord(try range.record(32, at: position, place: place))
-        let format = r.u16(0)
+        typealias C = CompactInode.Fields
+        typealias E = ExtendedInode.Fields
+        var r = StoredRecord(try range.record(CompactInode.size, at: position, place: place))
+        let format = r[C.format]
         guard format >> 5 == 0 else {
             throw .unsupported(place, "i_format 0x\(String(format, radix: 16)) has bits past bit 4; a newer erofs")
         }
         let extended = format & 1 != 0
-        if extended { r = StoredRecord(try range.record(64, at: position, place: place)) }
+        if extended { r = StoredRecord(try range.record(ExtendedInode.size, at: position, place: place)) }
         guard let layout = Layout(rawValue: Int(format >> 1) & 7) else {
             throw .badImage(place, "data layout \((format >> 1) & 7) is none of 0...4")
         }
-        let mode = r.u16(4)
+        let mode = r[C.mode]
         guard let type = fileType(mode) else {
             throw .badImage(place, "mode 0o\(String(mode, radix: 8)) is of no file type")
         }
-        let icount = Int(r.u16(2))
+        let icount = Int(r[C.xattrCount])
         var inode = StoredInode(nid: nid, position: position, extended: extended, layout: layout, type: type,
-                                permissions: mode & 0o7777, size: 0, union: r.u32(16), uid: 0, gid: 0, mtime: 0,
+                                permissions: mode & 0o7777, size: 0, union: r[C.union], uid: 0, gid: 0, mtime: 0,
                                 linkCount: 0, xattrSize: icount == 0 ? 0 : 12 + 4 * (icount - 1))
         if extended {
-            inode.size = r.u64(8); inode.uid = r.u32(24); inode.gid = r.u32(28)
-            inode.mtime = Int64(bitPattern: r.u64(32)); inode.linkCount = r.u32(44)
+            inode.size = r[E.size]; inode.uid = r[E.uid]; inode.gid = r[E.gid]
+            inode.mtime = Int64(bitPattern: r[E.mtime]); inode.linkCount = r[E.linkCount]
         } else {
-            inode.size = UInt64(r.u32(8)); inode.uid = UInt32(r.u16(24)); inode.gid = UInt32(r.u16(26))
-            let (time, overflow) = sb.epoch.addingReportingOverflow(UInt64(r.u32(12)))
+            inode.size = UInt64(r[C.size]); inode.uid = UInt32(r[C.uid]); inode.gid = UInt32(r[C.gid])
+            let (time, overflow) = sb.epoch.addingReportingOverflow(UInt64(r[C.mtime]))
             guard !overflow, time <= UInt64(Int64.max) else { throw .badImage(place, "the epoch plus i_mtime overflows") }
             inode.mtime = Int64(time)
-            inode.linkCount = format & 0x10 != 0 && type != .directory ? 1 : UInt32(r.u16(6))
+            inode.linkCount = format & 0x10 != 0 && type != .directory ? 1 : UInt32(r[C.linkCount])
         }
         guard range.contains(position, count: UInt64(inode.inodeSize + inode.xattrSize)) else {
             throw .badImage(place, "the inode and \(inode.xattrSize) bytes of xattrs run past the image's end")

@@ -20,15 +20,7 @@ import ImageReading
 /// compact indexes, HEAD1 and HEAD2 agree on big pclusters (the kernel's
 /// rule); extent records (48-bit images) are refused as not read.
 struct StoredMapHeader {
-    struct Advice: OptionSet {
-        let rawValue: UInt16
-        static let compacted2B = Advice(rawValue: 0x01)
-        static let bigPcluster1 = Advice(rawValue: 0x02)
-        static let bigPcluster2 = Advice(rawValue: 0x04)
-        static let inlinePcluster = Advice(rawValue: 0x08)
-        static let interlaced = Advice(rawValue: 0x10)
-        static let fragment = Advice(rawValue: 0x20)
-    }
+    typealias Advice = MapHeader.Advice
 
     var advice: Advice
     var head1Algorithm: Int
@@ -40,21 +32,22 @@ struct StoredMapHeader {
     var wholeFileFragment: Bool
     var inlineSize: Int
 
-    static let size = 8
+    static let size = MapHeader.size
 
     /// The header's byte in the image.
     static func position(_ inode: StoredInode) -> UInt64 { (inode.afterXattrs + 7) / 8 * 8 }
 
     static func read(_ inode: StoredInode, superblock sb: StoredSuperblock, range: ImageRange,
                      place: String) throws(EROFSError) -> StoredMapHeader {
+        typealias F = MapHeader.Fields
         let r = StoredRecord(try range.record(size, at: position(inode), place: place))
-        let word = r.u64(0)
+        let word = r[F.word]
         if word >> 63 != 0 {
             return StoredMapHeader(advice: .fragment, head1Algorithm: 0, head2Algorithm: 0,
                                    fragmentOffset: word & ~(1 << 63), wholeFileFragment: true, inlineSize: 0)
         }
-        let advice = Advice(rawValue: r.u16(4))
-        let algorithms = r.u8(6), clusterBits = r.u8(7) & 0x0F
+        let advice = Advice(rawValue: r[F.advice])
+        let algorithms = r[F.algorithms], clusterBits = r[F.clusterBits] & 0x0F
         guard clusterBits == 0 else {
             throw .unsupported(place, "lclusters of 2^\(Int(clusterBits) + sb.blockBits) bytes; only the block size is read")
         }
@@ -66,7 +59,7 @@ struct StoredMapHeader {
         }
         let fragment = advice.contains(.fragment)
         return StoredMapHeader(advice: advice, head1Algorithm: Int(algorithms & 0x0F), head2Algorithm: Int(algorithms >> 4),
-                               fragmentOffset: fragment ? UInt64(r.u32(0)) : 0, wholeFileFragment: false,
-                               inlineSize: !fragment && advice.contains(.inlinePcluster) ? Int(r.u16(2)) : 0)
+                               fragmentOffset: fragment ? UInt64(r[F.fragmentOffset]) : 0, wholeFileFragment: false,
+                               inlineSize: !fragment && advice.contains(.inlinePcluster) ? Int(r[F.inlineSize]) : 0)
     }
 }

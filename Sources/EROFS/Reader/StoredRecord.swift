@@ -13,6 +13,12 @@ struct StoredRecord {
     func u16(_ at: Int) -> UInt16 { UInt16(bytes[at]) | UInt16(bytes[at + 1]) << 8 }
     func u32(_ at: Int) -> UInt32 { UInt32(u16(at)) | UInt32(u16(at + 2)) << 16 }
     func u64(_ at: Int) -> UInt64 { UInt64(u32(at)) | UInt64(u32(at + 4)) << 32 }
+
+    /// A field of the record's table, of the record starting at byte
+    /// `base` (records of one kind in a row: a directory block's dirents).
+    subscript<Value>(_ field: Field<Value>, at base: Int = 0) -> Value {
+        Value(littleEndianBytes: bytes, at: base + field.offset)
+    }
 }
 
 extension EROFSError {

@@ -19,13 +19,13 @@ import ImageReading
 /// `blocks` blocks long.
 struct StoredSuperblock {
     static let offset: UInt64 = 1024
-    static let magic: UInt32 = 0xE0F5_E1E2
+    static let magic = Superblock.magic
     static let place = "superblock"
 
     var blockBits: Int
     var extraSlots: Int
     var compatible: UInt32
-    var incompatible: IncompatibleBits
+    var incompatible: IncompatibleFeatures
     var rootNid: UInt64
     var inodeCount: UInt64
     var epoch: UInt64
@@ -43,33 +43,35 @@ struct StoredSuperblock {
     var metaStart: UInt64 { UInt64(metaBlockAddress) << UInt64(blockBits) }
 
     static func read(_ range: ImageRange) throws(EROFSError) -> StoredSuperblock {
-        let head = try range.record(128, at: offset, place: "\(place) (the image is \(range.length) bytes)")
+        let head = try range.record(Superblock.size, at: offset, place: "\(place) (the image is \(range.length) bytes)")
+        typealias F = Superblock.Fields
         let r = StoredRecord(head)
-        guard r.u32(0) == magic else {
+        guard r[F.magic] == magic else {
             throw .badImage(place, "no erofs magic 0xE0F5E1E2 at byte 1024; not an erofs image")
         }
-        let bits = Int(r.u8(12))
+        let bits = Int(r[F.blockBits])
         guard (9...16).contains(bits) else {
             throw .badImage(place, "blkszbits \(bits): the block size must be 512 bytes to 64 KiB (9...16)")
         }
         let sb = StoredSuperblock(
-            blockBits: bits, extraSlots: Int(r.u8(13)), compatible: r.u32(8),
-            incompatible: IncompatibleBits(rawValue: r.u32(80)), rootNid: UInt64(r.u16(14)), inodeCount: r.u64(16),
-            epoch: r.u64(24), blocks: r.u32(36), metaBlockAddress: r.u32(40), uuid: Array(head[48..<64]),
-            volumeName: Array(head[64..<80]), compressionField: r.u16(84), packedNid: nil)
-        try sb.checkFeatures(extraDevices: r.u16(86), dirBlockBits: r.u8(90))
+            blockBits: bits, extraSlots: Int(r[F.extraSlots]), compatible: r[F.compatible],
+            incompatible: IncompatibleFeatures(rawValue: r[F.incompatible]), rootNid: UInt64(r[F.rootNid]),
+            inodeCount: r[F.inodeCount], epoch: r[F.epoch], blocks: r[F.blocks], metaBlockAddress: r[F.metaBlockAddress],
+            uuid: Array(head[F.uuid..<F.uuid + 16]), volumeName: Array(head[F.volumeName..<F.volumeName + 16]),
+            compressionField: r[F.compression], packedNid: nil)
+        try sb.checkFeatures(extraDevices: r[F.extraDevices], dirBlockBits: r[F.dirBlockBits])
         var checked = sb
-        if sb.incompatible.contains(.fragments), r.u64(96) != 0 { checked.packedNid = r.u64(96) }
+        if sb.incompatible.contains(.fragments), r[F.packedNid] != 0 { checked.packedNid = r[F.packedNid] }
         try checked.checkLayout(range)
         return checked
     }
 
     private func checkFeatures(extraDevices: UInt16, dirBlockBits: UInt8) throws(EROFSError) {
-        let unknown = incompatible.rawValue & ~IncompatibleBits.known.rawValue
+        let unknown = incompatible.rawValue & ~IncompatibleFeatures.known.rawValue
         guard unknown == 0 else {
             throw .unsupported(Self.place, "unknown incompatible features 0x\(String(unknown, radix: 16)) (feature_incompat 0x\(String(incompatible.rawValue, radix: 16))); a newer erofs, not read here")
         }
-        let unread = incompatible.intersection(IncompatibleBits.unread)
+        let unread = incompatible.intersection(IncompatibleFeatures.unread)
         guard unread.isEmpty else {
             throw .unsupported(Self.place, "the features \(unread.names.joined(separator: ", ")) are not read; make the image without them")
         }
@@ -93,38 +95,4 @@ struct StoredSuperblock {
             throw .badImage(Self.place, "the metadata area starts at block \(metaBlockAddress), past the image's end")
         }
     }
-}
-
-/// feature_incompat's bits. A reader that meets a bit it does not know
-/// must refuse the image (so must the kernel).
-struct IncompatibleBits: OptionSet {
-    let rawValue: UInt32
-
-    /// Compressed data lies at the end of its physical cluster, zeros
-    /// before it.
-    static let zeroPadding = IncompatibleBits(rawValue: 0x01)
-    /// Compression configurations follow the superblock; also big
-    /// physical clusters.
-    static let compressionConfigs = IncompatibleBits(rawValue: 0x02)
-    static let chunkedFiles = IncompatibleBits(rawValue: 0x04)
-    /// The device table, and compressed heads of the second algorithm.
-    static let deviceTableOrHead2 = IncompatibleBits(rawValue: 0x08)
-    static let tailPacking = IncompatibleBits(rawValue: 0x10)
-    /// Fragments in the packed inode, and deduplicated extents.
-    static let fragments = IncompatibleBits(rawValue: 0x20)
-    static let xattrPrefixes = IncompatibleBits(rawValue: 0x40)
-    static let wide48Bit = IncompatibleBits(rawValue: 0x80)
-    static let metabox = IncompatibleBits(rawValue: 0x100)
-
-    static let known = IncompatibleBits(rawValue: 0x1FF)
-    static let unread: IncompatibleBits = [.wide48Bit, .metabox]
-
-    static let allNames: [(IncompatibleBits, String)] = [
-        (.zeroPadding, "zero-padding"), (.compressionConfigs, "compression-configs/big-pcluster"),
-        (.chunkedFiles, "chunked-files"), (.deviceTableOrHead2, "device-table/compressed-head2"),
-        (.tailPacking, "ztailpacking"), (.fragments, "fragments/dedupe"), (.xattrPrefixes, "xattr-prefixes"),
-        (.wide48Bit, "48bit"), (.metabox, "metabox"),
-    ]
-
-    var names: [String] { Self.allNames.filter { contains($0.0) }.map(\.1) }
 }
