@@ -9,19 +9,22 @@ enum DataPlan {
     /// `blocks` pclusters' blocks, the map header, the index and the
     /// inline tail pcluster (empty without one).
     case compressed(blocks: UInt32, header: MapHeader, index: [UInt8], inline: [UInt8])
+    /// The whole file at `offset` of the packed inode.
+    case fragment(offset: UInt64)
 
     var layout: DataLayout {
         switch self {
         case .none: return .flatPlain
         case .flat(_, let inline): return inline.isEmpty ? .flatPlain : .flatInline
         case .compressed: return .compressedCompact
+        case .fragment: return .compressedFull
         }
     }
 
     /// i_u for data-bearing inodes.
     var union: UInt32 {
         switch self {
-        case .none: return 0
+        case .none, .fragment: return 0
         case .flat(let block, _): return block
         case .compressed(let blocks, _, _, _): return blocks
         }
@@ -34,6 +37,7 @@ enum DataPlan {
         case .none: return []
         case .flat(_, let inline): return inline
         case .compressed(_, let header, let index, let inline): return header.encode() + index + inline
+        case .fragment(let offset): return FragmentReference(offset: offset).encode()
         }
     }
 
@@ -42,6 +46,7 @@ enum DataPlan {
         case .none: return 0
         case .flat(_, let inline): return inline.count
         case .compressed(_, _, let index, let inline): return MapHeader.size + index.count + inline.count
+        case .fragment: return FragmentReference.size
         }
     }
 }

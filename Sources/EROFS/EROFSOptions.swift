@@ -12,12 +12,17 @@ public struct EROFSOptions: Sendable {
     /// Compression threads. Not part of the image's definition: any
     /// count gives the same bytes (`Segment`).
     public var jobs: Int
+    /// Whether files smaller than `pclusterSize` go whole into the packed
+    /// inode (FRAGMENTS, Linux 6.1), compressed together (`FragmentPacker`);
+    /// not with `none`.
+    public var fragments: Bool
 
     public init(compression: Compression = Compression(.lz4hc(level: 9)), mtime: UInt64 = 0,
-                pclusterSize: Int = EROFSOptions.defaultPclusterSize, jobs: Int = 1) {
+                pclusterSize: Int = EROFSOptions.defaultPclusterSize, fragments: Bool = true, jobs: Int = 1) {
         self.compression = compression
         self.pclusterSize = pclusterSize
         self.mtime = mtime
+        self.fragments = fragments
         self.jobs = jobs
     }
 

@@ -10,8 +10,9 @@ import SourceTree
 /// The image is a function of the tree and `options` alone: inodes in
 /// breadth-first order of the bytewise-sorted tree, owner 0:0, every time
 /// `options.mtime`, hard links never shared, and the UUID derived from
-/// the content. Layout: block 0 (the superblock at byte 1024), the files'
-/// data in inode order, the directories' and symlinks' blocks, then the
+/// the content. Layout: block 0 (the superblock at byte 1024), the packed
+/// inode's data (small files, `FragmentPacker`), the other files' data in
+/// inode order, the directories' and symlinks' blocks, then the
 /// metadata area (inodes with their inline data or indexes).
 public func writeEROFSImage(root: consuming Directory, to fd: Int32, offset: UInt64 = 0,
                             options: EROFSOptions) throws(EROFSError) -> EROFSStats {
@@ -28,6 +29,9 @@ struct EROFSWriter {
     private var nids: [UInt64]
     private var digest = ContentDigest()
     private var features: IncompatibleFeatures = [.zeroPadding]
+    /// The packed inode's data, length and nid, when it has any.
+    private var packed: (plan: DataPlan, size: UInt64)?
+    private var packedNid: UInt64 = 0
 
     init(root: consuming Directory, image: ImageFile, options: EROFSOptions) throws(EROFSError) {
         tree = try Tree(root: root)
@@ -62,9 +66,13 @@ struct EROFSWriter {
             inodes.append(i)
             items.append(.init(file: f, name: tree.path(of: i)))
         }
-        let files = FileDataWriter(image: image, compression: options.compression, pclusterSize: options.pclusterSize, jobs: options.jobs)
+        let limit = options.fragments && options.compression.algorithmNumber != nil ? UInt64(options.pclusterSize) : 0
+        let files = FileDataWriter(image: image, compression: options.compression, pclusterSize: options.pclusterSize,
+                                   fragmentLimit: limit, jobs: options.jobs)
         for (k, plan) in try files.write(items, digest: &digest).enumerated() { plans[inodes[k]] = plan }
         if files.usedInlinePclusters { features.insert(.ztailpacking) }
+        packed = files.packed
+        if packed != nil { features.insert(.fragments) }
     }
 
     /// A directory's entries with "." and ".." in their sorted places.
@@ -106,6 +114,10 @@ struct EROFSWriter {
             let offset = area.place(size: isize + trailer)
             nids[i] = UInt64(offset / Geometry.slotSize)
         }
+        if let packed {
+            let isize = EROFSWriter.inodeSize(size: packed.size, nlink: 1)
+            packedNid = UInt64(area.place(size: isize + packed.plan.trailerSize) / Geometry.slotSize)
+        }
         return area.size
     }
 
@@ -144,6 +156,13 @@ struct EROFSWriter {
             let at = Int(nids[i]) * Geometry.slotSize
             area.replaceSubrange(at..<at + bytes.count, with: bytes)
         }
+        if let packed {
+            let record = InodeRecord(layout: packed.plan.layout, mode: FragmentPacker.mode, nlink: 1, size: packed.size,
+                                     union: packed.plan.union, ino: UInt32(truncatingIfNeeded: tree.inodes.count + 1))
+            let bytes = record.encode(mtime: options.mtime) + packed.plan.trailer
+            let at = Int(packedNid) * Geometry.slotSize
+            area.replaceSubrange(at..<at + bytes.count, with: bytes)
+        }
         return area
     }
 
@@ -175,9 +194,10 @@ struct EROFSWriter {
             head.replaceSubrange(Superblock.size..<Superblock.size + config.count, with: config)
         }
         Array("\(options.compression) \(options.pclusterSize)".utf8).withUnsafeBytes { digest.update($0) }
-        let sb = Superblock(rootNid: UInt16(nids[0]), inodeCount: UInt64(tree.inodes.count), buildTime: options.mtime,
+        var sb = Superblock(rootNid: UInt16(nids[0]), inodeCount: UInt64(tree.inodes.count + (packed == nil ? 0 : 1)), buildTime: options.mtime,
                             blocks: UInt32(image.position >> UInt64(Geometry.blockBits)), metaBlockAddress: metaBlock,
                             uuid: digest.uuid, incompatible: features, compressionField: field)
+        sb.packedNid = packedNid
         head.replaceSubrange(0..<Superblock.size, with: sb.encode())
         try image.write(head, at: UInt64(Geometry.superblockOffset))
     }

@@ -29,6 +29,10 @@ struct Extents {
         var blocks: Int
         /// 0 for a PLAIN extent.
         var compressedSize: Int
+        /// Whether the extent lies in the file's last pcluster's worth:
+        /// cut from the rest of the file after the first encoding that
+        /// took all of it (what a fragment tail may hold, `FragmentPacker`).
+        var inLast = false
         var compressed: Bool { compressedSize > 0 }
     }
 
@@ -43,24 +47,26 @@ struct Extents {
         var at = 0
         let bs = Geometry.blockSize
         var block = 0
+        var inLast = false
         while at < input.count {
             let rest = UnsafeRawBufferPointer(rebasing: input[at...])
             let out = output.baseAddress! + block * bs
-            let (taken, written) = try encode(rest, into: out, fileEnd: fileEnd)
+            let (taken, written, all) = try encode(rest, into: out, fileEnd: fileEnd)
+            inLast = inLast || all
             let blocks = (written + bs - 1) / bs
             let tail = fileEnd && taken == rest.count && written < taken && blocks == 1
             if written > 0 && (taken > blocks * bs || tail) {
                 let room = blocks * bs
                 memmove(out + (room - written), out, written)
                 memset(out, 0, room - written)
-                pieces.append(Piece(start: at, block: block, blocks: blocks, compressedSize: written))
+                pieces.append(Piece(start: at, block: block, blocks: blocks, compressedSize: written, inLast: inLast))
                 at += taken
                 block += blocks
             } else {
                 let plain = min(bs, rest.count)
                 out.copyMemory(from: rest.baseAddress!, byteCount: plain)
                 memset(out + plain, 0, bs - plain)
-                pieces.append(Piece(start: at, block: block, blocks: 1, compressedSize: 0))
+                pieces.append(Piece(start: at, block: block, blocks: 1, compressedSize: 0, inLast: inLast))
                 at += plain
                 block += 1
             }
@@ -70,13 +76,16 @@ struct Extents {
 
     /// One pcluster's worth; when the rest of the file fits one pcluster
     /// but not one block, the whole blocks it fills less one, so that what
-    /// is left makes a short last extent that can go inline.
+    /// is left makes a short last extent that can go inline. `all`: the
+    /// rest of the file fit one pcluster.
     private func encode(_ rest: UnsafeRawBufferPointer, into out: UnsafeMutableRawPointer,
-                        fileEnd: Bool) throws(EROFSError) -> (consumed: Int, written: Int) {
+                        fileEnd: Bool) throws(EROFSError) -> (consumed: Int, written: Int, all: Bool) {
         let bs = Geometry.blockSize
         let first = try encoder.encode(rest, into: UnsafeMutableRawBufferPointer(start: out, count: pclusterSize))
-        guard fileEnd, first.consumed == rest.count, first.written > bs else { return first }
+        let all = fileEnd && first.consumed == rest.count
+        guard all, first.written > bs else { return (first.consumed, first.written, all) }
         let whole = (first.written - 1) / bs * bs
-        return try encoder.encode(rest, into: UnsafeMutableRawBufferPointer(start: out, count: whole))
+        let second = try encoder.encode(rest, into: UnsafeMutableRawBufferPointer(start: out, count: whole))
+        return (second.consumed, second.written, true)
     }
 }

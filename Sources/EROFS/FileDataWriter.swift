@@ -16,6 +16,9 @@ import SourceTree
 /// and written back in order by `retire`, which makes the choice above
 /// once a file's last segment is in. A file that stays flat is written
 /// from the segment still held, or, when it had several, read again.
+/// With fragments, the small files are first gathered into the packed
+/// inode (`FragmentPacker`), whose data comes first and is always stored
+/// compressed (a PLAIN extent takes no more blocks than flat data).
 final class FileDataWriter {
     struct Item {
         var file: File
@@ -31,14 +34,29 @@ final class FileDataWriter {
     private let algorithm: UInt8
     private var items: [Item] = []
     private var plans: [DataPlan] = []
+    /// With fragments: the files stored whole in the packed inode, the
+    /// files whose tail goes there (and from where), and the tails' bytes.
+    private var wholeFragments: [Bool] = []
+    private var tails: [(file: Int, start: UInt64)] = []
+    private var tailBytes: UInt64 = 0
+    /// What the retired file's fragment tail is thought to take there
+    /// (its compressed bytes).
+    private var tailCost = 0
     /// The compressed file being retired: where it starts and its extents.
     private var start: UInt64 = 0
     private var extents: [LclusterIndex.Extent] = []
 
-    init(image: ImageFile, compression: Compression, pclusterSize: Int, jobs: Int) {
+    /// Files under this many bytes go whole into the packed inode
+    /// (`FragmentPacker`); 0: none do.
+    private let fragmentLimit: UInt64
+    /// The packed inode's data and length, when files went into it.
+    private(set) var packed: (plan: DataPlan, size: UInt64)?
+
+    init(image: ImageFile, compression: Compression, pclusterSize: Int, fragmentLimit: UInt64, jobs: Int) {
         self.image = image
         self.compression = compression
         self.pclusterSize = pclusterSize
+        self.fragmentLimit = fragmentLimit
         self.jobs = jobs
         algorithm = compression.algorithmNumber ?? 0
     }
@@ -60,7 +78,15 @@ final class FileDataWriter {
         let pipeline = try SegmentPipeline(compression: compression, pclusterSize: pclusterSize, jobs: jobs) { [unowned self] (slot) throws(EROFSError) in
             try self.retire(slot)
         }
-        for k in items.indices { try submit(k, to: pipeline, digest: &digest) }
+        let packer = fragmentLimit > 0 ? FragmentPacker(pipeline: pipeline, owner: items.count, limit: fragmentLimit) : nil
+        wholeFragments = Array(repeating: false, count: items.count)
+        for k in items.indices {
+            if packer?.takes(items[k].file.size) == true { wholeFragments[k] = true } else { try submit(k, to: pipeline, digest: &digest) }
+        }
+        if let packer {
+            try pipeline.drain()
+            try pack(into: packer, digest: &digest)
+        }
         try pipeline.finish()
         return plans
     }
@@ -79,6 +105,22 @@ final class FileDataWriter {
         let tail = size % UInt64(Geometry.blockSize)
         if tail == 0 { return size }
         return inlines(size) ? size : (size >> UInt64(Geometry.blockBits) + 1) << UInt64(Geometry.blockBits)
+    }
+
+    /// The second pass with fragments, once every other file is written:
+    /// the tails, in inode order (their offsets are u32s: `retire` keeps
+    /// their sum under 4 GiB), then the whole files, into the packed inode.
+    private func pack(into packer: FragmentPacker, digest: inout ContentDigest) throws(EROFSError) {
+        for (k, start) in tails {
+            let offset = try packer.add(items[k].file, name: items[k].name, from: start, digest: &digest)
+            guard case .compressed(let blocks, var header, let index, let inline) = plans[k] else { continue }
+            header.fragmentOffset = UInt32(offset)
+            plans[k] = .compressed(blocks: blocks, header: header, index: index, inline: inline)
+        }
+        for k in items.indices where wholeFragments[k] {
+            plans[k] = .fragment(offset: try packer.add(items[k].file, name: items[k].name, from: 0, digest: &digest))
+        }
+        packer.finish(digest: &digest)
     }
 
     /// Reads item `k` into slots: its segments, or (under a block and not
@@ -105,27 +147,56 @@ final class FileDataWriter {
     /// Writes a finished slot at the image's end (called in submission
     /// order); after a file's last segment, decides how it is stored.
     private func retire(_ slot: SegmentPipeline.Slot) throws(EROFSError) {
-        guard case .cut(let pieces) = slot.outcome else { return }
-        let size = items[slot.file].file.size
+        guard case .cut(var pieces) = slot.outcome else { return }
+        let isPacked = slot.file == items.count
+        // The file's size, once its last segment is in.
+        let size = slot.offset + UInt64(slot.length)
         if slot.offset == 0 {
             start = image.position
             extents = []
+        }
+        var tailStart: UInt64? = nil
+        if slot.fileEnd, !isPacked, fragmentLimit > 0, tailBytes <= UInt64(UInt32.max),
+           let f = pieces.firstIndex(where: { $0.inLast }) {
+            tailStart = slot.offset + UInt64(pieces[f].start)
+            let estimate = pieces[f...].reduce(0) { $0 + ($1.compressed ? $1.compressedSize : Geometry.blockSize) }
+            if tailStart! < UInt64(Geometry.blockSize) {
+                image.rewind(to: start)
+                wholeFragments[slot.file] = true
+                return
+            }
+            pieces.removeSubrange(f...)
+            tailCost = estimate
         }
         let first = image.block
         for p in pieces {
             extents.append(.init(start: slot.offset + UInt64(p.start), block: first + UInt32(p.block),
                                  blocks: UInt32(p.blocks), compressed: p.compressed))
         }
-        let isLast = slot.offset + UInt64(slot.length) == size
-        let tail = isLast ? inlineTail(pieces, slot: slot, size: size) : []
+        let isLast = slot.fileEnd
+        let tail = isLast && tailStart == nil ? inlineTail(pieces, slot: slot, size: size) : []
         let blocks = pieces.last.map { tail.isEmpty ? $0.block + $0.blocks : $0.block } ?? 0
         try image.append(UnsafeRawBufferPointer(rebasing: slot.output[0..<blocks * Geometry.blockSize]))
         guard isLast else { return }
+        try settle(slot, size: size, tail: tail, fragmentTail: tailStart)
+    }
+
+    /// Chooses, for a file whose last segment is written, between its
+    /// compressed form (with an inline tail or a tail in the packed inode)
+    /// and flat storage, by the bytes each takes.
+    private func settle(_ slot: SegmentPipeline.Slot, size: UInt64, tail: [UInt8], fragmentTail: UInt64?) throws(EROFSError) {
+        let isPacked = slot.file == items.count
         let stored = UInt32((image.position - start) >> UInt64(Geometry.blockBits))
-        let plan = compressedPlan(blocks: stored, size: size, tail: tail)
-        if UInt64(stored) * UInt64(Geometry.blockSize) + UInt64(plan.trailerSize) < FileDataWriter.flatCost(size) {
+        if let fragmentTail { extents.append(.init(start: fragmentTail, block: image.block, blocks: 1, compressed: true)) }
+        let plan = compressedPlan(blocks: stored, size: size, tail: tail, fragment: fragmentTail != nil)
+        let cost = UInt64(stored) * UInt64(Geometry.blockSize) + UInt64(plan.trailerSize) + UInt64(fragmentTail == nil ? 0 : tailCost)
+        if isPacked || cost < FileDataWriter.flatCost(size) {
             if !tail.isEmpty { usedInlinePclusters = true }
-            plans[slot.file] = plan
+            if isPacked { packed = (plan, size) } else { plans[slot.file] = plan }
+            if let fragmentTail {
+                tails.append((slot.file, fragmentTail))
+                tailBytes += size - fragmentTail
+            }
             return
         }
         image.rewind(to: start)
@@ -152,11 +223,12 @@ final class FileDataWriter {
         return Array(slot.output[from..<from + length])
     }
 
-    private func compressedPlan(blocks: UInt32, size: UInt64, tail: [UInt8]) -> DataPlan {
+    private func compressedPlan(blocks: UInt32, size: UInt64, tail: [UInt8], fragment: Bool) -> DataPlan {
         let big = pclusterSize > Geometry.blockSize
         var advice: MapHeader.Advice = [.compacted2B]
         if big { advice.insert(.bigPcluster) }
         if !tail.isEmpty { advice.insert(.inlinePcluster) }
+        if fragment { advice.insert(.fragment) }
         let header = MapHeader(algorithm: algorithm, advice: advice, inlineSize: UInt16(tail.count))
         let index = CompactIndex.encode(LclusterIndex.entries(extents: extents, size: size, big: big), big: big)
         return .compressed(blocks: blocks, header: header, index: index, inline: tail)

@@ -1,6 +1,7 @@
 /// The superblock's feature_incompat bits. A kernel refuses to mount an
 /// image with a bit it does not know, and so must a reader. The writer
-/// sets zeroPadding, compressionConfigs/bigPcluster and ztailpacking.
+/// sets zeroPadding, compressionConfigs/bigPcluster, ztailpacking and
+/// fragments (Linux 6.1).
 struct IncompatibleFeatures: OptionSet {
     let rawValue: UInt32
 

@@ -9,7 +9,14 @@
 /// than one block; with compact indexes both or neither, the kernel
 /// refuses one alone), INLINE_PCLUSTER (0x8: the last extent's pcluster
 /// is stored after the index, `h_idata_size` bytes, within the inode's
-/// block: ztailpacking).
+/// block: ztailpacking), FRAGMENT_PCLUSTER (0x20: the last extent lies in
+/// the packed inode, `FragmentPacker`; the first 4 bytes are then
+/// h_fragmentoff, a u32 offset into the packed inode, instead of
+/// h_reserved1 and h_idata_size; never with INLINE_PCLUSTER). The reader
+/// takes as the last extent the one holding the file's last byte, and
+/// reads all of the file from the packed inode when that extent's head is
+/// lcluster 0 (so a tail starts at byte 4096 or later; a file that would
+/// have one earlier is stored whole, `FragmentReference`).
 struct MapHeader {
     static let size = 8
 
@@ -42,10 +49,17 @@ struct MapHeader {
     var algorithm: UInt8
     var advice: Advice
     var inlineSize: UInt16
+    /// Where the tail lies in the packed inode (with `.fragment`).
+    var fragmentOffset: UInt32 = 0
 
     func encode() -> [UInt8] {
         var b = FieldRecord(size: MapHeader.size)
-        b[Fields.inlineSize] = inlineSize
+        if advice.contains(.fragment) {
+            precondition(inlineSize == 0)
+            b[Fields.fragmentOffset] = fragmentOffset
+        } else {
+            b[Fields.inlineSize] = inlineSize
+        }
         b[Fields.advice] = advice.rawValue
         b[Fields.algorithms] = algorithm | algorithm << 4
         return b.bytes

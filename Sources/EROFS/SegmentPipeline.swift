@@ -105,9 +105,14 @@ final class SegmentPipeline {
         }
     }
 
+    /// Retires every submitted slot; the workers stay for more.
+    func drain() throws(EROFSError) {
+        while !inflight.isEmpty { try retireOldest() }
+    }
+
     /// Retires every submitted slot and stops the workers.
     func finish() throws(EROFSError) {
-        while !inflight.isEmpty { try retireOldest() }
+        try drain()
         pool.stop()
     }
 

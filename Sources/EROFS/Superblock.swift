@@ -8,7 +8,10 @@
 /// xattr_blkaddr; uuid; volume name; feature_incompat; a u16 that is the
 /// compression algorithm bitmap when COMPR_CFGS is set and LZ4's maximum
 /// distance (0: 64 KiB) otherwise; extra_devices; devt_slotoff; dirblkbits
-/// (0: directory blocks are file system blocks); then reserved zeros.
+/// (0: directory blocks are file system blocks); xattr_prefix_count and
+/// xattr_prefix_start (0); packed_nid (u64 at byte 96: with FRAGMENTS,
+/// the packed inode, `FragmentPacker`; never 0 then, which means none);
+/// then reserved zeros.
 struct Superblock {
     static let magic: UInt32 = 0xE0F5_E1E2
     static let size = 128
@@ -23,6 +26,8 @@ struct Superblock {
     /// The compression algorithm bitmap (with `.compressionConfigs`) or
     /// LZ4's maximum distance (without).
     var compressionField: UInt16
+    /// The packed inode's nid (0: none).
+    var packedNid: UInt64 = 0
 
     /// The superblock's fields (the reader's `StoredSuperblock` reads the
     /// same table).
@@ -64,6 +69,7 @@ struct Superblock {
         b.put(uuid, at: Fields.uuid)
         b[Fields.incompatible] = incompatible.rawValue
         b[Fields.compression] = compressionField
+        b[Fields.packedNid] = packedNid
         return b.bytes
     }
 }

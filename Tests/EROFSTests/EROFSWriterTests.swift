@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import EROFS
 import SourceTree
+import TestSupport
 
 final class EROFSWriterTests: ScratchTestCase {
 
@@ -50,12 +51,13 @@ final class EROFSWriterTests: ScratchTestCase {
     }
 
     func write(_ tree: Directory, _ compression: String, name: String = "image.erofs", jobs: Int = 2,
-               pcluster: Int = EROFSOptions.defaultPclusterSize) throws -> String {
+               pcluster: Int = EROFSOptions.defaultPclusterSize, fragments: Bool = true) throws -> String {
         let path = scratch + "/" + name
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         XCTAssertGreaterThanOrEqual(fd, 0)
         defer { close(fd) }
-        _ = try writeEROFSImage(root: tree, to: fd, options: EROFSOptions(compression: Compression(parsing: compression), pclusterSize: pcluster, jobs: jobs))
+        let options = EROFSOptions(compression: try Compression(parsing: compression), pclusterSize: pcluster, fragments: fragments, jobs: jobs)
+        _ = try writeEROFSImage(root: tree, to: fd, options: options)
         return path
     }
 
@@ -77,13 +79,44 @@ final class EROFSWriterTests: ScratchTestCase {
     /// inline tail pclusters, compressed small files).
     func testEdgeTreeReadsBackForEveryCompression() throws {
         let expected = Manifest.of(Self.edgeTree())
-        let settings = [("none", 4096), ("lz4", 65536), ("lz4hc", 65536), ("lz4hc,level=12", 1 << 20),
-                        ("lzma", 65536), ("lzma,level=9,dictsize=65536", 4096), ("deflate", 65536),
-                        ("deflate,level=9", 4096), ("zstd", 65536), ("zstd,level=9", 4096), ("zstd,level=1", 1 << 20)]
-        for (z, pcluster) in settings {
-            let image = try write(Self.edgeTree(), z, name: "edge-\(z)-\(pcluster).erofs", pcluster: pcluster)
-            try checkReaders(image, compression: z, expected: expected)
+        let settings = [("none", 4096, true), ("lz4", 65536, true), ("lz4hc", 65536, true), ("lz4hc", 65536, false),
+                        ("lz4hc,level=12", 1 << 20, true), ("lzma", 65536, true), ("lzma,level=9,dictsize=65536", 4096, true),
+                        ("deflate", 65536, true), ("deflate,level=9", 4096, true), ("zstd", 65536, true), ("zstd,level=9", 4096, true),
+                        ("zstd,level=1", 1 << 20, true)]
+        for (z, pcluster, fragments) in settings {
+            let image = try write(Self.edgeTree(), z, name: "edge-\(z)-\(pcluster)-\(fragments).erofs", pcluster: pcluster, fragments: fragments)
+            XCTAssertEqual(try ErofsExtraction.hasFragments(image), fragments && z != "none", "\(z): the packed inode")
+            try checkReaders(image, compression: z == "none" || !fragments ? z : "fragments", expected: expected)
         }
+    }
+
+    /// Small files and the tails of bigger ones go into the packed inode,
+    /// each distinct content once: copies of every file (small, with a
+    /// tail, compressed whole) cost the image only their inodes, entries
+    /// and the bigger files' full pclusters; and the image is smaller than
+    /// without fragments.
+    func testFragmentsStoreEqualDataOnce() throws {
+        var files = Directory(mode: 0o755)
+        for i in 0..<300 {
+            let size = [10, 700, 3000, 9000, 40_000][i % 5] + i
+            files.entries.append(Entry("f\(i)", .file(File(mode: 0o644, bytes: Self.bytes(size, seed: UInt64(i), compressible: true)))))
+        }
+        files.entries.append(Entry("tailed", .file(File(mode: 0o644, bytes: Self.bytes(1_300_000, seed: 7, compressible: false) + Self.bytes(90_000, seed: 8, compressible: true)))))
+        files.entries.append(Entry("whole", .file(File(mode: 0o644, bytes: Self.bytes(150_000, seed: 9, compressible: true)))))
+        var root = Directory(mode: 0o755)
+        root.entries.append(Entry("a", .directory(files)))
+        let single = try write(root, "lz4hc", name: "single.erofs")
+        let plain = try write(root, "lz4hc", name: "plain.erofs", fragments: false)
+        root.entries.append(Entry("b", .directory(files)))
+        let doubled = try write(root, "lz4hc", name: "doubled.erofs")
+        func size(_ p: String) throws -> Int { (try FileManager.default.attributesOfItem(atPath: p)[.size] as? Int) ?? 0 }
+        let (s, p, d) = (try size(single), try size(plain), try size(doubled))
+        XCTAssertLessThan(s * 20, p * 19, "fragments did not save 5 %")
+        // 302 inodes of 64 bytes, their entries and the incompressible
+        // 1.3 MB's 318 blocks; no fragment twice.
+        let allowed: Int = 320 * 4096 + 302 * 64 + 8 * 4096
+        XCTAssertLessThanOrEqual(d - s, allowed)
+        try checkReaders(doubled, compression: "fragments", expected: Manifest.of(root))
     }
 
     /// The image is a function of the tree: entry order and the thread
@@ -131,7 +164,7 @@ final class EROFSWriterTests: ScratchTestCase {
             root.mode = 0o755
             let image = try write(root, "lz4hc", name: side + ".erofs")
             images.append(try Data(contentsOf: URL(fileURLWithPath: image)))
-            try checkReaders(image, compression: "lz4hc", expected: try Manifest.ofDisk(scratch + "/" + side))
+            try checkReaders(image, compression: "fragments", expected: try Manifest.ofDisk(scratch + "/" + side))
         }
         XCTAssertEqual(images[0], images[1], "hard links, times or creation order changed the image")
     }
