@@ -21,8 +21,17 @@ func makeEncoder(_ compression: Compression, pclusterSize: Int) throws(EROFSErro
     }
 }
 
-/// LZ4 (`LZ4_compress_destSize`) or LZ4 HC at a level
-/// (`LZ4_compress_HC_destSize`), raw blocks with the default 64 KiB window.
+/// LZ4 (`LZ4_compress_destSize`) or LZ4 HC at a level (a fresh HC
+/// stream per call, `LZ4_compress_HC_continue_destSize`), raw blocks with
+/// the default 64 KiB window.
+///
+/// The HC state is initialised once and then reset with
+/// `LZ4_resetStreamHC_fast`, which moves the stream's index base past
+/// every earlier position instead of clearing its 256 KiB of tables
+/// (what `LZ4_compress_HC_destSize` does on every call): entries left
+/// from earlier calls lie below the new stream's lowest index and are
+/// never taken as matches, so the output is the same as from a cleared
+/// state, byte for byte.
 final class LZ4ClusterEncoder: ClusterEncoder {
     private let level: Int32?
     private let state: UnsafeMutableRawPointer
@@ -31,6 +40,7 @@ final class LZ4ClusterEncoder: ClusterEncoder {
         self.level = level.map(Int32.init)
         let size = level == nil ? LZ4_sizeofState() : LZ4_sizeofStateHC()
         state = .allocate(byteCount: Int(size), alignment: 64)
+        if level != nil { _ = LZ4_initStreamHC(state, Int(size)) }
     }
 
     deinit { state.deallocate() }
@@ -41,7 +51,9 @@ final class LZ4ClusterEncoder: ClusterEncoder {
         var taken = Int32(input.count)
         let written: Int32
         if let level {
-            written = LZ4_compress_HC_destSize(state, src, dst, &taken, Int32(output.count), level)
+            let stream = state.assumingMemoryBound(to: LZ4_streamHC_t.self)
+            LZ4_resetStreamHC_fast(stream, level)
+            written = LZ4_compress_HC_continue_destSize(stream, src, dst, &taken, Int32(output.count))
         } else {
             written = LZ4_compress_destSize(src, dst, &taken, Int32(output.count))
         }
