@@ -64,7 +64,7 @@ struct EROFSWriter {
             guard case .file(let f) = tree.inodes[i].payload else { continue }
             sizes[i] = f.size
             inodes.append(i)
-            items.append(.init(file: f, name: tree.path(of: i)))
+            items.append(.init(file: f, name: { [tree] in tree.path(of: i) }))
         }
         let limit = options.fragments && options.compression.algorithmNumber != nil ? UInt64(options.pclusterSize) : 0
         let files = FileDataWriter(image: image, compression: options.compression, pclusterSize: options.pclusterSize,

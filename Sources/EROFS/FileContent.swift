@@ -6,10 +6,10 @@ final class FileContent {
     private let reader: SourceReader
     let size: UInt64
 
-    init(_ file: File, name: String) throws(EROFSError) {
+    init(_ file: File, name: @escaping () -> String) throws(EROFSError) {
         size = file.size
         do {
-            reader = try SourceReader(file, displayPath: name)
+            reader = try SourceReader(file, displayPath: name())
         } catch {
             throw EROFSError(error)
         }

@@ -22,7 +22,9 @@ import SourceTree
 final class FileDataWriter {
     struct Item {
         var file: File
-        var name: String
+        /// The file's path, for messages only: rendering it for every
+        /// file was a third of the work on a tree of small files.
+        var name: () -> String
     }
 
     private let image: ImageFile
