@@ -6,7 +6,7 @@ import statistics
 
 from .common import MB, entries
 from .measure import background
-from .tools import ANCHOR, MKSQUASHFS, SETTINGS, TOOLS, title
+from .tools import ANCHOR, EROFS_VS_SQUASHFS, MKSQUASHFS, SETTINGS, TOOLS, title
 
 
 def fmt_s(v):
@@ -226,4 +226,46 @@ def scaling_block(w, case, bench):
             w(f"- {mb:g} MB: mkportable image check FAILED: {a.verified[1]}")
         if a and len(set(a.hashes)) > 1:
             w(f"- {mb:g} MB: mkportable image NOT deterministic across runs.")
+    w("")
+
+
+def erofs_vs_squashfs_block(w, case, bench):
+    """Issue 20's table: for each compressor, the erofs image beside the
+    squashfs one (both mkportable's): size, build wall and CPU, and the
+    cold read of the whole tree through the kernel (medians over the
+    runs); ratios erofs / squashfs."""
+    inp = case.input
+    w(f"### {case.title}")
+    w("")
+    w(f"Input: {bench.inputs[inp][2]} ({bench.inputs[inp][1]['bytes'] / MB:.1f} MB, "
+      f"{entries(bench.inputs[inp][1]):,} entries). {SETTINGS[case.setting]['title']}; "
+      f"{bench.args.jobs} jobs. Cold read: the image mounted read-only via loop, `sync; echo 3 > "
+      "/proc/sys/vm/drop_caches`, then `tar -cf - -C MNT .` into a pipe, timed (the image is read from disk).")
+    w("")
+    w("| compressor | erofs bytes | squashfs bytes | size × | erofs build s | squashfs build s | build × "
+      "| erofs CPU s | squashfs CPU s | erofs cold read s | squashfs cold read s | read × |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for z, q in EROFS_VS_SQUASHFS:
+        e, s = bench.m(inp, case.setting, f"table-erofs-{z}"), bench.m(inp, case.setting, f"table-squashfs-{q}")
+        if not e and not s:
+            continue
+
+        def med(m, field):
+            return m.median(field) if m else None
+
+        w(f"| erofs {z} / squashfs {q} | {fmt_bytes(med(e, 'size'))} | {fmt_bytes(med(s, 'size'))} "
+          f"| {fmt_ratio(med(e, 'size'), med(s, 'size'))} | {fmt_s(med(e, 'wall'))} | {fmt_s(med(s, 'wall'))} "
+          f"| {fmt_ratio(med(e, 'wall'), med(s, 'wall'))} | {fmt_s(med(e, 'cpu'))} | {fmt_s(med(s, 'cpu'))} "
+          f"| {fmt_s(med(e, 'read'))} | {fmt_s(med(s, 'read'))} | {fmt_ratio(med(e, 'read'), med(s, 'read'))} |")
+    w("")
+    for t in case.tools:
+        m = bench.ms.get((inp, case.setting, t))
+        if m and m.error:
+            w(f"- {title(t)}: FAILED: {m.error}")
+        elif m:
+            for line in image_notes(m):
+                w(line)
+    left = [z for z, _ in EROFS_VS_SQUASHFS if (inp, case.setting, f"table-erofs-{z}") not in bench.ms]
+    if left:
+        w(f"- Left out: erofs {', '.join(left)} (this mkportable's erofs writer does not take them).")
     w("")

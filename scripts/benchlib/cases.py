@@ -4,8 +4,8 @@ A new case is one row of make_cases()."""
 import statistics
 
 from .common import MB
-from .blocks import case_block, scaling_block, verity_block
-from .tools import ANCHOR, EROFS_BEST, MKSQUASHFS, title
+from .blocks import case_block, erofs_vs_squashfs_block, scaling_block, verity_block
+from .tools import ANCHOR, EROFS_BEST, EROFS_VS_SQUASHFS, MKSQUASHFS, title
 
 
 class Bench:
@@ -173,14 +173,17 @@ def verity_case(setting, tools):
                 block=verity_block)
 
 
-def erofs_case(z, tools):
-    """Issue 20's targets for the erofs writer on the closure: against
-    mkfs.erofs 1.9.3 with the same compressor, cluster size and workers and
-    its best size options, wall ≤ 0.90×, size ≤ 1.00×, RSS ≤ 100 MB
-    (Debian's 1.5, which has neither lzma nor workers, beside it for lz4hc)."""
-    return Case(f"erofs-{z}", f"the closure as erofs, {z}, 64 KiB physical clusters: mkportable vs\n"
+def erofs_case(z, tools, small=False):
+    """Issue 20's targets for the erofs writer on the closure (or the small
+    files): against mkfs.erofs 1.9.3 with the same compressor, cluster size
+    and workers and its best size options, wall ≤ 0.90×, size ≤ 1.00×, RSS
+    ≤ 100 MB (Debian's 1.5, which has neither lzma nor workers, beside it
+    for lz4hc)."""
+    name, inp = (f"erofs-small-{z}", "small") if small else (f"erofs-{z}", "closure")
+    what = "the small files" if small else "the closure"
+    return Case(name, f"{what} as erofs, {z}, 64 KiB physical clusters: mkportable vs\n"
                 f"mkfs.erofs 1.9.3 {EROFS_BEST}" + (" and Debian's 1.5 -Eztailpacking" if len(tools) > 2 else ""),
-                "closure", f"erofs-{z}", tools, "mkfs.erofs", f"erofs-{z}: closure, erofs {z} -C65536",
+                inp, f"erofs-{z}", tools, "mkfs.erofs", f"{name}: {what.split()[-1]}, erofs {z} -C65536",
                 [Ratio("wall", "mkfs.erofs", 0.90, "wall vs mkfs.erofs 1.9.3", tool="mkportable-erofs"),
                  Ratio("size", "mkfs.erofs", 1.00, "image size vs mkfs.erofs 1.9.3's best", tool="mkportable-erofs"),
                  PeakRSS("mkportable-erofs")])
@@ -250,6 +253,13 @@ def make_cases():
              [Ratio("wall", "nixpkgs", 0.9, "mkportable wall vs nixpkgs pipeline wall")]),
         erofs_case("lz4hc", ["mkportable-erofs", "mkfs.erofs", "mkfs.erofs-debian"]),
         erofs_case("lzma", ["mkportable-erofs", "mkfs.erofs"]),
+        erofs_case("lz4hc", ["mkportable-erofs", "mkfs.erofs"], small=True),
+        erofs_case("lzma", ["mkportable-erofs", "mkfs.erofs"], small=True),
+        Case("erofs-vs-squashfs", "the closure with each compressor, erofs (64 KiB pclusters) beside squashfs\n"
+             "(1M blocks), both by mkportable: size, build time, cold read of the whole\n"
+             "tree through the kernel (loop mount, caches dropped; needs root)", "closure", "erofs-vs-squashfs",
+             [t for z, q in EROFS_VS_SQUASHFS for t in (f"table-erofs-{z}", f"table-squashfs-{q}")],
+             "table-squashfs-lz4", "erofs-vs-squashfs: closure, each compressor", [], block=erofs_vs_squashfs_block),
         verity_case("zstd", ["mkportable-verity", "mkportable-ddi"]),
         verity_case("xz", ["mkportable-verity"]),
         diff_case("lz4"),

@@ -98,6 +98,38 @@ def timed_run(cmd, env, logf):
     return os.waitstatus_to_exitcode(status), wall, ru, others, rss_kib
 
 
+def cold_read(image, fstype, args):
+    """Reads the whole tree of `image` back through the kernel, cold: mounts
+    it (loop, read-only), syncs and drops the page, dentry and inode caches
+    (the image file's pages too), then times `tar -c` of the mount point
+    into a pipe (GNU tar reads no file data when it writes to /dev/null
+    itself). (seconds, None) or (None, the problem); needs root."""
+    mnt = os.path.join(args.workdir, "mnt")
+    os.makedirs(mnt, exist_ok=True)
+    r = subprocess.run(["mount", "-t", fstype, "-o", "loop,ro", image, mnt], capture_output=True, text=True)
+    if r.returncode != 0:
+        return None, f"mount -t {fstype} -o loop,ro failed: {r.stderr.strip()[-300:]}"
+    try:
+        subprocess.run(["sync"], check=True)
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3\n")
+        t0 = time.perf_counter()
+        tar = subprocess.Popen(["tar", "-cf", "-", "-C", mnt, "."], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        total = 0
+        while chunk := tar.stdout.read(1 << 20):
+            total += len(chunk)
+        err = tar.stderr.read().decode(errors="replace")
+        code = tar.wait()
+        elapsed = time.perf_counter() - t0
+    except OSError as e:
+        return None, f"{e} (the cold read needs root)"
+    finally:
+        subprocess.run(["umount", mnt], capture_output=True)
+    if code != 0 or total == 0:
+        return None, f"tar over the mounted image exited {code} after {total} bytes: {err.strip()[-300:]}"
+    return elapsed, None
+
+
 def run_once(m, args, run_index):
     image = fresh_outputs(m, args)
     cmd, env = command_for(m, args, image)
@@ -116,6 +148,13 @@ def run_once(m, args, run_index):
     m.samples.append({"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "user": ru.ru_utime, "sys": ru.ru_stime,
                       "rss": rss_kib * 1024, "size": os.path.getsize(image) if writes else None,
                       "others": others, "load1": os.getloadavg()[0]})
+    if TOOLS[m.tool].cold_read:
+        read, err = cold_read(image, TOOLS[m.tool].image, args)
+        if err:
+            m.error = f"cold read on run {run_index + 1}: {err}"
+            log(f"FAILED {m.key}: {m.error}")
+            return None
+        m.samples[-1]["read"] = read
     if TOOLS[m.tool].mkportable and writes:
         m.hashes.append(sha256_file(image).hexdigest())
         sides = sidecar_paths(m, image)

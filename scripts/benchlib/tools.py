@@ -8,6 +8,8 @@ the faster of the two is the anchor that ratios are taken to."""
 import os
 import shlex
 import shutil
+import subprocess
+import tempfile
 
 # Compressor settings, in each tool's own spelling. Block size 1M for all.
 # zstd: all three tools default to level 15; it is left implicit everywhere.
@@ -37,13 +39,24 @@ BLOCK = "1M"
 BLOCK_BYTES = 1 << 20
 
 # erofs settings: the same compressor (mkfs.erofs's -z spelling) and physical
-# cluster size for every erofs tool; mkfs.erofs with its best size options.
+# cluster size for every erofs tool; mkfs.erofs with issue 20's best size
+# options (all-fragments implies fragments). mkfs.erofs 1.9.3 warns
+# "multi-threaded dedupe is NOT implemented for now" and then compresses on
+# one thread whatever --workers says, so its wall is a one-worker wall.
 EROFS_PCLUSTER = 65536
-EROFS_BEST = "-Eall-fragments,fragments,dedupe,ztailpacking"
+EROFS_BEST = "-Eall-fragments,dedupe,ztailpacking"
 SETTINGS.update({
     f"erofs-{z}": {"title": f"erofs, {z}, {EROFS_PCLUSTER // 1024} KiB physical clusters", "erofs": z}
     for z in ("lz4hc", "lzma")
 })
+
+# The erofs-vs-squashfs table: each erofs compressor beside the squashfs one
+# that plays its part (lz4hc and lz4 decode alike; lzma and xz are both
+# LZMA), both written by mkportable; zstd and deflate only when this
+# mkportable's erofs writer has them (probed, see find_executables).
+EROFS_VS_SQUASHFS = [("lz4hc", "lz4"), ("lzma", "xz"), ("zstd", "zstd"), ("deflate", "gzip")]
+SETTINGS["erofs-vs-squashfs"] = {
+    "title": f"each compressor, erofs with {EROFS_PCLUSTER // 1024} KiB physical clusters, squashfs with 1M blocks"}
 
 # Where the reference tools are when `../shared/anchors/build` ran with its
 # default prefix.
@@ -114,9 +127,10 @@ class Tool:
     "different" with 1)."""
 
     def __init__(self, title, command, suffix=".img", sidecars=(), mkportable=False, needs=None,
-                 image="squashfs", exit_ok=(0,)):
+                 image="squashfs", exit_ok=(0,), cold_read=False):
         self.title, self.command, self.suffix, self.sidecars = title, command, suffix, sidecars
         self.mkportable, self.needs, self.image, self.exit_ok = mkportable, needs, image, exit_ok
+        self.cold_read = cold_read
 
 
 TOOLS = {
@@ -140,6 +154,28 @@ TOOLS = {
     "mkfs.erofs-debian": Tool("mkfs.erofs 1.5 (Debian)", lambda m, args, image: mkfs_erofs_debian_command(m, args, image),
                               needs="mkfs.erofs-debian", image="erofs"),
 }
+
+
+def table_erofs_command(z):
+    def command(m, args, image):
+        return [args.mkportable, "pack", "--filesystem", "erofs", "--comp", z, "--pcluster-size", str(EROFS_PCLUSTER),
+                "--jobs", str(args.jobs), "--mtime", "0", m.src, image], {}
+    return command
+
+
+def table_squashfs_command(comp):
+    def command(m, args, image):
+        return [args.mkportable, "pack", "--comp", comp, "--block-size", BLOCK, "--jobs", str(args.jobs),
+                "--mtime", "0", m.src, image], {}
+    return command
+
+
+for _z, _q in EROFS_VS_SQUASHFS:
+    TOOLS[f"table-erofs-{_z}"] = Tool(f"mkportable erofs {_z}", table_erofs_command(_z), mkportable=True,
+                                      image="erofs", cold_read=True,
+                                      needs=None if _z in ("lz4hc", "lzma") else f"erofs-{_z}")
+    TOOLS[f"table-squashfs-{_q}"] = Tool(f"mkportable squashfs {_q}", table_squashfs_command(_q), mkportable=True,
+                                         cold_read=True)
 
 
 def mkportable_erofs_command(m, args, image):
@@ -181,6 +217,20 @@ def find_executables(args):
         "sqfsdiff": shutil.which("sqfsdiff"),
     }
     args.exes = {k: (v if v and os.access(v, os.X_OK) else None) for k, v in exes.items()}
+    for z in ("zstd", "deflate"):
+        args.exes[f"erofs-{z}"] = args.mkportable if erofs_compressor_works(args, z) else None
+
+
+def erofs_compressor_works(args, z):
+    """Whether this mkportable's erofs writer takes `--comp z` (zstd and
+    deflate came after lz4hc and lzma): it packs a one-file tree."""
+    with tempfile.TemporaryDirectory() as d:
+        os.makedirs(os.path.join(d, "t"))
+        with open(os.path.join(d, "t", "f"), "w") as f:
+            f.write("x" * 10000)
+        r = subprocess.run([args.mkportable, "pack", "--filesystem", "erofs", "--comp", z, os.path.join(d, "t"),
+                            os.path.join(d, "i.img")], capture_output=True)
+        return r.returncode == 0
 
 
 def available(tool, args):
