@@ -34,7 +34,7 @@ final class FragmentPacker {
     private let buffer: UnsafeMutableRawBufferPointer
     private let other: UnsafeMutableRawBufferPointer
     /// (size, content hash) of files stored, and which file and offset.
-    private var stored: [Key: (file: File, name: String, from: UInt64, offset: UInt64)] = [:]
+    private var stored: [Key: (file: File, name: () -> String, from: UInt64, offset: UInt64)] = [:]
 
     private struct Key: Hashable {
         var size: UInt64
@@ -60,7 +60,7 @@ final class FragmentPacker {
 
     /// Stores `file` from byte `from` to its end (a whole file `takes`
     /// accepts, or a tail within its last segment); returns the offset.
-    func add(_ file: File, name: String, from: UInt64, digest: inout ContentDigest) throws(EROFSError) -> UInt64 {
+    func add(_ file: File, name: @escaping () -> String, from: UInt64, digest: inout ContentDigest) throws(EROFSError) -> UInt64 {
         let n = Int(file.size - from)
         let bytes = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n])
         let content = try FileContent(file, name: name)
@@ -86,7 +86,7 @@ final class FragmentPacker {
         slot = nil
     }
 
-    private func same(_ bytes: UnsafeRawBufferPointer, as file: File, name: String, from: UInt64) throws(EROFSError) -> Bool {
+    private func same(_ bytes: UnsafeRawBufferPointer, as file: File, name: @escaping () -> String, from: UInt64) throws(EROFSError) -> Bool {
         let theirs = UnsafeMutableRawBufferPointer(rebasing: other[0..<bytes.count])
         let content = try FileContent(file, name: name)
         try content.read(into: theirs, at: from)
