@@ -178,7 +178,8 @@ def erofs_case(z, tools, small=False):
     files): against mkfs.erofs 1.9.3 with the same compressor, cluster size
     and workers and its best size options, wall ≤ 0.90×, size ≤ 1.00×, RSS
     ≤ 100 MB (Debian's 1.5, which has neither lzma nor workers, beside it
-    for lz4hc)."""
+    for lz4hc; nor deflate or zstd). zstd and deflate at mkfs.erofs's
+    default levels (3 and 1), which are the writer's too."""
     name, inp = (f"erofs-small-{z}", "small") if small else (f"erofs-{z}", "closure")
     what = "the small files" if small else "the closure"
     return Case(name, f"{what} as erofs, {z}, 64 KiB physical clusters: mkportable vs\n"
@@ -253,6 +254,8 @@ def make_cases():
              [Ratio("wall", "nixpkgs", 0.9, "mkportable wall vs nixpkgs pipeline wall")]),
         erofs_case("lz4hc", ["mkportable-erofs", "mkfs.erofs", "mkfs.erofs-debian"]),
         erofs_case("lzma", ["mkportable-erofs", "mkfs.erofs"]),
+        erofs_case("zstd", ["mkportable-erofs", "mkfs.erofs"]),
+        erofs_case("deflate", ["mkportable-erofs", "mkfs.erofs"]),
         erofs_case("lz4hc", ["mkportable-erofs", "mkfs.erofs"], small=True),
         erofs_case("lzma", ["mkportable-erofs", "mkfs.erofs"], small=True),
         Case("erofs-vs-squashfs", "the closure with each compressor, erofs (64 KiB pclusters) beside squashfs\n"

@@ -47,7 +47,7 @@ EROFS_PCLUSTER = 65536
 EROFS_BEST = "-Eall-fragments,dedupe,ztailpacking"
 SETTINGS.update({
     f"erofs-{z}": {"title": f"erofs, {z}, {EROFS_PCLUSTER // 1024} KiB physical clusters", "erofs": z}
-    for z in ("lz4hc", "lzma")
+    for z in ("lz4hc", "lzma", "zstd", "deflate")
 })
 
 # The erofs-vs-squashfs table: each erofs compressor beside the squashfs one
