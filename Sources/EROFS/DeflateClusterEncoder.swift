@@ -13,6 +13,8 @@ import CZlib
 /// each measurement costs two state copies and the Huffman coding of the
 /// open block, not a compression from the start; and the output is the
 /// one-shot deflate of the input it took, with no flush marker in it.
+/// An input that surely fits (zlib's `deflateBound`) is compressed in
+/// one call, with no copies: most files are smaller than a cluster.
 /// Its bytes depend on the input, the level and the zlib version alone.
 final class DeflateClusterEncoder: ClusterEncoder {
     private let level: Int32
@@ -68,6 +70,9 @@ final class DeflateClusterEncoder: ClusterEncoder {
         if primed { deflatePrime(main, Self.emptyFixedBlock.bits, Self.emptyFixedBlock.value) }
         main.pointee.next_out = output.baseAddress!.assumingMemoryBound(to: Bytef.self)
         main.pointee.avail_out = uInt(output.count)
+        if Int(deflateBound(main, uLong(input.count))) + 4 <= output.count {
+            return try whole(input)
+        }
         if finished.count < output.count {
             finished = [UInt8](repeating: 0, count: output.count)
             best = finished
@@ -89,6 +94,16 @@ final class DeflateClusterEncoder: ClusterEncoder {
         let tail = fit.written - fit.stream
         best.withUnsafeBytes { (output.baseAddress! + fit.stream).copyMemory(from: $0.baseAddress!, byteCount: tail) }
         return (fit.taken, fit.written)
+    }
+
+    /// All of an input that surely fits (zlib's bound for it, and the
+    /// 10 primed bits, are under the room), in one call: no copies.
+    private func whole(_ input: UnsafeRawBufferPointer) throws(EROFSError) -> (consumed: Int, written: Int) {
+        main.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress!.assumingMemoryBound(to: Bytef.self))
+        main.pointee.avail_in = uInt(input.count)
+        let ret = deflate(main, Z_FINISH)
+        guard ret == Z_STREAM_END else { throw EROFSError("deflate: compression failed (error \(ret))") }
+        return (input.count, Int(main.pointee.total_out))
     }
 
     /// Feeds `size` bytes from `at` to the main stream and finishes a copy
