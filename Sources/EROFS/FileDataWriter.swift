@@ -16,7 +16,8 @@ import SourceTree
 /// and written back in order by `retire`, which makes the choice above
 /// once a file's last segment is in. A file that stays flat is written
 /// from the segment still held, or, when it had several, read again.
-/// With fragments, the small files are first gathered into the packed
+/// A file whose bytes equal an earlier one's (`DuplicateFiles`) shares
+/// its data (its plan). With fragments, the small files are gathered into the packed
 /// inode (`FragmentPacker`), whose data comes first and is always stored
 /// compressed (a PLAIN extent takes no more blocks than flat data).
 final class FileDataWriter {
@@ -82,7 +83,8 @@ final class FileDataWriter {
         }
         let packer = fragmentLimit > 0 ? FragmentPacker(pipeline: pipeline, owner: items.count, limit: fragmentLimit) : nil
         wholeFragments = Array(repeating: false, count: items.count)
-        for k in items.indices {
+        let twins = try DuplicateFiles.find(items) { packer?.takes($0) != true }
+        for k in items.indices where twins[k] == nil {
             if packer?.takes(items[k].file.size) == true { wholeFragments[k] = true } else { try submit(k, to: pipeline, digest: &digest) }
         }
         if let packer {
@@ -90,6 +92,7 @@ final class FileDataWriter {
             try pack(into: packer, digest: &digest)
         }
         try pipeline.finish()
+        for k in items.indices { if let j = twins[k] { plans[k] = plans[j] } }
         return plans
     }
 
