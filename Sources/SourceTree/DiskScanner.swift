@@ -30,6 +30,8 @@ struct DiskScanner {
     let skipping: Set<[UInt8]>
     /// The directory the scan began at, once it is known to be one.
     private var root: SourceRoot?
+    /// The scanned directories and their names (made with `root`).
+    private var directories = SourceDirectories(root: nil)
 
     init(skipping: Set<[UInt8]>) { self.skipping = skipping }
 
@@ -44,7 +46,8 @@ struct DiskScanner {
         guard (st.st_mode & S_IFMT) == S_IFDIR else { return try node(path, st, parent: AT_FDCWD, name: path) }
         let root = SourceRoot(path: path, followed: following, identity: FileIdentity(st))
         self.root = root
-        let top = ScanQueue.Job(source: SourcePath(path, root: root), mode: UInt16(st.st_mode & 0o7777))
+        directories = SourceDirectories(root: root)
+        let top = ScanQueue.Job(source: try directories.add(path: path, relative: []), mode: UInt16(st.st_mode & 0o7777))
         let scanner = self
         let queue = { ScanQueue(root: top) { (job) throws(SourceTreeError) in try scanner.list(job) } }
         do throws(SourceTreeError) {
@@ -110,7 +113,7 @@ struct DiskScanner {
         var subdirectories: [ScanQueue.Job] = []
         for (i, e) in entries.enumerated() {
             guard case .directory(let placeholder) = e.node else { continue }
-            let source = SourcePath(shared.appending(e.name), root: root, relative: shared.relativeAppending(e.name))
+            let source = try directories.add(path: shared.appending(e.name), relative: shared.relativeAppending(e.name))
             subdirectories.append(ScanQueue.Job(source: source, mode: placeholder.mode, entry: Int32(i)))
         }
         return (Directory(mode: job.mode, entries: entries), subdirectories)
@@ -144,7 +147,7 @@ struct DiskScanner {
         if !names.isEmpty && faccessat(fd, ".", X_OK, AT_EACCESS) != 0 && errno == EACCES {
             throw SourceTreeError("\(renderName(path)): permission denied searching this directory; make it searchable (e.g. chmod a+x) for the user that runs the write, or run as a user who can")
         }
-        return try entries(names, in: fd, directory: source)
+        return try entries(names, stored: try directories.store(names, of: path), in: fd, directory: source)
     }
 
     /// The names of an open directory's entries, without "." and "..", in
@@ -170,12 +173,13 @@ struct DiskScanner {
     }
 
     /// Each name `lstat`ed relative to the directory's descriptor: regular
-    /// files become entries that share the directory's path, the rest are
-    /// scanned as nodes (directories as placeholders).
-    private func entries(_ names: [[UInt8]], in fd: Int32, directory shared: SourcePath) throws(SourceTreeError) -> [Entry] {
+    /// files become entries that point at the directory and at their name
+    /// in the scan's table (`stored`, one per name), the rest are scanned
+    /// as nodes (directories as placeholders).
+    private func entries(_ names: [[UInt8]], stored: [UInt32], in fd: Int32, directory shared: SourcePath) throws(SourceTreeError) -> [Entry] {
         var entries: [Entry] = []
         entries.reserveCapacity(names.count)
-        for name in names {
+        for (name, at) in zip(names, stored) {
             var st = stat()
             let rc = Posix.withCString(name) { fstatat(fd, $0, &st, AT_SYMLINK_NOFOLLOW) }
             if rc != 0 {
@@ -184,9 +188,9 @@ struct DiskScanner {
             }
             if !skipping.isEmpty && skipping.contains(shared.relativeAppending(name)) { continue }
             if (st.st_mode & S_IFMT) == S_IFREG {
-                // Regular files share the directory's path buffer.
+                // Regular files point into the scan's table.
                 let file = File(mode: UInt16(st.st_mode & 0o7777), size: UInt64(st.st_size),
-                                source: .entry(directory: shared, name: name), identity: FileIdentity(st))
+                                source: .entry(directory: shared, name: at), identity: FileIdentity(st))
                 entries.append(Entry(name: name, node: .file(file)))
             } else {
                 entries.append(Entry(name: name, node: try node(shared.appending(name), st, parent: fd, name: name)))

@@ -59,7 +59,7 @@ public struct SourceReader: ~Copyable {
         do {
             if case .entry(let directory, let name) = file.source, let root = directory.root {
                 let dir = try root.descriptor { () throws(Errno) in try openRoot(root) }
-                return try FileDescriptor.openBeneath(directory.relativeAppending(name), flags, in: dir)
+                return try FileDescriptor.openBeneath(directory.relativePath(ofName: name), flags, in: dir)
             }
             return try Posix.openDeep(file.source.diskPath!, flags)
         } catch {
