@@ -320,7 +320,7 @@ enum PackCommand {
     static func write(_ root: consuming Directory, to image: String, options: ImageOptions, publishing: Publishing,
                       fileSystem: ImageOutput.FileSystem = .squashfs, form: ImageOutput.Form) throws -> ImageOutput.Written {
         do {
-            return try ImageOutput.write(root: root, image: image, options: options, publishing: publishing,
+            return try ImageOutput.write(root: consume root, image: image, options: options, publishing: publishing,
                                          fileSystem: fileSystem, form: form)
         } catch let e as SystemError where e.kind == .appeared {
             throw Failure(message: "\(e.path): appeared while packing; it was left as it is and the new image discarded (pass --force to replace it)")

@@ -13,14 +13,20 @@ struct FlatTree {
         case blockDevice(UInt32, UInt32)
     }
 
+    /// A node's name is `nameLength` bytes of `names` from `nameStart`:
+    /// one buffer for the whole tree, where an array of its own would cost
+    /// each entry a heap object of about 64 bytes for the whole run.
     struct FlatNode {
-        var name: [UInt8]
+        var nameStart: Int
+        var nameLength: UInt16
         var mode: UInt16
         var parent: Int32
         var kind: Kind
     }
 
     private(set) var nodes: [FlatNode] = []
+    /// Every node's name, one after another (see `FlatNode`).
+    private(set) var names: [UInt8] = []
     private(set) var files: [File] = []
     private(set) var fileNode: [Int32] = []
     /// Depth-first pre-order rank of each directory node (0 for others):
@@ -32,23 +38,26 @@ struct FlatTree {
     static let maxName = 256
 
     init(root: consuming Directory) throws(SquashFSError) {
-        let total = Self.count(root)
+        let (total, fileCount, nameBytes) = Self.count(root)
         nodes.reserveCapacity(total)
-        nodes.append(FlatNode(name: [], mode: root.mode, parent: -1, kind: .directory(children: 0..<0, subdirs: 0)))
+        bfsFiles.reserveCapacity(fileCount)
+        names.reserveCapacity(nameBytes)
+        nodes.append(FlatNode(nameStart: 0, nameLength: 0, mode: root.mode, parent: -1, kind: .directory(children: 0..<0, subdirs: 0)))
         var pending: [Directory] = [consume root]
         var dirNode = [0]  // node index of pending[k]
         var k = 0
         while k < pending.count {
-            let dir = pending[k]
+            var dir = pending[k]
             let me = dirNode[k]
             pending[k] = Directory()  // release the subtree once flattened
             k += 1
-            let entries = dir.entries.sorted { bytewiseLess($0.name, $1.name) }
+            // Sorted in place (`dir` holds the only reference), not copied.
+            dir.entries.sort { bytewiseLess($0.name, $1.name) }
             let firstChild = Int32(nodes.count)
             var subdirs: Int32 = 0
-            for (j, e) in entries.enumerated() {
+            for (j, e) in dir.entries.enumerated() {
                 try checkName(e.name, in: me)
-                if j > 0 && entries[j - 1].name == e.name {
+                if j > 0 && dir.entries[j - 1].name == e.name {
                     throw SquashFSError("\(path(of: me, then: e.name)): appears twice in one directory; names must be unique")
                 }
                 let index = nodes.count
@@ -58,7 +67,10 @@ struct FlatTree {
                     dirNode.append(index)
                     subdirs += 1
                 }
-                nodes.append(FlatNode(name: e.name, mode: mode & 0o7777, parent: Int32(me), kind: kind))
+                // At most `maxName` bytes: `checkName` above.
+                nodes.append(FlatNode(nameStart: names.count, nameLength: UInt16(e.name.count), mode: mode & 0o7777,
+                                      parent: Int32(me), kind: kind))
+                names.append(contentsOf: e.name)
                 if case .file(let f) = e.node {
                     nodes[index].kind = .file(bfsFiles.count)
                     bfsFiles.append(f)
@@ -104,14 +116,24 @@ struct FlatTree {
     /// Files in flattening order, until `orderFiles` puts them in data order.
     private var bfsFiles: [File] = []
 
-    private static func count(_ root: Directory) -> Int {
-        var n = 1
+    /// The entries of the tree (the root too), its regular files and the
+    /// bytes of its names: the arrays are reserved at their size, never
+    /// grown by doubling.
+    private static func count(_ root: Directory) -> (entries: Int, files: Int, nameBytes: Int) {
+        var n = 1, files = 0, nameBytes = 0
         var stack = [root]
         while let d = stack.popLast() {
             n += d.entries.count
-            for e in d.entries { if case .directory(let sub) = e.node { stack.append(sub) } }
+            for e in d.entries {
+                nameBytes += e.name.count
+                switch e.node {
+                case .directory(let sub): stack.append(sub)
+                case .file: files += 1
+                default: break
+                }
+            }
         }
-        return n
+        return (n, files, nameBytes)
     }
 
     private func checkName(_ name: [UInt8], in dir: Int) throws(SquashFSError) {
@@ -126,11 +148,14 @@ struct FlatTree {
         }
     }
 
-    /// Depth-first pre-order over sorted children: the data order.
+    /// Depth-first pre-order over sorted children: the data order. The
+    /// files are put in that order in place: a second array of them beside
+    /// the first would be the flattening's peak on a tree of small files.
     private mutating func orderFiles() {
-        files.reserveCapacity(bfsFiles.count)
         fileNode.reserveCapacity(bfsFiles.count)
         directoryRank = [Int32](repeating: 0, count: nodes.count)
+        // Data position of the file at each flattening position.
+        var position = [Int32](repeating: 0, count: bfsFiles.count)
         var rank: Int32 = 0
         var stack = [0]
         while let n = stack.popLast() {
@@ -140,13 +165,22 @@ struct FlatTree {
                 rank += 1
                 stack.append(contentsOf: children.reversed().map(Int.init))
             case .file(let bfs):
-                nodes[n].kind = .file(files.count)
-                files.append(bfsFiles[bfs])
+                position[bfs] = Int32(fileNode.count)
+                nodes[n].kind = .file(fileNode.count)
                 fileNode.append(Int32(n))
             default:
                 break
             }
         }
+        // Each swap puts one file at its data position for good.
+        for i in position.indices {
+            while position[i] != Int32(i) {
+                let j = Int(position[i])
+                bfsFiles.swapAt(i, j)
+                position.swapAt(i, j)
+            }
+        }
+        files = bfsFiles
     }
 
     /// Post-order over sorted children; inode number = position + 1.
@@ -165,11 +199,17 @@ struct FlatTree {
         }
     }
 
+    /// The name of node `n`.
+    func name(of n: Int) -> ArraySlice<UInt8> {
+        let node = nodes[n]
+        return names[node.nameStart..<node.nameStart + Int(node.nameLength)]
+    }
+
     func path(of node: Int, then name: [UInt8]) -> String {
         var parts: [[UInt8]] = name.isEmpty ? [] : [name]
         var n = node
         while n > 0 {
-            parts.append(nodes[n].name)
+            parts.append(Array(self.name(of: n)))
             n = Int(nodes[n].parent)
         }
         return "/" + renderPath(parts.reversed())
@@ -185,10 +225,10 @@ struct FlatTree {
     /// directory's parent (-1 for the root): what the data writer orders
     /// tails by.
     func place(ofFile f: Int) -> TailPlace {
-        let node = nodes[Int(fileNode[f])]
-        let directory = Int(node.parent)
+        let n = Int(fileNode[f])
+        let directory = Int(nodes[n].parent)
         let parent = nodes[directory].parent
-        return TailPlace(name: node.name, directory: directoryRank[directory],
+        return TailPlace(name: name(of: n), directory: directoryRank[directory],
                          parent: parent >= 0 ? directoryRank[Int(parent)] : -1)
     }
 

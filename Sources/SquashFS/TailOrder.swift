@@ -6,7 +6,8 @@ import Glibc
 /// ranks of its directory and of that directory's parent (-1 for the
 /// root's).
 struct TailPlace {
-    var name: [UInt8]
+    /// A slice of the tree's one buffer of names: no copy.
+    var name: ArraySlice<UInt8>
     var directory: Int32
     var parent: Int32
 }
@@ -28,41 +29,49 @@ struct TailPlace {
 /// more inode table.
 enum TailOrder {
     /// One tail's sort key. The name's bytes live in one buffer shared by
-    /// all keys (`start..<end`), so a key is plain data: the sorts below
-    /// compare keys millions of times on a tree of small files, and a key
-    /// holding its own array paid reference counting on every comparison.
+    /// all keys (from `start`, `length` bytes), so a key is plain data: the
+    /// sorts below compare keys millions of times on a tree of small files,
+    /// and a key holding its own array paid reference counting on every
+    /// comparison. Lengths are 16 bits (squashfs names are at most 256
+    /// bytes, checked when the tree is flattened), so a key is 32 bytes,
+    /// not 48: one is alive per tail during the sort, the writer's peak on
+    /// a tree of small files.
     private struct Key {
         var start: Int
-        var stemEnd: Int
-        var extStart: Int
-        var end: Int
         var directory: Int32
         var parent: Int32
         var group: Int32 = 0
+        /// The stem's length, where the extension starts, the name's length.
+        var stemLength: UInt16
+        var extOffset: UInt16
+        var length: UInt16
         var machineCode: Bool
 
         /// `place`'s key, its name stored from `start` of the shared buffer.
         init(_ place: TailPlace, at start: Int, machineCode: Bool) {
             let dot = UInt8(ascii: ".")
-            let name = place.name
+            let name = place.name, at = place.name.startIndex  // offsets below are from `at`
             var stem = 1
-            while stem < name.count && name[stem] != dot { stem += 1 }
+            while stem < name.count && name[at + stem] != dot { stem += 1 }
             var ext = name.count
-            while ext > stem && name[ext - 1] != dot { ext -= 1 }
+            while ext > stem && name[at + ext - 1] != dot { ext -= 1 }
             ext = ext > stem ? ext - 1 : name.count
             self.start = start
-            stemEnd = start + stem
-            extStart = start + ext
-            end = start + name.count
+            stemLength = UInt16(min(stem, name.count))
+            extOffset = UInt16(ext)
+            length = UInt16(name.count)
             directory = place.directory
             parent = place.parent
             self.machineCode = machineCode
         }
 
+        var stem: Range<Int> { start..<start + Int(stemLength) }
+        var ext: Range<Int> { start + Int(extOffset)..<start + Int(length) }
+
         /// Order by (stem, directory), against `other`'s stem in
         /// `directory`; 0 when equal.
         func compare(stemOf other: Key, directory: Int32, in names: UnsafePointer<UInt8>) -> Int {
-            let c = TailOrder.compare(names, start..<stemEnd, other.start..<other.stemEnd)
+            let c = TailOrder.compare(names, stem, other.stem)
             return c != 0 ? c : Int(self.directory) - Int(directory)
         }
     }
@@ -70,7 +79,10 @@ enum TailOrder {
     /// Sorts `tails` (file indices in data order) into similarity order.
     static func similarityOrder(_ tails: [Int32], x86: Set<Int32>, places: (Int) -> TailPlace) -> [Int32] {
         if tails.isEmpty { return [] }
+        // The names' buffer at its exact size: grown by doubling it could
+        // hold twice the bytes at the writer's peak.
         var names: [UInt8] = []
+        names.reserveCapacity(tails.reduce(0) { $0 + places(Int($1)).name.count })
         var keys: [Key] = []
         keys.reserveCapacity(tails.count)
         for t in tails {
@@ -99,7 +111,7 @@ enum TailOrder {
                 if a.machineCode != b.machineCode { return a.machineCode }
                 if a.group != b.group { return a.group < b.group }
                 if a.directory != b.directory { return a.directory < b.directory }
-                let d = compare(names, a.extStart..<a.end, b.extStart..<b.end)
+                let d = compare(names, a.ext, b.ext)
                 if d != 0 { return d < 0 }
                 return p < q  // tails are in data order: the index breaks ties
             }

@@ -72,7 +72,7 @@ final class TailPacker {
     /// (`mayBeExecutable`) are opened, to spare an extra open of every other
     /// small file; one that cannot be read now is simply not grouped (pass 2
     /// reads it again and reports any error there).
-    static func sniffX86(_ file: File, name: [UInt8], displayPath: @autoclosure @escaping () -> String,
+    static func sniffX86(_ file: File, name: ArraySlice<UInt8>, displayPath: @autoclosure @escaping () -> String,
                          header: UnsafeMutableRawPointer) -> Bool {
         guard file.size >= 20, mayBeExecutable(file, name: name),
               let reader = try? SourceReader(file, displayPath: displayPath()) else { return false }
@@ -82,13 +82,13 @@ final class TailPacker {
 
     /// Executable bits, or a shared-object name ("lib.so", "lib.so.1"):
     /// the small files whose headers pass 1 reads.
-    static func mayBeExecutable(_ file: File, name: [UInt8]) -> Bool {
+    static func mayBeExecutable(_ file: File, name: ArraySlice<UInt8>) -> Bool {
         if file.mode & 0o111 != 0 { return true }
         let so: [UInt8] = Array(".so".utf8)
-        var i = 0
-        while i + 3 <= name.count {
+        var i = name.startIndex
+        while i + 3 <= name.endIndex {
             if name[i] == so[0] && name[i + 1] == so[1] && name[i + 2] == so[2]
-                && (i + 3 == name.count || name[i + 3] == UInt8(ascii: ".")) { return true }
+                && (i + 3 == name.endIndex || name[i + 3] == UInt8(ascii: ".")) { return true }
             i += 1
         }
         return false

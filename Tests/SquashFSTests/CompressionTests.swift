@@ -550,18 +550,24 @@ final class CompressionTests: XCTestCase {
     func testTailSimilarityOrder() {
         // Directory ranks: 0 = /, 1 = /lib, 2 = /lib/__pycache__, 3 = /other.
         let places: [TailPlace] = [
-            TailPlace(name: Array("b.py".utf8), directory: 1, parent: 0),                     // 0
-            TailPlace(name: Array("a.cpython-311.pyc".utf8), directory: 2, parent: 1),        // 1
-            TailPlace(name: Array("zz.txt".utf8), directory: 0, parent: -1),                  // 2
-            TailPlace(name: Array("a.py".utf8), directory: 1, parent: 0),                     // 3
-            TailPlace(name: Array("libz.so.1".utf8), directory: 3, parent: 0),                // 4, x86
-            TailPlace(name: Array("a.py".utf8), directory: 3, parent: 0),                     // 5: not below /lib
-            TailPlace(name: Array("a.cpython-311.opt-1.pyc".utf8), directory: 2, parent: 1),  // 6
-            TailPlace(name: Array("b.pyi".utf8), directory: 1, parent: 0),                    // 7
-            TailPlace(name: Array(".a".utf8), directory: 1, parent: 0),                       // 8: stem ".a", not "a"
+            TailPlace(name: named("b.py"), directory: 1, parent: 0),                     // 0
+            TailPlace(name: named("a.cpython-311.pyc"), directory: 2, parent: 1),        // 1
+            TailPlace(name: named("zz.txt"), directory: 0, parent: -1),                  // 2
+            TailPlace(name: named("a.py"), directory: 1, parent: 0),                     // 3
+            TailPlace(name: named("libz.so.1"), directory: 3, parent: 0),                // 4, x86
+            TailPlace(name: named("a.py"), directory: 3, parent: 0),                     // 5: not below /lib
+            TailPlace(name: named("a.cpython-311.opt-1.pyc"), directory: 2, parent: 1),  // 6
+            TailPlace(name: named("b.pyi"), directory: 1, parent: 0),                    // 7
+            TailPlace(name: named(".a"), directory: 1, parent: 0),                       // 8: stem ".a", not "a"
         ]
         let order = TailOrder.similarityOrder(Array(0..<Int32(places.count)), x86: [4], places: { places[$0] })
         XCTAssertEqual(order, [4, 0, 7, 2, 3, 1, 6, 5, 8])
+    }
+
+    /// `name` as the tree hands names on: a slice of a larger buffer, not
+    /// starting at index 0.
+    private func named(_ name: String) -> ArraySlice<UInt8> {
+        Array(("//" + name).utf8)[2...]
     }
 
     // MARK: - Helpers

@@ -250,7 +250,7 @@ final class FormatTests: XCTestCase {
         }
         let tree = try FlatTree(root: root)
         guard case .directory(let children, _) = tree.nodes[0].kind else { return XCTFail() }
-        XCTAssertEqual(children.map { String(decoding: tree.nodes[Int($0)].name, as: UTF8.self) }, ["B", "Z", "a", "b", "\u{e9}"])
+        XCTAssertEqual(children.map { String(decoding: tree.name(of: Int($0)), as: UTF8.self) }, ["B", "Z", "a", "b", "\u{e9}"])
         XCTAssertEqual(tree.inodeNumber[0], 6)  // root is numbered last
     }
 
