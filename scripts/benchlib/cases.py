@@ -240,6 +240,11 @@ def make_cases():
              "small-xz: small files, xz 1M",
              [Ratio("wall", ANCHOR, 0.7, "wall vs the anchor"), Ratio("cpu", ANCHOR, 0.95, "CPU vs the anchor"),
               PeakRSS()]),
+        Case("small-zstd", "the same small files with zstd (level 15), 1M blocks (issue 23's memory\n"
+             "target holds for both compressors)", "small", "zstd", SQUASHFS_TOOLS, ANCHOR,
+             "small-zstd: small files, zstd 1M",
+             [Ratio("wall", ANCHOR, 0.95, "wall vs the anchor"), Ratio("cpu", ANCHOR, 0.95, "CPU vs the anchor"),
+              PeakRSS()]),
         Case("threads-closure", "mkportable at 1 and 2 jobs on the closure, xz 1M, beside both mksquashfs\n"
              "at 2 jobs (issue 23's targets)", "closure", "xz", THREADS_TOOLS, "mkportable-1job",
              "threads-closure: 1 vs 2 jobs, closure, xz 1M", threads_targets()),
