@@ -116,14 +116,15 @@ final class FileDataWriter {
     /// the tails, in inode order (their offsets are u32s: `retire` keeps
     /// their sum under 4 GiB), then the whole files, into the packed inode.
     private func pack(into packer: FragmentPacker, digest: inout ContentDigest) throws(EROFSError) {
+        packer.reserve(tails.count + wholeFragments.lazy.filter { $0 }.count)
         for (k, start) in tails {
-            let offset = try packer.add(items[k].file, name: items[k].name, from: start, digest: &digest)
+            let offset = try packer.add(k, of: items, from: start, digest: &digest)
             guard case .compressed(let blocks, var header, let index, let inline) = plans[k] else { continue }
             header.fragmentOffset = UInt32(offset)
             plans[k] = .compressed(blocks: blocks, header: header, index: index, inline: inline)
         }
         for k in items.indices where wholeFragments[k] {
-            plans[k] = .fragment(offset: try packer.add(items[k].file, name: items[k].name, from: 0, digest: &digest))
+            plans[k] = .fragment(offset: try packer.add(k, of: items, from: 0, digest: &digest))
         }
         packer.finish(digest: &digest)
     }

@@ -33,8 +33,16 @@ final class FragmentPacker {
     private var slot: SegmentPipeline.Slot?
     private let buffer: UnsafeMutableRawBufferPointer
     private let other: UnsafeMutableRawBufferPointer
-    /// (size, content hash) of files stored, and which file and offset.
-    private var stored: [Key: (file: File, name: () -> String, from: UInt64, offset: UInt64)] = [:]
+    /// (size, content hash) of fragments stored: which item (its index in
+    /// the items `add` is given), from where, and the offset: 24 bytes a
+    /// value, not the file and its name, for there is one per small file.
+    private var stored: [Key: Stored] = [:]
+
+    private struct Stored {
+        var from: UInt64
+        var offset: UInt64
+        var item: Int
+    }
 
     private struct Key: Hashable {
         var size: UInt64
@@ -55,12 +63,17 @@ final class FragmentPacker {
         other.deallocate()
     }
 
+    /// Makes room for `count` more fragments at once, so that the table
+    /// does not grow by copies (old and new alive together).
+    func reserve(_ count: Int) { stored.reserveCapacity(stored.count + count) }
+
     /// Whether a file of `size` bytes goes in whole.
     func takes(_ size: UInt64) -> Bool { size > 0 && size < limit }
 
-    /// Stores `file` from byte `from` to its end (a whole file `takes`
+    /// Stores `items[k]` from byte `from` to its end (a whole file `takes`
     /// accepts, or a tail within its last segment); returns the offset.
-    func add(_ file: File, name: @escaping () -> String, from: UInt64, digest: inout ContentDigest) throws(EROFSError) -> UInt64 {
+    func add(_ k: Int, of items: [FileDataWriter.Item], from: UInt64, digest: inout ContentDigest) throws(EROFSError) -> UInt64 {
+        let file = items[k].file, name = items[k].name
         let n = Int(file.size - from)
         let bytes = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n])
         let content = try FileContent(file, name: name)
@@ -70,11 +83,11 @@ final class FragmentPacker {
         hash.update(bytes.baseAddress!, n)
         let key = Key(size: UInt64(n), hash: hash.value)
         if let earlier = stored[key],
-           try same(UnsafeRawBufferPointer(bytes), as: earlier.file, name: earlier.name, from: earlier.from) {
+           try same(UnsafeRawBufferPointer(bytes), as: items[earlier.item], from: earlier.from) {
             return earlier.offset
         }
         let offset = size
-        stored[key] = (file, name, from, offset)
+        stored[key] = Stored(from: from, offset: offset, item: k)
         try append(UnsafeRawBufferPointer(bytes), digest: &digest)
         return offset
     }
@@ -86,9 +99,9 @@ final class FragmentPacker {
         slot = nil
     }
 
-    private func same(_ bytes: UnsafeRawBufferPointer, as file: File, name: @escaping () -> String, from: UInt64) throws(EROFSError) -> Bool {
+    private func same(_ bytes: UnsafeRawBufferPointer, as item: FileDataWriter.Item, from: UInt64) throws(EROFSError) -> Bool {
         let theirs = UnsafeMutableRawBufferPointer(rebasing: other[0..<bytes.count])
-        let content = try FileContent(file, name: name)
+        let content = try FileContent(item.file, name: item.name)
         try content.read(into: theirs, at: from)
         return memcmp(theirs.baseAddress!, bytes.baseAddress!, bytes.count) == 0
     }
