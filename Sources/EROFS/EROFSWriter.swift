@@ -58,18 +58,19 @@ struct EROFSWriter {
     }
 
     private mutating func writeFiles() throws(EROFSError) {
-        var inodes: [Int] = []
+        let paths = FileDataWriter.Paths { [tree] in tree.path(of: $0) }
+        let count = tree.inodes.lazy.filter { if case .file = $0.payload { true } else { false } }.count
         var items: [FileDataWriter.Item] = []
+        items.reserveCapacity(count)
         for i in tree.inodes.indices {
             guard case .file(let f) = tree.inodes[i].payload else { continue }
             sizes[i] = f.size
-            inodes.append(i)
-            items.append(.init(file: f, name: { [tree] in tree.path(of: i) }))
+            items.append(.init(file: f, inode: i, paths: paths))
         }
         let limit = options.fragments && options.compression.algorithmNumber != nil ? UInt64(options.pclusterSize) : 0
         let files = FileDataWriter(image: image, compression: options.compression, pclusterSize: options.pclusterSize,
                                    fragmentLimit: limit, jobs: options.jobs)
-        for (k, plan) in try files.write(items, digest: &digest).enumerated() { plans[inodes[k]] = plan }
+        for (k, plan) in try files.write(items, digest: &digest).enumerated() { plans[items[k].inode] = plan }
         if files.usedInlinePclusters { features.insert(.ztailpacking) }
         packed = files.packed
         if packed != nil { features.insert(.fragments) }
