@@ -17,9 +17,10 @@ import SourceTree
 /// once a file's last segment is in. A file that stays flat is written
 /// from the segment still held, or, when it had several, read again.
 /// A file whose bytes equal an earlier one's (`DuplicateFiles`) shares
-/// its data (its plan). With fragments, the small files are gathered into the packed
-/// inode (`FragmentPacker`), whose data comes first and is always stored
-/// compressed (a PLAIN extent takes no more blocks than flat data).
+/// its data (its plan). With fragments, the small files and the tails are
+/// gathered into the packed inode (`FragmentPacker`), whose data comes
+/// after every other file's and is always stored compressed (a PLAIN
+/// extent takes no more blocks than flat data).
 final class FileDataWriter {
     struct Item {
         var file: File
