@@ -149,4 +149,49 @@ final class ErofsReaderCraftedTests: PackTestCase {
         let message = try XCTUnwrap(try refusal(bytes))
         XCTAssert(message.contains("past the image's end"), message)
     }
+
+    /// An image whose distinct regular files (not hard links) all claim
+    /// one hole of `perFile` bytes: each inode of `count` files turned into
+    /// a chunk-based file of one 2^40-byte chunk whose address is the hole
+    /// (0xFFFFFFFF, where the inline tail was).
+    func imageOfHoles(count: Int, perFile: (Int) -> UInt32) throws -> [UInt8] {
+        let t = try TreeBuilder(root: tmp.sub(RawPath("src\(count)")))
+        for i in 0..<4 { _ = try t.file(RawPath("f\(i)"), "file \(i)\n") }
+        let image = tmp.sub(RawPath("holes\(count).raw"))
+        XCTAssert(try pack(["--filesystem", "erofs", "--comp", "none", t.root.string, image.string]).succeeded)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: image.string)))
+        let files = try EROFSImage(range: try ImageFile(path: image.string).whole).entries().filter { $0.type == .file }
+        XCTAssertEqual(files.count, 4)
+        let blockBits = Int(bytes[1024 + 12])
+        let meta = (0..<4).reduce(0) { $0 | Int(bytes[1024 + 40 + $1]) << (8 * $1) }
+        for e in files.prefix(count) {
+            let at = meta << blockBits + Int(e.handle) * 32
+            let format = UInt16(bytes[at]) | UInt16(bytes[at + 1]) << 8
+            XCTAssertEqual(format & 0xF, 2 << 1, "a compact flat-inline inode, its tail right after it")
+            XCTAssertEqual(bytes[at + 2], 0, "no xattrs")
+            Self.put(&bytes, at, UInt64(format & 0x10 | 4 << 1), width: 2)
+            Self.put(&bytes, at + 8, UInt64(perFile(bytes.count)), width: 4)
+            Self.put(&bytes, at + 16, 40 - UInt64(blockBits), width: 4)
+            Self.put(&bytes, at + 32, 0xFFFF_FFFF, width: 4)
+        }
+        return bytes
+    }
+
+    static func put(_ bytes: inout [UInt8], _ at: Int, _ value: UInt64, width: Int) {
+        for i in 0..<width { bytes[at + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(i))) }
+    }
+
+    /// Each file alone is within the per-file limit for holes (65536 times
+    /// the image's length), so the image opens and one such file is read;
+    /// but four distinct inodes can each name that much: 4 x 0.9 x 65536
+    /// times the image's length to hash for `inspect`, to hold as chunk
+    /// lists for `diff`, from a few KiB. Copies that share data (or
+    /// fragments) multiply the same way. The image's files together must
+    /// stay within the limit.
+    func testDistinctFilesClaimingMoreThanTheImageCanHoldAreRefused() throws {
+        let limit = { (length: Int) in UInt32(min(Int(UInt32.max), length * 65536 * 9 / 10)) }
+        XCTAssertNil(try refusal(try imageOfHoles(count: 1, perFile: limit)), "one file of holes within the limit reads")
+        let message = try XCTUnwrap(try refusal(try imageOfHoles(count: 4, perFile: limit)))
+        XCTAssert(message.contains("65536 times"), message)
+    }
 }
