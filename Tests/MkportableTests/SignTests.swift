@@ -111,12 +111,54 @@ final class SignTests: ImageTestCase {
         XCTAssertTrue(try mkportable(["verify", "--cert", cert, signed.string]).succeeded)
         XCTAssertNotEqual(try mkportable(["verify", "--cert", otherCert, signed.string]).status, 0)
 
+        try checkDissectSeesSigned(signed, fsType: "squashfs")
+    }
+
+    /// systemd-dissect calls the DDI's root (of `fsType`) signed and finds
+    /// the signature partition.
+    func checkDissectSeesSigned(_ signed: RawPath, fsType: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let dissect = try KernelMount.dissector(for: "systemd-dissect of the signed DDI")
         let d = try Shell.run(dissect, ["--no-pager", signed.string])
-        XCTAssertTrue(d.succeeded, d.summary)
-        let root = d.stdoutText.split(separator: "\n").first { $0.contains(" root ") && $0.contains("squashfs") }
-        XCTAssertTrue(root?.contains(" signed ") ?? false, "systemd-dissect does not see a signed root: \(d.stdoutText)")
-        XCTAssertTrue(d.stdoutText.contains("verity_hash_signature"), d.stdoutText)
+        XCTAssertTrue(d.succeeded, d.summary, file: file, line: line)
+        let root = d.stdoutText.split(separator: "\n").first { $0.contains(" root ") && $0.contains(fsType) }
+        XCTAssertTrue(root?.contains(" signed ") ?? false, "systemd-dissect does not see a signed \(fsType) root: \(d.stdoutText)", file: file, line: line)
+        XCTAssertTrue(d.stdoutText.contains("verity_hash_signature"), d.stdoutText, file: file, line: line)
+    }
+
+    /// `sign` of erofs images (issue 20): the sidecar image's
+    /// .roothash.p7s over its root hash, which openssl verifies, and the
+    /// DDI's signature partition, whose erofs root systemd-dissect calls
+    /// signed; `verify --cert` takes both with the certificate and refuses
+    /// them with another. The images themselves do not change.
+    func testSignErofsSidecarAndDDI() throws {
+        let src = try source()
+        let side = work.sub("side"), ddi = work.sub("ddi")
+        for (args, dir) in [(["--verity"], side), (["--ddi", "--arch", "x86_64"], ddi)] {
+            try Posix.makeDirectories(dir)
+            let image = dir.appending("svc_1.raw")
+            let r = try mkportable(["pack", "--filesystem", "erofs"] + args + [src.string, image.string])
+            XCTAssertTrue(r.succeeded, r.summary)
+            // erofs's magic at byte 1024 of the file system (the DDI's root
+            // partition starts at LBA 40).
+            let at = (dir == ddi ? 40 * 512 : 0) + 1024
+            XCTAssertEqual(Array(try Posix.readFile(image)[at ..< at + 4]), [0xE2, 0xE1, 0xF5, 0xE0], "\(image): no erofs magic")
+        }
+        for dir in [side, ddi] {
+            let out = dir.appending("signed")
+            let r = try mkportable(["sign", "--key", key, "--cert", cert, "--out", out.string, dir.appending("svc_1.raw").string])
+            XCTAssertTrue(r.succeeded, r.summary)
+            let signed = out.appending("svc_1.raw")
+            XCTAssertTrue(try mkportable(["verify", "--cert", cert, signed.string]).succeeded, "verify --cert of \(signed)")
+            let wrong = try mkportable(["verify", "--cert", otherCert, signed.string])
+            XCTAssertNotEqual(wrong.status, 0, "verify --cert with another certificate took \(signed)")
+            XCTAssertEqual(wrong.stderrText.split(separator: "\n").count, 1, wrong.stderrText)
+        }
+        XCTAssertTrue(try Posix.readFile(side.appending("signed/svc_1.raw")) == Posix.readFile(side.appending("svc_1.raw")), "sign changed the erofs image")
+        let hash = String(String(decoding: try Posix.readFile(side.appending("svc_1.roothash")), as: UTF8.self).dropLast())
+        XCTAssertTrue(try opensslVerifies(side.appending("signed/svc_1.roothash.p7s"), content: hash, cert: cert), "openssl rejects the signature")
+        XCTAssertEqual(try Posix.readFile(ddi.appending("svc_1.roothash")), try Posix.readFile(side.appending("svc_1.roothash")),
+                       "the erofs DDI and sidecars of one tree must have one root hash")
+        try checkDissectSeesSigned(ddi.appending("signed/svc_1.raw"), fsType: "erofs")
     }
 
     func testSignRefusesAndLeavesNothing() throws {
