@@ -96,6 +96,8 @@ final class PortablectlTests: XCTestCase {
         var results: String
         var status: Int32
         var summary: String
+        /// The multi-unit example built with `filesystem = "erofs"`.
+        var erofsImage: String
     }
 
     static let lock = NSLock()
@@ -140,14 +142,15 @@ final class PortablectlTests: XCTestCase {
             images.append(try nixImage([root + "/default.nix", "-A", "examples.\(attr)"]))
         }
         let erofs = "(import \(root)/default.nix { swiftToolchain = \"\(NixTests.toolchain)\"; }).examples.multi-unit.overrideAttrs { filesystem = \"erofs\"; version = \"\(erofsVersion)\"; squash-compression = null; squash-block-size = null; }"
-        images.append(try nixImage(["-E", erofs]))
+        let erofsImage = try nixImage(["-E", erofs])
+        images.append(erofsImage)
         images.append(try makeOwnImage(in: tmp))
         let out = tmp.sub("results").string
         let started = Date()
         let r = try Shell.run(root + "/scripts/portablectl-test", ["--out", out] + images)
         let seconds = Int(Date().timeIntervalSince(started))
         print("PortablectlTests: scripts/portablectl-test took \(seconds) s:\n" + r.stdoutText)
-        return Run(results: out, status: r.status, summary: r.summary)
+        return Run(results: out, status: r.status, summary: r.summary, erofsImage: erofsImage)
     }
 
     /// The one .raw that `nix-build ARGS` makes.
@@ -337,6 +340,17 @@ final class PortablectlTests: XCTestCase {
             XCTAssertEqual(read("\(c)/detach.rc"), "0\n", "[\(l)] detach failed: \(read("\(c)/detach.txt") ?? "")")
             XCTAssertEqual(read("\(c)/leftovers"), "", "[\(l)] left after detach")
         }
+    }
+
+    /// The erofs example is erofs (`overrideAttrs` that lost `filesystem`
+    /// would hand portablectl a squashfs and prove nothing about erofs):
+    /// erofs's magic at byte 1024, no squashfs magic at byte 0.
+    func testErofsExampleHoldsErofs() throws {
+        let bytes = try Posix.readFile(RawPath(try results().erofsImage))
+        XCTAssertGreaterThan(bytes.count, 1028)
+        guard bytes.count > 1028 else { return }
+        XCTAssertEqual(Array(bytes[1024..<1028]), [0xE2, 0xE1, 0xF5, 0xE0], "no erofs magic at byte 1024")
+        XCTAssertNotEqual(Array(bytes[0..<4]), Array("hsqs".utf8), "a squashfs image")
     }
 
     /// §4 of issue 10 spelled out: hello_1.0.raw's unit logs under the
