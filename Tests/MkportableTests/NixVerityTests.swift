@@ -63,11 +63,20 @@ final class NixVerityTests: XCTestCase {
     /// names no inode). The plain erofs image is read back by fsck.erofs.
     /// The unit names two store files with the same text, which optimise
     /// must turn into one inode, or the test proves nothing about links.
+    /// The text is new on every run, so the first builds see a plain store
+    /// (two inodes, checked) and `--check` an optimised one: the same
+    /// output from both.
     func testCheckAfterOptimiseForSidecarsAndDDI() throws {
         try requireNix()
         let link = try TemporaryDirectory(prefix: "nix-verity-opt")
         defer { link.remove() }
-        let same = "optimise me: the same bytes in two store paths\\n"
+        let same = "optimise me: the same bytes in two store paths, run \(UInt64.random(in: 0...UInt64.max))\\n"
+        let paths = try storeFiles(same)
+        XCTAssertEqual(paths.count, 2)
+        if paths.count == 2 {
+            XCTAssertNotEqual(try Posix.lstat(paths[0]).st_ino, try Posix.lstat(paths[1]).st_ino,
+                              "the two files are one inode before nix-store --optimise, so the first builds do not see a plain store")
+        }
         let extraFor = { (form: String) in
             """
             \(form) units = [ (builtins.toFile "vdemo.service" "[Service]\\nType=oneshot\\nExecStart=/bin/cat ${builtins.toFile "vdemo-a" "\(same)"} ${builtins.toFile "vdemo-b" "\(same)"}\\n") ];
@@ -90,10 +99,6 @@ final class NixVerityTests: XCTestCase {
             let refs = try Shell.check("nix-store", ["--query", "--requisites", drv]).stdoutText
             XCTAssertTrue(refs.contains("-vdemo-a") && refs.contains("-vdemo-b"), refs)
         }
-        let files = try Shell.check("nix-instantiate", ["--eval", "-E", "[ (builtins.toFile \"vdemo-a\" \"\(same)\") (builtins.toFile \"vdemo-b\" \"\(same)\") ]", "--strict"]).stdoutText
-        let paths = files.split(separator: " ").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
-            .filter { $0.hasPrefix("/") }.map { RawPath($0) }
-        XCTAssertEqual(paths.count, 2, files)
         let r = try Shell.run("nix-store", ["--optimise"] + NixTests.nixOptions)
         XCTAssertTrue(r.succeeded, r.summary)
         if paths.count == 2 {
@@ -103,6 +108,14 @@ final class NixVerityTests: XCTestCase {
             let c = try Shell.run("nix-build", [drv, "--check", "--no-out-link"] + NixTests.nixOptions)
             XCTAssertTrue(c.succeeded, "nix-build --check of \(form) after nix-store --optimise: \(c.summary)")
         }
+    }
+
+    /// The store paths of vdemo-a and vdemo-b holding `text`, added to the
+    /// store (`--eval` alone only computes the paths).
+    func storeFiles(_ text: String) throws -> [RawPath] {
+        let files = try Shell.check("nix-instantiate", ["--read-write-mode", "--eval", "-E", "[ (builtins.toFile \"vdemo-a\" \"\(text)\") (builtins.toFile \"vdemo-b\" \"\(text)\") ]", "--strict"]).stdoutText
+        return files.split(separator: " ").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+            .filter { $0.hasPrefix("/") }.map { RawPath($0) }
     }
 
     /// fsck.erofs 1.9.3 extracts the image, whose unit file names the two
