@@ -1,0 +1,71 @@
+import EROFS
+import Foundation
+import ImageReading
+import SquashFS
+import TestSupport
+import XCTest
+
+/// Every entry the readers list carries its whole path, so a deep
+/// directory holding many names costs depth x names bytes of memory that
+/// the image does not hold: a 24 KiB squashfs image of 2,000 nested
+/// 255-byte names took `inspect` 1.5 GB and four minutes, and a 1 MB one
+/// asks for hundreds of GB. Both readers must refuse a tree whose paths
+/// outgrow 64 MiB plus 16 times the image's length, in one line, before
+/// building them.
+final class ReaderPathBudgetTests: PackTestCase {
+    override class var temporaryPrefix: String { "path-budget" }
+
+    /// 15 nested 255-byte names (3.8 KiB, within PATH_MAX: the writers
+    /// are slow on deeper trees) and at the bottom 28,000 empty files: 108
+    /// MB of paths from an image of 1.5 MiB at most. (Hard links would be
+    /// cheaper, but the writers store them as separate inodes.)
+    func deepAndWide() throws -> RawPath {
+        let root = tmp.sub("src")
+        try Posix.mkdir(root)
+        var fd = open(root.string, O_RDONLY | O_DIRECTORY)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        for i in 0..<15 {
+            let name = String(repeating: "d", count: 250) + String(format: "%05d", i)
+            XCTAssertEqual(mkdirat(fd, name, 0o755), 0)
+            let next = openat(fd, name, O_RDONLY | O_DIRECTORY)
+            close(fd)
+            fd = next
+        }
+        for i in 0..<28_000 {
+            let f = openat(fd, "e\(i)", O_WRONLY | O_CREAT, 0o644)
+            XCTAssertGreaterThanOrEqual(f, 0)
+            close(f)
+        }
+        close(fd)
+        return root
+    }
+
+    func testPathsOutgrowingTheImageAreRefusedByBothReaders() throws {
+        let src = try deepAndWide()
+        let sqfs = tmp.sub("deep.sqfs"), erofs = tmp.sub("deep.erofs")
+        XCTAssert(try pack(["--comp", "gzip", src.string, sqfs.string]).succeeded)
+        XCTAssert(try pack(["--filesystem", "erofs", "--comp", "lz4", src.string, erofs.string]).succeeded)
+        if let unsquashfs = ReferenceTools.path("unsquashfs") {
+            let r = try Shell.run(unsquashfs, ["-s", sqfs.string])
+            XCTAssert(r.succeeded && r.stdoutText.contains("Number of inodes 28016"), r.summary)
+        }
+        if let fsck = ReferenceTools.path("fsck.erofs") {
+            XCTAssert(try Shell.run(fsck, [erofs.string]).succeeded)
+        }
+        for (image, open) in [(sqfs, { (r: ImageRange) throws -> any FileSystemImage in try SquashFSImage(range: r) }),
+                              (erofs, { (r: ImageRange) throws -> any FileSystemImage in try EROFSImage(range: r) })] {
+            let fs = try open(try ImageFile(path: image.string).whole)
+            XCTAssertLessThan(fs.range.length, 3 << 19)
+            do {
+                let entries = try fs.entries()
+                XCTFail("\(image.string): \(entries.count) entries listed")
+            } catch let e as SquashFSError {
+                XCTAssertEqual(e.kind, .unsupportedImage, e.message)
+                XCTAssert(e.message.contains("paths") && !e.message.contains("\n"), e.message)
+            } catch let e as EROFSError {
+                XCTAssertEqual(e.kind, .unsupportedImage, e.message)
+                XCTAssert(e.message.contains("paths") && !e.message.contains("\n"), e.message)
+            }
+        }
+    }
+}
