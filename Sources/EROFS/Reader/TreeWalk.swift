@@ -13,7 +13,7 @@ import ImageReading
 /// (hard links counted once) together hold at most 65536 times the
 /// image's length (inodes may share blocks, fragments or holes, so their
 /// sizes are bounded by no structure; without this a few KiB could ask
-/// `inspect` to hash terabytes).
+/// `inspect` to hash terabytes); the paths stay within `PathBudget`.
 extension EROFSImage {
     public func entries() throws -> [ImageEntry] {
         try walk()
@@ -29,6 +29,7 @@ extension EROFSImage {
         var pending: [(path: [UInt8], inode: StoredInode)] = [([], root)]
         var budget = range.length.multipliedReportingOverflow(by: 16).partialValue &+ (64 << 20)
         var files = FileBytes(imageLength: range.length)
+        var paths = PathBudget(imageLength: range.length)
         while let (path, directory) = pending.popLast() {
             let shown = path.isEmpty ? "/" : Shown.escaped(path)
             guard directory.size <= budget else {
@@ -36,6 +37,9 @@ extension EROFSImage {
             }
             budget -= directory.size
             for d in try listing(directory, shown: shown) {
+                guard paths.take(path.count + 1 + d.name.count) else {
+                    throw .unsupported("directory \(shown)", paths.explanation)
+                }
                 let childPath = path + [0x2F] + d.name
                 let child = try inode(d.nid)
                 guard StoredDirectoryBlock.types[d.fileType] == child.type else {

@@ -6,7 +6,7 @@ import ImageReading
 /// listed number and basic type; each directory inode is reached once
 /// (a second time is a loop or a directory hard link, which squashfs
 /// cannot have), so the walk ends; uid and gid indexes lie below the id
-/// count.
+/// count; the paths stay within `PathBudget`.
 extension SquashFSImage {
     func readInode(_ reference: UInt64) throws(SquashFSError) -> StoredInode {
         try StoredInode.read(reference, in: inodeTable, superblock: superblock,
@@ -20,10 +20,14 @@ extension SquashFSImage {
         }
         var out = [try entry(root, path: [0x2F], reference: superblock.rootInode)]
         var seen: Set<UInt64> = [superblock.rootInode]
+        var paths = PathBudget(imageLength: range.length)
         var pending: [(path: [UInt8], listing: StoredInode.Directory)] = [([], rootListing)]
         while let (path, listing) = pending.popLast() {
             let shown = path.isEmpty ? "/" : Shown.escaped(path)
             for child in try StoredDirectoryListing.read(listing, path: shown, in: directoryTable, superblock: superblock) {
+                guard paths.take(path.count + 1 + child.name.count) else {
+                    throw SquashFSError("directory \(shown): \(paths.explanation)", kind: .unsupportedImage)
+                }
                 let childPath = path + [0x2F] + child.name
                 let inode = try readInode(child.inodeReference)
                 guard inode.number == child.inodeNumber, inode.basicType == child.type else {
