@@ -110,6 +110,12 @@ final class DataWriter {
 
         // Pass 1, data order: full blocks of files of at least one block.
         // Their tails (and files smaller than a block) wait for pass 2.
+        // The tails' grouping, which needs no file's bytes, meanwhile on a
+        // thread of its own when there is a second job: on a tree of small
+        // files pass 1 submits no block, and until pass 2 starts only this
+        // thread would run.
+        let ahead = pipeline.threadCount > 1 ? GroupingAhead(files, blockSize: blockSize, input: input) : nil
+        defer { ahead?.wait() }
         let header = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 8)
         defer { header.deallocate() }
         for (i, file) in files.enumerated() {
@@ -118,7 +124,8 @@ final class DataWriter {
 
         // Pass 2, similarity order: tails into fragment blocks.
         Trace.mark("data pass 1 (full blocks) submitted")
-        let order = TailOrder.similarityOrder(tails, x86: x86Tails, places: { input.place(ofFile: $0) })
+        let grouped = ahead?.take(for: tails) ?? TailOrder.grouped(tails, places: { input.place(ofFile: $0) })
+        let order = TailOrder.order(grouped, x86: x86Tails)
         tails = []
         // The sort's keys lived on this thread's heap; the compressors
         // allocate in their own threads' arenas and would not reuse them.
@@ -227,5 +234,40 @@ final class DataWriter {
     func layout(of file: Int) -> FileLayout {
         let d = duplicateOf[file]
         return d >= 0 ? layouts[Int(d)] : layouts[file]
+    }
+}
+
+/// `TailOrder.grouped` of the files that have tails unless pass 1 finds
+/// them to be copies of earlier files (sizes not a multiple of the block),
+/// worked out on a thread of its own while pass 1 runs. The thread only
+/// reads the input, which no one writes during a run. Taken only if pass 1
+/// found no such copy, so the order is the same as without it.
+private final class GroupingAhead {
+    private var thread: WorkerThread?
+    private var result: TailOrder.Grouped?
+
+    /// Nil if the system gives no thread (pass 1's thread groups instead).
+    init?(_ files: [File], blockSize: Int, input: any DataInput) {
+        var candidates: [Int32] = []
+        for (i, f) in files.enumerated() where f.size % UInt64(blockSize) != 0 { candidates.append(Int32(i)) }
+        guard let t = try? WorkerThread({ [self] in
+            result = TailOrder.grouped(candidates, places: { input.place(ofFile: $0) })
+        }) else { return nil }
+        thread = t
+    }
+
+    deinit { wait() }
+
+    func wait() {
+        thread?.join()
+        thread = nil
+    }
+
+    /// Waits for the thread; its grouping if it was of exactly `tails`.
+    func take(for tails: [Int32]) -> TailOrder.Grouped? {
+        wait()
+        defer { result = nil }
+        guard let r = result, r.tails == tails else { return nil }
+        return r
     }
 }

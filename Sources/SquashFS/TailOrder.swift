@@ -36,7 +36,7 @@ enum TailOrder {
     /// bytes, checked when the tree is flattened), so a key is 32 bytes,
     /// not 48: one is alive per tail during the sort, the writer's peak on
     /// a tree of small files.
-    private struct Key {
+    fileprivate struct Key {
         var start: Int
         var directory: Int32
         var parent: Int32
@@ -45,10 +45,11 @@ enum TailOrder {
         var stemLength: UInt16
         var extOffset: UInt16
         var length: UInt16
-        var machineCode: Bool
+        /// Set last, once pass 1 has read the files (see `Grouped`).
+        var machineCode = false
 
         /// `place`'s key, its name stored from `start` of the shared buffer.
-        init(_ place: TailPlace, at start: Int, machineCode: Bool) {
+        init(_ place: TailPlace, at start: Int) {
             let dot = UInt8(ascii: ".")
             let name = place.name, at = place.name.startIndex  // offsets below are from `at`
             var stem = 1
@@ -62,7 +63,6 @@ enum TailOrder {
             length = UInt16(name.count)
             directory = place.directory
             parent = place.parent
-            self.machineCode = machineCode
         }
 
         var stem: Range<Int> { start..<start + Int(stemLength) }
@@ -78,7 +78,25 @@ enum TailOrder {
 
     /// Sorts `tails` (file indices in data order) into similarity order.
     static func similarityOrder(_ tails: [Int32], x86: Set<Int32>, places: (Int) -> TailPlace) -> [Int32] {
-        if tails.isEmpty { return [] }
+        order(grouped(tails, places: places), x86: x86)
+    }
+
+    /// What the order takes from names and places alone: every tail's key,
+    /// its (stem, directory) run and group. Only the machine-code flags are
+    /// left, which need the files' bytes, so this can run while pass 1
+    /// reads them (`DataWriter`).
+    struct Grouped {
+        /// The tails grouped, in data order.
+        let tails: [Int32]
+        fileprivate var keys: [Key]
+        fileprivate var names: [UInt8]
+        /// Positions in `keys`, in (stem, directory, data order).
+        fileprivate var byStem: [Int32]
+    }
+
+    /// Keys, runs and groups of `tails` (file indices in data order).
+    static func grouped(_ tails: [Int32], places: (Int) -> TailPlace) -> Grouped {
+        if tails.isEmpty { return Grouped(tails: [], keys: [], names: [], byStem: []) }
         // The names' buffer at its exact size: grown by doubling it could
         // hold twice the bytes at the writer's peak.
         var names: [UInt8] = []
@@ -87,36 +105,48 @@ enum TailOrder {
         keys.reserveCapacity(tails.count)
         for t in tails {
             let place = places(Int(t))
-            keys.append(Key(place, at: names.count, machineCode: x86.contains(t)))
+            keys.append(Key(place, at: names.count))
             names.append(contentsOf: place.name)
         }
-        let order = names.withUnsafeBufferPointer { names in sorted(&keys, names: names.baseAddress!) }
-        return order.map { tails[Int($0)] }
+        // Runs of one (stem, directory) in (stem, directory, data order).
+        var byStem = Array(0..<Int32(keys.count))
+        names.withUnsafeBufferPointer { names in
+            let names = names.baseAddress!  // every name has a byte at least
+            keys.withUnsafeBufferPointer { keys in
+                byStem.sort { p, q in
+                    let c = keys[Int(p)].compare(stemOf: keys[Int(q)], directory: keys[Int(q)].directory, in: names)
+                    return c != 0 ? c < 0 : p < q
+                }
+            }
+            assignGroups(&keys, order: byStem, names: names)
+        }
+        return Grouped(tails: tails, keys: keys, names: names, byStem: byStem)
     }
 
-    /// The two sorts of `similarityOrder`, over positions in `keys`.
-    private static func sorted(_ keys: inout [Key], names: UnsafePointer<UInt8>) -> [Int32] {
-        // Runs of one (stem, directory) in (stem, directory, data order).
-        var order = Array(0..<Int32(keys.count))
-        keys.withUnsafeBufferPointer { keys in
-            order.sort { p, q in
-                let c = keys[Int(p)].compare(stemOf: keys[Int(q)], directory: keys[Int(q)].directory, in: names)
-                return c != 0 ? c < 0 : p < q
+    /// `grouped`'s tails in similarity order, those in `x86` first.
+    static func order(_ grouped: consuming Grouped, x86: Set<Int32>) -> [Int32] {
+        let tails = grouped.tails
+        if tails.isEmpty { return [] }
+        var keys = grouped.keys
+        grouped.keys = []
+        for k in keys.indices where x86.contains(tails[k]) { keys[k].machineCode = true }
+        var order = grouped.byStem
+        grouped.byStem = []
+        grouped.names.withUnsafeBufferPointer { names in
+            let names = names.baseAddress!
+            keys.withUnsafeBufferPointer { keys in
+                order.sort { p, q in
+                    let a = keys[Int(p)], b = keys[Int(q)]
+                    if a.machineCode != b.machineCode { return a.machineCode }
+                    if a.group != b.group { return a.group < b.group }
+                    if a.directory != b.directory { return a.directory < b.directory }
+                    let d = compare(names, a.ext, b.ext)
+                    if d != 0 { return d < 0 }
+                    return p < q  // tails are in data order: the index breaks ties
+                }
             }
         }
-        assignGroups(&keys, order: order, names: names)
-        keys.withUnsafeBufferPointer { keys in
-            order.sort { p, q in
-                let a = keys[Int(p)], b = keys[Int(q)]
-                if a.machineCode != b.machineCode { return a.machineCode }
-                if a.group != b.group { return a.group < b.group }
-                if a.directory != b.directory { return a.directory < b.directory }
-                let d = compare(names, a.ext, b.ext)
-                if d != 0 { return d < 0 }
-                return p < q  // tails are in data order: the index breaks ties
-            }
-        }
-        return order
+        return order.map { tails[Int($0)] }
     }
 
     /// Sets each key's group: the first tail (in data order) of its
