@@ -1,6 +1,7 @@
 /// The tree flattened into arrays, with the orders the writer needs:
 /// children sorted bytewise, file ids in depth-first pre-order (the data
-/// order), and a post-order that numbers inodes 1...n with the root last.
+/// order), and a post-order that numbers inodes 1...n with the root last
+/// (`numberInodes`).
 struct FlatTree {
     enum Kind {
         /// Children are contiguous in `nodes` (they are flattened together).
@@ -80,7 +81,6 @@ struct FlatTree {
         }
         orderFiles()
         bfsFiles = []
-        numberInodes()
     }
 
     /// Entry `e` of directory node `dir` as a flat node's kind and mode
@@ -184,7 +184,10 @@ struct FlatTree {
     }
 
     /// Post-order over sorted children; inode number = position + 1.
-    private mutating func numberInodes() {
+    /// Only the metadata needs them, so the writer numbers once the data
+    /// is written: not on the one thread before the first block, nor held
+    /// beside the compressors at the data phase's peak.
+    mutating func numberInodes() {
         inodeNumber = [UInt32](repeating: 0, count: nodes.count)
         postOrder.reserveCapacity(nodes.count)
         var stack: [(node: Int, expanded: Bool)] = [(0, false)]

@@ -46,6 +46,7 @@ struct ImageWriter {
         let compressor = options.adaptive ? options.compressor.adaptedToContent() : options.compressor
         let flags = try writeHead(compressor: compressor, to: output)
         let data = try writeData(of: &tree, compressor: compressor, to: output)
+        tree.numberInodes()
         let jobs = data.threadCount
         let makeWorker = { compressor.makeMetadataWorker() }
         let metadata = try MetadataCompressor(tables: 2, jobs: jobs, makeWorker: makeWorker)

@@ -248,7 +248,8 @@ final class FormatTests: XCTestCase {
         for n in ["b", "B", "a", "\u{e9}", "Z"] {
             root.entries.append(Entry(n, .file(File(bytes: []))))
         }
-        let tree = try FlatTree(root: root)
+        var tree = try FlatTree(root: root)
+        tree.numberInodes()
         guard case .directory(let children, _) = tree.nodes[0].kind else { return XCTFail() }
         XCTAssertEqual(children.map { String(decoding: tree.name(of: Int($0)), as: UTF8.self) }, ["B", "Z", "a", "b", "\u{e9}"])
         XCTAssertEqual(tree.inodeNumber[0], 6)  // root is numbered last
