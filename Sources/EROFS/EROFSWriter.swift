@@ -58,7 +58,7 @@ struct EROFSWriter {
     }
 
     private mutating func writeFiles() throws(EROFSError) {
-        let paths = FileDataWriter.Paths { [tree] in tree.path(of: $0) }
+        let paths = FileDataWriter.Paths { [tree] in tree.sourcePath(of: $0) }
         let count = tree.inodes.lazy.filter { if case .file = $0.payload { true } else { false } }.count
         var items: [FileDataWriter.Item] = []
         items.reserveCapacity(count)

@@ -90,6 +90,14 @@ struct Tree {
         }
     }
 
+    /// Where inode `i`'s content is read from, for messages about reading
+    /// it: a file's path on disk when it has one (what the user can find
+    /// and fix; the squashfs writer names the same), else its path here.
+    func sourcePath(of i: Int) -> String {
+        if case .file(let f) = inodes[i].payload, let disk = f.source.diskPath { return renderName(disk) }
+        return path(of: i)
+    }
+
     /// The path of inode `i` from the root, for messages.
     func path(of i: Int) -> String {
         var parts: [[UInt8]] = []
