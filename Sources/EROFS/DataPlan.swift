@@ -3,9 +3,13 @@
 enum DataPlan {
     /// No data (devices, FIFOs, sockets).
     case none
-    /// Full blocks from `block` (0 when there are none) and the tail
-    /// inline after the inode, or no inline tail (`flatPlain`).
-    case flat(block: UInt32, inline: [UInt8])
+    /// Full blocks from `block` (0 when there are none) and the last
+    /// `inline` bytes after the inode (0: no inline tail, `flatPlain`).
+    /// The tail is not kept here: it is the inode's own bytes (a file's,
+    /// a directory's or a link target's), which the writer fetches again
+    /// when it writes the record, so that the tails of many small files
+    /// are never all in memory at once.
+    case flat(block: UInt32, inline: Int)
     /// `blocks` pclusters' blocks, the map header, the index and the
     /// inline tail pcluster (empty without one).
     case compressed(blocks: UInt32, header: MapHeader, index: [UInt8], inline: [UInt8])
@@ -15,7 +19,7 @@ enum DataPlan {
     var layout: DataLayout {
         switch self {
         case .none: return .flatPlain
-        case .flat(_, let inline): return inline.isEmpty ? .flatPlain : .flatInline
+        case .flat(_, let inline): return inline == 0 ? .flatPlain : .flatInline
         case .compressed: return .compressedCompact
         case .fragment: return .compressedFull
         }
@@ -31,11 +35,11 @@ enum DataPlan {
     }
 
     /// The bytes after the inode in its record (inodes are 32 or 64
-    /// bytes, so the map header's 8-byte boundary is the inode's end).
+    /// bytes, so the map header's 8-byte boundary is the inode's end),
+    /// but for a flat inline tail, which the writer supplies.
     var trailer: [UInt8] {
         switch self {
-        case .none: return []
-        case .flat(_, let inline): return inline
+        case .none, .flat: return []
         case .compressed(_, let header, let index, let inline): return header.encode() + index + inline
         case .fragment(let offset): return FragmentReference(offset: offset).encode()
         }
@@ -44,7 +48,7 @@ enum DataPlan {
     var trailerSize: Int {
         switch self {
         case .none: return 0
-        case .flat(_, let inline): return inline.count
+        case .flat(_, let inline): return inline
         case .compressed(_, _, let index, let inline): return MapHeader.size + index.count + inline.count
         case .fragment: return FragmentReference.size
         }

@@ -49,9 +49,7 @@ struct EROFSWriter {
         try writeDirectoriesAndLinks()
         try image.padToBlock()
         let metaBlock = image.block
-        let area = encodeMetadata(size: areaSize)
-        area.withUnsafeBytes { digest.update($0) }
-        try image.append(area)
+        try writeMetadata(size: areaSize)
         try image.finish()
         try writeSuperblock(metaBlock: metaBlock)
         return EROFSStats(imageSize: image.position, inodeCount: tree.inodes.count)
@@ -123,7 +121,7 @@ struct EROFSWriter {
     }
 
     /// Directory and symlink data: full blocks to the data area, the tail
-    /// inline where `layOut` left room for it.
+    /// inline where `layOut` left room for it (written with the record).
     private mutating func writeDirectoriesAndLinks() throws(EROFSError) {
         for i in tree.inodes.indices {
             let node = tree.inodes[i]
@@ -131,9 +129,7 @@ struct EROFSWriter {
             if case .target(let t) = node.payload {
                 bytes = t
             } else if node.type == .directory {
-                let list = items(of: i)
-                let blocks = DirectoryBlocks(nameLengths: list.map { $0.name.count })
-                bytes = blocks.encode(list.map { .init(name: $0.name, nid: nids[$0.inode], type: tree.inodes[$0.inode].type) })
+                bytes = directoryBytes(i)
             } else { continue }
             bytes.withUnsafeBytes { digest.update($0) }
             let isize = EROFSWriter.inodeSize(size: sizes[i], nlink: node.nlink)
@@ -141,30 +137,90 @@ struct EROFSWriter {
             let first = full > 0 ? image.block : 0
             try image.append(Array(bytes[0..<full]))
             try image.padToBlock()
-            plans[i] = .flat(block: first, inline: Array(bytes[full...]))
+            plans[i] = .flat(block: first, inline: bytes.count - full)
         }
     }
 
-    private func encodeMetadata(size: Int) -> [UInt8] {
-        var area = [UInt8](repeating: 0, count: size)
-        for i in tree.inodes.indices {
-            let node = tree.inodes[i]
-            var union = plans[i].union
-            if case .device(let rdev) = node.payload { union = rdev }
-            let record = InodeRecord(layout: plans[i].layout, mode: node.mode, nlink: node.nlink, size: sizes[i],
-                                     union: union, ino: UInt32(truncatingIfNeeded: i + 1))
-            let bytes = record.encode(mtime: options.mtime) + plans[i].trailer
-            let at = Int(nids[i]) * Geometry.slotSize
-            area.replaceSubrange(at..<at + bytes.count, with: bytes)
+    /// A directory's blocks (its entries name the nids `layOut` gave).
+    private func directoryBytes(_ d: Int) -> [UInt8] {
+        let list = items(of: d)
+        let blocks = DirectoryBlocks(nameLengths: list.map { $0.name.count })
+        return blocks.encode(list.map { .init(name: $0.name, nid: nids[$0.inode], type: tree.inodes[$0.inode].type) })
+    }
+
+    /// Writes the metadata area at the image's end in pieces of about
+    /// `metadataPiece` bytes (whole blocks), its records in nid order, so
+    /// that it is never whole in memory; the digest sees the same bytes
+    /// in the same order as if it were. Record `tree.inodes.count` is the
+    /// packed inode.
+    private mutating func writeMetadata(size: Int) throws(EROFSError) {
+        var order = Array(tree.inodes.indices)
+        if packed != nil { order.append(tree.inodes.count) }
+        order.sort { nid(of: $0) < nid(of: $1) }
+        var pending: [UInt8] = [], start = 0  // pending[0] is at `start` of the area
+        for r in order {
+            var at = Int(nid(of: r)) * Geometry.slotSize - start
+            if pending.count >= EROFSWriter.metadataPiece, at >= pending.count {
+                try flush(&pending, start: &start)
+                at = Int(nid(of: r)) * Geometry.slotSize - start
+            }
+            let bytes = try record(r)
+            let end = (at + bytes.count + Geometry.blockSize - 1) / Geometry.blockSize * Geometry.blockSize
+            if end > pending.count { pending.append(contentsOf: repeatElement(0, count: end - pending.count)) }
+            pending.replaceSubrange(at..<at + bytes.count, with: bytes)
         }
-        if let packed {
+        try flush(&pending, start: &start)
+        precondition(start == size, "the metadata area's records do not fill it")
+    }
+    /// About how much of the metadata area is held before it is written.
+    private static let metadataPiece = 1 << 18
+
+    private func nid(of r: Int) -> UInt64 { r == tree.inodes.count ? packedNid : nids[r] }
+
+    /// Appends `pending` (whole blocks) to the image and the digest.
+    private mutating func flush(_ pending: inout [UInt8], start: inout Int) throws(EROFSError) {
+        pending.withUnsafeBytes { digest.update($0) }
+        try image.append(pending)
+        start += pending.count
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Record `r`'s bytes: its inode, then what follows it.
+    private func record(_ r: Int) throws(EROFSError) -> [UInt8] {
+        if r == tree.inodes.count, let packed {
             let record = InodeRecord(layout: packed.plan.layout, mode: FragmentPacker.mode, nlink: 1, size: packed.size,
                                      union: packed.plan.union, ino: UInt32(truncatingIfNeeded: tree.inodes.count + 1))
-            let bytes = record.encode(mtime: options.mtime) + packed.plan.trailer
-            let at = Int(packedNid) * Geometry.slotSize
-            area.replaceSubrange(at..<at + bytes.count, with: bytes)
+            return record.encode(mtime: options.mtime) + packed.plan.trailer
         }
-        return area
+        let node = tree.inodes[r]
+        var union = plans[r].union
+        if case .device(let rdev) = node.payload { union = rdev }
+        let record = InodeRecord(layout: plans[r].layout, mode: node.mode, nlink: node.nlink, size: sizes[r],
+                                 union: union, ino: UInt32(truncatingIfNeeded: r + 1))
+        if case .flat(_, let inline) = plans[r], inline > 0 {
+            return record.encode(mtime: options.mtime) + (try inlineTail(of: r, length: inline))
+        }
+        return record.encode(mtime: options.mtime) + plans[r].trailer
+    }
+
+    /// The last `length` bytes of inode `i`'s data, its inline tail,
+    /// fetched again: a file's read from its source (which must still be
+    /// the file scanned, of the size scanned), a directory's encoded
+    /// again, a link target's taken from the tree.
+    private func inlineTail(of i: Int, length: Int) throws(EROFSError) -> [UInt8] {
+        switch tree.inodes[i].payload {
+        case .file(let f):
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: length, alignment: 8)
+            defer { buffer.deallocate() }
+            let content = try FileContent(f, name: { [tree] in tree.path(of: i) })
+            try content.read(into: buffer, at: f.size - UInt64(length))
+            try content.checkEnd()
+            return Array(buffer)
+        case .target(let t):
+            return Array(t.suffix(length))
+        case .none, .device:
+            return Array(directoryBytes(i).suffix(length))
+        }
     }
 
     /// The algorithm's configuration record, when the image needs one

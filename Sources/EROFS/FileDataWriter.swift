@@ -10,6 +10,8 @@ import SourceTree
 /// inline tail pcluster against the inline tail): flat, its full blocks
 /// go to the data area and its tail (size % 4096 bytes) inline after the
 /// inode when inode and tail fit one block, else into a block of its own.
+/// An inline tail is not kept: the metadata area's writer reads it again
+/// from the source (a tree of small files would hold its whole data).
 ///
 /// Files are read once, in order, on the calling thread (which feeds the
 /// digest); their segments are compressed by `SegmentPipeline`'s workers
@@ -81,7 +83,7 @@ final class FileDataWriter {
         self.items = items
         plans = Array(repeating: .none, count: items.count)
         defer { self.items = [] }
-        for k in items.indices where items[k].file.size == 0 { plans[k] = .flat(block: 0, inline: []) }
+        for k in items.indices where items[k].file.size == 0 { plans[k] = .flat(block: 0, inline: 0) }
         if compression.algorithmNumber == nil {
             for (k, item) in items.enumerated() where item.file.size > 0 {
                 let content = try FileContent(item.file, name: item.name)
@@ -253,19 +255,21 @@ final class FileDataWriter {
     }
 
     /// A whole file held in memory, flat: full blocks, then the tail
-    /// inline or in a zero-padded block.
+    /// inline (only its length is kept: `DataPlan.flat`) or in a
+    /// zero-padded block.
     private static func writeFlat(_ bytes: UnsafeRawBufferPointer, inlined: Bool, to image: ImageFile) throws(EROFSError) -> DataPlan {
         let full = bytes.count / Geometry.blockSize * Geometry.blockSize
         let first = full > 0 ? image.block : 0
         try image.append(UnsafeRawBufferPointer(rebasing: bytes[0..<full]))
-        if inlined { return .flat(block: first, inline: Array(bytes[full...])) }
+        if inlined { return .flat(block: first, inline: bytes.count - full) }
         let block = image.block
         try image.append(UnsafeRawBufferPointer(rebasing: bytes[full...]))
         try image.padToBlock()
-        return .flat(block: full > 0 ? first : block, inline: [])
+        return .flat(block: full > 0 ? first : block, inline: 0)
     }
 
-    /// A file read in 1 MiB pieces, flat (any size: 4 GiB files too).
+    /// A file read in 1 MiB pieces, flat (any size: 4 GiB files too); an
+    /// inline tail is read here for the digest only (`DataPlan.flat`).
     private static func writeFlat(_ content: FileContent, inlined: Bool, to image: ImageFile,
                                   digest: inout ContentDigest) throws(EROFSError) -> DataPlan {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
@@ -280,13 +284,13 @@ final class FileDataWriter {
             digest.update(UnsafeRawBufferPointer(chunk))
             at += UInt64(n)
             if at > full {
-                if inlined { return .flat(block: full > 0 ? first : 0, inline: Array(chunk)) }
+                if inlined { return .flat(block: full > 0 ? first : 0, inline: n) }
                 try image.append(UnsafeRawBufferPointer(chunk))
                 try image.padToBlock()
                 break
             }
             try image.append(UnsafeRawBufferPointer(chunk))
         }
-        return .flat(block: first, inline: [])
+        return .flat(block: first, inline: 0)
     }
 }
