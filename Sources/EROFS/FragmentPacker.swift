@@ -33,21 +33,9 @@ final class FragmentPacker {
     private var slot: SegmentPipeline.Slot?
     private let buffer: UnsafeMutableRawBufferPointer
     private let other: UnsafeMutableRawBufferPointer
-    /// (size, content hash) of fragments stored: which item (its index in
-    /// the items `add` is given), from where, and the offset: 24 bytes a
-    /// value, not the file and its name, for there is one per small file.
-    private var stored: [Key: Stored] = [:]
-
-    private struct Stored {
-        var from: UInt64
-        var offset: UInt64
-        var item: Int
-    }
-
-    private struct Key: Hashable {
-        var size: UInt64
-        var hash: UInt64
-    }
+    /// The fragments stored, by (size, content hash): one per small
+    /// file, so 40 bytes a fragment, not the file and its name.
+    private var stored = FragmentTable()
 
     init(pipeline: SegmentPipeline, owner: Int, limit: UInt64) {
         self.pipeline = pipeline
@@ -65,7 +53,7 @@ final class FragmentPacker {
 
     /// Makes room for `count` more fragments at once, so that the table
     /// does not grow by copies (old and new alive together).
-    func reserve(_ count: Int) { stored.reserveCapacity(stored.count + count) }
+    func reserve(_ count: Int) { stored.reserve(count) }
 
     /// Whether a file of `size` bytes goes in whole.
     func takes(_ size: UInt64) -> Bool { size > 0 && size < limit }
@@ -81,13 +69,13 @@ final class FragmentPacker {
         try content.checkEnd()
         var hash = ContentHash()
         hash.update(bytes.baseAddress!, n)
-        let key = Key(size: UInt64(n), hash: hash.value)
-        if let earlier = stored[key],
-           try same(UnsafeRawBufferPointer(bytes), as: items[earlier.item], from: earlier.from) {
-            return earlier.offset
+        let key = FragmentTable.Key(size: UInt64(n), hash: hash.value)
+        if let earlier = stored.find(key) {
+            let item = items[Int(stored.items[earlier])]
+            if try same(UnsafeRawBufferPointer(bytes), as: item, from: item.file.size - UInt64(n)) { return stored.offsets[earlier] }
         }
         let offset = size
-        stored[key] = Stored(from: from, offset: offset, item: k)
+        stored.store(key, offset: offset, item: k)
         try append(UnsafeRawBufferPointer(bytes), digest: &digest)
         return offset
     }
