@@ -37,7 +37,7 @@ struct EROFSWriter {
         tree = try Tree(root: root)
         self.image = image
         self.options = options
-        plans = Array(repeating: .none, count: tree.inodes.count)
+        plans = []
         sizes = Array(repeating: 0, count: tree.inodes.count)
         nids = Array(repeating: 0, count: tree.inodes.count)
     }
@@ -56,19 +56,24 @@ struct EROFSWriter {
     }
 
     private mutating func writeFiles() throws(EROFSError) {
-        let paths = FileDataWriter.Paths { [tree] in tree.sourcePath(of: $0) }
-        let count = tree.inodes.lazy.filter { if case .file = $0.payload { true } else { false } }.count
+        let inodes = FileDataWriter.Inodes(file: { [tree] in tree.file(of: $0) }, path: { [tree] in tree.sourcePath(of: $0) })
         var items: [FileDataWriter.Item] = []
-        items.reserveCapacity(count)
+        items.reserveCapacity(tree.files.count)
         for i in tree.inodes.indices {
-            guard case .file(let f) = tree.inodes[i].payload else { continue }
-            sizes[i] = f.size
-            items.append(.init(file: f, inode: i, paths: paths))
+            guard case .file(let k) = tree.inodes[i].payload else { continue }
+            sizes[i] = tree.files[k].size
+            items.append(.init(inode: i, inodes: inodes))
         }
         let limit = options.fragments && options.compression.algorithmNumber != nil ? UInt64(options.pclusterSize) : 0
         let files = FileDataWriter(image: image, compression: options.compression, pclusterSize: options.pclusterSize,
                                    fragmentLimit: limit, jobs: options.jobs)
-        for (k, plan) in try files.write(items, digest: &digest).enumerated() { plans[items[k].inode] = plan }
+        // The plans by inode, made once the file writer's (by item) are
+        // done, so that the two are not both held through the data pass.
+        let filePlans = try files.write(items, digest: &digest)
+        plans.reserveCapacity(tree.inodes.count)
+        for node in tree.inodes {
+            if case .file(let k) = node.payload { plans.append(filePlans[k]) } else { plans.append(.none) }
+        }
         if files.usedInlinePclusters { features.insert(.ztailpacking) }
         packed = files.packed
         if packed != nil { features.insert(.fragments) }
@@ -209,10 +214,11 @@ struct EROFSWriter {
     /// again, a link target's taken from the tree.
     private func inlineTail(of i: Int, length: Int) throws(EROFSError) -> [UInt8] {
         switch tree.inodes[i].payload {
-        case .file(let f):
+        case .file(let k):
+            let f = tree.files[k]
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: length, alignment: 8)
             defer { buffer.deallocate() }
-            let content = try FileContent(f, name: { [tree] in tree.path(of: i) })
+            let content = try FileContent(f, name: { [tree] in tree.sourcePath(of: i) })
             try content.read(into: buffer, at: f.size - UInt64(length))
             try content.checkEnd()
             return Array(buffer)

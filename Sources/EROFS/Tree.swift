@@ -8,7 +8,8 @@ import SourceTree
 struct Tree {
     enum Payload {
         case none
-        case file(File)
+        /// The file's number in `files`.
+        case file(Int)
         case target([UInt8])
         case device(UInt32)
     }
@@ -37,6 +38,10 @@ struct Tree {
 
     private(set) var inodes: [Inode] = []
     private(set) var entries: [Entry] = []
+    /// The regular files, in inode order, apart from the inodes: one
+    /// `File` is 48 bytes, and in the inode it made every inode that
+    /// big; the file writer reads them from here without copies.
+    private(set) var files: [File] = []
 
     init(root: consuming Directory) throws(EROFSError) {
         var queue: [Directory] = [consume root]
@@ -71,7 +76,8 @@ struct Tree {
             queue.append(d)
             dirInodes.append(me)
         case .file(let f):
-            inodes.append(Inode(type: .regular, permissions: f.mode, parent: parent, payload: .file(f)))
+            inodes.append(Inode(type: .regular, permissions: f.mode, parent: parent, payload: .file(files.count)))
+            files.append(f)
         case .symlink(let target, let mode):
             inodes.append(Inode(type: .symlink, permissions: mode, parent: parent, payload: .target(target)))
         case .fifo(let mode):
@@ -94,8 +100,14 @@ struct Tree {
     /// it: a file's path on disk when it has one (what the user can find
     /// and fix; the squashfs writer names the same), else its path here.
     func sourcePath(of i: Int) -> String {
-        if case .file(let f) = inodes[i].payload, let disk = f.source.diskPath { return renderName(disk) }
+        if case .file(let k) = inodes[i].payload, let disk = files[k].source.diskPath { return renderName(disk) }
         return path(of: i)
+    }
+
+    /// Inode `i`'s file; `i` must be a regular file's.
+    func file(of i: Int) -> File {
+        guard case .file(let k) = inodes[i].payload else { preconditionFailure("inode \(i) is not a regular file") }
+        return files[k]
     }
 
     /// The path of inode `i` from the root, for messages.
