@@ -263,6 +263,7 @@ def make_cases():
         erofs_case("deflate", ["mkportable-erofs", "mkfs.erofs"]),
         erofs_case("lz4hc", ["mkportable-erofs", "mkfs.erofs"], small=True),
         erofs_case("lzma", ["mkportable-erofs", "mkfs.erofs"], small=True),
+        erofs_case("none", ["mkportable-erofs", "mkfs.erofs"], small=True),
         Case("erofs-vs-squashfs", "the closure with each compressor, erofs (64 KiB pclusters) beside squashfs\n"
              "(1M blocks), both by mkportable: size, build time, cold read of the whole\n"
              "tree through the kernel (loop mount, caches dropped; needs root)", "closure", "erofs-vs-squashfs",

@@ -50,7 +50,7 @@ EROFS_PCLUSTER = 65536
 EROFS_BEST = "-Efragments,dedupe,ztailpacking"
 SETTINGS.update({
     f"erofs-{z}": {"title": f"erofs, {z}, {EROFS_PCLUSTER // 1024} KiB physical clusters", "erofs": z}
-    for z in ("lz4hc", "lzma", "zstd", "deflate")
+    for z in ("lz4hc", "lzma", "zstd", "deflate", "none")
 })
 
 # The erofs-vs-squashfs table: each erofs compressor beside the squashfs one
@@ -189,8 +189,11 @@ def mkportable_erofs_command(m, args, image):
 
 def mkfs_erofs_command(m, args, image):
     """mkfs.erofs 1.9.3 with the same compressor, cluster size and workers,
-    its best size options, all-root, time 0, hard links not shared."""
-    return ([args.exes["mkfs.erofs"], f"-z{SETTINGS[m.setting]['erofs']}", f"-C{EROFS_PCLUSTER}", EROFS_BEST,
+    its best size options (none of them for "none": mkfs.erofs's -E options
+    are for compressed files), all-root, time 0, hard links not shared."""
+    z = SETTINGS[m.setting]['erofs']
+    packing = [] if z == "none" else [f"-z{z}", f"-C{EROFS_PCLUSTER}", EROFS_BEST]
+    return ([args.exes["mkfs.erofs"], *packing,
              f"--workers={args.jobs}", "--all-root", "-T0", "--hard-dereference", "-b4096", image, m.src],
             {"SOURCE_DATE_EPOCH": "0"})
 
