@@ -1,8 +1,9 @@
 /// How an inode's data is found (bits 1-3 of i_format).
 ///
 /// - flatPlain (0): `ceil(size / 4096)` consecutive blocks from raw_blkaddr.
-/// - compressedFull (1): here only for whole-file fragments
-///   (`FragmentReference`), which have no index.
+/// - compressedFull (1): whole-file fragments (`FragmentReference`),
+///   which have no index, and files whose pclusters are not in
+///   consecutive blocks (`FullIndex`, `SegmentDedupe`).
 /// - compressedCompact (3): a `MapHeader` and a `CompactIndex` after the
 ///   inode (`LclusterIndex` says what the index holds).
 /// - flatInline (2): `size / 4096` full blocks from raw_blkaddr, and the

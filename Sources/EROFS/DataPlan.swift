@@ -11,8 +11,9 @@ enum DataPlan {
     /// are never all in memory at once.
     case flat(block: UInt32, inline: Int)
     /// `blocks` pclusters' blocks, the map header, the index and the
-    /// inline tail pcluster (empty without one).
-    case compressed(blocks: UInt32, header: MapHeader, index: [UInt8], inline: [UInt8])
+    /// inline tail pcluster (empty without one); `full`: the index is a
+    /// `FullIndex` (data layout 1), else a `CompactIndex`.
+    case compressed(blocks: UInt32, header: MapHeader, index: [UInt8], inline: [UInt8], full: Bool)
     /// The whole file at `offset` of the packed inode.
     case fragment(offset: UInt64)
 
@@ -20,7 +21,7 @@ enum DataPlan {
         switch self {
         case .none: return .flatPlain
         case .flat(_, let inline): return inline == 0 ? .flatPlain : .flatInline
-        case .compressed: return .compressedCompact
+        case .compressed(_, _, _, _, let full): return full ? .compressedFull : .compressedCompact
         case .fragment: return .compressedFull
         }
     }
@@ -30,7 +31,7 @@ enum DataPlan {
         switch self {
         case .none, .fragment: return 0
         case .flat(let block, _): return block
-        case .compressed(let blocks, _, _, _): return blocks
+        case .compressed(let blocks, _, _, _, _): return blocks
         }
     }
 
@@ -40,7 +41,7 @@ enum DataPlan {
     var trailer: [UInt8] {
         switch self {
         case .none, .flat: return []
-        case .compressed(_, let header, let index, let inline): return header.encode() + index + inline
+        case .compressed(_, let header, let index, let inline, _): return header.encode() + index + inline
         case .fragment(let offset): return FragmentReference(offset: offset).encode()
         }
     }
@@ -49,7 +50,7 @@ enum DataPlan {
         switch self {
         case .none: return 0
         case .flat(_, let inline): return inline
-        case .compressed(_, _, let index, let inline): return MapHeader.size + index.count + inline.count
+        case .compressed(_, _, let index, let inline, _): return MapHeader.size + index.count + inline.count
         case .fragment: return FragmentReference.size
         }
     }

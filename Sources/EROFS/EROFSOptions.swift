@@ -16,13 +16,19 @@ public struct EROFSOptions: Sendable {
     /// inode (FRAGMENTS, Linux 6.1), compressed together (`FragmentPacker`);
     /// not with `none`.
     public var fragments: Bool
+    /// Whether a segment whose bytes equal an earlier one's names its
+    /// pclusters instead of storing them again (`SegmentDedupe`; the
+    /// DEDUPE feature, Linux 6.1).
+    public var dedupe: Bool
 
     public init(compression: Compression = Compression(.lz4hc(level: 9)), mtime: UInt64 = 0,
-                pclusterSize: Int = EROFSOptions.defaultPclusterSize, fragments: Bool = true, jobs: Int = 1) {
+                pclusterSize: Int = EROFSOptions.defaultPclusterSize, fragments: Bool = true,
+                dedupe: Bool = true, jobs: Int = 1) {
         self.compression = compression
         self.pclusterSize = pclusterSize
         self.mtime = mtime
         self.fragments = fragments
+        self.dedupe = dedupe
         self.jobs = jobs
     }
 

@@ -66,7 +66,7 @@ struct EROFSWriter {
         }
         let limit = options.fragments && options.compression.algorithmNumber != nil ? UInt64(options.pclusterSize) : 0
         let files = FileDataWriter(image: image, compression: options.compression, pclusterSize: options.pclusterSize,
-                                   fragmentLimit: limit, jobs: options.jobs)
+                                   fragmentLimit: limit, dedupe: options.dedupe, jobs: options.jobs)
         // The plans by inode, made once the file writer's (by item) are
         // done, so that the two are not both held through the data pass.
         let filePlans = try files.write(items, digest: &digest)
@@ -76,7 +76,7 @@ struct EROFSWriter {
         }
         if files.usedInlinePclusters { features.insert(.ztailpacking) }
         packed = files.packed
-        if packed != nil { features.insert(.fragments) }
+        if packed != nil || files.usedDedupe { features.insert(.fragments) }
     }
 
     /// A directory's entries with "." and ".." in their sorted places.

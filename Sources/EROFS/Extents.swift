@@ -17,7 +17,15 @@ import Glibc
 /// shrinks at all, is kept compressed in one block, so that it can go
 /// inline after the index (ztailpacking), where bytes count, not blocks;
 /// and the extent before it ends where whole blocks are full (`encode`).
-/// The cut depends on the segment's bytes alone.
+/// In a segment that does not end its file, every extent is at least 4096
+/// bytes long, so that the next segment's first extent starts in a later
+/// lcluster wherever the segment ends (`SegmentCut`): an extent that
+/// would leave 8192 bytes or fewer is compressed again from less input
+/// (leaving 8193), and the last 8193 to 12287 bytes form one compressed
+/// extent even when it saves no block (`finalPiece`): being over 8192
+/// bytes, it always has a NONHEAD lcluster after its head to hold its
+/// block count. The last 8192 bytes exactly are one pcluster of one
+/// block when they fit one, else two PLAIN extents. The cut depends on the segment's bytes alone.
 struct Extents {
     /// One extent of a segment: where it starts in the segment, its
     /// pcluster's blocks (from `block` blocks into the output) and, for a
@@ -51,7 +59,15 @@ struct Extents {
         while at < input.count {
             let rest = UnsafeRawBufferPointer(rebasing: input[at...])
             let out = output.baseAddress! + block * bs
-            let (taken, written, all) = try encode(rest, into: out, fileEnd: fileEnd)
+            if !fileEnd, rest.count >= 2 * bs, rest.count < 3 * bs, let last = try finalPiece(rest, into: out, at: at, block: block) {
+                pieces.append(last)
+                break
+            }
+            var (taken, written, all) = try encode(rest, into: out, fileEnd: fileEnd)
+            if !fileEnd, taken < rest.count, rest.count - taken <= 2 * bs, rest.count >= 3 * bs {
+                let fewer = UnsafeRawBufferPointer(rebasing: rest[0..<(rest.count - 2 * bs - 1)])
+                (taken, written) = try encoder.encode(fewer, into: UnsafeMutableRawBufferPointer(start: out, count: pclusterSize))
+            }
             inLast = inLast || all
             let blocks = (written + bs - 1) / bs
             let tail = fileEnd && taken == rest.count && written < taken && blocks == 1
@@ -72,6 +88,20 @@ struct Extents {
             }
         }
         return pieces
+    }
+
+    /// The last 8192 to 12287 bytes of a segment that does not end its
+    /// file as one compressed extent (nil if they do not fit a pcluster,
+    /// or 8192 bytes do not fit one block).
+    private func finalPiece(_ rest: UnsafeRawBufferPointer, into out: UnsafeMutableRawPointer, at: Int, block: Int) throws(EROFSError) -> Piece? {
+        let bs = Geometry.blockSize
+        let room = rest.count == 2 * bs ? bs : pclusterSize
+        let r = try encoder.encode(rest, into: UnsafeMutableRawBufferPointer(start: out, count: room))
+        guard r.consumed == rest.count, r.written > 0 else { return nil }
+        let blocks = (r.written + bs - 1) / bs
+        memmove(out + (blocks * bs - r.written), out, r.written)
+        memset(out, 0, blocks * bs - r.written)
+        return Piece(start: at, block: block, blocks: blocks, compressedSize: r.written)
     }
 
     /// One pcluster's worth; when the rest of the file fits one pcluster

@@ -19,8 +19,9 @@ import SourceTree
 /// once a file's last segment is in. A file that stays flat is written
 /// from the segment still held, or, when it had several, read again.
 /// A file whose bytes equal an earlier one's (`DuplicateFiles`) shares
-/// its data (its plan). With fragments, the small files and the tails are
-/// gathered into the packed inode (`FragmentPacker`), whose data comes
+/// its data (its plan); a segment whose bytes equal an earlier one's
+/// (`SegmentDedupe`) shares its pclusters, and its file gets a full
+/// index. With fragments, the small files and the tails are gathered into the packed inode (`FragmentPacker`), whose data comes
 /// after every other file's and is always stored compressed (a PLAIN
 /// extent takes no more blocks than flat data).
 final class FileDataWriter {
@@ -53,6 +54,14 @@ final class FileDataWriter {
     private let pclusterSize: Int
     /// Whether some file's last pcluster went inline (ztailpacking).
     private(set) var usedInlinePclusters = false
+    /// Whether some extent names another segment's pclusters.
+    private(set) var usedDedupe = false
+    /// Cross-file segment sharing (nil: off); the segments of the file
+    /// being retired that it knows as written; the writer's own encoder
+    /// for a duplicate whose original went flat.
+    private let dedupe: SegmentDedupe?
+    private var fileOrdinals: [Int] = []
+    private var ownExtents: Extents?
     private let algorithm: UInt8
     private var items: [Item] = []
     private var plans: [DataPlan] = []
@@ -74,8 +83,9 @@ final class FileDataWriter {
     /// The packed inode's data and length, when files went into it.
     private(set) var packed: (plan: DataPlan, size: UInt64)?
 
-    init(image: ImageFile, compression: Compression, pclusterSize: Int, fragmentLimit: UInt64, jobs: Int) {
+    init(image: ImageFile, compression: Compression, pclusterSize: Int, fragmentLimit: UInt64, dedupe: Bool, jobs: Int) {
         self.image = image
+        self.dedupe = dedupe ? SegmentDedupe() : nil
         self.compression = compression
         self.pclusterSize = pclusterSize
         self.fragmentLimit = fragmentLimit
@@ -138,9 +148,9 @@ final class FileDataWriter {
         packer.reserve(tails.count + wholeFragments.lazy.filter { $0 }.count)
         for (k, start) in tails {
             let offset = try packer.add(k, of: items, from: start, digest: &digest)
-            guard case .compressed(let blocks, var header, let index, let inline) = plans[k] else { continue }
+            guard case .compressed(let blocks, var header, let index, let inline, let full) = plans[k] else { continue }
             header.fragmentOffset = UInt32(offset)
-            plans[k] = .compressed(blocks: blocks, header: header, index: index, inline: inline)
+            plans[k] = .compressed(blocks: blocks, header: header, index: index, inline: inline, full: full)
         }
         for k in items.indices where wholeFragments[k] {
             plans[k] = .fragment(offset: try packer.add(k, of: items, from: 0, digest: &digest))
@@ -157,12 +167,18 @@ final class FileDataWriter {
         var offset: UInt64 = 0
         while offset < size {
             let slot = try pipeline.acquire()
-            slot.length = Int(min(UInt64(Segment.size), size - offset))
-            try content.read(into: UnsafeMutableRawBufferPointer(rebasing: slot.input[0..<slot.length]), at: offset)
+            let read = Int(min(UInt64(Segment.size), size - offset))
+            let buffer = UnsafeMutableRawBufferPointer(rebasing: slot.input[0..<read])
+            try content.read(into: buffer, at: offset)
+            slot.length = SegmentCut.length(UnsafeRawBufferPointer(buffer), at: offset, endsFile: offset + UInt64(read) == size,
+                                            aligned: pclusterSize < SegmentCut.unalignedPcluster)
             digest.update(slot.bytes)
             slot.file = k
             slot.offset = offset
             slot.fileEnd = offset + UInt64(slot.length) == size
+            if !slot.fileEnd, let dedupe {
+                (slot.ordinal, slot.original) = try dedupe.register(slot.bytes, item: k, offset: offset, of: items)
+            }
             pipeline.submit(slot)
             offset += UInt64(slot.length)
         }
@@ -179,6 +195,18 @@ final class FileDataWriter {
         if slot.offset == 0 {
             start = image.position
             extents = []
+            fileOrdinals = []
+        }
+        if let original = slot.original {
+            if let place = dedupe?.placement(original) {
+                for p in place.pieces {
+                    extents.append(.init(start: slot.offset + UInt64(p.start), block: place.block + UInt32(p.block),
+                                         blocks: UInt32(p.blocks), compressed: p.compressed))
+                }
+                usedDedupe = true
+                return
+            }
+            pieces = try cutHere(slot)
         }
         var tailStart: UInt64? = nil
         if slot.fileEnd, !isPacked, fragmentLimit > 0, tailBytes <= UInt64(UInt32.max),
@@ -186,6 +214,7 @@ final class FileDataWriter {
             tailStart = slot.offset + UInt64(pieces[f].start)
             let estimate = pieces[f...].reduce(0) { $0 + ($1.compressed ? $1.compressedSize : Geometry.blockSize) }
             if tailStart! < UInt64(Geometry.blockSize) {
+                dedupe?.forget(fileOrdinals)
                 image.rewind(to: start)
                 wholeFragments[slot.file] = true
                 return
@@ -202,6 +231,10 @@ final class FileDataWriter {
         let tail = isLast && tailStart == nil ? inlineTail(pieces, slot: slot, size: size) : []
         let blocks = pieces.last.map { tail.isEmpty ? $0.block + $0.blocks : $0.block } ?? 0
         try image.append(UnsafeRawBufferPointer(rebasing: slot.output[0..<blocks * Geometry.blockSize]))
+        if slot.ordinal >= 0, !isLast {
+            dedupe?.place(slot.ordinal, block: first, pieces: pieces)
+            fileOrdinals.append(slot.ordinal)
+        }
         guard isLast else { return }
         try settle(slot, size: size, tail: tail, fragmentTail: tailStart)
     }
@@ -224,6 +257,7 @@ final class FileDataWriter {
             }
             return
         }
+        dedupe?.forget(fileOrdinals)
         image.rewind(to: start)
         if slot.offset == 0 {
             plans[slot.file] = try FileDataWriter.writeFlat(slot.bytes, inlined: FileDataWriter.inlines(size), to: image)
@@ -242,21 +276,43 @@ final class FileDataWriter {
         guard let p = pieces.last else { return [] }
         let inodeSize = size > UInt64(UInt32.max) ? ExtendedInode.size : CompactInode.size
         let length = p.compressed ? p.compressedSize : slot.length - p.start
-        let record = inodeSize + MapHeader.size + CompactIndex.byteCount(Int(Geometry.blocks(size))) + length
+        let lclusters = Int(Geometry.blocks(size))
+        let index = scattered ? FullIndex.byteCount(lclusters) : CompactIndex.byteCount(lclusters)
+        let record = inodeSize + MapHeader.size + index + length
         guard record <= Geometry.blockSize else { return [] }
         let from = p.compressed ? (p.block + p.blocks) * Geometry.blockSize - length : p.block * Geometry.blockSize
         return Array(slot.output[from..<from + length])
     }
 
+    /// The map header and index of the retired file: compact when its
+    /// pclusters lie in consecutive blocks, else full (`FullIndex`).
     private func compressedPlan(blocks: UInt32, size: UInt64, tail: [UInt8], fragment: Bool) -> DataPlan {
         let big = pclusterSize > Geometry.blockSize
-        var advice: MapHeader.Advice = [.compacted2B]
+        let full = scattered
+        var advice: MapHeader.Advice = full ? [] : [.compacted2B]
         if big { advice.insert(.bigPcluster) }
         if !tail.isEmpty { advice.insert(.inlinePcluster) }
         if fragment { advice.insert(.fragment) }
         let header = MapHeader(algorithm: algorithm, advice: advice, inlineSize: UInt16(tail.count))
-        let index = CompactIndex.encode(LclusterIndex.entries(extents: extents, size: size, big: big), big: big)
-        return .compressed(blocks: blocks, header: header, index: index, inline: tail)
+        var given = extents
+        if full, fragment { given[given.count - 1].block = 0 }
+        let entries = LclusterIndex.entries(extents: given, size: size, big: big)
+        let index = full ? FullIndex.encode(entries) : CompactIndex.encode(entries, big: big)
+        return .compressed(blocks: blocks, header: header, index: index, inline: tail, full: full)
+    }
+
+    /// Whether the retired file's pclusters are not in consecutive blocks.
+    private var scattered: Bool {
+        zip(extents, extents.dropFirst()).contains { $1.block != $0.block + $0.blocks }
+    }
+
+    /// Compresses a duplicate segment whose original's blocks went back
+    /// (its file was stored flat) on this thread, as a worker would have.
+    private func cutHere(_ slot: SegmentPipeline.Slot) throws(EROFSError) -> [Extents.Piece] {
+        if ownExtents == nil, let encoder = try makeEncoder(compression, pclusterSize: pclusterSize) {
+            ownExtents = Extents(encoder: encoder, pclusterSize: pclusterSize)
+        }
+        return try ownExtents!.cut(slot.bytes, into: slot.output, fileEnd: slot.fileEnd)
     }
 
     /// A whole file held in memory, flat: full blocks, then the tail

@@ -27,6 +27,10 @@ final class SegmentPipeline {
         var offset: UInt64 = 0
         /// Whether the segment ends the file.
         var fileEnd = false
+        /// Its number for `SegmentDedupe` (-1: none), and the earlier
+        /// equal segment's, when it has one: then it is not compressed.
+        var ordinal = -1
+        var original: Int? = nil
         fileprivate(set) var outcome: Outcome = .pending
 
         fileprivate init?() {
@@ -77,6 +81,7 @@ final class SegmentPipeline {
                 guard let encoder = try makeEncoder(compression, pclusterSize: pclusterSize) else { return { _ in .cut([]) } }
                 let extents = Extents(encoder: encoder, pclusterSize: pclusterSize)
                 return { slot in
+                    if slot.original != nil { return .cut([]) }
                     do throws(EROFSError) {
                         return .cut(try extents.cut(slot.bytes, into: slot.output, fileEnd: slot.fileEnd))
                     } catch {
@@ -92,7 +97,10 @@ final class SegmentPipeline {
     /// A free slot to fill; retires the oldest first if none is free.
     func acquire() throws(EROFSError) -> Slot {
         if free.isEmpty { try retireOldest() }
-        return free.removeLast()
+        let slot = free.removeLast()
+        slot.ordinal = -1
+        slot.original = nil
+        return slot
     }
 
     /// Hands a filled slot to the workers.
