@@ -18,11 +18,7 @@
 // otherwise. The options block then announces the x86 filter, as
 // mksquashfs's does for `-Xbcj x86`; readers decode any chain the stream
 // header names either way.
-#if canImport(Glibc)
-import Glibc
-#endif
 import CLZMA
-import SystemIO
 
 public struct XzCompressor: Compressor {
     /// BCJ filters in mksquashfs's order, which fixes each one's bit in the
@@ -149,8 +145,6 @@ final class XzWorker: CompressorWorker {
     private let packedOptions: UnsafeMutablePointer<lzma_options_lzma>?
     private let x86Chains: [UnsafeMutablePointer<lzma_filter>]
     private let packedChains: [UnsafeMutablePointer<lzma_filter>]
-    /// What liblzma allocates for an encoder, kept from block to block.
-    private let memory = EncoderMemory()
 
     init(dictionarySize: Int, filters: [lzma_vli], blockSize: Int, adaptive: Bool) {
         lzmaOptions = .allocate(capacity: 1)
@@ -228,15 +222,14 @@ final class XzWorker: CompressorWorker {
         let limit = min(output.count, input.count - 1)
         guard limit > 0, let source = input.baseAddress, let destination = output.baseAddress else { return nil }
         scratch?.reserve(limit)
-        defer { memory.blockDone() }
 
         var best: (buffer: UnsafeMutableRawPointer, length: Int)? = nil
         for chain in chains {
             let target = best?.buffer == destination ? scratch!.pointer : destination
             var length = 0
-            let status = lzma_stream_buffer_encode(chain, LZMA_CHECK_CRC32, memory.allocator,
-                                                             source.assumingMemoryBound(to: UInt8.self), input.count,
-                                                             target.assumingMemoryBound(to: UInt8.self), &length, limit)
+            let status = lzma_stream_buffer_encode(chain, LZMA_CHECK_CRC32, nil,
+                                                   source.assumingMemoryBound(to: UInt8.self), input.count,
+                                                   target.assumingMemoryBound(to: UInt8.self), &length, limit)
             if status == LZMA_OK {
                 if best == nil || best!.length > length { best = (target, length) }
             } else if status != LZMA_BUF_ERROR {
@@ -279,86 +272,5 @@ final class XzWorker: CompressorWorker {
         case LZMA_UNSUPPORTED_CHECK: return "unsupported check"
         default: return "lzma_ret \(status.rawValue)"
         }
-    }
-}
-
-/// One worker's liblzma encoder memory, handed back to liblzma for every
-/// block instead of allocated and freed per block.
-///
-/// `lzma_stream_buffer_encode` builds an encoder and ends it on every call:
-/// with a 1 MiB dictionary that is a 2.1 MB window, 2.4 MB of hash heads
-/// and an 8.4 MB match tree, through malloc, for every block. Where malloc
-/// puts them then depends on the thread's arena and what else lived in it;
-/// at two jobs the first compression worker inherits the arena of the
-/// scan's helper thread (docs/performance.md, "What the counts say").
-/// Kept here, each worker's encoder sits in the same memory for the whole
-/// run. What a block did not ask for is freed when the block is done, so
-/// no more is held than one block's encoders needed at once; liblzma zeroes
-/// what it needs zeroed itself (`lzma_alloc_zero`), and the bytes it writes
-/// do not depend on where its memory is.
-private final class EncoderMemory {
-    private struct Held {
-        var pointer: UnsafeMutableRawPointer
-        var size: Int
-        var inUse: Bool
-        /// Asked for during the current block.
-        var wanted: Bool
-    }
-
-    private var held: [Held] = []
-    /// liblzma's view of this object, at a fixed address.
-    let allocator: UnsafeMutablePointer<lzma_allocator>
-
-    init() {
-        allocator = .allocate(capacity: 1)
-        allocator.initialize(to: lzma_allocator(
-            alloc: { opaque, count, size in
-                let (bytes, overflow) = count.multipliedReportingOverflow(by: size)
-                guard let opaque, !overflow else { return nil }
-                return Unmanaged<EncoderMemory>.fromOpaque(opaque).takeUnretainedValue().take(Swift.max(bytes, 1))
-            },
-            free: { opaque, pointer in
-                guard let opaque else { return }
-                Unmanaged<EncoderMemory>.fromOpaque(opaque).takeUnretainedValue().give(pointer)
-            },
-            opaque: nil))
-        allocator.pointee.opaque = Unmanaged.passUnretained(self).toOpaque()
-    }
-
-    deinit {
-        for h in held { Glibc.free(h.pointer) }
-        allocator.deallocate()
-    }
-
-    /// A held buffer of exactly `size` bytes not in use, else a new one.
-    private func take(_ size: Int) -> UnsafeMutableRawPointer? {
-        if let i = held.firstIndex(where: { !$0.inUse && $0.size == size }) {
-            held[i].inUse = true
-            held[i].wanted = true
-            return held[i].pointer
-        }
-        // nil, not a trap, when memory runs out: liblzma reports that.
-        guard let p = Posix.allocateBuffer(size, alignment: 16) else { return nil }
-        held.append(Held(pointer: p, size: size, inUse: true, wanted: true))
-        return p
-    }
-
-    private func give(_ pointer: UnsafeMutableRawPointer?) {
-        guard let pointer else { return }
-        if let i = held.firstIndex(where: { $0.pointer == pointer }) {
-            held[i].inUse = false
-        } else {
-            Glibc.free(pointer)  // not one of ours: never happens
-        }
-    }
-
-    /// Frees what the block just done did not ask for.
-    func blockDone() {
-        held.removeAll { h in
-            if h.inUse || h.wanted { return false }
-            Glibc.free(h.pointer)
-            return true
-        }
-        for i in held.indices { held[i].wanted = false }
     }
 }
