@@ -302,12 +302,44 @@ final class VMTests: XCTestCase {
     /// guest's kernel to mount: mounts/erofs-NAME.raw.
     static let erofsMountCompressions = ["none", "lz4", "lz4hc", "lzma", "deflate", "zstd"]
 
+    /// Their tree is `src` plus `share/a.txt` and `share/b.txt`, the same
+    /// 8.9 MB of text, b's behind 1000 more bytes: segments of b equal to a's
+    /// are stored once (`SegmentDedupe`), so the guest's kernel reads two
+    /// files through shared pclusters, which Linux 6.1 must support.
     static func makeErofsMounts(_ src: RawPath, mounts: RawPath, binary: String) throws {
         try Posix.makeDirectories(mounts)
-        for z in erofsMountCompressions {
-            try Shell.check(binary, ["pack", "--filesystem", "erofs", "--comp", z, src.string, mounts.appending(RawPath("erofs-\(z).raw")).string])
+        let tree = mounts.appending("src")
+        try Shell.check("cp", ["-a", src.string, tree.string])
+        try Posix.makeDirectories(tree.appending("share"))
+        func size(_ name: RawPath) throws -> Int {
+            let image = mounts.appending(name)
+            try Shell.check(binary, ["pack", "--filesystem", "erofs", "--comp", "lz4hc", "--force", tree.string, image.string])
+            defer { try? FileManager.default.removeItem(atPath: image.string) }
+            return try Posix.readFile(image).count
         }
+        let without = try size("without-a.img")
+        try Posix.writeFile(tree.appending("share/a.txt"), sharedRuns)
+        let withA = try size("with-a.img")
+        try Posix.writeFile(tree.appending("share/b.txt"), Array(repeating: UInt8(ascii: "x"), count: 1000) + sharedRuns)
+        for z in erofsMountCompressions {
+            try Shell.check(binary, ["pack", "--filesystem", "erofs", "--comp", z, tree.string, mounts.appending(RawPath("erofs-\(z).raw")).string])
+        }
+        let withB = try Posix.readFile(mounts.appending("erofs-lz4hc.raw")).count
+        XCTAssertLessThan(withB - withA, (withA - without) / 2,
+                          "b.txt's runs equal to a.txt's were not stored once (lz4hc: \(without), \(withA), \(withB) bytes)")
+        Posix.removeTree(tree)
     }
+
+    /// 8.9 MB of varied, compressible text, the same on every run.
+    static let sharedRuns: [UInt8] = {
+        var text = ""
+        var x: UInt64 = 88172645463325252
+        for i in 0..<250_000 {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17
+            text += "record \(i): \(x % 1_000_003) \(["alpha", "beta", "gamma", "delta"][Int(x % 4)]) \(x >> 40)\n"
+        }
+        return Array(text.utf8)
+    }()
 
     /// Boots systemd `version` in the VM on work/in-VERSION.
     static func boot(version: String, inputs: Inputs) throws -> Run {
@@ -462,6 +494,10 @@ final class VMTests: XCTestCase {
     func checkErofsMounts(_ version: String) throws {
         let run = try vmRun(version)
         let busybox = try Shell.check("sha256sum", [try Shell.require("busybox")]).stdoutText.prefix(64)
+        let digests = try TemporaryDirectory(prefix: "mkportable-VMTests-shared")
+        try Posix.writeFile(digests.sub("a"), Self.sharedRuns)
+        try Posix.writeFile(digests.sub("b"), Array(repeating: UInt8(ascii: "x"), count: 1000) + Self.sharedRuns)
+        let shared = try ["a", "b"].map { try Shell.check("sha256sum", [digests.sub(RawPath($0)).string]).stdoutText.prefix(64) }
         for z in Self.erofsMountCompressions {
             let m = "mounts/erofs-\(z)"
             if Self.erofsRefusedBy[version]!.contains(z) {
@@ -472,6 +508,8 @@ final class VMTests: XCTestCase {
             XCTAssertEqual(run.trimmed("\(m).rc"), "0", "[\(version), \(z)] mount -t erofs: \(run.text("\(m).txt"))")
             XCTAssertTrue(run.text("\(m).txt").contains(Self.token) && run.text("\(m).txt").contains(busybox),
                           "[\(version), \(z)] what the kernel read: \(run.text("\(m).txt"))")
+            XCTAssertTrue(shared.allSatisfy { run.text("\(m).txt").contains($0) },
+                          "[\(version), \(z)] share/a.txt and b.txt (pclusters shared) as the kernel read them: \(run.text("\(m).txt"))")
         }
     }
 
