@@ -273,6 +273,27 @@ final class HardeningTests: PackTestCase {
         XCTAssertEqual(try Posix.listDirectory(out), [])
     }
 
+    /// Too few file descriptors (RLIMIT_NOFILE) gave "Too many open
+    /// files" and no word of what to change: now one line that names the
+    /// limit, and nothing left, for either file system.
+    func testOpenFileLimitIsOneLineNamingTheLimit() throws {
+        guard let prlimit = Shell.which("prlimit") else {
+            print("note: open-file-limit test skipped: prlimit (util-linux) not found")
+            throw XCTSkip("prlimit not found")
+        }
+        let src = try source(bytes: 100_000)
+        let out = tmp.sub("out")
+        try Posix.mkdir(out)
+        for fs in ["squashfs", "erofs"] {
+            let image = out.appending(RawPath("\(fs).raw"))
+            let r = try runLimited(prlimit, ["--nofile=5", "--", try MkportableBinary.path(), "pack", "--filesystem", fs, src.root.string, image.string],
+                                   environment: ["SOURCE_DATE_EPOCH": nil, "NIX_BUILD_CORES": "2"])
+            assertCleanFailure(r, prefix: packPrefix, ["Too many open files; raise the open-file limit, ulimit -n"],
+                               images: [image], directories: [out], label: "ulimit -n, \(fs)")
+        }
+        XCTAssertEqual(try Posix.listDirectory(out), [])
+    }
+
     // MARK: threads
 
     /// `pthread_create` failing used to trap (SIGILL, a 160,000-line
