@@ -260,10 +260,7 @@ final class HardeningTests: PackTestCase {
         let out = tmp.sub("out")
         try Posix.mkdir(out)
         let image = out.appending("image.raw")
-        guard let prlimit = Shell.which("prlimit") else {
-            print("note: file-size-limit test skipped: prlimit (util-linux) not found")
-            throw XCTSkip("prlimit not found")
-        }
+        let prlimit = try prlimitOrSkip("file-size-limit")
         let bin = try MkportableBinary.path()
         let r = try runLimited(prlimit, ["--fsize=20480", "--", bin, "pack", "--comp", "gzip", src.root.string, image.string],
                                environment: ["SOURCE_DATE_EPOCH": nil, "NIX_BUILD_CORES": "2"])
@@ -277,10 +274,7 @@ final class HardeningTests: PackTestCase {
     /// files" and no word of what to change: now one line that names the
     /// limit, and nothing left, for either file system.
     func testOpenFileLimitIsOneLineNamingTheLimit() throws {
-        guard let prlimit = Shell.which("prlimit") else {
-            print("note: open-file-limit test skipped: prlimit (util-linux) not found")
-            throw XCTSkip("prlimit not found")
-        }
+        let prlimit = try prlimitOrSkip("open-file-limit")
         let src = try source(bytes: 100_000)
         let out = tmp.sub("out")
         try Posix.mkdir(out)
@@ -294,6 +288,16 @@ final class HardeningTests: PackTestCase {
         XCTAssertEqual(try Posix.listDirectory(out), [])
     }
 
+    /// util-linux's prlimit, which sets one limit for one command; the
+    /// test is skipped, with a note, where it is missing.
+    private func prlimitOrSkip(_ test: String) throws -> String {
+        guard let prlimit = Shell.which("prlimit") else {
+            print("note: \(test) test skipped: prlimit (util-linux) not found")
+            throw XCTSkip("prlimit not found")
+        }
+        return prlimit
+    }
+
     // MARK: threads
 
     /// `pthread_create` failing used to trap (SIGILL, a 160,000-line
@@ -302,10 +306,7 @@ final class HardeningTests: PackTestCase {
     /// the threads it gets and says so, or fails with one line.
     func testThreadLimitGivesFewerThreadsOrOneCleanError() throws {
         try Unprivileged.require()
-        guard let prlimit = Shell.which("prlimit") else {
-            print("note: thread-limit test skipped: prlimit (util-linux) not found")
-            throw XCTSkip("prlimit not found")
-        }
+        let prlimit = try prlimitOrSkip("thread-limit")
         let src = try source(bytes: 100_000)
         try Posix.chmod(src.root, 0o755)
         try Posix.chmod(src.full("d"), 0o755)
@@ -341,10 +342,7 @@ final class HardeningTests: PackTestCase {
     /// allocator trap: now the writer runs fewer threads, with a note, or
     /// fails with one line, and leaves nothing.
     func testMemoryLimitGivesFewerThreadsOrOneCleanError() throws {
-        guard let prlimit = Shell.which("prlimit") else {
-            print("note: memory-limit test skipped: prlimit (util-linux) not found")
-            throw XCTSkip("prlimit not found")
-        }
+        let prlimit = try prlimitOrSkip("memory-limit")
         let src = try source(bytes: 100_000)
         let out = tmp.sub("out")
         try Posix.mkdir(out)
