@@ -68,4 +68,32 @@ final class ReaderPathBudgetTests: PackTestCase {
             }
         }
     }
+
+    /// One sparse 1 GiB file packs into 4 KiB of squashfs: the reader
+    /// refuses to list it (the bytes `inspect` would hash and `diff`
+    /// compare outgrow 65536 times the image), in one line, while
+    /// `unsquashfs -lls` shows the file. (The erofs reader's same rule is
+    /// checked on crafted images in ErofsReaderCraftedTests: erofs stores
+    /// zeros compressed, not as holes.)
+    func testFilesOutgrowingTheImageAreRefusedBySquashFSReader() throws {
+        let src = tmp.sub("sparse")
+        try Posix.mkdir(src)
+        try Posix.writeFile(src.appending("big"), [])
+        XCTAssertEqual(truncate(src.appending("big").string, 1 << 30), 0)
+        let sqfs = tmp.sub("sparse.sqfs")
+        XCTAssert(try pack(["--comp", "gzip", src.string, sqfs.string]).succeeded)
+        if let unsquashfs = ReferenceTools.path("unsquashfs") {
+            let r = try Shell.run(unsquashfs, ["-lls", sqfs.string])
+            XCTAssert(r.succeeded && r.stdoutText.contains(String(1 << 30)), r.summary)
+        }
+        let fs = try SquashFSImage(range: try ImageFile(path: sqfs.string).whole)
+        XCTAssertLessThan(fs.range.length, 1 << 20)
+        do {
+            let entries = try fs.entries()
+            XCTFail("\(sqfs.string): \(entries.count) entries listed")
+        } catch let e as SquashFSError {
+            XCTAssertEqual(e.kind, .unsupportedImage, e.message)
+            XCTAssert(e.message.contains("65536 times") && !e.message.contains("\n"), e.message)
+        }
+    }
 }

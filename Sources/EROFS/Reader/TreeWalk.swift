@@ -10,10 +10,8 @@ import ImageReading
 /// symlink targets are 1...4096 bytes; all directories together decode to
 /// at most 16 times the image's length plus 64 MiB (compressed
 /// directories cannot make the walk unbounded); the distinct regular files
-/// (hard links counted once) together hold at most 65536 times the
-/// image's length (inodes may share blocks, fragments or holes, so their
-/// sizes are bounded by no structure; without this a few KiB could ask
-/// `inspect` to hash terabytes); the paths stay within `PathBudget`.
+/// (hard links counted once) stay within `FileBytesBudget`; the paths
+/// within `PathBudget`.
 extension EROFSImage {
     public func entries() throws -> [ImageEntry] {
         try walk()
@@ -28,7 +26,7 @@ extension EROFSImage {
         var seen: Set<UInt64> = [root.nid]
         var pending: [(path: [UInt8], inode: StoredInode)] = [([], root)]
         var budget = range.length.multipliedReportingOverflow(by: 16).partialValue &+ (64 << 20)
-        var files = FileBytes(imageLength: range.length)
+        var files = FileBytesBudget(imageLength: range.length)
         var paths = PathBudget(imageLength: range.length)
         while let (path, directory) = pending.popLast() {
             let shown = path.isEmpty ? "/" : Shown.escaped(path)
@@ -52,7 +50,9 @@ extension EROFSImage {
                     }
                     pending.append((childPath, child))
                 }
-                if child.type == .file { try files.add(child) }
+                if child.type == .file, !files.take(id: child.nid, size: child.size) {
+                    throw .unsupported("the image's files", files.explanation)
+                }
                 out.append(try entry(child, path: childPath))
             }
         }
@@ -108,28 +108,5 @@ extension EROFSImage {
         case .directory, .fifo, .socket: break
         }
         return e
-    }
-}
-
-/// The bytes of the distinct regular files a walk has met, held to 65536
-/// times the image's length.
-struct FileBytes {
-    let imageLength: UInt64
-    let limit: UInt64
-    var total: UInt64 = 0
-    var counted: Set<UInt64> = []
-
-    init(imageLength: UInt64) {
-        self.imageLength = imageLength
-        let (product, overflow) = imageLength.multipliedReportingOverflow(by: 65536)
-        limit = overflow ? .max : product
-    }
-
-    mutating func add(_ inode: StoredInode) throws(EROFSError) {
-        guard counted.insert(inode.nid).inserted else { return }
-        guard inode.size <= limit - total else {
-            throw .unsupported("the image's files", "they hold more than 65536 times the image's \(imageLength) bytes (inodes sharing blocks, fragments or holes); such an image is not read")
-        }
-        total += inode.size
     }
 }

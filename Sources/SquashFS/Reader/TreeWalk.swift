@@ -6,7 +6,8 @@ import ImageReading
 /// listed number and basic type; each directory inode is reached once
 /// (a second time is a loop or a directory hard link, which squashfs
 /// cannot have), so the walk ends; uid and gid indexes lie below the id
-/// count; the paths stay within `PathBudget`.
+/// count; the paths stay within `PathBudget`, the distinct files' bytes
+/// within `FileBytesBudget`.
 extension SquashFSImage {
     func readInode(_ reference: UInt64) throws(SquashFSError) -> StoredInode {
         try StoredInode.read(reference, in: inodeTable, superblock: superblock,
@@ -21,6 +22,7 @@ extension SquashFSImage {
         var out = [try entry(root, path: [0x2F], reference: superblock.rootInode)]
         var seen: Set<UInt64> = [superblock.rootInode]
         var paths = PathBudget(imageLength: range.length)
+        var files = FileBytesBudget(imageLength: range.length)
         var pending: [(path: [UInt8], listing: StoredInode.Directory)] = [([], rootListing)]
         while let (path, listing) = pending.popLast() {
             let shown = path.isEmpty ? "/" : Shown.escaped(path)
@@ -40,6 +42,9 @@ extension SquashFSImage {
                                                      "names a directory already listed elsewhere (a loop in the tree)")
                     }
                     pending.append((childPath, sub))
+                }
+                if case .file(let f) = inode.body, !files.take(id: child.inodeReference, size: f.size) {
+                    throw SquashFSError("the image's files: \(files.explanation)", kind: .unsupportedImage)
                 }
                 out.append(try entry(inode, path: childPath, reference: child.inodeReference))
             }
