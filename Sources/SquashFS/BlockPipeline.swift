@@ -103,10 +103,12 @@ final class BlockPipeline {
             noThread: { SquashFSError.noThread("compression", $0) },
             idleReport: Trace.idleReport("compression"))
         refused = pool.refused ?? (affordable < jobs ? Errno(ENOMEM) : nil)
+        threadCount = pool.count
     }
 
-    /// How many compression threads run.
-    var threadCount: Int { pool.count }
+    /// How many compression threads ran: kept once they have stopped too,
+    /// since the metadata after the data is compressed on as many.
+    private(set) var threadCount = 0
     private(set) var refused: Errno?
 
     /// With `Trace` on: how long the ordered writer waited for workers,
@@ -148,6 +150,13 @@ final class BlockPipeline {
             pool.monitor.broadcast()
         }
         inflight.append(slot)
+    }
+
+    /// Writes the submitted blocks up to the first fragment block: every
+    /// data block's place is then known while the fragment blocks (which
+    /// come after all of them) may still be compressing.
+    func writeDataBlocks() throws(SquashFSError) {
+        while let slot = inflight.first, case .data = slot.kind { try retireOldest() }
     }
 
     /// Writes every submitted block, flushes, and frees the slots.

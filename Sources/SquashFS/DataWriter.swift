@@ -98,7 +98,15 @@ final class DataWriter {
 
     /// Writes the data of `input`'s files and returns when every block is
     /// on disk. Keeps nothing of `input` afterwards.
-    func run(_ input: any DataInput, progress: ((Progress) -> Void)?) throws(SquashFSError) {
+    ///
+    /// `whileDraining` runs on this thread once every tail is packed and
+    /// every data block is written, while the last fragment blocks may
+    /// still be compressing: every file's layout (`layout(of:)`) is final
+    /// by then, and work done there keeps the core a finished worker
+    /// leaves idle busy. Only the fragments' places (`fragments`) are
+    /// not known until `run` returns.
+    func run(_ input: any DataInput, progress: ((Progress) -> Void)?,
+             whileDraining: () throws(SquashFSError) -> Void = {}) throws(SquashFSError) {
         defer { pipeline.shutdown() }
         let files = input.files
         done = 0
@@ -137,6 +145,8 @@ final class DataWriter {
         x86Tails = []
         packer.submit()
         Trace.mark("data pass 2 (tails) submitted")
+        try pipeline.writeDataBlocks()
+        try whileDraining()
         try pipeline.finish()
     }
 

@@ -45,14 +45,23 @@ struct ImageWriter {
         output.observer = observer
         let compressor = options.adaptive ? options.compressor.adaptedToContent() : options.compressor
         let flags = try writeHead(compressor: compressor, to: output)
-        let data = try writeData(of: &tree, compressor: compressor, to: output)
-        tree.numberInodes()
-        let jobs = data.threadCount
         let makeWorker = { compressor.makeMetadataWorker() }
-        let metadata = try MetadataCompressor(tables: 2, jobs: jobs, makeWorker: makeWorker)
-        var refs = layOutMetadata(of: tree, data: data, into: metadata)
+        // The inode and directory tables are laid out, and their blocks
+        // compressed, while the last fragment blocks compress: they need
+        // every file's layout, not the fragments' places. Both are written
+        // after the data, so the bytes and their order are as before.
+        var laidOut: MetadataCompressor?
+        var refs: [UInt64] = []
+        let data = try writeData(of: &tree, compressor: compressor, to: output) { tree, data throws(SquashFSError) in
+            tree.numberInodes()
+            let metadata = try MetadataCompressor(tables: 2, jobs: data.threadCount, makeWorker: makeWorker)
+            refs = layOutMetadata(of: tree, data: data, into: metadata)
+            laidOut = metadata
+        }
+        guard let metadata = laidOut else { fatalError("the data writer returned without draining") }
+        laidOut = nil
         let starts = try writeTables(metadata, refs: &refs, tree: tree, fragments: data.fragments,
-                                     jobs: jobs, makeWorker: makeWorker, to: output)
+                                     jobs: data.threadCount, makeWorker: makeWorker, to: output)
         let bytesUsed = output.position
         let pad = Int((4096 - bytesUsed % 4096) % 4096)
         try output.write([UInt8](repeating: 0, count: pad))
@@ -86,7 +95,9 @@ struct ImageWriter {
 
     /// The data area (see `DataWriter`); then the tree's file sources are
     /// dropped. The writer returned holds each file's layout.
-    private func writeData(of tree: inout FlatTree, compressor: any Compressor, to output: ImageSink) throws(SquashFSError) -> DataWriter {
+    /// `whileDraining` is `DataWriter.run`'s: every layout is known there.
+    private func writeData(of tree: inout FlatTree, compressor: any Compressor, to output: ImageSink,
+                           whileDraining: (inout FlatTree, DataWriter) throws(SquashFSError) -> Void) throws(SquashFSError) -> DataWriter {
         let data = try DataWriter(fileCount: tree.files.count, blockSize: options.blockSize,
                                   compressor: compressor, jobs: max(1, options.jobs), output: output)
         // The system may give fewer threads than asked (a process or cgroup
@@ -97,7 +108,8 @@ struct ImageWriter {
         }
         do {
             let progress = options.progress
-            try data.run(tree, progress: progress.map { p in { p.update(done: $0.done, total: $0.total) } })
+            try data.run(tree, progress: progress.map { p in { p.update(done: $0.done, total: $0.total) } },
+                         whileDraining: { () throws(SquashFSError) in try whileDraining(&tree, data) })
             progress?.finish()
         }
         tree.releaseFiles()

@@ -9,6 +9,9 @@ public struct FIFO<Element> {
 
     public var isEmpty: Bool { head == items.count }
 
+    /// The oldest element, left in place; nil when empty.
+    public var first: Element? { head == items.count ? nil : items[head] }
+
     public mutating func append(_ e: Element) { items.append(e) }
 
     /// The oldest element, removed; nil when empty.

@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import SquashFS
 
@@ -287,5 +288,23 @@ final class FormatTests: XCTestCase {
         XCTAssertFalse(check(text, .xz), "text must be compressed")
         XCTAssertFalse(check(repeated, .xz), "a flat histogram with long repeats must still be compressed")
         XCTAssertFalse(check(random, .lz4), "lz4 is never probed")
+    }
+
+    /// The metadata after the data compresses on as many threads as the
+    /// data did: the pipeline's count must outlive its stopped workers
+    /// (it read 0 once they stopped, so every table went to one thread).
+    func testPipelineKeepsItsThreadCountAfterShutdown() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("pipeline-\(getpid()).img").path
+        let fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0o600)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd); unlink(path) }
+        let sink = try ImageSink(file: fd, path: path)
+        let compressor = try parseCompressor("gzip", blockSize: 4096)
+        for jobs in [1, 2, 8] {
+            let pipeline = try BlockPipeline(blockSize: 4096, compressor: compressor, jobs: jobs, alsoHeld: 0, output: sink)
+            XCTAssertEqual(pipeline.threadCount, jobs)
+            pipeline.shutdown()
+            XCTAssertEqual(pipeline.threadCount, jobs, "after shutdown, --jobs \(jobs)")
+        }
     }
 }
