@@ -52,14 +52,21 @@ struct ImageWriter {
         // after the data, so the bytes and their order are as before.
         var laidOut: MetadataCompressor?
         var refs: [UInt64] = []
-        let data = try writeData(of: &tree, compressor: compressor, to: output) { tree, data throws(SquashFSError) in
+        let data = try writeData(of: &tree, compressor: compressor, to: output) { tree, data in
+            guard let metadata = Self.metadataBesideData(data, makeWorker: makeWorker) else { return }
             tree.numberInodes()
-            let metadata = try MetadataCompressor(tables: 2, jobs: data.threadCount, makeWorker: makeWorker)
             refs = layOutMetadata(of: tree, data: data, into: metadata)
             laidOut = metadata
         }
-        guard let metadata = laidOut else { fatalError("the data writer returned without draining") }
-        laidOut = nil
+        let metadata: MetadataCompressor
+        if let m = laidOut {
+            metadata = m
+            laidOut = nil
+        } else {
+            tree.numberInodes()
+            metadata = try MetadataCompressor(tables: 2, jobs: data.threadCount, makeWorker: makeWorker)
+            refs = layOutMetadata(of: tree, data: data, into: metadata)
+        }
         let starts = try writeTables(metadata, refs: &refs, tree: tree, fragments: data.fragments,
                                      jobs: data.threadCount, makeWorker: makeWorker, to: output)
         let bytesUsed = output.position
@@ -91,6 +98,18 @@ struct ImageWriter {
             try output.write(b.bytes)
         }
         return flags
+    }
+
+    /// The metadata compressor for the drain, when the system leaves room
+    /// for its threads beside the data's: every data thread asked for
+    /// started, an address-space limit (if any) fits as many more, and at
+    /// least one starts. Else nil, and the tables are laid out after the
+    /// data instead, when the data's threads are gone: the same bytes.
+    private static func metadataBesideData(_ data: DataWriter, makeWorker: () -> any CompressorWorker) -> MetadataCompressor? {
+        let jobs = data.threadCount
+        guard data.refused == nil,
+              Posix.threadsWithinAddressSpace(jobs, perThread: Posix.threadOverhead, fixed: 0) == jobs else { return nil }
+        return try? MetadataCompressor(tables: 2, jobs: jobs, makeWorker: makeWorker)
     }
 
     /// The data area (see `DataWriter`); then the tree's file sources are
