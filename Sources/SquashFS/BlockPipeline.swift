@@ -58,6 +58,7 @@ final class BlockPipeline {
     private var free: [Slot] = []
     private var inflight = FIFO<Slot>()
     private var submittedAny = false
+    private var closed = false
 
     /// Called on the submitting thread for each block as it is written:
     /// its kind, where it starts in the image and its size word.
@@ -138,6 +139,7 @@ final class BlockPipeline {
     /// Hands a filled slot to the workers; it is written after every slot
     /// submitted before it.
     func submit(_ slot: Slot) {
+        precondition(!closed, "a block submitted after the pipeline was closed")
         if !submittedAny {
             // Until here the workers had nothing to do: what the process
             // spent so far ran on one core.
@@ -150,6 +152,17 @@ final class BlockPipeline {
             pool.monitor.broadcast()
         }
         inflight.append(slot)
+    }
+
+    /// No block will be submitted any more: a worker that finds none left
+    /// to compress ends, and its compressor's state (a zstd context of
+    /// up to 17 MB at 1 MiB blocks) is freed while the others finish.
+    func close() {
+        closed = true
+        pool.monitor.locked {
+            queue.closed = true
+            pool.monitor.broadcast()
+        }
     }
 
     /// Writes the submitted blocks up to the first fragment block: every

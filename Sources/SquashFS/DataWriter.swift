@@ -145,6 +145,11 @@ final class DataWriter {
         x86Tails = []
         packer.submit()
         Trace.mark("data pass 2 (tails) submitted")
+        // What the drain's work needs room for: the finder's table, idle
+        // workers' compressor state.
+        pipeline.close()
+        finder.end()
+        Posix.releaseFreeMemory()
         try pipeline.writeDataBlocks()
         try whileDraining()
         try pipeline.finish()

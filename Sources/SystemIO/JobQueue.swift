@@ -6,15 +6,20 @@
 public final class JobQueue<Job> {
     private var jobs = FIFO<Job>()
 
+    /// Set (under the monitor) when no job will be appended any more:
+    /// a worker that finds the queue empty then ends, and whatever it
+    /// holds (a compressor's state) is freed before the pool stops.
+    public var closed = false
+
     public init() {}
 
     /// Called with the monitor held.
     public func append(_ job: Job) { jobs.append(job) }
 
-    /// The pool's `take`: the oldest job, else wait, or end once stopping.
-    /// Called with the monitor held.
+    /// The pool's `take`: the oldest job, else wait, or end once stopping
+    /// or closed. Called with the monitor held.
     public func take<Outcome>(stopping: Bool) -> WorkerPool<Job, Outcome>.Next {
-        guard let job = jobs.popFirst() else { return stopping ? .end : .wait }
+        guard let job = jobs.popFirst() else { return stopping || closed ? .end : .wait }
         return .job(job)
     }
 }
