@@ -22,7 +22,7 @@ struct DirectoryBlocks {
     }
 
     struct Item {
-        var name: [UInt8]
+        var name: ArraySlice<UInt8>
         var nid: UInt64
         var type: FileType
     }

@@ -24,7 +24,11 @@ struct EROFSWriter {
     private var tree: Tree
     private let image: ImageFile
     private let options: EROFSOptions
-    private var plans: [DataPlan]
+    /// The regular files' plans, by file number (`Tree.files`).
+    private var filePlans: [DataPlan] = []
+    /// The first data block of each directory and symlink (0 for others
+    /// and for data that is all inline), by inode.
+    private var blocks: [UInt32]
     private var sizes: [UInt64]
     private var nids: [UInt64]
     private var digest = ContentDigest()
@@ -37,7 +41,7 @@ struct EROFSWriter {
         tree = try Tree(root: root)
         self.image = image
         self.options = options
-        plans = []
+        blocks = Array(repeating: 0, count: tree.inodes.count)
         sizes = Array(repeating: 0, count: tree.inodes.count)
         nids = Array(repeating: 0, count: tree.inodes.count)
     }
@@ -61,33 +65,44 @@ struct EROFSWriter {
         items.reserveCapacity(tree.files.count)
         for i in tree.inodes.indices {
             guard case .file(let k) = tree.inodes[i].payload else { continue }
-            sizes[i] = tree.files[k].size
+            sizes[i] = tree.files[Int(k)].size
             items.append(.init(inode: i, inodes: inodes))
         }
         let limit = options.fragments && options.compression.algorithmNumber != nil ? UInt64(options.pclusterSize) : 0
         let files = FileDataWriter(image: image, compression: options.compression, pclusterSize: options.pclusterSize,
                                    fragmentLimit: limit, dedupe: options.dedupe, jobs: options.jobs)
-        // The plans by inode, made once the file writer's (by item) are
-        // done, so that the two are not both held through the data pass.
-        let filePlans = try files.write(items, digest: &digest)
-        plans.reserveCapacity(tree.inodes.count)
-        for node in tree.inodes {
-            if case .file(let k) = node.payload { plans.append(filePlans[k]) } else { plans.append(.none) }
-        }
+        // Kept by file number, as the file writer made them: a copy by
+        // inode was a second array of them at the data pass's end.
+        filePlans = try files.write(items, digest: &digest)
         if files.usedInlinePclusters { features.insert(.ztailpacking) }
         packed = files.packed
         if packed != nil || files.usedDedupe { features.insert(.fragments) }
     }
 
     /// A directory's entries with "." and ".." in their sorted places.
-    private func items(of d: Int) -> [(name: [UInt8], inode: Int)] {
+    private func items(of d: Int) -> [(name: ArraySlice<UInt8>, inode: Int)] {
         let node = tree.inodes[d]
-        var list = tree.entries[node.firstEntry..<node.firstEntry + node.entryCount].map { ($0.name, $0.inode) }
-        for dot in [([UInt8(ascii: ".")], d), ([UInt8(ascii: "."), UInt8(ascii: ".")], node.parent)] {
-            let at = list.firstIndex { !bytewiseLess($0.0, dot.0) } ?? list.count
+        var list = node.children.map { (tree.name(of: $0), $0) }
+        for dot in [(ArraySlice([UInt8(ascii: ".")]), d), (ArraySlice([UInt8(ascii: "."), UInt8(ascii: ".")]), Int(node.parent))] {
+            let at = list.firstIndex { !$0.0.lexicographicallyPrecedes(dot.0) } ?? list.count
             list.insert(dot, at: at)
         }
         return list
+    }
+
+    /// Where inode `i`'s data went: a file's plan, a directory's or
+    /// symlink's blocks and inline tail (as `writeDirectoriesAndLinks`
+    /// stores them, from the size `layOut` gave).
+    private func plan(of i: Int) -> DataPlan {
+        switch tree.inodes[i].payload {
+        case .file(let k):
+            return filePlans[Int(k)]
+        case .directory, .target:
+            let inlined = EROFSWriter.inlines(size: sizes[i], inodeSize: EROFSWriter.inodeSize(size: sizes[i], nlink: tree.inodes[i].nlink))
+            return .flat(block: blocks[i], inline: inlined ? Int(sizes[i] % UInt64(Geometry.blockSize)) : 0)
+        case .none, .device:
+            return .none
+        }
     }
 
     private static func inodeSize(size: UInt64, nlink: UInt32) -> Int {
@@ -107,15 +122,12 @@ struct EROFSWriter {
         for i in tree.inodes.indices {
             let node = tree.inodes[i]
             switch node.payload {
-            case .target(let t): sizes[i] = UInt64(t.count)
-            default: if node.type == .directory { sizes[i] = DirectoryBlocks(nameLengths: items(of: i).map { $0.name.count }).size }
+            case .target(let t): sizes[i] = UInt64(tree.targets[Int(t)].count)
+            case .directory: sizes[i] = DirectoryBlocks(nameLengths: items(of: i).map { $0.name.count }).size
+            default: break
             }
             let isize = EROFSWriter.inodeSize(size: sizes[i], nlink: node.nlink)
-            var trailer = plans[i].trailerSize
-            if node.type == .directory || node.type == .symlink, EROFSWriter.inlines(size: sizes[i], inodeSize: isize) {
-                trailer = Int(sizes[i] % UInt64(Geometry.blockSize))
-            }
-            let offset = area.place(size: isize + trailer)
+            let offset = area.place(size: isize + plan(of: i).trailerSize)
             nids[i] = UInt64(offset / Geometry.slotSize)
         }
         if let packed {
@@ -131,18 +143,18 @@ struct EROFSWriter {
         for i in tree.inodes.indices {
             let node = tree.inodes[i]
             let bytes: [UInt8]
-            if case .target(let t) = node.payload {
-                bytes = t
-            } else if node.type == .directory {
-                bytes = directoryBytes(i)
-            } else { continue }
+            switch node.payload {
+            case .target(let t): bytes = tree.targets[Int(t)]
+            case .directory: bytes = directoryBytes(i)
+            default: continue
+            }
             bytes.withUnsafeBytes { digest.update($0) }
             let isize = EROFSWriter.inodeSize(size: sizes[i], nlink: node.nlink)
             let full = EROFSWriter.inlines(size: sizes[i], inodeSize: isize) ? bytes.count / Geometry.blockSize * Geometry.blockSize : bytes.count
             let first = full > 0 ? image.block : 0
             try image.append(Array(bytes[0..<full]))
             try image.padToBlock()
-            plans[i] = .flat(block: first, inline: bytes.count - full)
+            blocks[i] = first
         }
     }
 
@@ -198,14 +210,15 @@ struct EROFSWriter {
             return record.encode(mtime: options.mtime) + packed.plan.trailer
         }
         let node = tree.inodes[r]
-        var union = plans[r].union
+        let plan = plan(of: r)
+        var union = plan.union
         if case .device(let rdev) = node.payload { union = rdev }
-        let record = InodeRecord(layout: plans[r].layout, mode: node.mode, nlink: node.nlink, size: sizes[r],
+        let record = InodeRecord(layout: plan.layout, mode: node.mode, nlink: node.nlink, size: sizes[r],
                                  union: union, ino: UInt32(truncatingIfNeeded: r + 1))
-        if case .flat(_, let inline) = plans[r], inline > 0 {
+        if case .flat(_, let inline) = plan, inline > 0 {
             return record.encode(mtime: options.mtime) + (try inlineTail(of: r, length: inline))
         }
-        return record.encode(mtime: options.mtime) + plans[r].trailer
+        return record.encode(mtime: options.mtime) + plan.trailer
     }
 
     /// The last `length` bytes of inode `i`'s data, its inline tail,
@@ -215,7 +228,7 @@ struct EROFSWriter {
     private func inlineTail(of i: Int, length: Int) throws(EROFSError) -> [UInt8] {
         switch tree.inodes[i].payload {
         case .file(let k):
-            let f = tree.files[k]
+            let f = tree.files[Int(k)]
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: length, alignment: 8)
             defer { buffer.deallocate() }
             let content = try FileContent(f, name: { [tree] in tree.sourcePath(of: i) })
@@ -223,9 +236,11 @@ struct EROFSWriter {
             try content.checkEnd()
             return Array(buffer)
         case .target(let t):
-            return Array(t.suffix(length))
-        case .none, .device:
+            return Array(tree.targets[Int(t)].suffix(length))
+        case .directory:
             return Array(directoryBytes(i).suffix(length))
+        case .none, .device:
+            return []
         }
     }
 

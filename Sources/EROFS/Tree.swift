@@ -2,112 +2,160 @@ import SourceTree
 
 /// The file tree flattened for writing, in breadth-first order with every
 /// directory's entries sorted bytewise: inode 0 is the root, and inode j
-/// (j > 0) is the target of entry j - 1, so each directory's children are
-/// consecutive inodes. This order is the image's inode order, a function
-/// of the tree alone.
+/// (j > 0) is the target of the j-th entry in that order, so each
+/// directory's children are consecutive inodes. This order is the image's
+/// inode order, a function of the tree alone.
+///
+/// It is held once for the whole write, so it is kept compact: every name
+/// in one buffer (an array of its own cost each entry a heap object of
+/// about 48 bytes), an inode of 28 bytes naming its name, its parent and
+/// its payload by 32-bit numbers, and the arrays reserved at their size
+/// (counted first) instead of grown by doubling.
 struct Tree {
     enum Payload {
         case none
+        /// Its children are the inodes `first ..< first + count`.
+        case directory(first: UInt32, count: UInt32, subdirectories: UInt32)
         /// The file's number in `files`.
-        case file(Int)
-        case target([UInt8])
+        case file(UInt32)
+        /// The link target's number in `targets`.
+        case target(UInt32)
         case device(UInt32)
     }
 
     struct Inode {
         var type: FileType
+        var nameLength: UInt8
         var permissions: UInt16
-        var parent: Int
-        /// Directories: their entries are `firstEntry ..< firstEntry + entryCount`.
-        var firstEntry = 0
-        var entryCount = 0
-        var subdirectories = 0
+        var parent: UInt32
+        /// Its name (the root's is empty) is `names[nameStart ..< nameStart + nameLength]`.
+        var nameStart: UInt32
         var payload: Payload
 
         var mode: UInt16 { type.modeBits | (permissions & 0o7777) }
-        var nlink: UInt32 { type == .directory ? UInt32(2 + subdirectories) : 1 }
-    }
-
-    struct Entry {
-        var name: [UInt8]
-        var inode: Int
+        var nlink: UInt32 {
+            guard case .directory(_, _, let subdirectories) = payload else { return 1 }
+            return 2 + subdirectories
+        }
+        /// A directory's children, else empty.
+        var children: Range<Int> {
+            guard case .directory(let first, let count, _) = payload else { return 0..<0 }
+            return Int(first)..<Int(first + count)
+        }
     }
 
     /// The longest name a directory entry may hold.
     static let nameLimit = 255
 
     private(set) var inodes: [Inode] = []
-    private(set) var entries: [Entry] = []
+    /// Every entry's name, one after another (see `Inode.nameStart`).
+    private(set) var names: [UInt8] = []
     /// The regular files, in inode order, apart from the inodes: one
     /// `File` is 48 bytes, and in the inode it made every inode that
     /// big; the file writer reads them from here without copies.
     private(set) var files: [File] = []
+    private(set) var targets: [[UInt8]] = []
 
     init(root: consuming Directory) throws(EROFSError) {
+        let count = Tree.count(root)
+        guard count.nameBytes <= Int(UInt32.max), count.inodes <= Int(UInt32.max) else {
+            throw EROFSError("the tree has \(count.inodes) entries and \(count.nameBytes) bytes of names; erofs's writer here takes at most 2^32 of each: pack it in parts",
+                             kind: .unrepresentable)
+        }
+        inodes.reserveCapacity(count.inodes)
+        names.reserveCapacity(count.nameBytes)
+        files.reserveCapacity(count.files)
         var queue: [Directory] = [consume root]
-        inodes.append(Inode(type: .directory, permissions: queue[0].mode, parent: 0, payload: .none))
+        inodes.append(Inode(type: .directory, nameLength: 0, permissions: queue[0].mode, parent: 0, nameStart: 0, payload: .none))
         var next = 0  // queue index = position among directories
-        var dirInodes = [0]
+        var dirInodes: [UInt32] = [0]
         while next < queue.count {
             var dir = queue[next]
             queue[next] = Directory()
             dir.entries.sort { bytewiseLess($0.name, $1.name) }
             let me = dirInodes[next]
-            inodes[me].firstEntry = entries.count
-            inodes[me].entryCount = dir.entries.count
+            var subdirectories: UInt32 = 0
             for e in dir.entries {
+                if case .directory = e.node { subdirectories += 1 }
                 try add(e, parent: me, queue: &queue, dirInodes: &dirInodes)
             }
+            inodes[Int(me)].payload = .directory(first: UInt32(inodes.count - dir.entries.count), count: UInt32(dir.entries.count),
+                                                 subdirectories: subdirectories)
             next += 1
         }
     }
 
-    private mutating func add(_ e: SourceTree.Entry, parent: Int, queue: inout [Directory], dirInodes: inout [Int]) throws(EROFSError) {
+    /// The inodes (the root's too), regular files and name bytes of `root`.
+    private static func count(_ root: Directory) -> (inodes: Int, files: Int, nameBytes: Int) {
+        var inodes = 1, files = 0, nameBytes = 0
+        var stack = [root]
+        while let d = stack.popLast() {
+            inodes += d.entries.count
+            for e in d.entries {
+                nameBytes += e.name.count
+                switch e.node {
+                case .directory(let sub): stack.append(sub)
+                case .file: files += 1
+                default: break
+                }
+            }
+        }
+        return (inodes, files, nameBytes)
+    }
+
+    private mutating func add(_ e: SourceTree.Entry, parent: UInt32, queue: inout [Directory], dirInodes: inout [UInt32]) throws(EROFSError) {
         guard e.name.count <= Tree.nameLimit else {
-            throw EROFSError("\(path(of: parent))/\(renderName(e.name)): name of \(e.name.count) bytes; erofs allows at most \(Tree.nameLimit)",
+            throw EROFSError("\(path(of: Int(parent)))/\(renderName(e.name)): name of \(e.name.count) bytes; erofs allows at most \(Tree.nameLimit)",
                              kind: .unrepresentable)
         }
-        let me = inodes.count
-        entries.append(Entry(name: e.name, inode: me))
+        let me = UInt32(inodes.count)
+        var inode = Inode(type: .directory, nameLength: UInt8(e.name.count), permissions: 0, parent: parent,
+                          nameStart: UInt32(names.count), payload: .none)
+        names.append(contentsOf: e.name)
         switch e.node {
         case .directory(let d):
-            inodes[parent].subdirectories += 1
-            inodes.append(Inode(type: .directory, permissions: d.mode, parent: parent, payload: .none))
+            inode.permissions = d.mode
             queue.append(d)
             dirInodes.append(me)
         case .file(let f):
-            inodes.append(Inode(type: .regular, permissions: f.mode, parent: parent, payload: .file(files.count)))
+            (inode.type, inode.permissions, inode.payload) = (.regular, f.mode, .file(UInt32(files.count)))
             files.append(f)
         case .symlink(let target, let mode):
-            inodes.append(Inode(type: .symlink, permissions: mode, parent: parent, payload: .target(target)))
+            (inode.type, inode.permissions, inode.payload) = (.symlink, mode, .target(UInt32(targets.count)))
+            targets.append(target)
         case .fifo(let mode):
-            inodes.append(Inode(type: .fifo, permissions: mode, parent: parent, payload: .none))
+            (inode.type, inode.permissions) = (.fifo, mode)
         case .socket(let mode):
-            inodes.append(Inode(type: .socket, permissions: mode, parent: parent, payload: .none))
+            (inode.type, inode.permissions) = (.socket, mode)
         case .characterDevice(let mode, let major, let minor), .blockDevice(let mode, let major, let minor):
             guard major <= 0xFFF && minor <= 0xF_FFFF else {
-                throw EROFSError("\(path(of: parent))/\(renderName(e.name)): device \(major):\(minor) does not fit erofs's 12-bit major and 20-bit minor",
+                throw EROFSError("\(path(of: Int(parent)))/\(renderName(e.name)): device \(major):\(minor) does not fit erofs's 12-bit major and 20-bit minor",
                                  kind: .unrepresentable)
             }
-            let type: FileType
-            if case .characterDevice = e.node { type = .characterDevice } else { type = .blockDevice }
-            inodes.append(Inode(type: type, permissions: mode, parent: parent,
-                                payload: .device(DeviceNumber.encode(major: major, minor: minor))))
+            if case .characterDevice = e.node { inode.type = .characterDevice } else { inode.type = .blockDevice }
+            (inode.permissions, inode.payload) = (mode, .device(DeviceNumber.encode(major: major, minor: minor)))
         }
+        inodes.append(inode)
+    }
+
+    /// Inode `i`'s name (the root's is empty).
+    func name(of i: Int) -> ArraySlice<UInt8> {
+        let start = Int(inodes[i].nameStart)
+        return names[start..<start + Int(inodes[i].nameLength)]
     }
 
     /// Where inode `i`'s content is read from, for messages about reading
     /// it: a file's path on disk when it has one (what the user can find
     /// and fix; the squashfs writer names the same), else its path here.
     func sourcePath(of i: Int) -> String {
-        if case .file(let k) = inodes[i].payload, let disk = files[k].source.diskPath { return renderName(disk) }
+        if case .file(let k) = inodes[i].payload, let disk = files[Int(k)].source.diskPath { return renderName(disk) }
         return path(of: i)
     }
 
     /// Inode `i`'s file; `i` must be a regular file's.
     func file(of i: Int) -> File {
         guard case .file(let k) = inodes[i].payload else { preconditionFailure("inode \(i) is not a regular file") }
-        return files[k]
+        return files[Int(k)]
     }
 
     /// The path of inode `i` from the root, for messages.
@@ -115,8 +163,8 @@ struct Tree {
         var parts: [[UInt8]] = []
         var at = i
         while at != 0 {
-            parts.append(entries[at - 1].name)
-            at = inodes[at].parent
+            parts.append(Array(name(of: at)))
+            at = Int(inodes[at].parent)
         }
         return "/" + renderPath(parts.reversed())
     }
