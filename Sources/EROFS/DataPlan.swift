@@ -1,5 +1,10 @@
 /// Where one inode's data went: the data layout of its inode and what its
 /// record in the metadata area carries after the inode.
+///
+/// One is held per regular file from the data pass to the metadata area,
+/// so it is 16 bytes: an inline tail's length is under a block (16 bits),
+/// and the compressed case, rare on trees of small files (they are
+/// fragments), is boxed; unboxed, every plan took its 40 bytes.
 enum DataPlan {
     /// No data (devices, FIFOs, sockets).
     case none
@@ -9,11 +14,11 @@ enum DataPlan {
     /// a directory's or a link target's), which the writer fetches again
     /// when it writes the record, so that the tails of many small files
     /// are never all in memory at once.
-    case flat(block: UInt32, inline: Int)
+    case flat(block: UInt32, inline: UInt16)
     /// `blocks` pclusters' blocks, the map header, the index and the
     /// inline tail pcluster (empty without one); `full`: the index is a
     /// `FullIndex` (data layout 1), else a `CompactIndex`.
-    case compressed(blocks: UInt32, header: MapHeader, index: [UInt8], inline: [UInt8], full: Bool)
+    indirect case compressed(blocks: UInt32, header: MapHeader, index: [UInt8], inline: [UInt8], full: Bool)
     /// The whole file at `offset` of the packed inode.
     case fragment(offset: UInt64)
 
@@ -49,7 +54,7 @@ enum DataPlan {
     var trailerSize: Int {
         switch self {
         case .none: return 0
-        case .flat(_, let inline): return inline
+        case .flat(_, let inline): return Int(inline)
         case .compressed(_, _, let index, let inline, _): return MapHeader.size + index.count + inline.count
         case .fragment: return FragmentReference.size
         }

@@ -13,14 +13,16 @@ import SourceTree
 enum DuplicateFiles {
     private static let chunk = 1 << 20
 
-    /// For each item, the earlier item whose data it shares, or nil;
-    /// only items `considered` are looked at.
-    static func find(_ items: [FileDataWriter.Item], considered: (UInt64) -> Bool) throws(EROFSError) -> [Int?] {
+    /// The items whose data equals an earlier item's, each with that
+    /// earlier item; only items `considered` are looked at. Only the
+    /// duplicates are kept: an entry for every item (an `Int?`, 16 bytes)
+    /// was 3 MB on 200,000 small files, held through the data pass.
+    static func find(_ items: FileDataWriter.Items, considered: (UInt64) -> Bool) throws(EROFSError) -> [Int: Int] {
         var bySize: [UInt64: [Int]] = [:]
         for k in items.indices where items[k].file.size > 0 && considered(items[k].file.size) {
             bySize[items[k].file.size, default: []].append(k)
         }
-        var twin = [Int?](repeating: nil, count: items.count)
+        var twin: [Int: Int] = [:]
         let a = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 64)
         let b = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 64)
         defer { a.deallocate(); b.deallocate() }

@@ -41,9 +41,8 @@ struct EROFSWriter {
         tree = try Tree(root: root)
         self.image = image
         self.options = options
-        blocks = Array(repeating: 0, count: tree.inodes.count)
-        sizes = Array(repeating: 0, count: tree.inodes.count)
-        nids = Array(repeating: 0, count: tree.inodes.count)
+        // Made once the data pass is done (`layOut`), not held through it.
+        (blocks, sizes, nids) = ([], [], [])
     }
 
     mutating func write() throws(EROFSError) -> EROFSStats {
@@ -60,23 +59,17 @@ struct EROFSWriter {
     }
 
     private mutating func writeFiles() throws(EROFSError) {
-        let inodes = FileDataWriter.Inodes(file: { [tree] in tree.file(of: $0) }, path: { [tree] in tree.sourcePath(of: $0) })
-        var items: [FileDataWriter.Item] = []
-        items.reserveCapacity(tree.files.count)
-        for i in tree.inodes.indices {
-            guard case .file(let k) = tree.inodes[i].payload else { continue }
-            sizes[i] = tree.files[Int(k)].size
-            items.append(.init(inode: i, inodes: inodes))
-        }
+        let files = FileDataWriter.Files(file: { [tree] in tree.files[$0] }, path: { [tree] in tree.sourcePath(ofFile: $0) })
+        let items = FileDataWriter.Items(files: files, count: tree.files.count)
         let limit = options.fragments && options.compression.algorithmNumber != nil ? UInt64(options.pclusterSize) : 0
-        let files = FileDataWriter(image: image, compression: options.compression, pclusterSize: options.pclusterSize,
-                                   fragmentLimit: limit, dedupe: options.dedupe, jobs: options.jobs)
+        let writer = FileDataWriter(image: image, compression: options.compression, pclusterSize: options.pclusterSize,
+                                    fragmentLimit: limit, dedupe: options.dedupe, jobs: options.jobs)
         // Kept by file number, as the file writer made them: a copy by
         // inode was a second array of them at the data pass's end.
-        filePlans = try files.write(items, digest: &digest)
-        if files.usedInlinePclusters { features.insert(.ztailpacking) }
-        packed = files.packed
-        if packed != nil || files.usedDedupe { features.insert(.fragments) }
+        filePlans = try writer.write(items, digest: &digest)
+        if writer.usedInlinePclusters { features.insert(.ztailpacking) }
+        packed = writer.packed
+        if packed != nil || writer.usedDedupe { features.insert(.fragments) }
     }
 
     /// A directory's entries with "." and ".." in their sorted places.
@@ -99,7 +92,7 @@ struct EROFSWriter {
             return filePlans[Int(k)]
         case .directory, .target:
             let inlined = EROFSWriter.inlines(size: sizes[i], inodeSize: EROFSWriter.inodeSize(size: sizes[i], nlink: tree.inodes[i].nlink))
-            return .flat(block: blocks[i], inline: inlined ? Int(sizes[i] % UInt64(Geometry.blockSize)) : 0)
+            return .flat(block: blocks[i], inline: inlined ? UInt16(sizes[i] % UInt64(Geometry.blockSize)) : 0)
         case .none, .device:
             return .none
         }
@@ -119,9 +112,13 @@ struct EROFSWriter {
     /// Gives every inode its nid; returns the metadata area's size.
     private mutating func layOut() -> Int {
         var area = MetadataArea()
+        blocks = Array(repeating: 0, count: tree.inodes.count)
+        sizes = Array(repeating: 0, count: tree.inodes.count)
+        nids = Array(repeating: 0, count: tree.inodes.count)
         for i in tree.inodes.indices {
             let node = tree.inodes[i]
             switch node.payload {
+            case .file(let k): sizes[i] = tree.files[Int(k)].size
             case .target(let t): sizes[i] = UInt64(tree.targets[Int(t)].count)
             case .directory: sizes[i] = DirectoryBlocks(nameLengths: items(of: i).map { $0.name.count }).size
             default: break
@@ -216,7 +213,7 @@ struct EROFSWriter {
         let record = InodeRecord(layout: plan.layout, mode: node.mode, nlink: node.nlink, size: sizes[r],
                                  union: union, ino: UInt32(truncatingIfNeeded: r + 1))
         if case .flat(_, let inline) = plan, inline > 0 {
-            return record.encode(mtime: options.mtime) + (try inlineTail(of: r, length: inline))
+            return record.encode(mtime: options.mtime) + (try inlineTail(of: r, length: Int(inline)))
         }
         return record.encode(mtime: options.mtime) + plan.trailer
     }

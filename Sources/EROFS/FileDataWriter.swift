@@ -26,20 +26,33 @@ import SourceTree
 /// extent takes no more blocks than flat data).
 final class FileDataWriter {
     struct Item {
-        /// Its inode, whose file and path `inodes` gives: a copy of the
-        /// file here was 48 bytes more a file, and rendering every path
-        /// was a third of the work on a tree of small files (it is
-        /// rendered for messages only).
-        var inode: Int
-        var inodes: Inodes
+        /// Its file's number (the tree's files, in inode order), whose
+        /// file and path `files` gives: a copy of the file here was 48
+        /// bytes more a file, and rendering every path was a third of the
+        /// work on a tree of small files (it is rendered for messages only).
+        var number: Int
+        var files: Files
 
-        var file: File { inodes.file(inode) }
+        var file: File { files.file(number) }
         /// The file's path, rendered when called.
-        var name: () -> String { { [inodes, inode] in inodes.path(inode) } }
+        var name: () -> String { { [files, number] in files.path(number) } }
     }
 
-    /// Gives an inode's file and renders its path; one shared by all items.
-    final class Inodes {
+    /// The files to write, as items made when asked: an array of them
+    /// was 16 bytes a file, held through the data pass.
+    struct Items: RandomAccessCollection {
+        let files: Files
+        let count: Int
+        var startIndex: Int { 0 }
+        var endIndex: Int { count }
+        subscript(k: Int) -> Item { Item(number: k, files: files) }
+
+        /// No files, before `write` is given some.
+        static let none = Items(files: Files(file: { preconditionFailure("no file \($0)") }, path: { "file \($0)" }), count: 0)
+    }
+
+    /// Gives a file's `File` and renders its path, by file number.
+    final class Files {
         let file: (Int) -> File
         let path: (Int) -> String
         init(file: @escaping (Int) -> File, path: @escaping (Int) -> String) {
@@ -63,7 +76,7 @@ final class FileDataWriter {
     private var fileOrdinals: [Int] = []
     private var ownExtents: Extents?
     private let algorithm: UInt8
-    private var items: [Item] = []
+    private var items = Items.none
     private var plans: [DataPlan] = []
     /// With fragments: the files stored whole in the packed inode, the
     /// files whose tail goes there (and from where), and the tails' bytes.
@@ -94,10 +107,9 @@ final class FileDataWriter {
     }
 
     /// Writes `items`' data; returns their plans, in the same order.
-    func write(_ items: [Item], digest: inout ContentDigest) throws(EROFSError) -> [DataPlan] {
+    func write(_ items: Items, digest: inout ContentDigest) throws(EROFSError) -> [DataPlan] {
         self.items = items
         plans = Array(repeating: .none, count: items.count)
-        defer { self.items = [] }
         for k in items.indices where items[k].file.size == 0 { plans[k] = .flat(block: 0, inline: 0) }
         if compression.algorithmNumber == nil {
             for (k, item) in items.enumerated() where item.file.size > 0 {
@@ -121,7 +133,7 @@ final class FileDataWriter {
             try pack(into: packer, digest: &digest)
         }
         try pipeline.finish()
-        for k in items.indices { if let j = twins[k] { plans[k] = plans[j] } }
+        for (k, j) in twins { plans[k] = plans[j] }
         return plans
     }
 
@@ -322,7 +334,7 @@ final class FileDataWriter {
         let full = bytes.count / Geometry.blockSize * Geometry.blockSize
         let first = full > 0 ? image.block : 0
         try image.append(UnsafeRawBufferPointer(rebasing: bytes[0..<full]))
-        if inlined { return .flat(block: first, inline: bytes.count - full) }
+        if inlined { return .flat(block: first, inline: UInt16(bytes.count - full)) }
         let block = image.block
         try image.append(UnsafeRawBufferPointer(rebasing: bytes[full...]))
         try image.padToBlock()
@@ -345,7 +357,7 @@ final class FileDataWriter {
             digest.update(UnsafeRawBufferPointer(chunk))
             at += UInt64(n)
             if at > full {
-                if inlined { return .flat(block: full > 0 ? first : 0, inline: n) }
+                if inlined { return .flat(block: full > 0 ? first : 0, inline: UInt16(n)) }
                 try image.append(UnsafeRawBufferPointer(chunk))
                 try image.padToBlock()
                 break

@@ -60,7 +60,7 @@ final class FragmentPacker {
 
     /// Stores `items[k]` from byte `from` to its end (a whole file `takes`
     /// accepts, or a tail within its last segment); returns the offset.
-    func add(_ k: Int, of items: [FileDataWriter.Item], from: UInt64, digest: inout ContentDigest) throws(EROFSError) -> UInt64 {
+    func add(_ k: Int, of items: FileDataWriter.Items, from: UInt64, digest: inout ContentDigest) throws(EROFSError) -> UInt64 {
         let file = items[k].file, name = items[k].name
         let n = Int(file.size - from)
         let bytes = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n])

@@ -51,7 +51,7 @@ final class SegmentDedupe {
     /// Numbers the segment `bytes` of item `item` at `offset` and names
     /// an earlier equal segment, if any.
     func register(_ bytes: UnsafeRawBufferPointer, item: Int, offset: UInt64,
-                  of items: [FileDataWriter.Item]) throws(EROFSError) -> (ordinal: Int, original: Int?) {
+                  of items: FileDataWriter.Items) throws(EROFSError) -> (ordinal: Int, original: Int?) {
         let ordinal = count
         count += 1
         var h = ContentHash()

@@ -152,10 +152,12 @@ struct Tree {
         return path(of: i)
     }
 
-    /// Inode `i`'s file; `i` must be a regular file's.
-    func file(of i: Int) -> File {
-        guard case .file(let k) = inodes[i].payload else { preconditionFailure("inode \(i) is not a regular file") }
-        return files[Int(k)]
+    /// `sourcePath(of:)` of file `k`'s inode (found by a search: it is
+    /// for messages only).
+    func sourcePath(ofFile k: Int) -> String {
+        if let disk = files[k].source.diskPath { return renderName(disk) }
+        let i = inodes.firstIndex { if case .file(let f) = $0.payload { return Int(f) == k } else { return false } }
+        return i.map(path(of:)) ?? "file \(k)"
     }
 
     /// The path of inode `i` from the root, for messages.
