@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import SourceTree
+import SystemIO
 
 /// Writes `root` as an erofs image into `fd`, an empty regular file the
 /// caller opened for writing (and publishes when this returns), from byte
@@ -39,6 +40,10 @@ struct EROFSWriter {
 
     init(root: consuming Directory, image: ImageFile, options: EROFSOptions) throws(EROFSError) {
         tree = try Tree(root: root)
+        // The scanned tree's entries and names are free now, scattered
+        // between what lives on (nothing of it: the tree keeps its names in
+        // one buffer); given back, they do not add to the data pass's peak.
+        Posix.releaseFreeMemory()
         self.image = image
         self.options = options
         // Made once the data pass is done (`layOut`), not held through it.
