@@ -60,7 +60,7 @@ let package = Package(
         // The commands (pack, sign, verify, the Nix builder) as a library, so
         // tests can call them in process; the executable is a thin main.
         .target(name: "Commands", dependencies: ["SquashFS", "EROFS", "ImageReading", "PortableService", "Verity", "DiskImage", "Hex", "CPosix", "SystemIO"]),
-        .executableTarget(name: "mkportable", dependencies: ["Commands"]),
+        .executableTarget(name: "mkportable", dependencies: ["Commands", "SystemIO"]),
         // What the test targets share: where the reference tools are, and
         // running one. A test target itself (it holds no tests), so that the
         // Nix builds, which copy Sources but not Tests and give each test

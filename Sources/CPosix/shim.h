@@ -29,6 +29,13 @@ static inline int cposix_malloc_trim(size_t pad) {
     return malloc_trim(pad);
 }
 
+static const int cposix_M_MMAP_THRESHOLD = M_MMAP_THRESHOLD;
+static const int cposix_M_TRIM_THRESHOLD = M_TRIM_THRESHOLD;
+
+static inline int cposix_mallopt(int param, int value) {
+    return mallopt(param, value);
+}
+
 /* openat2(2) with RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH (glibc has no
  * wrapper); -1 with ENOSYS where the headers or the kernel lack it. */
 static inline int cposix_openat_beneath(int dirfd, const char *path, int flags, unsigned mode) {

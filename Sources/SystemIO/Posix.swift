@@ -26,6 +26,29 @@ public enum Posix {
         _ = cposix_malloc_trim(0)
     }
 
+    /// Fixes glibc's malloc thresholds for the whole process: blocks up to
+    /// 16 MiB come from the heaps (arenas), not from mmap of their own, and
+    /// a heap gives its free top back to the kernel only past 32 MiB.
+    /// Call it first thing, before any thread starts.
+    ///
+    /// Without this, glibc moves its mmap threshold up to the largest
+    /// mmap'd block freed so far (trim threshold: twice that), so where a
+    /// compression worker's per-block encoder state lives depends on what
+    /// the program happened to free before. liblzma's xz encoder at a
+    /// 1 MiB dictionary takes a 2.1 MB window, 2.4 MB of hash heads and an
+    /// 8.4 MB match tree per block, allocated and freed block after block.
+    /// 2b4b408 freed a 14.9 MB array while scanning, so the threshold was
+    /// past those before the first block; the compact scan records of
+    /// cf670da/dbe04aa free nothing above 4.3 MB, so each worker's first
+    /// match tree was mmap'd and faulted, and the scan's growing arrays
+    /// were mmap'd, faulted and unmapped at every doubling. Fixed
+    /// thresholds make that the same on every input and cut page faults
+    /// (see docs/performance.md, "The malloc thresholds").
+    public static func fixMallocThresholds() {
+        _ = cposix_mallopt(cposix_M_MMAP_THRESHOLD, 16 << 20)
+        _ = cposix_mallopt(cposix_M_TRIM_THRESHOLD, 32 << 20)
+    }
+
     /// Seconds on the monotonic clock, for progress and trace timing.
     public static func monotonicSeconds() -> Double {
         var ts = timespec()
