@@ -3,16 +3,22 @@ import Glibc
 import SystemIO
 #endif
 
-/// Where one regular file's data ended up.
+/// Where one regular file's data ended up: 24 bytes a file, held for
+/// every file through the data phase, so its full blocks' size words are
+/// not here but in one array of the writer's (`DataWriter.layout(of:)`).
 struct FileLayout {
     var size: UInt64 = 0
     var blocksStart: UInt64 = 0
-    var blockSizes: [UInt32] = []
     var fragment: UInt32 = FragmentTable.none
     var fragmentOffset: UInt32 = 0
 }
 
-extension FileLayout {
+/// A file's layout with the size words of its full blocks, as its inode
+/// describes it.
+struct StoredFile {
+    var layout: FileLayout
+    var blockSizes: ArraySlice<UInt32>
+
     /// Bytes of the file in all-zero blocks stored sparse (size word 0).
     func sparseBytes(blockSize: Int) -> UInt64 {
         UInt64(blockSizes.reduce(0) { $0 + ($1 == 0 ? 1 : 0) }) * UInt64(blockSize)
@@ -59,6 +65,13 @@ final class DataWriter {
 
     private(set) var layouts: [FileLayout]
     private(set) var duplicateOf: [Int32]
+    /// The size words of every file's full blocks, in the order they were
+    /// written: data order, each file's blocks together (pass 1).
+    private var blockSizes: [UInt32] = []
+    /// Where each file's size words start in `blockSizes`; made when the
+    /// first layout is asked for, after the data phase, whose peak it
+    /// would otherwise add to.
+    private var firstBlock: [Int] = []
     var fragments: FragmentTable { packer.fragments }
 
     // State of one `run`.
@@ -84,7 +97,7 @@ final class DataWriter {
             switch kind {
             case .data(let file, let block):
                 if block == 0 { self.layouts[file].blocksStart = start }
-                self.layouts[file].blockSizes.append(sizeWord)
+                self.blockSizes.append(sizeWord)
             case .fragment(let index):
                 self.packer.stored(index, start: start, sizeWord: sizeWord)
             }
@@ -198,7 +211,6 @@ final class DataWriter {
     /// Reads and submits the full blocks of file `i`; returns their hint.
     private func submitFullBlocks(ofFile i: Int, size: UInt64, reader: borrowing SourceReader) throws(SquashFSError) -> BlockContent {
         let fullBlocks = Int(size / UInt64(blockSize))
-        layouts[i].blockSizes.reserveCapacity(fullBlocks)
         var content = BlockContent.general
         var off: UInt64 = 0
         for b in 0..<fullBlocks {
@@ -245,10 +257,26 @@ final class DataWriter {
         advance(UInt64(tail))
     }
 
-    /// The layout a file's inode should describe (its twin's for duplicates).
-    func layout(of file: Int) -> FileLayout {
+    /// The layout a file's inode should describe (its twin's for
+    /// duplicates), once `run` has returned.
+    func layout(of file: Int) -> StoredFile {
+        if firstBlock.isEmpty && !layouts.isEmpty { indexBlocks() }
         let d = duplicateOf[file]
-        return d >= 0 ? layouts[Int(d)] : layouts[file]
+        let f = d >= 0 ? Int(d) : file
+        let count = duplicateOf[f] >= 0 ? 0 : Int(layouts[f].size / UInt64(blockSize))
+        return StoredFile(layout: layouts[f], blockSizes: blockSizes[firstBlock[f]..<firstBlock[f] + count])
+    }
+
+    /// `firstBlock`: pass 1 stored each file's full blocks together, in
+    /// file order, unless the file has a twin.
+    private func indexBlocks() {
+        firstBlock.reserveCapacity(layouts.count)
+        var next = 0
+        for f in layouts.indices {
+            firstBlock.append(next)
+            if duplicateOf[f] < 0 { next += Int(layouts[f].size / UInt64(blockSize)) }
+        }
+        precondition(next == blockSizes.count, "data blocks stored do not match the files' full blocks")
     }
 }
 

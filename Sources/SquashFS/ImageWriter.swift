@@ -183,11 +183,11 @@ struct ImageWriter {
                 listingSize: place.listingSize, block: place.block,
                 blockOffset: place.blockOffset, parent: parent, index: place.index), .directory)
         case .file(let f):
-            let l = data.layout(of: f)
+            let stored = data.layout(of: f), l = stored.layout
             return (inodes.addFile(
                 mode: node.mode, number: number, size: l.size,
-                blocksStart: l.blocksStart, blockSizes: l.blockSizes,
-                fragment: l.fragment, fragmentOffset: l.fragmentOffset, sparseBytes: l.sparseBytes(blockSize: options.blockSize)), .file)
+                blocksStart: l.blocksStart, blockSizes: Array(stored.blockSizes),
+                fragment: l.fragment, fragmentOffset: l.fragmentOffset, sparseBytes: stored.sparseBytes(blockSize: options.blockSize)), .file)
         case .symlink(let target):
             return (inodes.addSymlink(mode: node.mode, number: number, target: target), .symlink)
         case .fifo:
