@@ -5,7 +5,7 @@
 struct FlatTree {
     enum Kind {
         /// Children are contiguous in `nodes` (they are flattened together).
-        case directory(children: Range<Int32>, subdirs: Int32)
+        case directory(children: Range<Int32>)
         case file(Int)
         case symlink([UInt8])
         case fifo
@@ -17,12 +17,23 @@ struct FlatTree {
     /// A node's name is `nameLength` bytes of `names` from `nameStart`:
     /// one buffer for the whole tree, where an array of its own would cost
     /// each entry a heap object of about 64 bytes for the whole run.
+    /// 24 bytes, held for every entry at the data phase's peak: the kind
+    /// (9 bytes, 8-aligned) first, then the 4-byte fields, which a leading
+    /// 8-byte `nameStart` would have padded to 32.
     struct FlatNode {
-        var nameStart: Int
+        var kind: Kind
+        var nameStart: UInt32
         var nameLength: UInt16
         var mode: UInt16
         var parent: Int32
-        var kind: Kind
+
+        init(nameStart: Int, nameLength: UInt16, mode: UInt16, parent: Int32, kind: Kind) {
+            self.kind = kind
+            self.nameStart = UInt32(nameStart)
+            self.nameLength = nameLength
+            self.mode = mode
+            self.parent = parent
+        }
     }
 
     private(set) var nodes: [FlatNode] = []
@@ -40,10 +51,13 @@ struct FlatTree {
 
     init(root: consuming Directory) throws(SquashFSError) {
         let (total, fileCount, nameBytes) = Self.count(root)
+        guard nameBytes <= Int(UInt32.max) else {
+            throw SquashFSError("the tree's names add up to \(nameBytes) bytes, more than 4 GiB; pack it in parts")
+        }
         nodes.reserveCapacity(total)
         bfsFiles.reserveCapacity(fileCount)
         names.reserveCapacity(nameBytes)
-        nodes.append(FlatNode(nameStart: 0, nameLength: 0, mode: root.mode, parent: -1, kind: .directory(children: 0..<0, subdirs: 0)))
+        nodes.append(FlatNode(nameStart: 0, nameLength: 0, mode: root.mode, parent: -1, kind: .directory(children: 0..<0)))
         var pending: [Directory] = [consume root]
         var dirNode = [0]  // node index of pending[k]
         var k = 0
@@ -55,7 +69,6 @@ struct FlatTree {
             // Sorted in place (`dir` holds the only reference), not copied.
             dir.entries.sort { bytewiseLess($0.name, $1.name) }
             let firstChild = Int32(nodes.count)
-            var subdirs: Int32 = 0
             for (j, e) in dir.entries.enumerated() {
                 try checkName(e.name, in: me)
                 if j > 0 && dir.entries[j - 1].name == e.name {
@@ -66,7 +79,6 @@ struct FlatTree {
                 if case .directory(let d) = e.node {
                     pending.append(d)
                     dirNode.append(index)
-                    subdirs += 1
                 }
                 // At most `maxName` bytes: `checkName` above.
                 nodes.append(FlatNode(nameStart: names.count, nameLength: UInt16(e.name.count), mode: mode & 0o7777,
@@ -77,7 +89,7 @@ struct FlatTree {
                     bfsFiles.append(f)
                 }
             }
-            nodes[me].kind = .directory(children: firstChild..<Int32(nodes.count), subdirs: subdirs)
+            nodes[me].kind = .directory(children: firstChild..<Int32(nodes.count))
         }
         orderFiles()
         bfsFiles = []
@@ -89,7 +101,7 @@ struct FlatTree {
     private func flatKind(of e: Entry, in dir: Int) throws(SquashFSError) -> (Kind, UInt16) {
         switch e.node {
         case .directory(let d):
-            return (.directory(children: 0..<0, subdirs: 0), d.mode)
+            return (.directory(children: 0..<0), d.mode)
         case .file(let f):
             if case .bytes(let b) = f.source, UInt64(b.count) != f.size {
                 throw SquashFSError("\(path(of: dir, then: e.name)): inline content has \(b.count) bytes but the size says \(f.size)")
@@ -160,7 +172,7 @@ struct FlatTree {
         var stack = [0]
         while let n = stack.popLast() {
             switch nodes[n].kind {
-            case .directory(let children, _):
+            case .directory(let children):
                 directoryRank[n] = rank
                 rank += 1
                 stack.append(contentsOf: children.reversed().map(Int.init))
@@ -192,7 +204,7 @@ struct FlatTree {
         postOrder.reserveCapacity(nodes.count)
         var stack: [(node: Int, expanded: Bool)] = [(0, false)]
         while let (n, expanded) = stack.popLast() {
-            if case .directory(let children, _) = nodes[n].kind, !expanded {
+            if case .directory(let children) = nodes[n].kind, !expanded {
                 stack.append((n, true))
                 for c in children.reversed() { stack.append((Int(c), false)) }
                 continue
@@ -205,7 +217,8 @@ struct FlatTree {
     /// The name of node `n`.
     func name(of n: Int) -> ArraySlice<UInt8> {
         let node = nodes[n]
-        return names[node.nameStart..<node.nameStart + Int(node.nameLength)]
+        let start = Int(node.nameStart)
+        return names[start..<start + Int(node.nameLength)]
     }
 
     func path(of node: Int, then name: [UInt8]) -> String {

@@ -170,9 +170,11 @@ struct ImageWriter {
         let node = tree.nodes[i]
         let number = tree.inodeNumber[i]
         switch node.kind {
-        case .directory(let children, let subdirs):
+        case .directory(let children):
+            var subdirs = 0
             let listing = children.map { c in
                 let c = Int(c)
+                if types[c] == .directory { subdirs += 1 }
                 return DirectoryChild(name: Array(tree.name(of: c)), inodeRef: refs[c],
                                       inodeNumber: tree.inodeNumber[c], type: types[c])
             }
