@@ -21,6 +21,16 @@ import SystemIO
 /// finished slots strictly in submission order (`acquire` writes the
 /// oldest when no slot is free). Memory is bounded by the slot count,
 /// whatever the amount of data. `stored` hears of every block written.
+///
+/// Of the slots, `acquire` keeps 2 x threads in flight (one compressing and
+/// one waiting per worker) and takes the others, allocated but not yet
+/// touched, only when the workers have run out of blocks while the oldest
+/// is still compressing. Free slots are reused most recently freed first.
+/// So a run whose blocks take about as long as each other (a tree of small
+/// files, whose tails fill the fragment blocks) leaves the spare slots
+/// untouched, 3 MiB less resident at 1M blocks and two threads, while
+/// blocks of mixed cost (the incompressible ones are stored raw in a few
+/// milliseconds) still get the whole read-ahead (docs/performance.md).
 final class BlockPipeline {
     /// What a block is, so its owner can record where it went.
     enum Kind { case data(file: Int, block: Int), fragment(UInt32) }
@@ -59,6 +69,9 @@ final class BlockPipeline {
     private var inflight = FIFO<Slot>()
     private var submittedAny = false
     private var closed = false
+    /// All slots, and the fewest ever free (for the trace).
+    private var slotCount = 0
+    private var fewestFree = 0
 
     /// Called on the submitting thread for each block as it is written:
     /// its kind, where it starts in the image and its size word.
@@ -88,6 +101,8 @@ final class BlockPipeline {
         }
         slots.removeLast(slots.count - (3 * affordable + 2))
         free = slots
+        slotCount = slots.count
+        fewestFree = slots.count
         let compressorID = compressor.id
         pool = try WorkerPool(
             count: affordable,
@@ -124,16 +139,21 @@ final class BlockPipeline {
     /// Stops the workers (after the blocks they hold); idempotent.
     func shutdown() {
         guard let pool, pool.count > 0 else { return }
-        if traceWait { Trace.mark("data writer waited \(Int(writerWait * 1000)) ms") }
+        if traceWait { Trace.mark("data writer waited \(Int(writerWait * 1000)) ms, filled \(slotCount - fewestFree) of \(slotCount) slots") }
         pool.stop()
     }
 
     // MARK: ordered submission and writing
 
-    /// A free slot to fill; writes the oldest block first if none is free.
+    /// A free slot to fill; writes the oldest block first if none is free,
+    /// or if enough blocks are in flight to keep every worker busy (unless
+    /// the workers run out of blocks while it compresses).
     func acquire() throws(SquashFSError) -> Slot {
+        if inflight.count >= 2 * pool.count { try retireOldest(unlessWorkersIdle: !free.isEmpty) }
         if free.isEmpty { try retireOldest() }
-        return free.removeLast()
+        let slot = free.removeLast()
+        fewestFree = min(fewestFree, free.count)
+        return slot
     }
 
     /// Hands a filled slot to the workers; it is written after every slot
@@ -180,15 +200,22 @@ final class BlockPipeline {
         inflight.removeAll()
     }
 
-    private func retireOldest() throws(SquashFSError) {
-        guard let slot = inflight.popFirst() else { return }
+    /// Waits for the oldest block and writes it; with `unlessWorkersIdle`,
+    /// stops waiting, writing nothing, once no block is left for a worker.
+    private func retireOldest(unlessWorkersIdle: Bool = false) throws(SquashFSError) {
+        guard let slot = inflight.first else { return }
         let monitor = pool.monitor
         monitor.lock()
         let t0 = traceWait ? Posix.monotonicSeconds() : 0
-        while case .pending = slot.outcome { monitor.wait() }
+        while case .pending = slot.outcome {
+            if unlessWorkersIdle && queue.isEmpty { break }
+            monitor.wait()
+        }
         if traceWait { writerWait += Posix.monotonicSeconds() - t0 }
         let outcome = slot.outcome
         monitor.unlock()
+        if case .pending = outcome { return }
+        _ = inflight.popFirst()
         free.append(slot)
 
         let sizeWord: UInt32

@@ -9,6 +9,8 @@ public struct FIFO<Element> {
 
     public var isEmpty: Bool { head == items.count }
 
+    public var count: Int { items.count - head }
+
     /// The oldest element, left in place; nil when empty.
     public var first: Element? { head == items.count ? nil : items[head] }
 

@@ -16,6 +16,9 @@ public final class JobQueue<Job> {
     /// Called with the monitor held.
     public func append(_ job: Job) { jobs.append(job) }
 
+    /// No job waits for a worker. Called with the monitor held.
+    public var isEmpty: Bool { jobs.isEmpty }
+
     /// The pool's `take`: the oldest job, else wait, or end once stopping
     /// or closed. Called with the monitor held.
     public func take<Outcome>(stopping: Bool) -> WorkerPool<Job, Outcome>.Next {
