@@ -251,7 +251,7 @@ final class FormatTests: XCTestCase {
         }
         var tree = try FlatTree(root: root)
         tree.numberInodes()
-        guard case .directory(let children, _) = tree.nodes[0].kind else { return XCTFail() }
+        guard case .directory(let children) = tree.nodes[0].kind else { return XCTFail() }
         XCTAssertEqual(children.map { String(decoding: tree.name(of: Int($0)), as: UTF8.self) }, ["B", "Z", "a", "b", "\u{e9}"])
         XCTAssertEqual(tree.inodeNumber[0], 6)  // root is numbered last
     }
