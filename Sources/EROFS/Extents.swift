@@ -17,15 +17,21 @@ import Glibc
 /// shrinks at all, is kept compressed in one block, so that it can go
 /// inline after the index (ztailpacking), where bytes count, not blocks;
 /// and the extent before it ends where whole blocks are full (`encode`).
-/// In a segment that does not end its file, every extent is at least 4096
-/// bytes long, so that the next segment's first extent starts in a later
-/// lcluster wherever the segment ends (`SegmentCut`): an extent that
+/// In a segment that ends inside a block of its file (`SegmentCut`; not
+/// its last), every extent is at least 4096 bytes long, so that the next
+/// segment's first extent starts in a later lcluster (the index allows one
+/// extent start per lcluster): an extent that
 /// would leave 8192 bytes or fewer is compressed again from less input
 /// (leaving 8193), and the last 8193 to 12287 bytes form one compressed
 /// extent even when it saves no block (`finalPiece`): being over 8192
 /// bytes, it always has a NONHEAD lcluster after its head to hold its
 /// block count. The last 8192 bytes exactly are one pcluster of one
-/// block when they fit one, else two PLAIN extents. The cut depends on the segment's bytes alone.
+/// block when they fit one, else two PLAIN extents. A segment that ends on
+/// a block boundary needs none of this (the next one starts a new
+/// lcluster), so its last extent is as short as its bytes leave it: the
+/// packed inode's 1 MiB segments and the segments `SegmentPlan` cuts at
+/// block boundaries.
+/// The cut depends on the segment's bytes and that one bit alone.
 struct Extents {
     /// One extent of a segment: where it starts in the segment, its
     /// pcluster's blocks (from `block` blocks into the output) and, for a
@@ -50,7 +56,10 @@ struct Extents {
     /// Cuts `input` into extents whose blocks fill `output` from its start
     /// (`output` has room for `Geometry.blocks(input.count)` blocks and a
     /// pcluster more: no extent takes more blocks than bytes it holds).
-    func cut(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, fileEnd: Bool) throws(EROFSError) -> [Piece] {
+    /// `openEnd`: the segment does not end its file and ends inside a
+    /// block (`Extents.endsInsideBlock`).
+    func cut(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, fileEnd: Bool,
+             openEnd: Bool) throws(EROFSError) -> [Piece] {
         var pieces: [Piece] = []
         var at = 0
         let bs = Geometry.blockSize
@@ -59,12 +68,12 @@ struct Extents {
         while at < input.count {
             let rest = UnsafeRawBufferPointer(rebasing: input[at...])
             let out = output.baseAddress! + block * bs
-            if !fileEnd, rest.count >= 2 * bs, rest.count < 3 * bs, let last = try finalPiece(rest, into: out, at: at, block: block) {
+            if openEnd, rest.count >= 2 * bs, rest.count < 3 * bs, let last = try finalPiece(rest, into: out, at: at, block: block) {
                 pieces.append(last)
                 break
             }
             var (taken, written, all) = try encode(rest, into: out, fileEnd: fileEnd)
-            if !fileEnd, taken < rest.count, rest.count - taken <= 2 * bs, rest.count >= 3 * bs {
+            if openEnd, taken < rest.count, rest.count - taken <= 2 * bs, rest.count >= 3 * bs {
                 let fewer = UnsafeRawBufferPointer(rebasing: rest[0..<(rest.count - 2 * bs - 1)])
                 (taken, written) = try encoder.encode(fewer, into: UnsafeMutableRawBufferPointer(start: out, count: pclusterSize))
             }
@@ -102,6 +111,12 @@ struct Extents {
         memmove(out + (blocks * bs - r.written), out, r.written)
         memset(out, 0, blocks * bs - r.written)
         return Piece(start: at, block: block, blocks: blocks, compressedSize: r.written)
+    }
+
+    /// Whether a segment from file offset `offset`, `length` bytes long,
+    /// that does not end its file, ends inside a block.
+    static func endsInsideBlock(offset: UInt64, length: Int) -> Bool {
+        (offset + UInt64(length)) % UInt64(Geometry.blockSize) != 0
     }
 
     /// One pcluster's worth; when the rest of the file fits one pcluster

@@ -74,6 +74,8 @@ final class FileDataWriter {
     /// for a duplicate whose original went flat.
     private let dedupe: SegmentDedupe?
     private var fileOrdinals: [Int] = []
+    /// Where files' segments end when dedupe is on (`SegmentPlan`).
+    private var plan: SegmentPlan?
     private var ownExtents: Extents?
     private let algorithm: UInt8
     private var items = Items.none
@@ -125,6 +127,10 @@ final class FileDataWriter {
         let packer = fragmentLimit > 0 ? FragmentPacker(pipeline: pipeline, owner: items.count, limit: fragmentLimit) : nil
         wholeFragments = Array(repeating: false, count: items.count)
         let twins = try DuplicateFiles.find(items) { packer?.takes($0) != true }
+        if dedupe != nil {
+            plan = try SegmentPlan(items, taken: { twins[$0] == nil && packer?.takes(items[$0].file.size) != true },
+                                   aligned: pclusterSize < SegmentCut.unalignedPcluster)
+        }
         for k in items.indices where twins[k] == nil {
             if packer?.takes(items[k].file.size) == true { wholeFragments[k] = true } else { try submit(k, to: pipeline, digest: &digest) }
         }
@@ -176,20 +182,21 @@ final class FileDataWriter {
         let size = items[k].file.size
         if size == 0 { return }
         let content = try FileContent(items[k].file, name: items[k].name)
+        let lengths = plan?.segments(k)
         var offset: UInt64 = 0
+        var next = 0
         while offset < size {
             let slot = try pipeline.acquire()
-            let read = Int(min(UInt64(Segment.size), size - offset))
-            let buffer = UnsafeMutableRawBufferPointer(rebasing: slot.input[0..<read])
-            try content.read(into: buffer, at: offset)
-            slot.length = SegmentCut.length(UnsafeRawBufferPointer(buffer), at: offset, endsFile: offset + UInt64(read) == size,
-                                            aligned: pclusterSize < SegmentCut.unalignedPcluster)
+            let read = lengths.map { $0[next] } ?? Int(min(UInt64(Segment.size), size - offset))
+            next += 1
+            slot.length = read
+            try content.read(into: UnsafeMutableRawBufferPointer(rebasing: slot.input[0..<read]), at: offset)
             digest.update(slot.bytes)
             slot.file = k
             slot.offset = offset
             slot.fileEnd = offset + UInt64(slot.length) == size
             if !slot.fileEnd, let dedupe {
-                (slot.ordinal, slot.original) = try dedupe.register(slot.bytes, item: k, offset: offset, of: items)
+                (slot.ordinal, slot.original) = try dedupe.register(slot.bytes, openEnd: slot.openEnd, item: k, offset: offset, of: items)
             }
             pipeline.submit(slot)
             offset += UInt64(slot.length)
@@ -324,7 +331,7 @@ final class FileDataWriter {
         if ownExtents == nil, let encoder = try makeEncoder(compression, pclusterSize: pclusterSize) {
             ownExtents = Extents(encoder: encoder, pclusterSize: pclusterSize)
         }
-        return try ownExtents!.cut(slot.bytes, into: slot.output, fileEnd: slot.fileEnd)
+        return try ownExtents!.cut(slot.bytes, into: slot.output, fileEnd: slot.fileEnd, openEnd: slot.openEnd)
     }
 
     /// A whole file held in memory, flat: full blocks, then the tail

@@ -1,5 +1,5 @@
 /// Compressed files are cut into segments of at most `size` bytes from
-/// offset 0, each ending where `SegmentCut` says, and each segment into
+/// offset 0, each ending where `SegmentPlan` says, and each segment into
 /// extents on its own
 /// (`Extents`): no extent crosses a segment boundary. So the extents, and
 /// the image, depend on the file alone, whichever thread compresses which

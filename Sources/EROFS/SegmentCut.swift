@@ -1,9 +1,10 @@
-/// Where a compressed file's segments end (`Segment`): at points its
+/// Where a compressed file's content-defined chunks end: at points its
 /// bytes choose, so that a run of bytes two files share is cut the same
-/// way in both, whatever precedes it, and its segments can be stored once
+/// way in both, whatever precedes it. A chunk that occurs more than once
+/// becomes a segment of its own (`SegmentPlan`), stored once
 /// (`SegmentDedupe`).
 ///
-/// A segment that does not end the file ends after the first byte, at
+/// A chunk that does not end the file ends after the first byte, at
 /// least `minimum` bytes in, where a gear hash of the bytes before it (h = h << 1 +
 /// G[byte], 64 bits, so only the last 64 bytes count) has its low
 /// `maskBits` bits zero; with no such byte, it is `Segment.size` long. G
@@ -12,13 +13,16 @@
 /// run two files share is cut alike wherever it lies in them. The index
 /// allows one extent start per lcluster, so a segment's last extent must
 /// start in an earlier lcluster than the next segment's first: `Extents`
-/// makes every extent of a segment that does not end its file at least
-/// 4096 bytes long. That needs pclusters of 4 blocks or more; with smaller
+/// makes every extent of a segment that ends inside a block (not the
+/// file's last) at least 4096 bytes long. That needs pclusters of 4 blocks or more; with smaller
 /// ones (`aligned`) the cut moves on to the file's next 4096-byte boundary
 /// (so only runs at the same offset modulo 4096 are cut alike).
 enum SegmentCut {
-    static let minimum = Segment.size / 4
-    static let maskBits = 18
+    /// 128 KiB and 16 bits (chunks of 192 KiB on average): of the
+    /// settings measured on the bench closure (64 KiB to 256 KiB, 14 to
+    /// 18 bits; docs/erofs.md), the smallest image.
+    static let minimum = Segment.size / 8
+    static let maskBits = 16
     /// The smallest pcluster size with which cuts need not be aligned.
     static let unalignedPcluster = 4 * Geometry.blockSize
     private static let mask: UInt64 = (1 << UInt64(maskBits)) - 1
@@ -34,7 +38,7 @@ enum SegmentCut {
         }
     }()
 
-    /// The length of the segment that starts `bytes` (which hold what is
+    /// The length of the chunk that starts `bytes` (which hold what is
     /// left of the file, up to `Segment.size` bytes); all of them when
     /// they end the file.
     /// `offset`: where in the file they start (a multiple of 4096).

@@ -13,7 +13,9 @@ import SourceTree
 /// The extents are the same as the earlier segment's, shifted, so each
 /// references all of its pcluster's bytes (no PARTIAL_REF).
 ///
-/// Equal means: same length and `ContentHash`, then the same bytes, read
+/// Equal means: same length, both ending inside a block or both on a
+/// block boundary (which decides how short the last extent may be,
+/// `Extents`), same `ContentHash`, then the same bytes, read
 /// again from the earlier file. Only segments that do not end their file
 /// take part (a file's last segment holds its tail: inline or a
 /// fragment). Which segment names which is decided in submission order
@@ -31,6 +33,7 @@ final class SegmentDedupe {
 
     private struct Key: Hashable {
         var length: Int
+        var openEnd: Bool
         var hash: UInt64
     }
 
@@ -50,13 +53,13 @@ final class SegmentDedupe {
 
     /// Numbers the segment `bytes` of item `item` at `offset` and names
     /// an earlier equal segment, if any.
-    func register(_ bytes: UnsafeRawBufferPointer, item: Int, offset: UInt64,
+    func register(_ bytes: UnsafeRawBufferPointer, openEnd: Bool, item: Int, offset: UInt64,
                   of items: FileDataWriter.Items) throws(EROFSError) -> (ordinal: Int, original: Int?) {
         let ordinal = count
         count += 1
         var h = ContentHash()
         h.update(bytes.baseAddress!, bytes.count)
-        let key = Key(length: bytes.count, hash: h.value)
+        let key = Key(length: bytes.count, openEnd: openEnd, hash: h.value)
         if let o = seen[key] {
             let theirs = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<bytes.count])
             let content = try FileContent(items[o.item].file, name: items[o.item].name)

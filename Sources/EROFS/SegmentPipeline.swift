@@ -49,6 +49,8 @@ final class SegmentPipeline {
         }
 
         var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: input[0..<length]) }
+        /// Whether it does not end its file and ends inside a block.
+        var openEnd: Bool { !fileEnd && Extents.endsInsideBlock(offset: offset, length: length) }
     }
 
     /// Slots submitted and not yet taken by a worker.
@@ -83,7 +85,7 @@ final class SegmentPipeline {
                 return { slot in
                     if slot.original != nil { return .cut([]) }
                     do throws(EROFSError) {
-                        return .cut(try extents.cut(slot.bytes, into: slot.output, fileEnd: slot.fileEnd))
+                        return .cut(try extents.cut(slot.bytes, into: slot.output, fileEnd: slot.fileEnd, openEnd: slot.openEnd))
                     } catch {
                         return .failed(error)
                     }

@@ -152,6 +152,23 @@ final class EROFSWriterTests: ScratchTestCase {
         }
     }
 
+    /// Files that share no run of bytes are cut every 1 MiB from offset 0
+    /// with dedupe on, as with it off (`SegmentPlan`: content-defined cuts
+    /// only around runs that occur twice, since every cut costs a partly
+    /// filled pcluster): the two images are the same bytes, and read back.
+    func testFilesWithoutSharedRunsAreCutAsWithoutDedupe() throws {
+        var root = Directory(mode: 0o755)
+        for i in 0..<3 {
+            let size = 2_500_000 + 7_777 * i
+            root.entries.append(Entry("lib\(i).so", .file(File(mode: 0o755, bytes: Self.bytes(size, seed: UInt64(40 + i), compressible: i != 1)))))
+        }
+        let on = try write(root, "lz4hc", name: "on.erofs")
+        let off = try write(root, "lz4hc", name: "off.erofs", dedupe: false)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: on)), try Data(contentsOf: URL(fileURLWithPath: off)),
+                       "dedupe cut files that share nothing")
+        try checkReaders(on, compression: "fragments", expected: Manifest.of(root))
+    }
+
     /// The image is a function of the tree: entry order and the thread
     /// count do not matter, and the UUID follows the content (a one-byte
     /// change gives another).

@@ -1,0 +1,114 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SourceTree
+
+/// Where a compressed file's segments (`Segment`) end, decided before any
+/// is compressed, from the whole tree: every segment end costs a partly
+/// filled pcluster (the slack of its last block, and the compressor starts
+/// again with no history), so a file is cut only where a cut lets bytes be
+/// stored once (`SegmentDedupe`).
+///
+/// The rule: a file's content-defined chunks are the segments `SegmentCut`
+/// gives from offset 0. A chunk that does not end its file and whose key
+/// (length, whether it ends inside a block, `ContentHash`) belongs to two
+/// chunks or more in the tree's files (twins left out, `DuplicateFiles`)
+/// is "shared": it is a segment of its own. The bytes between shared
+/// chunks (and before the first, after the last) are cut only every
+/// `Segment.size` bytes, at the last block boundary of the file within
+/// that reach, so that those ends fall on block boundaries (`Extents`:
+/// the last extent may then be short); a cut that would leave less than
+/// `leftover` bytes before the run's end moves back by `leftover`, so
+/// that no segment that ends inside a block is too short for `Extents`
+/// to give each of its extents 4096 bytes or more. A file with no shared chunk is cut
+/// every `Segment.size` bytes from offset 0. So the segments depend on the
+/// tree alone; a hash collision only makes a chunk its own segment.
+///
+/// The planner reads each file once more (1 MiB at a time, from each chunk's
+/// start) before the data pass; kept: one count per key, then the segment
+/// lengths of the files that have a shared chunk.
+final class SegmentPlan {
+    private struct Key: Hashable {
+        var length: Int
+        var openEnd: Bool
+        var hash: UInt64
+    }
+
+    static let leftover = Segment.size / 16
+
+    /// Segment lengths by item, for files with a shared chunk.
+    private var lengths: [Int: [Int]] = [:]
+
+    /// Counts the chunks of the items `taken` (their sizes: compressed
+    /// files, not twins) and plans their segments.
+    init(_ items: FileDataWriter.Items, taken: (Int) -> Bool, aligned: Bool) throws(EROFSError) {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Segment.size, alignment: 64)
+        defer { buffer.deallocate() }
+        var keys: [Int: [(key: Key, length: Int)]] = [:]
+        var counts: [Key: Int] = [:]
+        for k in items.indices where taken(k) && items[k].file.size > UInt64(SegmentCut.minimum) {
+            let chunks = try SegmentPlan.chunks(items[k], buffer: buffer, aligned: aligned)
+            for c in chunks.dropLast() { counts[c.key, default: 0] += 1 }
+            keys[k] = chunks
+        }
+        for (k, chunks) in keys {
+            let shared = chunks.indices.map { $0 < chunks.count - 1 && counts[chunks[$0].key, default: 0] > 1 }
+            guard shared.contains(true) else { continue }
+            lengths[k] = SegmentPlan.segments(chunks.map(\.length), shared: shared)
+        }
+    }
+
+    /// The segment lengths of item `k`, in order; nil: every
+    /// `Segment.size` bytes from offset 0.
+    func segments(_ k: Int) -> [Int]? { lengths[k] }
+
+    private static func chunks(_ item: FileDataWriter.Item, buffer: UnsafeMutableRawBufferPointer,
+                               aligned: Bool) throws(EROFSError) -> [(key: Key, length: Int)] {
+        let content = try FileContent(item.file, name: item.name)
+        var out: [(key: Key, length: Int)] = []
+        var offset: UInt64 = 0
+        while offset < content.size {
+            let read = Int(min(UInt64(Segment.size), content.size - offset))
+            let bytes = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<read])
+            try content.read(into: bytes, at: offset)
+            let endsFile = offset + UInt64(read) == content.size
+            let n = SegmentCut.length(UnsafeRawBufferPointer(bytes), at: offset, endsFile: endsFile, aligned: aligned)
+            var h = ContentHash()
+            h.update(bytes.baseAddress!, n)
+            out.append((Key(length: n, openEnd: Extents.endsInsideBlock(offset: offset, length: n), hash: h.value), n))
+            offset += UInt64(n)
+        }
+        return out
+    }
+
+    /// Shared chunks alone; the runs between them cut every
+    /// `Segment.size` bytes at block boundaries of the file.
+    private static func segments(_ chunks: [Int], shared: [Bool]) -> [Int] {
+        var out: [Int] = []
+        var offset = 0
+        var run = 0
+        func flush() {
+            var at = offset - run
+            let end = offset
+            while at < end {
+                let reach = at + Segment.size
+                var cut = reach >= end ? end : reach / Geometry.blockSize * Geometry.blockSize
+                if cut < end, end - cut < SegmentPlan.leftover { cut -= SegmentPlan.leftover }
+                out.append(cut - at)
+                at = cut
+            }
+            run = 0
+        }
+        for (i, n) in chunks.enumerated() {
+            if shared[i] {
+                flush()
+                out.append(n)
+            } else {
+                run += n
+            }
+            offset += n
+        }
+        flush()
+        return out
+    }
+}
