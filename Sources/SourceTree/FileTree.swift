@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CPosix
 import SystemIO
 
 /// The input of the image writer: a tree of entries, independent of where
@@ -132,17 +133,29 @@ public final class SourceRoot: @unchecked Sendable {
     /// The root opened again (checked by `open`), or nil before first use.
     private var opened: FileDescriptor?
 
-    /// The root directory's descriptor, opened by `open` on first use and
-    /// kept while the tree lives: every file below the root is then opened
-    /// beneath one descriptor that was checked once, not the root reopened
-    /// and checked for each file (three system calls more per file), and a
-    /// later swap of the root's path cannot reach a file opened beneath it.
-    /// A failed `open` is not kept: the next file tries again.
-    public func descriptor(opening open: () throws(Errno) -> FileDescriptor) throws(Errno) -> Int32 {
+    /// The root directory's descriptor, opened on first use (by the scan)
+    /// and kept while the tree lives: every directory and file below the
+    /// root is then opened beneath one descriptor that was checked once,
+    /// not the root reopened and checked for each (three system calls more
+    /// per file), and a later swap of the root's path cannot reach a file
+    /// opened beneath it. A failed open is not kept: the next file tries
+    /// again.
+    public func descriptor() throws(Errno) -> Int32 {
         lock.lock()
         defer { lock.unlock() }
-        if opened == nil { opened = try open() }
+        if opened == nil { opened = try reopen() }
         return opened?.raw ?? -1  // never -1: opened just above
+    }
+
+    /// The root opened again by its path (O_PATH, piecewise when longer
+    /// than PATH_MAX) and compared with the directory the scan stat'ed:
+    /// ESTALE if another stands there now.
+    private func reopen() throws(Errno) -> FileDescriptor {
+        let noFollow = followed ? 0 : O_NOFOLLOW
+        let dir = try Posix.openDeep(path, cposix_O_PATH | O_DIRECTORY | O_CLOEXEC | noFollow)
+        var st = stat()
+        if fstat(dir.raw, &st) != 0 || FileIdentity(st) != identity { throw Errno(ESTALE) }
+        return dir
     }
 }
 

@@ -50,7 +50,9 @@ public struct SourceReader: ~Copyable {
 
     /// Opens a file on disk for reading. Below a scanned directory: beneath
     /// that root (itself checked to be the directory scanned), with no link
-    /// followed on any component. Otherwise by its path, piecewise when that
+    /// followed on any component, and relative to its directory's held
+    /// descriptor when its path is longer than PATH_MAX (see
+    /// `SourceDirectories.open`). Otherwise by its path, piecewise when that
     /// is longer than PATH_MAX, with no link followed on the last component.
     /// O_NONBLOCK: a file replaced by a FIFO since the scan must not make
     /// open wait for a writer (for regular files it changes nothing).
@@ -58,23 +60,12 @@ public struct SourceReader: ~Copyable {
         let flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK
         do {
             if case .entry(let directory, let name) = file.source, let root = directory.root {
-                let dir = try root.descriptor { () throws(Errno) in try openRoot(root) }
-                return try FileDescriptor.openBeneath(directory.relativePath(ofName: name), flags, in: dir)
+                return try directory.table.open(.stored(name), in: directory.index, flags: flags, root: try root.descriptor())
             }
             return try Posix.openDeep(file.source.diskPath!, flags)
         } catch {
             throw openFailure(error.code, displayPath: displayPath)
         }
-    }
-
-    /// The scan's root directory, opened again (O_PATH) and compared with
-    /// the one scanned; once per tree (`SourceRoot.descriptor`).
-    private static func openRoot(_ root: SourceRoot) throws(Errno) -> FileDescriptor {
-        let noFollow = root.followed ? 0 : O_NOFOLLOW
-        let dir = try Posix.openDeep(root.path, cposix_O_PATH | O_DIRECTORY | O_CLOEXEC | noFollow)
-        var st = stat()
-        if fstat(dir.raw, &st) != 0 || FileIdentity(st) != root.identity { throw Errno(ESTALE) }
-        return dir
     }
 
     private static func openFailure(_ e: Int32, displayPath: () -> String) -> SourceTreeError {

@@ -182,6 +182,19 @@ public enum Posix {
         return max(1, min(wanted, fits))
     }
 
+    /// How many files the process may have open at once (RLIMIT_NOFILE's
+    /// soft limit, `ulimit -n`), or nil when there is no limit.
+    public static func openFileLimit() -> Int? {
+        var limit = rlimit()
+        #if canImport(Glibc)
+        let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        #else
+        let resource = RLIMIT_NOFILE
+        #endif
+        guard getrlimit(resource, &limit) == 0, limit.rlim_cur != rlim_t.max else { return nil }
+        return Int(clamping: limit.rlim_cur)
+    }
+
     /// The process's mapped address space in bytes (/proc/self/statm's
     /// first field), or nil where /proc is not mounted.
     private static func addressSpaceInUse() -> Int? {
