@@ -18,12 +18,14 @@ final class DirectoryHandle: @unchecked Sendable {
 /// directory's, so each costs one open, not a walk down from the root: a
 /// walk per entry made a tree of depth d cost d^2 opens.
 ///
-/// The bound keeps the descriptors within RLIMIT_NOFILE (`ulimit -n`):
-/// a directory not held is reached again by a walk from the nearest one
-/// that is (see `SourceDirectories.handle`), which is slower, never wrong.
-/// Not thread-safe: `SourceDirectories` holds its lock around every call.
+/// The bound keeps the descriptors within RLIMIT_NOFILE (`ulimit -n`),
+/// and an open that fails with EMFILE lets every handle go, halves the
+/// bound and tries again (`yield`): a directory not held is reached again
+/// by a walk from the nearest one that is (see `SourceDirectories.handle`),
+/// which is slower, never wrong. Not thread-safe: `SourceDirectories`
+/// holds its lock around every call.
 struct DirectoryHandles {
-    let capacity: Int
+    private(set) var capacity: Int
     private var slots: [UInt32: Int] = [:]
     private var keys: [UInt32] = []
     private var handles: [DirectoryHandle] = []
@@ -37,12 +39,31 @@ struct DirectoryHandles {
     init(capacity: Int) { self.capacity = max(0, capacity) }
 
     /// How many handles a tree may hold when the process may have `limit`
-    /// files open (nil: no limit): a quarter of what is left after 64 for
+    /// files open (nil: no limit): a quarter of what is left after 32 for
     /// everything else (the image, its sidecars, each thread's source
-    /// files, pipes), and no more than 4096.
+    /// files, pipes), no more than 4096, and at least the two a chain of
+    /// directories needs to be walked in opens linear in its depth (should
+    /// even those two be too many, `yield` lets them go). More keep the
+    /// walks short where files are read out of tree order.
     static func capacity(openFileLimit limit: Int?) -> Int {
         guard let limit else { return 4096 }
-        return min(4096, max(0, (limit - 64) / 4))
+        return min(4096, max(2, (limit - 32) / 4))
+    }
+
+    /// Lets every handle go (each closes once no thread uses it) and
+    /// halves the bound, after an open failed with EMFILE; false when
+    /// there was nothing to let go, so trying again would not help.
+    mutating func yield() -> Bool {
+        guard !keys.isEmpty else { return false }
+        capacity = keys.count / 2
+        slots = [:]
+        keys = []
+        handles = []
+        newer = []
+        older = []
+        newest = -1
+        oldest = -1
+        return true
     }
 
     /// Directory `key`'s handle, now the most recently used, or nil.

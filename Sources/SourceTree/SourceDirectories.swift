@@ -197,8 +197,18 @@ extension SourceDirectories {
     /// Either way nothing outside the root is reached, even if the tree
     /// changes meanwhile: a directory swapped for a link fails (ELOOP or
     /// ENOTDIR), and one swapped for another directory is refused by the
-    /// caller's check of what it opened, as for a shallow path.
+    /// caller's check of what it opened, as for a shallow path. Out of
+    /// descriptors (EMFILE), the held handles are let go and the open is
+    /// tried once more (see `DirectoryHandles.yield`).
     func open(_ name: Name, in i: UInt32, flags: Int32, root: Int32) throws(Errno) -> FileDescriptor {
+        do {
+            return try openOnce(name, in: i, flags: flags, root: root)
+        } catch where error.code == EMFILE && lock.locked({ handles.yield() }) {
+            return try openOnce(name, in: i, flags: flags, root: root)
+        }
+    }
+
+    private func openOnce(_ name: Name, in i: UInt32, flags: Int32, root: Int32) throws(Errno) -> FileDescriptor {
         lock.lock()
         let short = relativeLengths[Int(i)] + 1 + length(of: name) < Posix.longPath
         var piece: [UInt8] = []
