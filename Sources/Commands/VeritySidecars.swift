@@ -80,23 +80,34 @@ enum VeritySeed {
         u64(UInt64(options.blockSize))
         u64(UInt64(options.mtime))
         u64(options.adaptive ? 1 : 0)
-        func walk(_ d: Directory) {
+        // Depth first, each directory's entries in bytewise order, with a
+        // stack of the directories being walked, not recursion: a tree
+        // 100,000 directories deep overflowed the thread's stack.
+        var open: [(entries: [Entry], next: Int)] = []
+        func enter(_ d: Directory) {
             u64(UInt64(d.mode))
             u64(UInt64(d.entries.count))
-            for e in d.entries.sorted(by: { $0.name.lexicographicallyPrecedes($1.name) }) {
-                bytes(e.name)
-                switch e.node {
-                case .directory(let sub): b.append(1); walk(sub)
-                case .file(let f): b.append(2); u64(UInt64(f.mode)); u64(f.size)
-                case .symlink(let t, let m): b.append(3); u64(UInt64(m)); bytes(t)
-                case .fifo(let m): b.append(4); u64(UInt64(m))
-                case .socket(let m): b.append(5); u64(UInt64(m))
-                case .characterDevice(let m, let ma, let mi): b.append(6); u64(UInt64(m)); u64(UInt64(ma)); u64(UInt64(mi))
-                case .blockDevice(let m, let ma, let mi): b.append(7); u64(UInt64(m)); u64(UInt64(ma)); u64(UInt64(mi))
-                }
+            open.append((d.entries.sorted(by: { $0.name.lexicographicallyPrecedes($1.name) }), 0))
+        }
+        enter(root)
+        while let top = open.indices.last {
+            guard open[top].next < open[top].entries.count else {
+                open.removeLast()
+                continue
+            }
+            let e = open[top].entries[open[top].next]
+            open[top].next += 1
+            bytes(e.name)
+            switch e.node {
+            case .directory(let sub): b.append(1); enter(sub)
+            case .file(let f): b.append(2); u64(UInt64(f.mode)); u64(f.size)
+            case .symlink(let t, let m): b.append(3); u64(UInt64(m)); bytes(t)
+            case .fifo(let m): b.append(4); u64(UInt64(m))
+            case .socket(let m): b.append(5); u64(UInt64(m))
+            case .characterDevice(let m, let ma, let mi): b.append(6); u64(UInt64(m)); u64(UInt64(ma)); u64(UInt64(mi))
+            case .blockDevice(let m, let ma, let mi): b.append(7); u64(UInt64(m)); u64(UInt64(ma)); u64(UInt64(mi))
             }
         }
-        walk(root)
         return SHA256.hash(b)
     }
 }
