@@ -53,12 +53,16 @@ public final class SourceDirectories: @unchecked Sendable {
     private var names: [UInt8] = []
     /// Deep directories held open (see `DirectoryHandles`).
     private var handles = DirectoryHandles(capacity: DirectoryHandles.capacity(openFileLimit: Posix.openFileLimit()))
-    /// Directories opened by walking down from another (see `handle`): a
-    /// count for tests, which the walk keeps near the number of deep
-    /// directories however deep they lie.
-    private(set) var walkOpens = 0
+    /// Directories opened by walking down from another (see `handle`).
+    private var walkOpens = 0
 
     public init(root: SourceRoot?) { self.root = root }
+
+    /// How many directories were opened by a walk down from another (see
+    /// `handle`), for tests: the held handles keep it below the number of
+    /// deep directories, where a walk from the root for each entry made it
+    /// grow with entries times depth.
+    public var walkOpenCount: Int { lock.locked { walkOpens } }
 
     /// The root directory's entry in the table.
     var rootDirectory: SourcePath { SourcePath(table: self, index: 0) }

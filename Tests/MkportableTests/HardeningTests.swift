@@ -469,6 +469,129 @@ final class HardeningTests: PackTestCase {
         XCTAssertLessThan(u.stderr.count, 1200, "a capped line, not 4 KB: «\(u.stderrText)»")
     }
 
+    /// A chain `depth` directories deep of 100-byte names under `root`,
+    /// made with mkdirat/openat (no path longer than a name), each level
+    /// holding a file of a 100-byte name whose bytes say its level.
+    func makeDeepChain(_ root: RawPath, depth: Int) throws {
+        try Posix.mkdir(root)
+        var fd = open(root.string, O_RDONLY | O_DIRECTORY)
+        for level in 0..<depth {
+            guard fd >= 0 else { throw PosixError(operation: "open", path: root, code: errno) }
+            let f = openat(fd, Self.chainFile, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+            let bytes = Self.chainBytes(level)
+            let written = bytes.withUnsafeBytes { write(f, $0.baseAddress, $0.count) }
+            close(f)
+            guard f >= 0, written == bytes.count, mkdirat(fd, Self.chainDirectory, 0o755) == 0 else {
+                throw PosixError(operation: "make level \(level)", path: root, code: errno)
+            }
+            let next = openat(fd, Self.chainDirectory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
+            close(fd)
+            fd = next
+        }
+        close(fd)
+    }
+
+    static let chainDirectory = String(repeating: "d", count: 100)
+    static let chainFile = String(repeating: "f", count: 100)
+    static func chainBytes(_ level: Int) -> [UInt8] { Array("level \(level)\n".utf8) }
+
+    /// What in the tree at `top` differs from `makeDeepChain`'s, walked
+    /// with openat one name at a time (a mount's paths outgrow PATH_MAX
+    /// too): nil when every level holds its file and the next directory
+    /// and nothing else, down to an empty directory at `depth`.
+    func deepChainMismatch(at top: RawPath, depth: Int) -> String? {
+        var fd = open(top.string, O_RDONLY | O_DIRECTORY)
+        defer { if fd >= 0 { close(fd) } }
+        for level in 0...depth {
+            guard fd >= 0 else { return "level \(level): cannot open the directory (errno \(errno))" }
+            var names: [String] = []
+            guard let dir = fdopendir(dup(fd)) else { return "level \(level): cannot list" }
+            while let ent = readdir(dir) {
+                let name = withUnsafeBytes(of: ent.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                if name != "." && name != ".." { names.append(name) }
+            }
+            closedir(dir)
+            if level == depth { return names.isEmpty ? nil : "the bottom holds \(names)" }
+            guard names.sorted() == [Self.chainDirectory, Self.chainFile] else { return "level \(level) holds \(names.count) entries, not d… and f…" }
+            let f = openat(fd, Self.chainFile, O_RDONLY)
+            var buffer = [UInt8](repeating: 0, count: 64)
+            let n = buffer.withUnsafeMutableBytes { read(f, $0.baseAddress, $0.count) }
+            close(f)
+            guard n >= 0, Array(buffer.prefix(n)) == Self.chainBytes(level) else { return "level \(level): the file reads «\(String(decoding: buffer.prefix(max(0, n)), as: UTF8.self))»" }
+            let next = openat(fd, Self.chainDirectory, O_RDONLY | O_DIRECTORY)
+            close(fd)
+            fd = next
+        }
+        return nil
+    }
+
+    /// The scan listed every directory deeper than PATH_MAX after opening
+    /// its whole path again, and the reader walked one openat per component
+    /// from the root for every file: opens in entries x depth (2,052,606 at
+    /// 2,000 levels; 92 CPU seconds and 5.6 GB at 8,000, minutes of wall
+    /// time: docs/performance.md). Now each deep directory and file opens
+    /// relative to its parent's held descriptor. 8,000 levels with a file
+    /// at each pack to both file systems well within a bound the old code
+    /// could not meet (not a timing: seconds against minutes), equal to
+    /// the source through the kernel; in process, the walks down from
+    /// another directory (`walkOpenCount`: about one for each directory
+    /// the cache let go before its file was read) stay within twice the
+    /// depth, where a walk per entry would make 32 million; and under
+    /// `ulimit -n 16`, which holds two directories, the image is the same.
+    func testTreeDeeperThanPATH_MAXPacksInOpensLinearInEntries() throws {
+        let depth = 8000
+        let root = tmp.sub("chain")
+        try makeDeepChain(root, depth: depth)
+        var images: [String: RawPath] = [:]
+        for fs in ["squashfs", "erofs"] {
+            let image = tmp.sub(RawPath("chain.\(fs)"))
+            let start = Date()
+            let r = try pack(["--filesystem", fs, "--comp", fs == "squashfs" ? "gzip" : "lz4", root.string, image.string], timeout: 600)
+            XCTAssertEqual(r.status, 0, r.summary)
+            XCTAssertLessThan(Date().timeIntervalSince(start), 180, "\(fs): 8,000 levels in opens linear in entries")
+            images[fs] = image
+            guard KernelMount.unavailableReason == nil else {
+                print("note: deep-chain kernel read-back skipped: \(KernelMount.unavailableReason ?? "")")
+                continue
+            }
+            try KernelMount.withMounted(image: image, scratch: tmp.sub(RawPath("mnt-\(fs)")), type: fs) { mnt in
+                XCTAssertNil(deepChainMismatch(at: mnt, depth: depth), "\(fs), through the kernel")
+            }
+        }
+
+        guard case .directory(var directory) = try scanSource(path: root.string) else { return XCTFail("the chain is a directory") }
+        var level = 0, table: SourceDirectories? = nil
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 8)
+        defer { buffer.deallocate() }
+        while true {
+            var below: Directory? = nil
+            for e in directory.entries {
+                switch e.node {
+                case .file(let f):
+                    let reader = try SourceReader(f, displayPath: "level \(level)")
+                    try reader.readLast(into: buffer, count: Int(f.size), at: 0)
+                    XCTAssertEqual(Array(UnsafeRawBufferPointer(start: buffer, count: Int(f.size))), Self.chainBytes(level))
+                    if case .entry(let d, _) = f.source { table = d.table }
+                case .directory(let d): below = d
+                default: XCTFail("level \(level): \(e.node.kindDescription)")
+                }
+            }
+            guard let next = below else { break }
+            directory = next
+            level += 1
+        }
+        XCTAssertEqual(level, depth)
+        let walks = table?.walkOpenCount ?? .max
+        XCTAssertLessThanOrEqual(walks, 2 * depth, "walks down to a directory not held; one from the root per entry would be ~\(depth * depth / 2)")
+
+        guard let prlimit = Shell.which("prlimit") else { return print("note: deep-chain open-file-limit check skipped: prlimit not found") }
+        let limited = tmp.sub("chain-limited.squashfs")
+        let r = try runLimited(prlimit, ["--nofile=16", "--", try MkportableBinary.path(), "pack", "--comp", "gzip", root.string, limited.string],
+                               environment: ["SOURCE_DATE_EPOCH": nil, "NIX_BUILD_CORES": "2"], timeout: 600)
+        XCTAssertEqual(r.status, 0, r.summary)
+        XCTAssertEqual(try sha256(limited), try sha256(images["squashfs"]!), "ulimit -n 16: the same image")
+    }
+
     // MARK: numbers
 
     /// `pack` took `+5` (Swift's Int parser allows a sign); the builder

@@ -15,10 +15,10 @@ import XCTest
 final class ReaderPathBudgetTests: PackTestCase {
     override class var temporaryPrefix: String { "path-budget" }
 
-    /// 15 nested 255-byte names (3.8 KiB, within PATH_MAX: the writers
-    /// are slow on deeper trees) and at the bottom 28,000 empty files: 108
-    /// MB of paths from an image of 1.5 MiB at most. (Hard links would be
-    /// cheaper, but the writers store them as separate inodes.)
+    /// 15 nested 255-byte names (3.8 KiB) and at the bottom 28,000 empty
+    /// files: 108 MB of paths from an image of 1.5 MiB at most. (Hard
+    /// links would be cheaper, but the writers store them as separate
+    /// inodes.)
     func deepAndWide() throws -> RawPath {
         let root = tmp.sub("src")
         try Posix.mkdir(root)

@@ -57,18 +57,19 @@ public enum KernelMount {
         }
     }
 
-    /// Mounts `image` at a fresh directory under `scratch`, runs `body` with
-    /// the mount point, and always unmounts.
-    public static func withMounted<T>(image: RawPath, scratch: RawPath, _ body: (RawPath) throws -> T) throws -> T {
+    /// Mounts `image` (a squashfs, or another `type` the kernel reads) at a
+    /// fresh directory under `scratch`, runs `body` with the mount point,
+    /// and always unmounts.
+    public static func withMounted<T>(image: RawPath, scratch: RawPath, type: String = "squashfs", _ body: (RawPath) throws -> T) throws -> T {
         if let reason = unavailableReason { throw ReaderUnavailable(reader: .kernel, reason: reason) }
         let mnt = scratch.appending(RawPath("mnt-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"))
         try Posix.makeDirectories(mnt)
         defer { _ = Posix.withCPath(mnt) { rmdir($0) } }
-        let r = try Shell.run("mount", ["-t", "squashfs", "-o", "loop,ro", image.string, mnt.string])
+        let r = try Shell.run("mount", ["-t", type, "-o", "loop,ro", image.string, mnt.string])
         guard r.succeeded else { throw MountFailed(result: r, kernelLog: recentKernelLog()) }
         defer { unmount(mnt) }
-        guard let fstype = mountedFilesystemType(at: mnt), fstype == "squashfs" else {
-            throw MountFailed(result: r, kernelLog: "mount succeeded but /proc/self/mounts shows no squashfs at \(mnt)")
+        guard let fstype = mountedFilesystemType(at: mnt), fstype == type else {
+            throw MountFailed(result: r, kernelLog: "mount succeeded but /proc/self/mounts shows no \(type) at \(mnt)")
         }
         return try body(mnt)
     }
