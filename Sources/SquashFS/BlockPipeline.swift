@@ -185,11 +185,17 @@ final class BlockPipeline {
         }
     }
 
-    /// Writes the submitted blocks up to the first fragment block: every
-    /// data block's place is then known while the fragment blocks (which
-    /// come after all of them) may still be compressing.
-    func writeDataBlocks() throws(SquashFSError) {
-        while let slot = inflight.first, case .data = slot.kind { try retireOldest() }
+    /// After `close`: writes the submitted blocks in order until every data
+    /// block is written (so every data block's place is known) and no
+    /// block waits for a worker, that is until a worker is about to run
+    /// out of work; the rest may still be compressing. The slots written
+    /// are freed, as no block will need them.
+    func writeUntilAllTaken() throws(SquashFSError) {
+        while let slot = inflight.first {
+            if case .fragment = slot.kind, pool.monitor.locked({ queue.isEmpty }) { break }
+            try retireOldest()
+        }
+        free = []
     }
 
     /// Writes every submitted block, flushes, and frees the slots.

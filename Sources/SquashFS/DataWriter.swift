@@ -112,12 +112,12 @@ final class DataWriter {
     /// Writes the data of `input`'s files and returns when every block is
     /// on disk. Keeps nothing of `input` afterwards.
     ///
-    /// `whileDraining` runs on this thread once every tail is packed and
-    /// every data block is written, while the last fragment blocks may
-    /// still be compressing: every file's layout (`layout(of:)`) is final
-    /// by then, and work done there keeps the core a finished worker
-    /// leaves idle busy. Only the fragments' places (`fragments`) are
-    /// not known until `run` returns.
+    /// `whileDraining` runs on this thread once every tail is packed,
+    /// every data block is written and the last fragment blocks are on
+    /// the workers (see `BlockPipeline.writeUntilAllTaken`): every file's
+    /// layout (`layout(of:)`) is final by then, and work done there keeps
+    /// the core a finished worker leaves idle busy. Only the fragments'
+    /// places (`fragments`) are not known until `run` returns.
     func run(_ input: any DataInput, progress: ((Progress) -> Void)?,
              whileDraining: () throws(SquashFSError) -> Void = {}) throws(SquashFSError) {
         defer { pipeline.shutdown() }
@@ -163,7 +163,7 @@ final class DataWriter {
         pipeline.close()
         finder.end()
         Posix.releaseFreeMemory()
-        try pipeline.writeDataBlocks()
+        try pipeline.writeUntilAllTaken()
         try whileDraining()
         try pipeline.finish()
     }
