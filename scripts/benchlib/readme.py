@@ -10,8 +10,9 @@ README_BEGIN, README_END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 
 def readme_excerpt(report, report_path):
-    """The README's view of a report: when, where, the targets and each case's
-    results table (headings made bold, notes and commands left to the report)."""
+    """The README's view of a report: when, where and the targets table
+    without its (info) rows; each case's results table, notes and commands
+    stay in the report, so the README stays short."""
     lines = report.splitlines()
     out = []
     produced = next((l for l in lines if l.startswith("Produced by")), "")
@@ -27,13 +28,8 @@ def readme_excerpt(report, report_path):
         if l.startswith("## "):
             section = l[3:].strip()
             continue
-        if section == "Targets" and l.startswith("|"):
+        if section == "Targets" and l.startswith("|") and "(info)" not in l:
             out.append(l)
-        elif section == "Results":
-            if l.startswith("### "):
-                out += ["", f"**{l[4:].strip()}**", ""]
-            elif l.startswith("|"):
-                out.append(l)
     return "\n".join(out).strip() + "\n"
 
 
