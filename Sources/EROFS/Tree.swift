@@ -57,12 +57,12 @@ struct Tree {
     private(set) var targets: [[UInt8]] = []
 
     init(root: consuming Directory) throws(EROFSError) {
-        let count = Tree.count(root)
-        guard count.nameBytes <= Int(UInt32.max), count.inodes <= Int(UInt32.max) else {
-            throw EROFSError("the tree has \(count.inodes) entries and \(count.nameBytes) bytes of names; erofs's writer here takes at most 2^32 of each: pack it in parts",
+        let count = root.totals
+        guard count.nameBytes <= Int(UInt32.max), count.entries <= Int(UInt32.max) else {
+            throw EROFSError("the tree has \(count.entries) entries and \(count.nameBytes) bytes of names; erofs's writer here takes at most 2^32 of each: pack it in parts",
                              kind: .unrepresentable)
         }
-        inodes.reserveCapacity(count.inodes)
+        inodes.reserveCapacity(count.entries)
         names.reserveCapacity(count.nameBytes)
         files.reserveCapacity(count.files)
         var queue: [Directory] = [consume root]
@@ -83,24 +83,6 @@ struct Tree {
                                                  subdirectories: subdirectories)
             next += 1
         }
-    }
-
-    /// The inodes (the root's too), regular files and name bytes of `root`.
-    private static func count(_ root: Directory) -> (inodes: Int, files: Int, nameBytes: Int) {
-        var inodes = 1, files = 0, nameBytes = 0
-        var stack = [root]
-        while let d = stack.popLast() {
-            inodes += d.entries.count
-            for e in d.entries {
-                nameBytes += e.name.count
-                switch e.node {
-                case .directory(let sub): stack.append(sub)
-                case .file: files += 1
-                default: break
-                }
-            }
-        }
-        return (inodes, files, nameBytes)
     }
 
     private mutating func add(_ e: SourceTree.Entry, parent: UInt32, queue: inout [Directory], dirInodes: inout [UInt32]) throws(EROFSError) {

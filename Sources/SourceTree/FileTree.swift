@@ -23,6 +23,28 @@ public struct Directory: Sendable {
     }
 }
 
+extension Directory {
+    /// What a writer reserves before it flattens the tree: the entries
+    /// (the root counted too), the regular files, and the bytes of all
+    /// names; walked with a stack, so a deep tree cannot overflow it.
+    public var totals: (entries: Int, files: Int, nameBytes: Int) {
+        var entries = 1, files = 0, nameBytes = 0
+        var stack = [self]
+        while let d = stack.popLast() {
+            entries += d.entries.count
+            for e in d.entries {
+                nameBytes += e.name.count
+                switch e.node {
+                case .directory(let sub): stack.append(sub)
+                case .file: files += 1
+                default: break
+                }
+            }
+        }
+        return (entries, files, nameBytes)
+    }
+}
+
 public struct Entry: Sendable {
     public var name: [UInt8]
     public var node: Node

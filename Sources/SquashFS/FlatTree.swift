@@ -50,7 +50,7 @@ struct FlatTree {
     static let maxName = 256
 
     init(root: consuming Directory) throws(SquashFSError) {
-        let (total, fileCount, nameBytes) = Self.count(root)
+        let (total, fileCount, nameBytes) = root.totals
         guard nameBytes <= Int(UInt32.max) else {
             throw SquashFSError("the tree's names add up to \(nameBytes) bytes, more than 4 GiB; pack it in parts")
         }
@@ -127,26 +127,6 @@ struct FlatTree {
 
     /// Files in flattening order, until `orderFiles` puts them in data order.
     private var bfsFiles: [File] = []
-
-    /// The entries of the tree (the root too), its regular files and the
-    /// bytes of its names: the arrays are reserved at their size, never
-    /// grown by doubling.
-    private static func count(_ root: Directory) -> (entries: Int, files: Int, nameBytes: Int) {
-        var n = 1, files = 0, nameBytes = 0
-        var stack = [root]
-        while let d = stack.popLast() {
-            n += d.entries.count
-            for e in d.entries {
-                nameBytes += e.name.count
-                switch e.node {
-                case .directory(let sub): stack.append(sub)
-                case .file: files += 1
-                default: break
-                }
-            }
-        }
-        return (n, files, nameBytes)
-    }
 
     private func checkName(_ name: [UInt8], in dir: Int) throws(SquashFSError) {
         if name.isEmpty {

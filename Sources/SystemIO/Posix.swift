@@ -169,15 +169,13 @@ public enum Posix {
     /// limit, and at least 1 (whose buffers then fail cleanly if even they
     /// cannot be had).
     public static func threadsWithinAddressSpace(_ wanted: Int, perThread: Int, fixed: Int) -> Int {
-        var limit = rlimit()
         #if canImport(Glibc)
         let resource = __rlimit_resource_t(RLIMIT_AS.rawValue)
         #else
         let resource = RLIMIT_AS
         #endif
-        guard getrlimit(resource, &limit) == 0, limit.rlim_cur != rlim_t.max else { return wanted }
-        guard let used = addressSpaceInUse() else { return wanted }
-        let left = Int(clamping: limit.rlim_cur) - used
+        guard let limit = softLimit(resource), let used = addressSpaceInUse() else { return wanted }
+        let left = limit - used
         let fits = (left / 2 - fixed) / max(1, perThread)
         return max(1, min(wanted, fits))
     }
@@ -185,12 +183,22 @@ public enum Posix {
     /// How many files the process may have open at once (RLIMIT_NOFILE's
     /// soft limit, `ulimit -n`), or nil when there is no limit.
     public static func openFileLimit() -> Int? {
-        var limit = rlimit()
         #if canImport(Glibc)
-        let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        return softLimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue))
         #else
-        let resource = RLIMIT_NOFILE
+        return softLimit(RLIMIT_NOFILE)
         #endif
+    }
+
+    #if canImport(Glibc)
+    private typealias Resource = __rlimit_resource_t
+    #else
+    private typealias Resource = Int32
+    #endif
+
+    /// A resource's soft limit, or nil when it is unlimited or unreadable.
+    private static func softLimit(_ resource: Resource) -> Int? {
+        var limit = rlimit()
         guard getrlimit(resource, &limit) == 0, limit.rlim_cur != rlim_t.max else { return nil }
         return Int(clamping: limit.rlim_cur)
     }
