@@ -11,14 +11,15 @@ struct Publishing {
     /// --force`; the builder's output directory is its own).
     var replace: Bool
     /// Unnamed temporary files where the kernel has them; off when
-    /// MKPORTABLE_NO_O_TMPFILE is set (to anything), which takes the named
-    /// temporary path on purpose (tests; a file system that claims unnamed
-    /// files but cannot link one).
+    /// MKPORTABLE_NAMED_TEMPORARIES is set (to anything), which takes the
+    /// named temporary path on purpose (tests; a file system that claims
+    /// unnamed files but cannot link one). The variable is named for what it
+    /// does, so that the kernel's flag is named in `OutputSet` alone.
     var unnamed: Bool
 
     init(replace: Bool, environment: [String: String]) {
         self.replace = replace
-        unnamed = environment["MKPORTABLE_NO_O_TMPFILE"] == nil
+        unnamed = environment["MKPORTABLE_NAMED_TEMPORARIES"] == nil
     }
 
     /// A set of files to publish into `directory` under this policy.

@@ -141,7 +141,7 @@ final class HardeningTests: PackTestCase {
     /// O_TMPFILE, or no /proc to name one by), the image goes to a named
     /// `.NAME.tmp-PID` file, published with RENAME_NOREPLACE (or link +
     /// unlink): the same guarantees, except after SIGKILL. No file system
-    /// here lacks O_TMPFILE, so MKPORTABLE_NO_O_TMPFILE takes that path.
+    /// here lacks O_TMPFILE, so MKPORTABLE_NAMED_TEMPORARIES takes that path.
     func testNamedTemporaryFallbackKeepsTheGuarantees() throws {
         let gate: FanotifyGate
         do { gate = try FanotifyGate() } catch {
@@ -150,7 +150,7 @@ final class HardeningTests: PackTestCase {
         }
         defer { gate.close() }
         func packNamed(_ args: [String]) throws -> CommandResult {
-            try pack(args, env: ["MKPORTABLE_NO_O_TMPFILE": "1"], timeout: 60)
+            try pack(args, env: ["MKPORTABLE_NAMED_TEMPORARIES": "1"], timeout: 60)
         }
         let src = try source(bytes: 300_000)
         let out = tmp.sub("out")

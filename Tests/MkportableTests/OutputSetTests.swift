@@ -86,7 +86,7 @@ final class OutputSetTests: PackTestCase {
         try Posix.mkdir(out)
         let image = out.appending("i.raw")
         for round in 0..<16 {
-            let env = round % 2 == 0 ? [:] : ["MKPORTABLE_NO_O_TMPFILE": "1"]
+            let env = round % 2 == 0 ? [:] : ["MKPORTABLE_NAMED_TEMPORARIES": "1"]
             let runs = try [a, b].map { try spawn(["pack", "--verity", "--force", "--comp", "gzip", $0.root.string, image.string], env: env) }
             for r in runs { r.waitUntilExit() }
             XCTAssertEqual(runs.map(\.terminationStatus), [0, 0], "[round \(round)]")
@@ -103,7 +103,7 @@ final class OutputSetTests: PackTestCase {
         let gate: FanotifyGate
         do { gate = try FanotifyGate() } catch { throw XCTSkip("\(error)") }
         defer { gate.close() }
-        for (i, env) in [[:], ["MKPORTABLE_NO_O_TMPFILE": "1"]].enumerated() {
+        for (i, env) in [[:], ["MKPORTABLE_NAMED_TEMPORARIES": "1"]].enumerated() {
             let src = try TreeBuilder(root: tmp.sub(RawPath("s\(i)")))
             try src.file("data", TestData.random(100_000, seed: 23))
             let out = tmp.sub(RawPath("o\(i)")), moved = tmp.sub(RawPath("moved\(i)"))
@@ -139,7 +139,7 @@ final class OutputSetTests: PackTestCase {
                 kill(pid, sig)
             }
             let r = try pack(["--verity", "--comp", "gzip", src.root.string, out.appending("i.raw").string],
-                             env: ["MKPORTABLE_NO_O_TMPFILE": "1"])
+                             env: ["MKPORTABLE_NAMED_TEMPORARIES": "1"])
             XCTAssertNil(gate.disarm())
             XCTAssertEqual(seen.count, 3, "[signal \(sig)] the image and both sidecars were not all under temporary names: \(seen)")
             XCTAssertTrue(seen.allSatisfy { $0.contains(".tmp-") }, "[signal \(sig)] \(seen)")
