@@ -127,14 +127,8 @@ public final class SourceDirectories: @unchecked Sendable {
     private func path(locked i: UInt32, _ name: Name?) -> [UInt8] {
         var p = root?.path ?? []
         p.reserveCapacity(p.count + relativeLengths[Int(i)] + 258)
-        if i != 0 {
-            if p.last != UInt8(ascii: "/") { p.append(UInt8(ascii: "/")) }
-            appendRelative(Int(i), to: &p)
-        }
-        if let name {
-            if p.last != UInt8(ascii: "/") { p.append(UInt8(ascii: "/")) }
-            append(name, to: &p)
-        }
+        if i != 0 || name != nil, p.last != UInt8(ascii: "/") { p.append(UInt8(ascii: "/")) }
+        appendBelowRoot(i, name, to: &p)
         return p
     }
 
@@ -149,12 +143,20 @@ public final class SourceDirectories: @unchecked Sendable {
     private func relativePath(locked i: UInt32, _ name: Name?) -> [UInt8] {
         var p: [UInt8] = []
         p.reserveCapacity(relativeLengths[Int(i)] + 258)
+        appendBelowRoot(i, name, to: &p)
+        return p
+    }
+
+    /// Appends directory `i`'s path below the root, then a slash (unless
+    /// that path is empty) and `name` if given: the part `path` and
+    /// `relativePath` share. With the lock held.
+    private func appendBelowRoot(_ i: UInt32, _ name: Name?, to p: inout [UInt8]) {
+        let start = p.count
         appendRelative(Int(i), to: &p)
         if let name {
-            if !p.isEmpty { p.append(UInt8(ascii: "/")) }
+            if p.count > start { p.append(UInt8(ascii: "/")) }
             append(name, to: &p)
         }
-        return p
     }
 
     /// Appends directory `i`'s path below the root: the kept path of the
