@@ -56,17 +56,26 @@ final class ReaderPathBudgetTests: PackTestCase {
                               (erofs, { (r: ImageRange) throws -> any FileSystemImage in try EROFSImage(range: r) })] {
             let fs = try open(try ImageFile(path: image.string).whole)
             XCTAssertLessThan(fs.range.length, 3 << 19)
-            do {
-                let entries = try fs.entries()
-                XCTFail("\(image.string): \(entries.count) entries listed")
-            } catch let e as SquashFSError {
-                XCTAssertEqual(e.kind, .unsupportedImage, e.message)
-                XCTAssert(e.message.contains("paths") && !e.message.contains("\n"), e.message)
-            } catch let e as EROFSError {
-                XCTAssertEqual(e.kind, .unsupportedImage, e.message)
-                XCTAssert(e.message.contains("paths") && !e.message.contains("\n"), e.message)
-            }
+            try assertListingRefused(fs, saying: "paths", image: image)
         }
+    }
+
+    /// `fs.entries()` fails as an unsupported image, in one line that
+    /// contains `what`.
+    func assertListingRefused(_ fs: any FileSystemImage, saying what: String, image: RawPath,
+                              file: StaticString = #filePath, line: UInt = #line) throws {
+        let message: String
+        do {
+            let entries = try fs.entries()
+            return XCTFail("\(image.string): \(entries.count) entries listed", file: file, line: line)
+        } catch let e as SquashFSError {
+            XCTAssertEqual(e.kind, .unsupportedImage, e.message, file: file, line: line)
+            message = e.message
+        } catch let e as EROFSError {
+            XCTAssertEqual(e.kind, .unsupportedImage, e.message, file: file, line: line)
+            message = e.message
+        }
+        XCTAssert(message.contains(what) && !message.contains("\n"), message, file: file, line: line)
     }
 
     /// One sparse 1 GiB file packs into 4 KiB of squashfs: the reader
@@ -88,12 +97,6 @@ final class ReaderPathBudgetTests: PackTestCase {
         }
         let fs = try SquashFSImage(range: try ImageFile(path: sqfs.string).whole)
         XCTAssertLessThan(fs.range.length, 1 << 20)
-        do {
-            let entries = try fs.entries()
-            XCTFail("\(sqfs.string): \(entries.count) entries listed")
-        } catch let e as SquashFSError {
-            XCTAssertEqual(e.kind, .unsupportedImage, e.message)
-            XCTAssert(e.message.contains("65536 times") && !e.message.contains("\n"), e.message)
-        }
+        try assertListingRefused(fs, saying: "65536 times", image: sqfs)
     }
 }
