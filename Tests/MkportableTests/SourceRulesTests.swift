@@ -5,7 +5,8 @@ import XCTest
 /// function over 60 lines; O_TMPFILE named in one file and strerror in at
 /// most one; no format library (SquashFS, EROFS, Verity, DiskImage,
 /// SourceTree, ImageReading, Hex) names an option, an MKPORTABLE_ or NIX_
-/// variable or the program, or reads the environment. A second test holds
+/// variable or the program, or reads the environment; README.md and docs/
+/// name no file that is not where they say. A second test holds
 /// the script to finding each break, in a made-up Sources folder whose
 /// comments and strings hold braces that must count for nothing.
 final class SourceRulesTests: XCTestCase {
@@ -76,6 +77,7 @@ final class SourceRulesTests: XCTestCase {
             let f = MKPORTABLE_TRACE
 
             """)
+        try write("README.md", "`Sources/SquashFS/E.swift`, `Missing.swift`, `A.swift`; `Sources/Nowhere/X.swift`\n")
         let r = try runLimited(Self.root + "/scripts/check-sources", ["--root", work.path.string], timeout: 60)
         XCTAssertEqual(r.status, 1, r.summary)
         let message = #""lower --jobs (NIX_BUILD_CORES) \(…) for Mkportable""#
@@ -89,6 +91,9 @@ final class SourceRulesTests: XCTestCase {
             "long      Sources/Commands/Long.swift:127 func sixtyOne(_ x: Int) -> String: 61 lines (at most 60)",
             "O_TMPFILE named in 2 files: Sources/Commands/B.swift, Sources/SystemIO/A.swift",
             "strerror  named in 2 files: Sources/SystemIO/C.swift, Sources/Verity/D.swift",
+            "docs      README.md:1 names Missing.swift, which is nowhere under Sources/ or Tests/",
+            "docs      README.md:1 names A.swift after Sources/SquashFS, but it is in Sources/SystemIO/A.swift",
+            "docs      README.md:1 names Sources/Nowhere/X.swift, which does not exist",
         ])
     }
 }
