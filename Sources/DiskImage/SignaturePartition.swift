@@ -44,7 +44,7 @@ public struct SignaturePartition: Sendable, Equatable {
         }
         var rest = content[..<end]
         func take(_ key: [UInt8]) throws(DiskImageError) {
-            guard rest.starts(with: key) else { throw fail("does not hold {\"rootHash\":...,\"certificateFingerprint\":...,\"signature\":...} as sign writes it") }
+            guard rest.starts(with: key) else { throw fail("does not hold {\"rootHash\":...,\"certificateFingerprint\":...,\"signature\":...} in the compact form systemd-repart writes") }
             rest = rest.dropFirst(key.count)
         }
         func value() -> ArraySlice<UInt8> {

@@ -318,8 +318,8 @@ final class VerifyAttackTests: ImageTestCase {
         try assertRefused("damaged DDI named .img", ["u.img": patched(disk, at: 30000, [disk[30000] ^ 1])], image: "u.img", word: "does not match its hash")
         let text = String(decoding: s[sig..<(sig + 16384)].prefix { $0 != 0 }, as: UTF8.self)
         for (label, json, word) in [
-            ("signature JSON with a space", text.replacingOccurrences(of: "\"rootHash\":", with: "\"rootHash\": "), "as sign writes it"),
-            ("signature JSON in upper case", text.uppercased(), "as sign writes it"),
+            ("signature JSON with a space", text.replacingOccurrences(of: "\"rootHash\":", with: "\"rootHash\": "), "in the compact form systemd-repart writes"),
+            ("signature JSON in upper case", text.uppercased(), "in the compact form systemd-repart writes"),
             ("signature base64 cut", text.replacingOccurrences(of: "\"}", with: "A\"}"), "base64"),
         ] {
             let bytes = Array(json.utf8) + [UInt8](repeating: 0, count: 16384 - json.utf8.count)
