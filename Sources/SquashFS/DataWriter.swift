@@ -135,13 +135,19 @@ final class DataWriter {
         // thread of its own when there is a second job: on a tree of small
         // files pass 1 submits no block, and until pass 2 starts only this
         // thread would run.
+        // So does the x86 sniff of the files smaller than a block, which
+        // needs their first bytes but nothing of pass 1: with both beside
+        // it, this thread's own share of pass 1 is the larger files' blocks.
         let ahead = pipeline.threadCount > 1 ? GroupingAhead(files, blockSize: blockSize, input: input) : nil
         defer { ahead?.wait() }
+        let sniffing = pipeline.threadCount > 1 ? SniffAhead(files, blockSize: blockSize, input: input) : nil
+        defer { sniffing?.wait() }
         let header = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 8)
         defer { header.deallocate() }
         for (i, file) in files.enumerated() {
-            try storeBlocks(ofFile: i, file, input: input, header: header)
+            try storeBlocks(ofFile: i, file, input: input, header: sniffing == nil ? header : nil)
         }
+        if let sniffing { x86Tails.formUnion(sniffing.take()) }
 
         // Pass 2, similarity order: tails into fragment blocks.
         Trace.mark("data pass 1 (full blocks) submitted")
@@ -174,15 +180,17 @@ final class DataWriter {
     }
 
     /// Pass 1 for file `i`: its full blocks, unless it has a twin; a file
-    /// with a tail (or smaller than a block) joins `tails`.
+    /// with a tail (or smaller than a block) joins `tails`. A file smaller
+    /// than a block is sniffed here into `header` unless that is nil
+    /// (`SniffAhead` does it).
     private func storeBlocks(ofFile i: Int, _ file: File, input: any DataInput,
-                             header: UnsafeMutableRawPointer) throws(SquashFSError) {
+                             header: UnsafeMutableRawPointer?) throws(SquashFSError) {
         let size = file.size
         layouts[i].size = size
         if size > 0 && size < UInt64(blockSize) {
             // Only the header now, to group machine code in pass 2.
-            if TailPacker.sniffX86(file, name: input.place(ofFile: i).name,
-                                   displayPath: input.displayPath(ofFile: i), header: header) {
+            if let header, TailPacker.sniffX86(file, name: input.place(ofFile: i).name,
+                                               displayPath: input.displayPath(ofFile: i), header: header) {
                 x86Tails.insert(Int32(i))
             }
             tails.append(Int32(i))
@@ -312,5 +320,46 @@ private final class GroupingAhead {
         defer { result = nil }
         guard let r = result, r.tails == tails else { return nil }
         return r
+    }
+}
+
+/// The x86 sniff (`TailPacker.sniffX86`) of every file smaller than a
+/// block, on a thread of its own while pass 1 runs: pass 1 would sniff the
+/// same files and put the same ones in `x86Tails` (every such file is a
+/// tail, whatever else pass 1 finds), so the order does not change. On a
+/// tree of small files the sniff (an open, a read and a close for each
+/// file with an executable bit) was most of pass 1's own thread's work,
+/// before the first fragment block could start.
+private final class SniffAhead {
+    private var thread: WorkerThread?
+    private var found: [Int32] = []
+
+    /// Nil if the system gives no thread (pass 1 sniffs instead).
+    init?(_ files: [File], blockSize: Int, input: any DataInput) {
+        guard let t = try? WorkerThread({ [self] in
+            let header = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 8)
+            defer { header.deallocate() }
+            for (i, file) in files.enumerated() where file.size > 0 && file.size < UInt64(blockSize) {
+                if TailPacker.sniffX86(file, name: input.place(ofFile: i).name,
+                                       displayPath: input.displayPath(ofFile: i), header: header) {
+                    found.append(Int32(i))
+                }
+            }
+        }) else { return nil }
+        thread = t
+    }
+
+    deinit { wait() }
+
+    func wait() {
+        thread?.join()
+        thread = nil
+    }
+
+    /// Waits for the thread: the files it found to be x86 code.
+    func take() -> [Int32] {
+        wait()
+        defer { found = [] }
+        return found
     }
 }
