@@ -68,10 +68,6 @@ final class DataWriter {
     /// The size words of every file's full blocks, in the order they were
     /// written: data order, each file's blocks together (pass 1).
     private var blockSizes: [UInt32] = []
-    /// Where each file's size words start in `blockSizes`; made when the
-    /// first layout is asked for, after the data phase, whose peak it
-    /// would otherwise add to.
-    private var firstBlock: [Int] = []
     var fragments: FragmentTable { packer.fragments }
 
     // State of one `run`.
@@ -265,19 +261,10 @@ final class DataWriter {
         advance(UInt64(tail))
     }
 
-    /// The layout a file's inode should describe (its twin's for
-    /// duplicates), once `run` has returned.
-    func layout(of file: Int) -> StoredFile {
-        if firstBlock.isEmpty && !layouts.isEmpty { indexBlocks() }
-        let d = duplicateOf[file]
-        let f = d >= 0 ? Int(d) : file
-        let count = duplicateOf[f] >= 0 ? 0 : Int(layouts[f].size / UInt64(blockSize))
-        return StoredFile(layout: layouts[f], blockSizes: blockSizes[firstBlock[f]..<firstBlock[f] + count])
-    }
-
-    /// `firstBlock`: pass 1 stored each file's full blocks together, in
-    /// file order, unless the file has a twin.
-    private func indexBlocks() {
+    /// Every file's layout as its inode should describe it, once every
+    /// data block is written (in `whileDraining`, or after `run`).
+    func storedLayouts() -> StoredLayouts {
+        var firstBlock: [Int] = []
         firstBlock.reserveCapacity(layouts.count)
         var next = 0
         for f in layouts.indices {
@@ -285,6 +272,32 @@ final class DataWriter {
             if duplicateOf[f] < 0 { next += Int(layouts[f].size / UInt64(blockSize)) }
         }
         precondition(next == blockSizes.count, "data blocks stored do not match the files' full blocks")
+        return StoredLayouts(blockSize: blockSize, layouts: layouts, duplicateOf: duplicateOf,
+                             blockSizes: blockSizes, firstBlock: firstBlock)
+    }
+}
+
+/// The layouts `DataWriter` stored, and where each file's size words start
+/// in `blockSizes` (pass 1 stored each file's full blocks together, in file
+/// order, unless the file has a twin). A struct of the writer's arrays (not
+/// copied: nothing writes them once every data block is written), so that
+/// the metadata layout, which asks once per file on the one thread that
+/// lays it out, reads plain arrays: the writer's class properties cost a
+/// dynamic exclusivity check on each read, five a file (docs/performance.md).
+struct StoredLayouts {
+    let blockSize: Int
+    let layouts: [FileLayout]
+    let duplicateOf: [Int32]
+    let blockSizes: [UInt32]
+    let firstBlock: [Int]
+
+    /// The layout a file's inode should describe (its twin's for
+    /// duplicates).
+    func layout(of file: Int) -> StoredFile {
+        let d = duplicateOf[file]
+        let f = d >= 0 ? Int(d) : file
+        let count = duplicateOf[f] >= 0 ? 0 : Int(layouts[f].size / UInt64(blockSize))
+        return StoredFile(layout: layouts[f], blockSizes: blockSizes[firstBlock[f]..<firstBlock[f] + count])
     }
 }
 

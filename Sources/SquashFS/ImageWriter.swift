@@ -143,6 +143,7 @@ struct ImageWriter {
     /// node's inode reference, a layout reference until the tables are
     /// compressed. Blocks compress on the metadata threads as they are cut.
     private func layOutMetadata(of tree: FlatTree, data: DataWriter, into metadata: MetadataCompressor) -> [UInt64] {
+        let data = data.storedLayouts()
         var inodes = InodeTable(mtime: options.mtime, into: metadata)
         var directories = DirectoryTable(into: metadata)
         var refs = [UInt64](repeating: 0, count: tree.nodes.count)
@@ -165,7 +166,7 @@ struct ImageWriter {
 
     /// Lays out node `i`'s inode (and, for a directory, its listing, whose
     /// children `refs` and `types` already hold): its reference and type.
-    private func inode(of i: Int, tree: FlatTree, data: DataWriter, refs: [UInt64], types: [InodeType],
+    private func inode(of i: Int, tree: FlatTree, data: StoredLayouts, refs: [UInt64], types: [InodeType],
                        inodes: inout InodeTable, directories: inout DirectoryTable) -> (UInt64, InodeType) {
         let node = tree.nodes[i]
         let number = tree.inodeNumber[i]
