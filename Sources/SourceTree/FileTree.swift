@@ -153,7 +153,9 @@ public final class SourceRoot: @unchecked Sendable {
 
     private let lock = Monitor()
     /// The root opened again (checked by `open`), or nil before first use.
-    private var opened: FileDescriptor?
+    /// Guarded by `lock`, which keeps accesses apart: no dynamic
+    /// exclusivity check on the read made for every file opened.
+    @exclusivity(unchecked) private var opened: FileDescriptor?
 
     /// The root directory's descriptor, opened on first use (by the scan)
     /// and kept while the tree lives: every directory and file below the

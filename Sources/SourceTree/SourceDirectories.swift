@@ -41,20 +41,23 @@ public struct SourcePath: Sendable {
 public final class SourceDirectories: @unchecked Sendable {
     public let root: SourceRoot?
     private let lock = Monitor()
-    // Guarded by `lock`. Directory 0 is the root.
-    private var parents: [UInt32] = [0]
-    private var nameStarts: [UInt32] = [0]
-    private var relativeLengths: [Int] = [0]
+    // Guarded by `lock`. Directory 0 is the root. The lock already keeps
+    // accesses apart, so the arrays skip Swift's dynamic exclusivity check:
+    // a path is built for every file opened, and the checks (two runtime
+    // calls per access) were two thirds of building it (docs/performance.md).
+    @exclusivity(unchecked) private var parents: [UInt32] = [0]
+    @exclusivity(unchecked) private var nameStarts: [UInt32] = [0]
+    @exclusivity(unchecked) private var relativeLengths: [Int] = [0]
     /// Where directory i's path below the root starts in `paths`, or -1
     /// when that path is `Posix.longPath` bytes or longer: it is then made
     /// from the names of the directories above it.
-    private var pathStarts: [Int] = [0]
-    private var paths: [UInt8] = []
-    private var names: [UInt8] = []
+    @exclusivity(unchecked) private var pathStarts: [Int] = [0]
+    @exclusivity(unchecked) private var paths: [UInt8] = []
+    @exclusivity(unchecked) private var names: [UInt8] = []
     /// Deep directories held open (see `DirectoryHandles`).
-    private var handles = DirectoryHandles(capacity: DirectoryHandles.capacity(openFileLimit: Posix.openFileLimit()))
+    @exclusivity(unchecked) private var handles = DirectoryHandles(capacity: DirectoryHandles.capacity(openFileLimit: Posix.openFileLimit()))
     /// Directories opened by walking down from another (see `handle`).
-    private var walkOpens = 0
+    @exclusivity(unchecked) private var walkOpens = 0
 
     public init(root: SourceRoot?) { self.root = root }
 
