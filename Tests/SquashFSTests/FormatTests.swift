@@ -290,6 +290,56 @@ final class FormatTests: XCTestCase {
         XCTAssertFalse(check(random, .lz4), "lz4 is never probed")
     }
 
+    /// The histogram that stops counting once one byte value is frequent
+    /// enough gives the answer of the whole histogram (the probe's rule as
+    /// it was first written: one table, every byte counted) on blocks near
+    /// the 7.99-bit line from both sides, skewed only at the start or only
+    /// at the end, and of lengths that are not a multiple of 8.
+    func testByteHistogramStopsEarlyWithTheWholeHistogramsAnswer() {
+        func wholeEntropy(_ b: [UInt8]) -> Double {
+            var counts = [Int](repeating: 0, count: 256)
+            for x in b { counts[Int(x)] += 1 }
+            var e = 0.0
+            for c in counts where c > 0 {
+                let q = Double(c) / Double(b.count)
+                e -= q * log2(q)
+            }
+            return e
+        }
+        var state: UInt64 = 0x1234_5678_9abc_def1
+        func next() -> UInt8 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return UInt8(truncatingIfNeeded: state >> 33)
+        }
+        let text = Array(String(repeating: "portable service images from nix ", count: 40_000).utf8)
+        var blocks: [(String, [UInt8])] = []
+        for n in [1 << 20, 1_000_003, 65_541, 4096] {
+            for zeros in [0, 1, 2, 3, 4, 5, 8, 12, 20, 40, 200] {  // per mille of bytes set to 0
+                blocks.append(("random \(n), \(zeros)‰ zeros", (0..<n).map { _ in
+                    let x = next(); return Int(next()) * 1000 / 256 < zeros ? 0 : x }))
+            }
+            let half = (0..<n / 2).map { _ in next() }
+            blocks.append(("random then text \(n)", half + text.prefix(n - n / 2)))
+            blocks.append(("text then random \(n)", Array(text.prefix(n - n / 2)) + half))
+            blocks.append(("text \(n)", Array(text.prefix(n))))
+        }
+        var h = ByteHistogram()
+        var stoppedEarly = 0
+        for (what, b) in blocks {
+            let whole = wholeEntropy(b)
+            let counted = b.withUnsafeBytes { h.count($0.baseAddress!, $0.count, stopBelow: 7.99) }
+            if counted {
+                XCTAssertEqual(h.entropy(total: b.count), whole, what)
+            } else {
+                stoppedEarly += 1
+                XCTAssertLessThan(whole, 7.99 - 0.005, "\(what): stopped early but the whole block is near the line")
+            }
+        }
+        XCTAssertGreaterThan(stoppedEarly, 10, "skewed blocks should stop before their end")
+        XCTAssertEqual(ByteHistogram.decidingCount(length: 1 << 20, limit: 7.99),
+                       (1...(1 << 20)).first { ByteHistogram.mostEntropy(share: Double($0) / Double(1 << 20)) < 7.985 })
+    }
+
     /// The metadata after the data compresses on as many threads as the
     /// data did: the pipeline's count must outlive its stopped workers
     /// (it read 0 once they stopped, so every table went to one thread).
