@@ -18,11 +18,14 @@
 /// ones (`aligned`) the cut moves on to the file's next 4096-byte boundary
 /// (so only runs at the same offset modulo 4096 are cut alike).
 enum SegmentCut {
-    /// 128 KiB and 16 bits (chunks of 192 KiB on average): of the
-    /// settings measured on the bench closure (64 KiB to 256 KiB, 14 to
-    /// 18 bits; docs/erofs.md), the smallest image.
-    static let minimum = Segment.size / 8
-    static let maskBits = 16
+    /// 16 KiB and 13 bits (chunks of 24 KiB on average): of the settings
+    /// measured on the bench closure since shared chunks join
+    /// (`SegmentPlan`; 8 KiB to 128 KiB, 12 to 16 bits; docs/erofs.md),
+    /// the smallest image. It must stay over two blocks: a segment that
+    /// ends inside a block needs 8192 bytes or more (`Extents`; 4 KiB
+    /// chunks broke the index).
+    static let minimum = Segment.size / 64
+    static let maskBits = 13
     /// The smallest pcluster size with which cuts need not be aligned.
     static let unalignedPcluster = 4 * Geometry.blockSize
     private static let mask: UInt64 = (1 << UInt64(maskBits)) - 1

@@ -13,7 +13,13 @@ import SourceTree
 /// gives from offset 0. A chunk that does not end its file and whose key
 /// (length, whether it ends inside a block, `ContentHash`) belongs to two
 /// chunks or more in the tree's files (twins left out, `DuplicateFiles`)
-/// is "shared": it is a segment of its own. The bytes between shared
+/// is "shared": it is a segment of its own, or part of one: two shared
+/// keys that always occur together (every chunk of the first is followed
+/// by a shared chunk of the second, and every chunk of the second follows
+/// one of the first) are joined wherever they occur, so a run of chunks
+/// that every copy holds alike is one segment up to `Segment.size` bytes
+/// (split greedily from its first chunk, so alike in every copy) and not a
+/// segment end every chunk. The bytes between shared
 /// chunks (and before the first, after the last) are cut only every
 /// `Segment.size` bytes, at the last block boundary of the file within
 /// that reach, so that those ends fall on block boundaries (`Extents`:
@@ -51,11 +57,51 @@ final class SegmentPlan {
             for c in chunks.dropLast() { counts[c.key, default: 0] += 1 }
             keys[k] = chunks
         }
-        for (k, chunks) in keys {
-            let shared = chunks.indices.map { $0 < chunks.count - 1 && counts[chunks[$0].key, default: 0] > 1 }
-            guard shared.contains(true) else { continue }
-            lengths[k] = SegmentPlan.segments(chunks.map(\.length), shared: shared)
+        let isShared = { (chunks: [(key: Key, length: Int)], i: Int) in
+            i < chunks.count - 1 && counts[chunks[i].key, default: 0] > 1
         }
+        let joined = SegmentPlan.joined(keys, shared: isShared)
+        for (k, chunks) in keys {
+            let shared = chunks.indices.map { isShared(chunks, $0) }
+            guard shared.contains(true) else { continue }
+            let joins = chunks.indices.map { i in i > 0 && shared[i - 1] && shared[i] && joined.contains(Pair(chunks[i - 1].key, chunks[i].key)) }
+            lengths[k] = SegmentPlan.segments(chunks.map(\.length), shared: shared, joins: joins)
+        }
+    }
+
+    private struct Pair: Hashable {
+        var first: Key
+        var second: Key
+        init(_ first: Key, _ second: Key) { (self.first, self.second) = (first, second) }
+    }
+
+    /// The pairs of shared keys that always occur together: every chunk
+    /// of the first is followed by a shared chunk of the second, and every
+    /// chunk of the second follows one of the first. Such chunks join one
+    /// segment wherever they occur (so each copy is cut alike), which saves
+    /// the segment end between them.
+    private static func joined(_ keys: [Int: [(key: Key, length: Int)]],
+                               shared: ([(key: Key, length: Int)], Int) -> Bool) -> Set<Pair> {
+        // nil: not always the same (or none).
+        var next: [Key: Key?] = [:]
+        var previous: [Key: Key?] = [:]
+        func note(_ table: inout [Key: Key?], _ key: Key, _ other: Key?) {
+            if let seen = table[key] { if seen != other { table[key] = .some(nil) } } else { table[key] = .some(other) }
+        }
+        for (_, chunks) in keys {
+            for i in chunks.indices where shared(chunks, i) {
+                let before: Key? = i > 0 && shared(chunks, i - 1) ? chunks[i - 1].key : nil
+                let after: Key? = shared(chunks, i + 1) ? chunks[i + 1].key : nil
+                note(&previous, chunks[i].key, before)
+                note(&next, chunks[i].key, after)
+            }
+        }
+        var out = Set<Pair>()
+        for (key, after) in next {
+            guard let after = after ?? nil, previous[after] == .some(.some(key)) else { continue }
+            out.insert(Pair(key, after))
+        }
+        return out
     }
 
     /// The segment lengths of item `k`, in order; nil: every
@@ -81,9 +127,12 @@ final class SegmentPlan {
         return out
     }
 
-    /// Shared chunks alone; the runs between them cut every
-    /// `Segment.size` bytes at block boundaries of the file.
-    private static func segments(_ chunks: [Int], shared: [Bool]) -> [Int] {
+    /// Shared chunks alone, or joined to the one before while `joins`
+    /// says so and the segment stays within `Segment.size` bytes (a
+    /// joined run is the same chunks wherever it occurs, so it is split
+    /// alike); the runs between them cut every `Segment.size` bytes at
+    /// block boundaries of the file.
+    private static func segments(_ chunks: [Int], shared: [Bool], joins: [Bool]) -> [Int] {
         var out: [Int] = []
         var offset = 0
         var run = 0
@@ -102,7 +151,7 @@ final class SegmentPlan {
         for (i, n) in chunks.enumerated() {
             if shared[i] {
                 flush()
-                out.append(n)
+                if joins[i], let last = out.last, last + n <= Segment.size { out[out.count - 1] += n } else { out.append(n) }
             } else {
                 run += n
             }

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import EROFS
+import ImageReading
 import SourceTree
 import TestSupport
 
@@ -150,6 +151,35 @@ final class EROFSWriterTests: ScratchTestCase {
             defer { done() }
             XCTAssertEqual(Manifest.differences(expected, try Manifest.ofDisk(path)), [], "file-backed mount")
         }
+    }
+
+    /// A long run that three files share, each from another offset or
+    /// with another end, is cut into few segments: its chunks (24 KiB on
+    /// average) always follow one another, so they join segments of up to
+    /// 1 MiB in every copy (`SegmentPlan`) instead of each ending one, and
+    /// a partly filled pcluster, every chunk. The first copy (3 MiB) has
+    /// at most 12 pclusters under 64 KiB (unjoined, about 130), later
+    /// copies take their pclusters, every reader reads the files back,
+    /// and the thread count changes no byte.
+    func testLongSharedRunsJoinAcrossCopies() throws {
+        let run = Self.bytes(3 << 20, seed: 31, compressible: true)
+        var root = Directory(mode: 0o755)
+        root.entries.append(Entry("a", .file(File(mode: 0o644, bytes: run))))
+        root.entries.append(Entry("b", .file(File(mode: 0o644, bytes: Self.bytes(30_000, seed: 32, compressible: false) + run))))
+        root.entries.append(Entry("c", .file(File(mode: 0o644, bytes: Array(run.prefix(2_500_000)) + Self.bytes(20_000, seed: 33, compressible: true)))))
+        let shared = try write(root, "lz4hc", name: "joined.erofs", jobs: 1)
+        let again = try write(root, "lz4hc", name: "joined-5.erofs", jobs: 5)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: shared)), try Data(contentsOf: URL(fileURLWithPath: again)))
+        let image = try EROFSImage(range: try ImageFile(path: shared).whole)
+        var stored: [String: [StoredChunk]] = [:]
+        for e in try image.entries() where e.type == .file { stored[e.pathString] = try image.chunks(of: e) }
+        let a = try XCTUnwrap(stored["/a"] ?? stored["a"], "no file a in \(stored.keys.sorted())")
+        let partial = a.dropLast().filter { $0.storedSize < 65536 }.count
+        XCTAssertLessThanOrEqual(partial, 12, "the run's first copy has \(partial) partly filled pclusters")
+        let mine = Set(a.map(\.storedAt))
+        let b = try XCTUnwrap(stored["/b"] ?? stored["b"])
+        XCTAssertGreaterThan(b.filter { mine.contains($0.storedAt) }.count, a.count / 2, "b shares few of a's pclusters")
+        try checkReaders(shared, compression: "fragments", expected: Manifest.of(root))
     }
 
     /// Files that share no run of bytes are cut every 1 MiB from offset 0
