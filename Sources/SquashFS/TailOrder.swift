@@ -35,10 +35,17 @@ enum TailOrder {
     /// comparison. Lengths are 16 bits (squashfs names are at most 256
     /// bytes, checked when the tree is flattened), so a key is 32 bytes,
     /// not 48: one is alive per tail during the sort, the writer's peak on
-    /// a tree of small files.
+    /// a tree of small files. `start` is 32 bits: the names of a tree are
+    /// at most 4 GiB (`FlatTree`).
     fileprivate struct Key {
-        var start: Int
+        var start: UInt32
         var directory: Int32
+        /// The stem's first 8 bytes, big-endian, zeros after a shorter
+        /// stem: compared as a number, it orders stems as `compare` does
+        /// wherever it differs (names hold no zero byte, so a stem that is
+        /// a prefix of another is the smaller), and most comparisons of the
+        /// grouping's sort and searches end there, without `memcmp`.
+        var prefix: UInt64
         var parent: Int32
         var group: Int32 = 0
         /// The stem's length, where the extension starts, the name's length.
@@ -57,21 +64,27 @@ enum TailOrder {
             var ext = name.count
             while ext > stem && name[at + ext - 1] != dot { ext -= 1 }
             ext = ext > stem ? ext - 1 : name.count
-            self.start = start
+            self.start = UInt32(start)
             stemLength = UInt16(min(stem, name.count))
+            var prefix: UInt64 = 0
+            for i in 0..<8 {
+                prefix = prefix << 8 | (i < Int(stemLength) ? UInt64(name[at + i]) : 0)
+            }
+            self.prefix = prefix
             extOffset = UInt16(ext)
             length = UInt16(name.count)
             directory = place.directory
             parent = place.parent
         }
 
-        var stem: Range<Int> { start..<start + Int(stemLength) }
-        var ext: Range<Int> { start + Int(extOffset)..<start + Int(length) }
+        var stem: Range<Int> { Int(start)..<Int(start) + Int(stemLength) }
+        var ext: Range<Int> { Int(start) + Int(extOffset)..<Int(start) + Int(length) }
 
         /// Order by (stem, directory), against `other`'s stem in
         /// `directory`; 0 when equal.
         func compare(stemOf other: Key, directory: Int32, in names: UnsafePointer<UInt8>) -> Int {
-            let c = TailOrder.compare(names, stem, other.stem)
+            if prefix != other.prefix { return prefix < other.prefix ? -1 : 1 }
+            let c = stemLength <= 8 && other.stemLength <= 8 ? 0 : TailOrder.compare(names, stem, other.stem)
             return c != 0 ? c : Int(self.directory) - Int(directory)
         }
     }

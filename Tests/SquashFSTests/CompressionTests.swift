@@ -564,6 +564,17 @@ final class CompressionTests: XCTestCase {
         XCTAssertEqual(order, [4, 0, 7, 2, 3, 1, 6, 5, 8])
     }
 
+    /// Stems are told apart past their first 8 bytes (which the grouping
+    /// compares as one number first), and a stem of 8 bytes from the same
+    /// 8 bytes and more: each stem its own group, at its first file.
+    func testTailGroupsTellLongStemsApart() {
+        let names = ["abcdefghij.c", "abcdefghik.c", "abcdefghij.h", "abc.c", "abcdefgh.x",
+                     "abcdefgh1.x", "abcdefgh.y", "abc.h", "abcdefghik.h"]
+        let places = names.map { TailPlace(name: named($0), directory: 1, parent: 0) }
+        let order = TailOrder.similarityOrder(Array(0..<Int32(places.count)), x86: [], places: { places[$0] })
+        XCTAssertEqual(order, [0, 2, 1, 8, 3, 7, 4, 6, 5])
+    }
+
     /// `name` as the tree hands names on: a slice of a larger buffer, not
     /// starting at index 0.
     private func named(_ name: String) -> ArraySlice<UInt8> {
