@@ -337,28 +337,31 @@ private final class GroupingAhead {
 }
 
 /// The x86 sniff (`TailPacker.sniffX86`) of every file smaller than a
-/// block, on a thread of its own while pass 1 runs: pass 1 would sniff the
-/// same files and put the same ones in `x86Tails` (every such file is a
-/// tail, whatever else pass 1 finds), so the order does not change. On a
-/// tree of small files the sniff (an open, a read and a close for each
-/// file with an executable bit) was most of pass 1's own thread's work,
-/// before the first fragment block could start.
+/// block, on a thread of its own while pass 1 runs, and on pass 1's
+/// thread too once its own loop is done (`take`): both take the files in
+/// chunks. Pass 1 would sniff the same files and put the same ones in
+/// `x86Tails` (every such file is a tail, whatever else pass 1 finds), and
+/// a set has no order, so the tail order does not change. On a tree of
+/// small files the sniff (an open, a read and a close for each file with
+/// an executable bit) was most of pass 1's own thread's work, before the
+/// first fragment block could start.
 private final class SniffAhead {
-    private var thread: WorkerThread?
+    private static let chunk = 256
+    private let files: [File]
+    private let blockSize: Int
+    private let input: any DataInput
+    private let monitor = Monitor()
+    // Guarded by `monitor`.
+    private var next = 0
     private var found: [Int32] = []
+    private var thread: WorkerThread?
 
     /// Nil if the system gives no thread (pass 1 sniffs instead).
     init?(_ files: [File], blockSize: Int, input: any DataInput) {
-        guard let t = try? WorkerThread({ [self] in
-            let header = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 8)
-            defer { header.deallocate() }
-            for (i, file) in files.enumerated() where file.size > 0 && file.size < UInt64(blockSize) {
-                if TailPacker.sniffX86(file, name: input.place(ofFile: i).name,
-                                       displayPath: input.displayPath(ofFile: i), header: header) {
-                    found.append(Int32(i))
-                }
-            }
-        }) else { return nil }
+        self.files = files
+        self.blockSize = blockSize
+        self.input = input
+        guard let t = try? WorkerThread({ [self] in sniffChunks() }) else { return nil }
         thread = t
     }
 
@@ -369,10 +372,37 @@ private final class SniffAhead {
         thread = nil
     }
 
-    /// Waits for the thread: the files it found to be x86 code.
+    /// Sniffs what is left beside the thread, waits for it: the files
+    /// found to be x86 code.
     func take() -> [Int32] {
+        sniffChunks()
         wait()
-        defer { found = [] }
-        return found
+        return monitor.locked {
+            defer { found = [] }
+            return found
+        }
+    }
+
+    /// Takes chunks of the file list until none is left.
+    private func sniffChunks() {
+        let header = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 8)
+        defer { header.deallocate() }
+        var mine: [Int32] = []
+        while true {
+            let start = monitor.locked { () -> Int in
+                defer { next += Self.chunk }
+                return next
+            }
+            if start >= files.count { break }
+            for i in start..<min(start + Self.chunk, files.count) {
+                let file = files[i]
+                guard file.size > 0 && file.size < UInt64(blockSize) else { continue }
+                if TailPacker.sniffX86(file, name: input.place(ofFile: i).name,
+                                       displayPath: self.input.displayPath(ofFile: i), header: header) {
+                    mine.append(Int32(i))
+                }
+            }
+        }
+        monitor.locked { found += mine }
     }
 }
