@@ -160,18 +160,29 @@ final class FileDataWriter {
     }
 
     /// The second pass with fragments, once every other file is written:
-    /// the tails, in inode order (their offsets are u32s: `retire` keeps
-    /// their sum under 4 GiB), then the whole files, into the packed inode.
+    /// the tails (their offsets are u32s: `retire` keeps their sum under
+    /// 4 GiB) and the whole files into the packed inode, in the order
+    /// `FragmentOrder` gives them (from tails in inode order, then whole
+    /// files in inode order); in that given order when they total more
+    /// than 4 GiB, so that every tail lies within it.
     private func pack(into packer: FragmentPacker, digest: inout ContentDigest) throws(EROFSError) {
-        packer.reserve(tails.count + wholeFragments.lazy.filter { $0 }.count)
-        for (k, start) in tails {
-            let offset = try packer.add(k, of: items, from: start, digest: &digest)
+        var given = tails.map { FragmentOrder.Fragment(item: Int32($0.file), start: $0.start) }
+        tails = []
+        given.reserveCapacity(given.count + wholeFragments.lazy.filter { $0 }.count)
+        for k in items.indices where wholeFragments[k] { given.append(.init(item: Int32(k), start: 0)) }
+        let total = given.reduce(UInt64(0)) { $0 + items[Int($1.item)].file.size - $1.start }
+        let order = total > UInt64(UInt32.max) ? Array(0..<Int32(given.count)) : try FragmentOrder.arrange(given, of: items)
+        packer.reserve(given.count)
+        for f in order.lazy.map({ given[Int($0)] }) {
+            let k = Int(f.item)
+            let offset = try packer.add(k, of: items, from: f.start, digest: &digest)
+            guard f.start > 0 else {
+                plans[k] = .fragment(offset: offset)
+                continue
+            }
             guard case .compressed(let blocks, var header, let index, let inline, let full) = plans[k] else { continue }
             header.fragmentOffset = UInt32(offset)
             plans[k] = .compressed(blocks: blocks, header: header, index: index, inline: inline, full: full)
-        }
-        for k in items.indices where wholeFragments[k] {
-            plans[k] = .fragment(offset: try packer.add(k, of: items, from: 0, digest: &digest))
         }
         packer.finish(digest: &digest)
     }
