@@ -87,6 +87,9 @@ examples:
     ap.add_argument("--readme", metavar="FILE", default=None,
                     help="also replace the part of FILE (e.g. README.md) between the lines "
                          "'<!-- bench:begin -->' and '<!-- bench:end -->' with this run's summary and tables")
+    ap.add_argument("--readme-keep", metavar="REPORT", action="append", default=[],
+                    help="with --readme: cases this run does not measure keep their rows from REPORT (an earlier "
+                         "report, e.g. a copy of docs/benchmarks.md); the summary says which run gave which cases")
     ap.add_argument("--prepare-only", action="store_true", help="build the inputs for the selected cases, then stop")
     ap.add_argument("--rebuild-inputs", action="store_true", help="rebuild the inputs even if they look current")
     args = ap.parse_args()

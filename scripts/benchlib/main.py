@@ -106,5 +106,5 @@ def main():
             f.write(text)
         log(f"wrote {args.output}")
     if args.readme:
-        update_readme(args.readme, text, args.output)
+        update_readme(args.readme, text, args.output, args.readme_keep)
     return 1 if failed(bench) else 0
