@@ -16,9 +16,9 @@ enum DDIFile {
     /// Completes the disk in `fd`, whose root partition (at LBA 40, as repart puts it) already
     /// holds the file system: the hash tree after it, the protective MBR and
     /// primary GPT before it, the backup GPT at the end.
-    static func wrap(_ fd: Int32, layout: PortableDDI, hashFile: [UInt8]) throws(WriteFailure) {
+    static func wrap(_ fd: Int32, layout: PortableDDI, hashFile: [UInt8]) throws(SystemError) {
         let (head, tail) = layout.gpt().encode()
-        if ftruncate(fd, off_t(layout.diskSize)) != 0 { throw WriteFailure(errno: Errno(errno), written: 0) }
+        if ftruncate(fd, off_t(layout.diskSize)) != 0 { throw SystemError(.write, errno: .current) }
         try FileDescriptor.writeAll(fd, head, at: 0)
         try FileDescriptor.writeAll(fd, hashFile, at: layout.verityOffset)
         try FileDescriptor.writeAll(fd, tail, at: layout.gpt().tailOffset)

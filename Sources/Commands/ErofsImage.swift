@@ -26,7 +26,7 @@ enum ErofsImage {
             let n = Int(min(UInt64(chunk), size - at))
             let got: Int
             do { got = try Posix.preadFully(fd, buffer.baseAddress!, n, offset + at) } catch {
-                throw CommandFailure(message: "\(image): cannot read the image back (\(error))")
+                throw CommandFailure(message: "\(image): cannot read the image back (\(error.errno))")
             }
             guard got == n else { throw CommandFailure(message: "\(image): cannot read the image back (it is shorter than written)") }
             tap.wrote(UnsafeRawBufferPointer(rebasing: buffer[0..<got]), at: at)

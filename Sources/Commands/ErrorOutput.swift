@@ -32,18 +32,21 @@ func reportError(_ error: any Error, prefix: String) {
 }
 
 /// The OS layer's error as one line: what failed, where, and how to fix it.
+/// (Calls given only a descriptor leave `path` empty; their callers word
+/// those errors themselves, so the line then starts with the problem.)
 func worded(_ e: SystemError) -> String {
-    let p = e.path
+    let p = e.path.isEmpty ? "" : e.path + ": "
     switch e.kind {
-    case .openDirectory: return "\(p): cannot open the directory (\(e.errno)); make sure it exists and is writable"
-    case .create: return "\(p): cannot create the file (\(e.errno)); make sure its directory exists and is writable"
-    case .open, .read: return "\(p): cannot read (\(e.errno))"
-    case .write, .sync: return "\(p): write failed (\(ImageOutput.writeProblem(e.errno)))"
-    case .name: return "\(p): cannot move the finished file into place (\(e.errno))"
-    case .appeared: return "\(p): appeared while the image was written; it was left as it is and the new file discarded"
-    case .notRegular(let mode): return "\(p): is \(SystemError.fileKind(mode)), not a regular file; it was left as it is"
-    case .notRegularInput(let mode): return "\(p): is \(SystemError.fileKind(mode)), not a regular file; give the path of a regular file"
-    case .tooLarge(let limit): return "\(p): is larger than \(limit) bytes; give the right file"
+    case .openDirectory: return "\(p)cannot open the directory (\(e.errno)); make sure it exists and is writable"
+    case .create: return "\(p)cannot create the file (\(e.errno)); make sure its directory exists and is writable"
+    case .open, .read: return "\(p)cannot read (\(e.errno))"
+    case .write, .sync, .close: return "\(p)write failed (\(ImageOutput.writeProblem(e.errno)))"
+    case .name: return "\(p)cannot move the finished file into place (\(e.errno))"
+    case .startThread: return "\(p)cannot start a thread (\(e.errno)); the limit on threads (ulimit -u, a cgroup's pids.max) is reached: raise it, or use fewer threads (--jobs, NIX_BUILD_CORES)"
+    case .appeared: return "\(p)appeared while the image was written; it was left as it is and the new file discarded"
+    case .notRegular(let mode): return "\(p)is \(SystemError.fileKind(mode)), not a regular file; it was left as it is"
+    case .notRegularInput(let mode): return "\(p)is \(SystemError.fileKind(mode)), not a regular file; give the path of a regular file"
+    case .tooLarge(let limit): return "\(p)is larger than \(limit) bytes; give the right file"
     }
 }
 

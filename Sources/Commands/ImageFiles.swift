@@ -25,7 +25,7 @@ enum ImageFiles {
     static func open(_ path: String) throws(CheckFailure) -> OpenFile {
         let fd: FileDescriptor
         do { fd = try FileDescriptor.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY) } catch {
-            throw CheckFailure(message: "\(path): cannot open (\(error))")
+            throw CheckFailure(message: "\(path): cannot open (\(error.errno))")
         }
         var st = stat()
         if fstat(fd.raw, &st) != 0 { throw CheckFailure(message: "\(path): cannot read (\(Errno.current))") }
@@ -56,11 +56,11 @@ enum ImageFiles {
         var out = [UInt8](repeating: 0, count: count)
         if count == 0 { return out }
         let fd = file.fd.raw
-        let result: Result<Int, Errno> = out.withUnsafeMutableBytes { b in
-            do throws(Errno) { return .success(try Posix.preadFully(fd, b.baseAddress!, count, offset)) } catch { return .failure(error) }
+        let result: Result<Int, SystemError> = out.withUnsafeMutableBytes { b in
+            do throws(SystemError) { return .success(try Posix.preadFully(fd, b.baseAddress!, count, offset)) } catch { return .failure(error) }
         }
         switch result {
-        case .failure(let e): throw CheckFailure(message: "\(file.path): read failed (\(e))")
+        case .failure(let e): throw CheckFailure(message: "\(file.path): read failed (\(e.errno))")
         case .success(let n) where n < count:
             throw CheckFailure(message: "\(file.path): ends before byte \(offset + UInt64(count)); it was truncated")
         case .success: return out

@@ -172,7 +172,7 @@ enum SignCommand {
     static func write(_ path: String, _ pieces: [([UInt8], UInt64)], create: Bool) throws(CheckFailure) {
         let fd: FileDescriptor
         do { fd = try FileDescriptor.open(path, O_WRONLY | O_CLOEXEC | (create ? O_CREAT | O_EXCL : 0), mode: 0o644) } catch {
-            throw CheckFailure(message: "\(path): cannot \(create ? "create" : "open") (\(error))")
+            throw CheckFailure(message: "\(path): cannot \(create ? "create" : "open") (\(error.errno))")
         }
         do {
             for (bytes, offset) in pieces { try fd.writeAll(bytes, at: offset) }

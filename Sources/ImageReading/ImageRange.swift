@@ -21,7 +21,7 @@ public final class ImageFile: @unchecked Sendable {
         do {
             fd = try FileDescriptor.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
         } catch {
-            throw ImageReadError("cannot open: \(error)", kind: .io(error.code))
+            throw ImageReadError("cannot open: \(error.errno)", kind: .io(error.errno.code))
         }
         var st = stat()
         guard fstat(fd.raw, &st) == 0 else {
@@ -77,7 +77,7 @@ public struct ImageRange: Sendable {
         do {
             done = try Posix.preadFully(file.descriptor, buffer.baseAddress!, buffer.count, offset + at)
         } catch {
-            throw ImageReadError("read failed: \(error)", kind: .io(error.code))
+            throw ImageReadError("read failed: \(error.errno)", kind: .io(error.errno.code))
         }
         guard done == buffer.count else {
             throw ImageReadError("the file ends at byte \(offset + at + UInt64(done)), shorter than when it was opened", kind: .io(EIO))

@@ -134,14 +134,14 @@ struct DiskScanner {
         // to the parent's descriptor when the path is longer than PATH_MAX
         // (see `SourceDirectories.open`).
         let dir: OpaquePointer
-        do throws(Errno) {
+        do throws(SystemError) {
             let root = try self.root?.descriptor() ?? AT_FDCWD
             let fd = try directories.open(directory: source.index, flags: O_RDONLY | O_DIRECTORY | O_CLOEXEC, root: root)
-            guard let d = fdopendir(fd.raw) else { throw Errno.current }
+            guard let d = fdopendir(fd.raw) else { throw SystemError(.open, errno: .current) }
             _ = fd.release()  // closedir closes it
             dir = d
         } catch {
-            throw openFailure(error.code, path: source.bytes)
+            throw openFailure(error.errno.code, path: source.bytes)
         }
         defer { closedir(dir) }
         let fd = dirfd(dir)

@@ -164,7 +164,7 @@ public final class SourceRoot: @unchecked Sendable {
     /// per file), and a later swap of the root's path cannot reach a file
     /// opened beneath it. A failed open is not kept: the next file tries
     /// again.
-    public func descriptor() throws(Errno) -> Int32 {
+    public func descriptor() throws(SystemError) -> Int32 {
         lock.lock()
         defer { lock.unlock() }
         if opened == nil { opened = try reopen() }
@@ -174,11 +174,11 @@ public final class SourceRoot: @unchecked Sendable {
     /// The root opened again by its path (O_PATH, piecewise when longer
     /// than PATH_MAX) and compared with the directory the scan stat'ed:
     /// ESTALE if another stands there now.
-    private func reopen() throws(Errno) -> FileDescriptor {
+    private func reopen() throws(SystemError) -> FileDescriptor {
         let noFollow = followed ? 0 : O_NOFOLLOW
         let dir = try Posix.openDeep(path, cposix_O_PATH | O_DIRECTORY | O_CLOEXEC | noFollow)
         var st = stat()
-        if fstat(dir.raw, &st) != 0 || FileIdentity(st) != identity { throw Errno(ESTALE) }
+        if fstat(dir.raw, &st) != 0 || FileIdentity(st) != identity { throw SystemError(.open, path: String(decoding: path, as: UTF8.self), errno: Errno(ESTALE)) }
         return dir
     }
 }

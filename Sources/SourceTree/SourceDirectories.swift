@@ -209,15 +209,15 @@ extension SourceDirectories {
     /// caller's check of what it opened, as for a shallow path. Out of
     /// descriptors (EMFILE), the held handles are let go and the open is
     /// tried once more (see `DirectoryHandles.yield`).
-    func open(_ name: Name, in i: UInt32, flags: Int32, root: Int32) throws(Errno) -> FileDescriptor {
+    func open(_ name: Name, in i: UInt32, flags: Int32, root: Int32) throws(SystemError) -> FileDescriptor {
         do {
             return try openOnce(name, in: i, flags: flags, root: root)
-        } catch where error.code == EMFILE && lock.locked({ handles.yield() }) {
+        } catch where error.errno.code == EMFILE && lock.locked({ handles.yield() }) {
             return try openOnce(name, in: i, flags: flags, root: root)
         }
     }
 
-    private func openOnce(_ name: Name, in i: UInt32, flags: Int32, root: Int32) throws(Errno) -> FileDescriptor {
+    private func openOnce(_ name: Name, in i: UInt32, flags: Int32, root: Int32) throws(SystemError) -> FileDescriptor {
         lock.lock()
         let short = relativeLengths[Int(i)] + 1 + length(of: name) < Posix.longPath
         var piece: [UInt8] = []
@@ -225,7 +225,7 @@ extension SourceDirectories {
         lock.unlock()
         if short { return try FileDescriptor.openBeneath(piece, flags, in: root) }
         let dir = try handle(of: i, root: root)
-        return try withExtendedLifetime(dir) { () throws(Errno) in
+        return try withExtendedLifetime(dir) { () throws(SystemError) in
             try FileDescriptor.open(piece, flags | O_NOFOLLOW, relativeTo: dir?.raw ?? root)
         }
     }
@@ -237,7 +237,7 @@ extension SourceDirectories {
         lock.lock()
         let deep = i != 0 && relativeLengths[Int(i)] + 1 + 255 >= Posix.longPath && handles.capacity > 0
         lock.unlock()
-        guard deep, let copy = try? Posix.retryingEINTR({ fcntl(fd, F_DUPFD_CLOEXEC, 0) }) else { return }
+        guard deep, let copy = try? Posix.retryingEINTR(.open, { fcntl(fd, F_DUPFD_CLOEXEC, 0) }) else { return }
         let handle = DirectoryHandle(FileDescriptor(raw: copy))
         lock.locked { handles.insert(i, handle) }
     }
@@ -248,7 +248,7 @@ extension SourceDirectories {
     /// directory above that is held, or that is shallow enough to open
     /// beneath the root in one call. Each directory opened is held (up to
     /// the cache's bound), so a tree walked in order opens each once.
-    func handle(of i: UInt32, root: Int32) throws(Errno) -> DirectoryHandle? {
+    func handle(of i: UInt32, root: Int32) throws(SystemError) -> DirectoryHandle? {
         if i == 0 { return nil }
         lock.lock()
         if let held = handles.lookup(i) {
@@ -302,7 +302,7 @@ extension SourceDirectories {
 extension SourceDirectories {
     /// Opens directory `i` itself with `flags` (see `open(_:in:flags:root:)`);
     /// the root as "." of its descriptor `root`.
-    func open(directory i: UInt32, flags: Int32, root: Int32) throws(Errno) -> FileDescriptor {
+    func open(directory i: UInt32, flags: Int32, root: Int32) throws(SystemError) -> FileDescriptor {
         if i == 0 { return try FileDescriptor.open(".", flags, relativeTo: root) }
         lock.lock()
         let parent = parents[Int(i)], at = nameStarts[Int(i)]

@@ -64,7 +64,7 @@ public struct SourceReader: ~Copyable {
             }
             return try Posix.openDeep(file.source.diskPath!, flags)
         } catch {
-            throw openFailure(error.code, displayPath: displayPath)
+            throw openFailure(error.errno.code, displayPath: displayPath)
         }
     }
 
@@ -118,9 +118,9 @@ public struct SourceReader: ~Copyable {
         // does, then look past the end as `checkEnd` does.
         let first: Int
         do {
-            first = try Posix.retryingEINTR { Glibc.pread(fd, buf, count + 1, off_t(offset)) }
+            first = try Posix.retryingEINTR(.read) { Glibc.pread(fd, buf, count + 1, off_t(offset)) }
         } catch {
-            throw SourceTreeError("\(displayPath): read failed at byte \(offset) (\(error))")
+            throw SourceTreeError("\(displayPath): read failed at byte \(offset) (\(error.errno))")
         }
         if first > count { throw overrun() }
         if first == count { return }
@@ -143,7 +143,7 @@ public struct SourceReader: ~Copyable {
         do {
             return try Posix.preadFully(fd, buf, count, offset)
         } catch {
-            throw SourceTreeError("\(displayPath): read failed at byte \(offset) (\(error))")
+            throw SourceTreeError("\(displayPath): read failed at byte \(offset) (\(error.errno))")
         }
     }
 

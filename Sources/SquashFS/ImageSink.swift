@@ -39,7 +39,7 @@ final class ImageSink {
         Glibc.free(buffer)
     }
 
-    private func fail(_ f: WriteFailure, at start: UInt64) -> SquashFSError {
+    private func fail(_ f: SystemError, at start: UInt64) -> SquashFSError {
         let reached = start + UInt64(f.written)
         switch f.errno.code {
         case ENOSPC, EDQUOT:
@@ -85,8 +85,8 @@ final class ImageSink {
     func write(_ bytes: [UInt8], at offset: UInt64) throws(SquashFSError) {
         try flush()
         bytes.withUnsafeBytes { observer?.wrote($0, at: offset) }
-        let r: Result<Void, WriteFailure> = bytes.withUnsafeBytes { b in
-            Result { () throws(WriteFailure) in try Posix.pwriteFully(fd, b.baseAddress!, b.count, base + offset) }
+        let r: Result<Void, SystemError> = bytes.withUnsafeBytes { b in
+            Result { () throws(SystemError) in try Posix.pwriteFully(fd, b.baseAddress!, b.count, base + offset) }
         }
         if case .failure(let f) = r { throw fail(f, at: offset) }
     }
@@ -94,7 +94,7 @@ final class ImageSink {
     /// Flushes and syncs: the image is complete in the file.
     func finish() throws(SquashFSError) {
         try flush()
-        if fsync(fd) != 0 { throw fail(WriteFailure(errno: .current, written: 0), at: position) }
+        if fsync(fd) != 0 { throw fail(SystemError(.sync, errno: .current), at: position) }
     }
 }
 

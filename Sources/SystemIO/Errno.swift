@@ -4,10 +4,11 @@ import Glibc
 import Musl
 #endif
 
-/// An errno value as a typed error: what a failed system call left. Its
+/// An errno value: what a failed system call left, as `SystemError`
+/// carries it (and other modules' error kinds). Not itself thrown. Its
 /// `description` (strerror) is the one place the program words an errno;
 /// where the fix is the user's limit, not the input, it says which.
-public struct Errno: Error, Equatable, Sendable, CustomStringConvertible {
+public struct Errno: Equatable, Sendable, CustomStringConvertible {
     public let code: Int32
     public init(_ code: Int32) { self.code = code }
     /// The calling thread's errno now.

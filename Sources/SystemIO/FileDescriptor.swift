@@ -15,12 +15,16 @@ public struct FileDescriptor: ~Copyable {
     deinit { _ = Glibc.close(raw) }
 
     /// Opens `path` (raw bytes), retrying EINTR.
-    public static func open(_ path: [UInt8], _ flags: Int32, mode: mode_t = 0, relativeTo dir: Int32 = AT_FDCWD) throws(Errno) -> FileDescriptor {
-        let fd = try Posix.retryingEINTR { Posix.withCString(path) { openat(dir, $0, flags, mode) } }
-        return FileDescriptor(raw: fd)
+    public static func open(_ path: [UInt8], _ flags: Int32, mode: mode_t = 0, relativeTo dir: Int32 = AT_FDCWD) throws(SystemError) -> FileDescriptor {
+        do {
+            let fd = try Posix.retryingEINTR(.open) { Posix.withCString(path) { openat(dir, $0, flags, mode) } }
+            return FileDescriptor(raw: fd)
+        } catch {
+            throw SystemError(.open, path: String(decoding: path, as: UTF8.self), errno: error.errno)
+        }
     }
 
-    public static func open(_ path: String, _ flags: Int32, mode: mode_t = 0, relativeTo dir: Int32 = AT_FDCWD) throws(Errno) -> FileDescriptor {
+    public static func open(_ path: String, _ flags: Int32, mode: mode_t = 0, relativeTo dir: Int32 = AT_FDCWD) throws(SystemError) -> FileDescriptor {
         try open(Array(path.utf8), flags, mode: mode, relativeTo: dir)
     }
 
@@ -33,10 +37,10 @@ public struct FileDescriptor: ~Copyable {
 
     /// Closes now and reports what close says (some file systems report
     /// a failed write only there).
-    public consuming func close() throws(Errno) {
+    public consuming func close() throws(SystemError) {
         let fd = raw
         discard self
-        if Glibc.close(fd) != 0 { throw Errno.current }
+        if Glibc.close(fd) != 0 { throw SystemError(.close, errno: .current) }
     }
 }
 
@@ -48,15 +52,17 @@ extension FileDescriptor {
     /// per directory and openat(O_NOFOLLOW) for the last component. A link
     /// met on the way fails with ELOOP or ENOTDIR; "..", an absolute path
     /// or an empty one with EXDEV. Paths longer than PATH_MAX take the walk.
-    public static func openBeneath(_ path: [UInt8], _ flags: Int32, mode: mode_t = 0, in dir: Int32) throws(Errno) -> FileDescriptor {
-        if !isRelativeBelow(path) { throw Errno(EXDEV) }
+    public static func openBeneath(_ path: [UInt8], _ flags: Int32, mode: mode_t = 0, in dir: Int32) throws(SystemError) -> FileDescriptor {
+        if !isRelativeBelow(path) { throw SystemError(.open, path: String(decoding: path, as: UTF8.self), errno: Errno(EXDEV)) }
         if path.count < Posix.longPath {
             do {
-                let fd = try Posix.retryingEINTR { Posix.withCString(path) { cposix_openat_beneath(dir, $0, flags, UInt32(mode)) } }
+                let fd = try Posix.retryingEINTR(.open) { Posix.withCString(path) { cposix_openat_beneath(dir, $0, flags, UInt32(mode)) } }
                 return FileDescriptor(raw: fd)
             } catch {
                 // ENOSYS: no openat2; EPERM: a seccomp filter refuses it.
-                guard error.code == ENOSYS || error.code == EPERM else { throw error }
+                guard error.errno.code == ENOSYS || error.errno.code == EPERM else {
+                    throw SystemError(.open, path: String(decoding: path, as: UTF8.self), errno: error.errno)
+                }
             }
         }
         let components = path.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true)
@@ -86,7 +92,7 @@ extension FileDescriptor {
     /// The walk `openBeneath` falls back on: each directory opened O_PATH |
     /// O_DIRECTORY | O_NOFOLLOW relative to the one before, the last
     /// component with O_NOFOLLOW.
-    static func openBeneathByWalk(_ components: [ArraySlice<UInt8>], _ flags: Int32, mode: mode_t, in dir: Int32) throws(Errno) -> FileDescriptor {
+    static func openBeneathByWalk(_ components: [ArraySlice<UInt8>], _ flags: Int32, mode: mode_t, in dir: Int32) throws(SystemError) -> FileDescriptor {
         var parent: FileDescriptor? = nil
         for component in components.dropLast() {
             let next = try open(Array(component), cposix_O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, relativeTo: parent?.raw ?? dir)

@@ -61,7 +61,7 @@ public final class OutputSet {
             directory = try FileDescriptor.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         } catch {
             do { directory = try FileDescriptor.open(path, cposix_O_PATH | O_DIRECTORY | O_CLOEXEC) } catch {
-                throw SystemError(.openDirectory, path: path, errno: error)
+                throw SystemError(.openDirectory, path: path, errno: error.errno)
             }
         }
         Posix.ignoreIfDefault(SIGXFSZ)
@@ -83,7 +83,7 @@ public final class OutputSet {
     /// A new file of the set, to be published as `name`: its descriptor
     /// (read-write), owned by the set.
     public func create(_ name: String) throws(SystemError) -> Int32 {
-        if unnamed, let raw = try? Posix.retryingEINTR({ openat(directory.raw, ".", cposix_O_TMPFILE | O_RDWR | O_CLOEXEC, 0o644) }) {
+        if unnamed, let raw = try? Posix.retryingEINTR(.create, { openat(directory.raw, ".", cposix_O_TMPFILE | O_RDWR | O_CLOEXEC, 0o644) }) {
             let fd = FileDescriptor(raw: raw)
             // Named through /proc/self/fd/N, which any user may do
             // (AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH): check now.
@@ -97,8 +97,8 @@ public final class OutputSet {
         let member = Member(name: name)
         let dir = directory.raw
         unlinkat(dir, temp, 0)
-        let created = SignalCleanup.withSignalsBlocked { () -> Result<Int32, Errno> in
-            let r = Result { () throws(Errno) in try Posix.retryingEINTR { openat(dir, temp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644) } }
+        let created = SignalCleanup.withSignalsBlocked { () -> Result<Int32, SystemError> in
+            let r = Result { () throws(SystemError) in try Posix.retryingEINTR(.create) { openat(dir, temp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644) } }
             if case .success = r { member.temp = temp; member.slot = SignalCleanup.register(temp, in: dir) }
             return r
         }
@@ -108,7 +108,7 @@ public final class OutputSet {
             members.append(member)
             return fd
         case .failure(let e):
-            throw SystemError(.create, path: path(name), errno: e)
+            throw SystemError(.create, path: path(name), errno: e.errno)
         }
     }
 

@@ -43,7 +43,7 @@ public final class PendingDirectory {
         temporaryName = temp
         temporaryPath = (slash.map { text(trimmed[...$0]) } ?? "") + temp
         do { parent = try FileDescriptor.open(parentPath, cposix_O_PATH | O_DIRECTORY | O_CLOEXEC) } catch {
-            throw SystemError(.create, path: path, errno: error)
+            throw SystemError(.create, path: path, errno: error.errno)
         }
         let p = parent.raw
         var slot: Int?
@@ -57,7 +57,7 @@ public final class PendingDirectory {
         do { directory = try FileDescriptor.open(temp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, relativeTo: p) } catch {
             unlinkat(p, temp, AT_REMOVEDIR)
             SignalCleanup.unregister(slot)
-            throw SystemError(.create, path: path, errno: error)
+            throw SystemError(.create, path: path, errno: error.errno)
         }
     }
 
@@ -73,8 +73,8 @@ public final class PendingDirectory {
     public func create(_ file: String) throws(SystemError) -> FileDescriptor {
         let dir = directory.raw
         var slot: Int?
-        let created = SignalCleanup.withSignalsBlocked { () -> Result<Int32, Errno> in
-            let r = Result { () throws(Errno) in try Posix.retryingEINTR { openat(dir, file, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644) } }
+        let created = SignalCleanup.withSignalsBlocked { () -> Result<Int32, SystemError> in
+            let r = Result { () throws(SystemError) in try Posix.retryingEINTR(.create) { openat(dir, file, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644) } }
             if case .success = r { slot = SignalCleanup.register(file, in: dir) }
             return r
         }
@@ -84,7 +84,7 @@ public final class PendingDirectory {
             slots.append(slot)
             return FileDescriptor(raw: fd)
         case .failure(let e):
-            throw SystemError(.create, path: temporaryPath + "/" + file, errno: e)
+            throw SystemError(.create, path: temporaryPath + "/" + file, errno: e.errno)
         }
     }
 

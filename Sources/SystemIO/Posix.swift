@@ -5,17 +5,6 @@ import Musl
 #endif
 import CPosix
 
-/// What a write that stopped early reached: `written` bytes made it to
-/// the file before `errno`.
-public struct WriteFailure: Error {
-    public var errno: Errno
-    public var written: Int
-    public init(errno: Errno, written: Int) {
-        self.errno = errno
-        self.written = written
-    }
-}
-
 /// Thin wrappers over the POSIX calls the writer needs. No Foundation:
 /// the builder keeps to libc (Foundation could be linked statically, at
 /// about 7 MB, but nothing here needs it).
@@ -85,22 +74,22 @@ public enum Posix {
     }
 
     /// The one retry loop: runs a system call until it does not fail with
-    /// EINTR; a result of -1 becomes the errno it left.
-    @inlinable public static func retryingEINTR<T: FixedWidthInteger>(_ call: () -> T) throws(Errno) -> T {
+    /// EINTR; a result of -1 becomes the errno it left, as a `kind` failure.
+    @inlinable public static func retryingEINTR<T: FixedWidthInteger>(_ kind: SystemError.Kind, _ call: () -> T) throws(SystemError) -> T {
         while true {
             let r = call()
             if r != -1 { return r }
             let e = errno
-            if e != EINTR { throw Errno(e) }
+            if e != EINTR { throw SystemError(kind, errno: Errno(e)) }
         }
     }
 
     /// Reads up to `count` bytes at `offset`, retrying short reads and EINTR,
     /// and stopping only at end of file. Returns the number of bytes read.
-    public static func preadFully(_ fd: Int32, _ buf: UnsafeMutableRawPointer, _ count: Int, _ offset: UInt64) throws(Errno) -> Int {
+    public static func preadFully(_ fd: Int32, _ buf: UnsafeMutableRawPointer, _ count: Int, _ offset: UInt64) throws(SystemError) -> Int {
         var done = 0
         while done < count {
-            let n = try retryingEINTR { pread(fd, buf + done, count - done, off_t(offset) + off_t(done)) }
+            let n = try retryingEINTR(.read) { pread(fd, buf + done, count - done, off_t(offset) + off_t(done)) }
             if n == 0 { break }
             done += n
         }
@@ -108,14 +97,14 @@ public enum Posix {
     }
 
     /// Writes all of `count` bytes at `offset`, retrying short writes and
-    /// EINTR. On failure, says how many bytes did reach the file.
-    public static func pwriteFully(_ fd: Int32, _ buf: UnsafeRawPointer, _ count: Int, _ offset: UInt64) throws(WriteFailure) {
+    /// EINTR. On failure, says how many bytes did reach the file (`written`).
+    public static func pwriteFully(_ fd: Int32, _ buf: UnsafeRawPointer, _ count: Int, _ offset: UInt64) throws(SystemError) {
         var done = 0
         while done < count {
             do {
-                done += try retryingEINTR { pwrite(fd, buf + done, count - done, off_t(offset) + off_t(done)) }
+                done += try retryingEINTR(.write) { pwrite(fd, buf + done, count - done, off_t(offset) + off_t(done)) }
             } catch {
-                throw WriteFailure(errno: error, written: done)
+                throw SystemError(.write, errno: error.errno, written: done)
             }
         }
     }
@@ -131,7 +120,7 @@ public enum Posix {
     /// component relative to those. Trees deeper than PATH_MAX can so be
     /// read; the names in it were seen by the scan, which never follows a
     /// symlink below the root.
-    public static func openDeep(_ path: [UInt8], _ flags: Int32, mode: mode_t = 0) throws(Errno) -> FileDescriptor {
+    public static func openDeep(_ path: [UInt8], _ flags: Int32, mode: mode_t = 0) throws(SystemError) -> FileDescriptor {
         if path.count < longPath { return try FileDescriptor.open(path, flags, mode: mode) }
         let slash = UInt8(ascii: "/")
         var dir: FileDescriptor? = nil
@@ -140,7 +129,7 @@ public enum Posix {
             // The longest run of whole components that fits.
             var cut = start + longPath - 1
             while cut > start && path[cut] != slash { cut -= 1 }
-            if cut == start { throw Errno(ENAMETOOLONG) }
+            if cut == start { throw SystemError(.open, path: String(decoding: path, as: UTF8.self), errno: Errno(ENAMETOOLONG)) }
             let piece = Array(path[start..<cut].isEmpty ? [slash] : path[start..<cut])
             let next = try FileDescriptor.open(piece, cposix_O_PATH | O_DIRECTORY | O_CLOEXEC, relativeTo: dir?.raw ?? AT_FDCWD)
             dir = consume next

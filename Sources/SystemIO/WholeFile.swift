@@ -13,7 +13,7 @@ extension FileDescriptor {
     public static func readRegularFile(_ path: String, limit: Int) throws(SystemError) -> [UInt8] {
         let fd: FileDescriptor
         do { fd = try open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY) } catch {
-            throw SystemError(.open, path: path, errno: error)
+            throw SystemError(.open, path: path, errno: error.errno)
         }
         var st = stat()
         if fstat(fd.raw, &st) != 0 { throw SystemError(.read, path: path, errno: .current) }
@@ -27,8 +27,8 @@ extension FileDescriptor {
         while true {
             let raw = fd.raw
             let n: Int
-            do { n = try Posix.retryingEINTR { buffer.withUnsafeMutableBytes { Glibc.read(raw, $0.baseAddress, $0.count) } } } catch {
-                throw SystemError(.read, path: path, errno: error)
+            do { n = try Posix.retryingEINTR(.read) { buffer.withUnsafeMutableBytes { Glibc.read(raw, $0.baseAddress, $0.count) } } } catch {
+                throw SystemError(.read, path: path, errno: error.errno)
             }
             if n == 0 { return out }
             if out.count + n > limit { throw SystemError(.tooLarge(limit: limit), path: path, errno: Errno(EFBIG)) }
@@ -37,13 +37,13 @@ extension FileDescriptor {
     }
 
     /// Writes all of `bytes` at `offset` (see `Posix.pwriteFully`).
-    public func writeAll(_ bytes: [UInt8], at offset: UInt64) throws(WriteFailure) {
+    public func writeAll(_ bytes: [UInt8], at offset: UInt64) throws(SystemError) {
         try Self.writeAll(raw, bytes, at: offset)
     }
 
-    public static func writeAll(_ fd: Int32, _ bytes: [UInt8], at offset: UInt64) throws(WriteFailure) {
-        let r: Result<Void, WriteFailure> = bytes.withUnsafeBytes { b in
-            Result { () throws(WriteFailure) in
+    public static func writeAll(_ fd: Int32, _ bytes: [UInt8], at offset: UInt64) throws(SystemError) {
+        let r: Result<Void, SystemError> = bytes.withUnsafeBytes { b in
+            Result { () throws(SystemError) in
                 if let base = b.baseAddress { try Posix.pwriteFully(fd, base, b.count, offset) }
             }
         }

@@ -11,7 +11,7 @@ public final class WorkerThread {
 
     /// Fails (EAGAIN, usually) when the system will not give another
     /// thread: RLIMIT_NPROC (`ulimit -u`), a cgroup's pids.max, memory.
-    public init(_ body: @escaping () -> Void) throws(Errno) {
+    public init(_ body: @escaping () -> Void) throws(SystemError) {
         let box = Unmanaged.passRetained(Box(body))
         let rc = pthread_create(&thread, nil, { raw in
             let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
@@ -20,7 +20,7 @@ public final class WorkerThread {
         }, box.toOpaque())
         if rc != 0 {
             box.release()
-            throw Errno(rc)
+            throw SystemError(.startThread, errno: Errno(rc))
         }
     }
 
@@ -45,7 +45,7 @@ public final class WorkerThread {
             do {
                 threads.append(try WorkerThread(body))
             } catch {
-                return (threads, error)
+                return (threads, error.errno)
             }
         }
         return (threads, nil)

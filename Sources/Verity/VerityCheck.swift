@@ -72,7 +72,7 @@ public enum VerityCheck {
             let want = Int(min(UInt64(chunk), data.size - at))
             let n: Int
             do { n = try Posix.preadFully(data.fd, buffer, want, data.offset + at) } catch {
-                throw VerityError(.read(errno: error.code), "cannot read the data at byte \(data.offset + at)")
+                throw VerityError(.read(errno: error.errno.code), "cannot read the data at byte \(data.offset + at)")
             }
             guard n == want else {
                 throw VerityError(.read(errno: 0), "the data ends at byte \(data.offset + at + UInt64(n)), before the \(data.size) bytes the tree covers")
@@ -111,11 +111,11 @@ public enum VerityCheck {
     static func read(_ fd: Int32, at offset: UInt64, count: Int) throws(VerityError) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: count)
         if count == 0 { return out }
-        let result: Result<Int, Errno> = out.withUnsafeMutableBytes { b in
-            do throws(Errno) { return .success(try Posix.preadFully(fd, b.baseAddress!, count, offset)) } catch { return .failure(error) }
+        let result: Result<Int, SystemError> = out.withUnsafeMutableBytes { b in
+            do throws(SystemError) { return .success(try Posix.preadFully(fd, b.baseAddress!, count, offset)) } catch { return .failure(error) }
         }
         switch result {
-        case .failure(let e): throw VerityError(.read(errno: e.code), "cannot read the hash tree at byte \(offset)")
+        case .failure(let e): throw VerityError(.read(errno: e.errno.code), "cannot read the hash tree at byte \(offset)")
         case .success(let n) where n < count: return Array(out[0..<n])
         case .success: return out
         }

@@ -12,7 +12,7 @@ final class OpenBeneathTests: XCTestCase {
 
     override func setUpWithError() throws {
         var template = Array("/tmp/systemio-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { throw Errno.current }
+        guard let made = mkdtemp(&template) else { throw SystemError(.create, path: String(cString: template), errno: .current) }
         root = String(cString: made)
         // root/a/b/file, root/link -> a, root/a/blink -> b, root/a/flink -> b/file
         XCTAssertEqual(mkdir(root + "/a", 0o755), 0)
@@ -39,12 +39,12 @@ final class OpenBeneathTests: XCTestCase {
             XCTAssertEqual(fstat(fd.raw, &st), 0)
             XCTAssertEqual(st.st_mode & S_IFMT, S_IFREG)
             result.append(0)
-        } catch { result.append(error.code) }
+        } catch { result.append(error.errno.code) }
         let components = Array(path.utf8).split(separator: UInt8(ascii: "/"))
         do {
             _ = try FileDescriptor.openBeneathByWalk(components, O_RDONLY | O_CLOEXEC, mode: 0, in: dir.raw)
             result.append(0)
-        } catch { result.append(error.code) }
+        } catch { result.append(error.errno.code) }
         return result
     }
 
@@ -66,7 +66,9 @@ final class OpenBeneathTests: XCTestCase {
                 _ = try FileDescriptor.openBeneath(Array(path.utf8), O_RDONLY, in: dir.raw)
                 XCTFail("\(path) opened")
             } catch {
-                XCTAssertEqual(error.code, EXDEV, path)
+                XCTAssertEqual(error.errno.code, EXDEV, path)
+                XCTAssertEqual(error.kind, .open, path)
+                XCTAssertEqual(error.path, path)
             }
         }
     }

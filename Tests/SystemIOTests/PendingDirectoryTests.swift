@@ -11,7 +11,7 @@ final class PendingDirectoryTests: XCTestCase {
 
     override func setUpWithError() throws {
         var template = Array("/tmp/pending-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { throw Errno.current }
+        guard let made = mkdtemp(&template) else { throw SystemError(.create, path: String(cString: template), errno: .current) }
         root = String(cString: made)
     }
 
