@@ -34,7 +34,13 @@ import SystemIO
 final class BlockPipeline {
     /// What a block is, so its owner can record where it went.
     enum Kind { case data(file: Int, block: Int), fragment(UInt32) }
-    fileprivate enum Outcome { case pending, sparse, raw, compressed(Int), failed(SquashFSError) }
+    fileprivate enum Outcome {
+        case pending, sparse, raw, compressed(Int), failed(SquashFSError)
+        var isSettled: Bool {
+            if case .pending = self { return false }
+            return true
+        }
+    }
 
     /// One block in flight. Its single buffer holds the input until a
     /// worker compresses it, then the stored bytes (compressed output is
@@ -186,16 +192,22 @@ final class BlockPipeline {
     }
 
     /// After `close`: writes the submitted blocks in order until every data
-    /// block is written (so every data block's place is known) and no
-    /// block waits for a worker, that is until a worker is about to run
-    /// out of work; the rest may still be compressing. The slots written
-    /// are freed, as no block will need them.
-    func writeUntilAllTaken() throws(SquashFSError) {
-        while let slot = inflight.first {
-            if case .fragment = slot.kind, pool.monitor.locked({ queue.isEmpty }) { break }
-            try retireOldest()
-        }
+    /// block is written, so every data block's place is known; the
+    /// fragment blocks after them may still wait for a worker or compress.
+    /// The free slots are freed, as no block will need them.
+    func writeDataBlocks() throws(SquashFSError) {
+        while let slot = inflight.first, case .data = slot.kind { try retireOldest() }
         free = []
+    }
+
+    /// After `close`: writes the oldest blocks the workers have finished,
+    /// in order, waiting for none, and frees their slots (for work done
+    /// on this thread while the last blocks compress).
+    func writeFinished() throws(SquashFSError) {
+        while let slot = inflight.first, pool.monitor.locked({ slot.outcome.isSettled }) {
+            try retireOldest()
+            free = []
+        }
     }
 
     /// Writes every submitted block, flushes, and frees the slots.

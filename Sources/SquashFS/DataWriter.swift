@@ -108,12 +108,14 @@ final class DataWriter {
     /// Writes the data of `input`'s files and returns when every block is
     /// on disk. Keeps nothing of `input` afterwards.
     ///
-    /// `whileDraining` runs on this thread once every tail is packed,
-    /// every data block is written and the last fragment blocks are on
-    /// the workers (see `BlockPipeline.writeUntilAllTaken`): every file's
-    /// layout (`layout(of:)`) is final by then, and work done there keeps
-    /// the core a finished worker leaves idle busy. Only the fragments'
-    /// places (`fragments`) are not known until `run` returns.
+    /// `whileDraining` runs on this thread once every tail is packed and
+    /// every data block is written, while the last fragment blocks still
+    /// wait for a worker or compress (see `BlockPipeline.writeDataBlocks`):
+    /// every file's layout (`layout(of:)`) is final by then, and work done
+    /// there overlaps the compression's tail instead of following it; it
+    /// may call `writeFinishedBlocks` to free the slots of blocks done
+    /// meanwhile. Only the fragments' places (`fragments`) are not known
+    /// until `run` returns.
     func run(_ input: any DataInput, progress: ((Progress) -> Void)?,
              whileDraining: () throws(SquashFSError) -> Void = {}) throws(SquashFSError) {
         defer { pipeline.shutdown() }
@@ -165,9 +167,15 @@ final class DataWriter {
         pipeline.close()
         finder.end()
         Posix.releaseFreeMemory()
-        try pipeline.writeUntilAllTaken()
+        try pipeline.writeDataBlocks()
         try whileDraining()
         try pipeline.finish()
+    }
+
+    /// In `whileDraining`: writes the fragment blocks already compressed
+    /// (in order, waiting for none) and frees their memory.
+    func writeFinishedBlocks() throws(SquashFSError) {
+        try pipeline.writeFinished()
     }
 
     private func advance(_ n: UInt64) {

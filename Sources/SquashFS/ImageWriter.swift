@@ -47,15 +47,16 @@ struct ImageWriter {
         let flags = try writeHead(compressor: compressor, to: output)
         let makeWorker = { compressor.makeMetadataWorker() }
         // The inode and directory tables are laid out, and their blocks
-        // compressed, while the last fragment blocks compress: they need
-        // every file's layout, not the fragments' places. Both are written
-        // after the data, so the bytes and their order are as before.
+        // compressed, while the last fragment blocks wait for a worker and
+        // compress: they need every file's layout, not the fragments'
+        // places. Both are written after the data, so the bytes and their
+        // order are as before.
         var laidOut: MetadataCompressor?
         var refs: [UInt64] = []
-        let data = try writeData(of: &tree, compressor: compressor, to: output) { tree, data in
+        let data = try writeData(of: &tree, compressor: compressor, to: output) { (tree: inout FlatTree, data: DataWriter) throws(SquashFSError) in
             guard let metadata = Self.metadataBesideData(data, makeWorker: makeWorker) else { return }
             tree.numberInodes()
-            refs = layOutMetadata(of: tree, data: data, into: metadata)
+            refs = try layOutMetadata(of: tree, data: data, into: metadata, besideData: true)
             laidOut = metadata
         }
         let metadata: MetadataCompressor
@@ -65,7 +66,7 @@ struct ImageWriter {
         } else {
             tree.numberInodes()
             metadata = try MetadataCompressor(tables: 2, jobs: data.threadCount, makeWorker: makeWorker)
-            refs = layOutMetadata(of: tree, data: data, into: metadata)
+            refs = try layOutMetadata(of: tree, data: data, into: metadata, besideData: false)
         }
         let starts = try writeTables(metadata, refs: &refs, tree: tree, fragments: data.fragments,
                                      jobs: data.threadCount, makeWorker: makeWorker, to: output)
@@ -142,8 +143,11 @@ struct ImageWriter {
     /// after its children's inodes and before its own inode. Returns each
     /// node's inode reference, a layout reference until the tables are
     /// compressed. Blocks compress on the metadata threads as they are cut.
-    private func layOutMetadata(of tree: FlatTree, data: DataWriter, into metadata: MetadataCompressor) -> [UInt64] {
-        let data = data.storedLayouts()
+    /// `besideData`: the last data blocks still compress; the ones done are
+    /// written now and then, so their memory is free for the layout's.
+    private func layOutMetadata(of tree: FlatTree, data: DataWriter, into metadata: MetadataCompressor,
+                                besideData: Bool) throws(SquashFSError) -> [UInt64] {
+        let layouts = data.storedLayouts()
         var inodes = InodeTable(mtime: options.mtime, into: metadata)
         var directories = DirectoryTable(into: metadata)
         var refs = [UInt64](repeating: 0, count: tree.nodes.count)
@@ -152,10 +156,11 @@ struct ImageWriter {
             let i = Int(i32)
             // Two statements: the arrays are only read until the call ends,
             // so writing them after copies nothing.
-            let (ref, type) = inode(of: i, tree: tree, data: data, refs: refs, types: types,
+            let (ref, type) = inode(of: i, tree: tree, data: layouts, refs: refs, types: types,
                                     inodes: &inodes, directories: &directories)
             refs[i] = ref
             types[i] = type
+            if besideData && i32 & 0xfff == 0 { try data.writeFinishedBlocks() }
         }
         types = []
         inodes.close()

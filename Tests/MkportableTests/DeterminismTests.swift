@@ -101,6 +101,37 @@ final class DeterminismTests: ImageTestCase {
         XCTAssertGreaterThan(blocks, 64, "the inode table is too small to exercise waiting blocks")
     }
 
+    /// The metadata is laid out once every data block is written, while
+    /// fragment blocks still wait for a worker or compress, and the layout
+    /// writes the ones finished meanwhile every 4,096 entries. Two trees:
+    /// 5,000 small files whose tails fill hundreds of 4K fragment blocks,
+    /// and large files of whole blocks with one small file, whose last
+    /// data blocks are still compressing when the tails are packed (the
+    /// layout must wait for them). The bytes must not depend on --jobs,
+    /// and every reader must agree with them.
+    func testMetadataBesideQueuedFragmentsDoesNotDependOnJobs() throws {
+        let small = try newSource("queued")
+        for f in 0..<5_000 {
+            try small.file(RawPath("s\(f % 50)/f\(f)"), TestData.random(300 + f % 700, seed: UInt64(f)))
+        }
+        let large = try newSource("whole")
+        for b in 0..<6 {
+            try large.file(RawPath("big\(b)"), TestData.text(64 * 4096, seed: UInt64(b)))
+        }
+        try large.file(RawPath("small"), Array("tail\n".utf8))
+        for (name, src) in [("small", small), ("large", large)] {
+            var one = PackOptions(comp: "xz", blockSize: "4K")
+            one.jobs = 1
+            let (a, _) = try packAndVerify(src.root, options: one, name: "\(name)-jobs1.sqfs")
+            for jobs in [2, 3, 8] {
+                var o = one
+                o.jobs = jobs
+                let b = try pack(src.root, options: o, name: "\(name)-jobs\(jobs).sqfs")
+                try assertIdentical(a, b, "\(name) files: --jobs 1 vs --jobs \(jobs)")
+            }
+        }
+    }
+
     /// Small x86 executables among other small files: pass 1 reads their
     /// headers (on a thread of its own beside it when there is a second
     /// job) to pack their tails first, so which thread read them must not
