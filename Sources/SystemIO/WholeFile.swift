@@ -11,10 +11,7 @@ extension FileDescriptor {
     /// unless it is a regular file; the limit is checked while reading too,
     /// since /proc files claim size 0.
     public static func readRegularFile(_ path: String, limit: Int) throws(SystemError) -> [UInt8] {
-        let fd: FileDescriptor
-        do { fd = try open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY) } catch {
-            throw SystemError(.open, path: path, errno: error.errno)
-        }
+        let fd = try open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
         var st = stat()
         if fstat(fd.raw, &st) != 0 { throw SystemError(.read, path: path, errno: .current) }
         if st.st_mode & S_IFMT != S_IFREG {
