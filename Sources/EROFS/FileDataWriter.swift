@@ -81,9 +81,10 @@ final class FileDataWriter {
     private var items = Items.none
     private var plans: [DataPlan] = []
     /// With fragments: the files stored whole in the packed inode, the
-    /// files whose tail goes there (and from where), and the tails' bytes.
+    /// files whose tail goes there (from where, and its `FragmentOrder`
+    /// anchor, taken while the tail is in its segment), and the tails' bytes.
     private var wholeFragments: [Bool] = []
-    private var tails: [(file: Int, start: UInt64)] = []
+    private var tails: [(file: Int, start: UInt64, anchor: UInt64)] = []
     private var tailBytes: UInt64 = 0
     /// What the retired file's fragment tail is thought to take there
     /// (its compressed bytes).
@@ -167,11 +168,12 @@ final class FileDataWriter {
     /// than 4 GiB, so that every tail lies within it.
     private func pack(into packer: FragmentPacker, digest: inout ContentDigest) throws(EROFSError) {
         var given = tails.map { FragmentOrder.Fragment(item: Int32($0.file), start: $0.start) }
+        let anchors = tails.map(\.anchor)
         tails = []
         given.reserveCapacity(given.count + wholeFragments.lazy.filter { $0 }.count)
         for k in items.indices where wholeFragments[k] { given.append(.init(item: Int32(k), start: 0)) }
         let total = given.reduce(UInt64(0)) { $0 + items[Int($1.item)].file.size - $1.start }
-        let order = total > UInt64(UInt32.max) ? Array(0..<Int32(given.count)) : try FragmentOrder.arrange(given, of: items)
+        let order = total > UInt64(UInt32.max) ? Array(0..<Int32(given.count)) : try FragmentOrder.arrange(given, anchors: anchors, of: items)
         packer.reserve(given.count)
         for f in order.lazy.map({ given[Int($0)] }) {
             let k = Int(f.item)
@@ -282,7 +284,8 @@ final class FileDataWriter {
             if !tail.isEmpty { usedInlinePclusters = true }
             if isPacked { packed = (plan, size) } else { plans[slot.file] = plan }
             if let fragmentTail {
-                tails.append((slot.file, fragmentTail))
+                let bytes = UnsafeRawBufferPointer(rebasing: slot.bytes[Int(fragmentTail - slot.offset)...])
+                tails.append((slot.file, fragmentTail, FragmentOrder.anchor(bytes)))
                 tailBytes += size - fragmentTail
             }
             return

@@ -23,13 +23,14 @@ enum FragmentOrder {
 
     static let window = 64
 
-    /// The numbers of `fragments` in packing order; reads each once.
-    static func arrange(_ fragments: [Fragment], of items: FileDataWriter.Items) throws(EROFSError) -> [Int32] {
+    /// The numbers of `fragments` in packing order, given the anchors of
+    /// the first `known.count`; reads each of the others once.
+    static func arrange(_ fragments: [Fragment], anchors known: [UInt64], of items: FileDataWriter.Items) throws(EROFSError) -> [Int32] {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Segment.size, alignment: 64)
         defer { buffer.deallocate() }
-        var anchors: [UInt64] = []
+        var anchors = known
         anchors.reserveCapacity(fragments.count)
-        for f in fragments {
+        for f in fragments[known.count...] {
             let item = items[Int(f.item)]
             let bytes = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(item.file.size - f.start)])
             let content = try FileContent(item.file, name: item.name)
