@@ -84,7 +84,7 @@ final class FileDataWriter {
     /// files whose tail goes there (from where, and its `FragmentOrder`
     /// anchor, taken while the tail is in its segment), and the tails' bytes.
     private var wholeFragments: [Bool] = []
-    private var tails: [(file: Int, start: UInt64, anchor: UInt64)] = []
+    private var tails: [(file: Int, start: UInt64, anchor: FragmentOrder.Anchor)] = []
     private var tailBytes: UInt64 = 0
     /// What the retired file's fragment tail is thought to take there
     /// (its compressed bytes).
@@ -173,11 +173,12 @@ final class FileDataWriter {
         given.reserveCapacity(given.count + wholeFragments.lazy.filter { $0 }.count)
         for k in items.indices where wholeFragments[k] { given.append(.init(item: Int32(k), start: 0)) }
         let total = given.reduce(UInt64(0)) { $0 + items[Int($1.item)].file.size - $1.start }
-        let order = total > UInt64(UInt32.max) ? Array(0..<Int32(given.count)) : try FragmentOrder.arrange(given, anchors: anchors, of: items)
+        let (order, anchored) = total > UInt64(UInt32.max) ? (Array(0..<Int32(given.count)), [])
+            : try FragmentOrder.arrange(given, anchors: anchors, of: items)
         packer.reserve(given.count)
-        for f in order.lazy.map({ given[Int($0)] }) {
-            let k = Int(f.item)
-            let offset = try packer.add(k, of: items, from: f.start, digest: &digest)
+        for i in order.lazy.map({ Int($0) }) {
+            let f = given[i], k = Int(given[i].item)
+            let offset = try packer.add(k, of: items, from: f.start, anchor: anchored.isEmpty ? nil : anchored[i], digest: &digest)
             guard f.start > 0 else {
                 plans[k] = .fragment(offset: offset)
                 continue

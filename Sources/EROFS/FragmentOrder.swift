@@ -23,9 +23,19 @@ enum FragmentOrder {
 
     static let window = 64
 
-    /// The numbers of `fragments` in packing order, given the anchors of
-    /// the first `known.count`; reads each of the others once.
-    static func arrange(_ fragments: [Fragment], anchors known: [UInt64], of items: FileDataWriter.Items) throws(EROFSError) -> [Int32] {
+    /// A fragment's anchor (`none`: it has none) and where its window
+    /// starts in it (the first such window).
+    struct Anchor {
+        var hash: UInt64
+        var at: UInt32
+        static let absent = Anchor(hash: none, at: 0)
+    }
+
+    /// The numbers of `fragments` in packing order and every fragment's
+    /// anchor, given those of the first `known.count`; reads each of the
+    /// others once.
+    static func arrange(_ fragments: [Fragment], anchors known: [Anchor],
+                        of items: FileDataWriter.Items) throws(EROFSError) -> (order: [Int32], anchors: [Anchor]) {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Segment.size, alignment: 64)
         defer { buffer.deallocate() }
         var anchors = known
@@ -37,22 +47,23 @@ enum FragmentOrder {
             try content.read(into: bytes, at: f.start)
             anchors.append(anchor(UnsafeRawBufferPointer(bytes)))
         }
-        return grouped(anchors)
+        return (grouped(anchors.map(\.hash)), anchors)
     }
 
-    /// The smallest gear hash of `bytes`' windows (`none` under 64 bytes).
-    static func anchor(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        guard bytes.count >= window else { return none }
+    /// The smallest gear hash of `bytes`' windows (`none` under 64 bytes)
+    /// and where the first window with it starts.
+    static func anchor(_ bytes: UnsafeRawBufferPointer) -> Anchor {
+        guard bytes.count >= window else { return .absent }
         var h: UInt64 = 0
-        var least = none
+        var least = none, at = 0
         SegmentCut.gear.withUnsafeBufferPointer { g in
             for i in 0..<(window - 1) { h = (h << 1) &+ g[Int(bytes[i])] }
             for i in (window - 1)..<bytes.count {
                 h = (h << 1) &+ g[Int(bytes[i])]
-                least = min(least, h)
+                if h < least { (least, at) = (h, i + 1 - window) }
             }
         }
-        return least
+        return Anchor(hash: least, at: UInt32(at))
     }
 
     /// No anchor (a window hashing to it counts as none, too).

@@ -2,7 +2,8 @@
 /// content hash: for each such key the latest fragment stored with it
 /// (its offset in the packed inode and the item it came from; a fragment
 /// is always the end of its item's file, so where it starts follows from
-/// the sizes).
+/// the sizes). `FragmentPacker` keeps two more, keyed by other hashes
+/// (size 0 or 1), whose offsets and items it gives other meanings.
 ///
 /// There is one per small file, so it is kept small: an open-addressed
 /// table of 32-bit entry numbers (linear probing, at most half full) over
@@ -15,9 +16,11 @@ struct FragmentTable {
     }
 
     private var slots: [UInt32] = []  // 0: empty; else entry number + 1
-    private var keys: [Key] = []
+    private(set) var keys: [Key] = []
     private(set) var offsets: [UInt64] = []
     private(set) var items: [Int32] = []
+    /// The number of fragments recorded.
+    var count: Int { keys.count }
 
     /// Makes room for `count` more fragments without growing later.
     mutating func reserve(_ count: Int) {

@@ -151,6 +151,49 @@ final class EROFSWriterTests: ScratchTestCase {
         try checkReaders(shared, compression: "fragments", expected: Manifest.of(tree(sharing: true)))
     }
 
+    /// A small file whose bytes end an earlier one's, or lie inside it
+    /// around its anchor, is not stored again in the packed inode
+    /// (`FragmentPacker`): "a/big" holds 20,000 random bytes, "z/end" its
+    /// last 7,000 and "z/s0".."z/s4" slices of 6,000 (4,990) that together
+    /// hold every window of "big" but its last 10 bytes, so one holds its
+    /// anchor. The packed inode (dump.erofs 1.9.3) holds "big", "filler"
+    /// and at most the slices but one; the same tree with other random
+    /// bytes in "z" (nothing to share) holds all; the image is smaller by
+    /// more than "end"; the thread count changes no byte; fsck.erofs and
+    /// the kernel read every file back.
+    func testFragmentsInsideEarlierOnesAreNotStoredAgain() throws {
+        let big = Self.bytes(20_000, seed: 31, compressible: false)
+        let slices = [0..<6000, 4000..<10_000, 8000..<14_000, 12_000..<18_000, 15_000..<19_990]
+        func tree(sharing: Bool) -> Directory {
+            var a = Directory(mode: 0o755), z = Directory(mode: 0o755)
+            a.entries.append(Entry("big", .file(File(mode: 0o644, bytes: big))))
+            a.entries.append(Entry("filler", .file(File(mode: 0o644, bytes: Self.bytes(30_000, seed: 32, compressible: false)))))
+            let end = sharing ? Array(big.suffix(7000)) : Self.bytes(7000, seed: 33, compressible: false)
+            z.entries.append(Entry("end", .file(File(mode: 0o644, bytes: end))))
+            for (i, r) in slices.enumerated() {
+                let bytes = sharing ? Array(big[r]) : Self.bytes(r.count, seed: UInt64(40 + i), compressible: false)
+                z.entries.append(Entry("s\(i)", .file(File(mode: 0o644, bytes: bytes))))
+            }
+            var root = Directory(mode: 0o755)
+            root.entries.append(Entry("a", .directory(a)))
+            root.entries.append(Entry("z", .directory(z)))
+            return root
+        }
+        func size(_ p: String) throws -> Int { (try FileManager.default.attributesOfItem(atPath: p)[.size] as? Int) ?? 0 }
+        let shared = try write(tree(sharing: true), "lz4hc", name: "inside.erofs", jobs: 1)
+        let apart = try write(tree(sharing: false), "lz4hc", name: "inside-apart.erofs", jobs: 1)
+        let all = 20_000 + 30_000 + 7000 + slices.reduce(0) { $0 + $1.count }
+        if let fsck = ReferenceTools.path("fsck.erofs") {
+            XCTAssertEqual(try ErofsExtraction.packedSize(fsck, image: apart), UInt64(all))
+            let packed = try XCTUnwrap(try ErofsExtraction.packedSize(fsck, image: shared))
+            XCTAssertLessThanOrEqual(packed, UInt64(all - 7000 - 4990), "the suffix or the slice around the anchor was stored again")
+        }
+        XCTAssertLessThan(try size(shared) + 7000, try size(apart))
+        let again = try write(tree(sharing: true), "lz4hc", name: "inside-5.erofs", jobs: 5)
+        XCTAssertEqual(FileManager.default.contents(atPath: shared), FileManager.default.contents(atPath: again))
+        try checkReaders(shared, compression: "fragments", expected: Manifest.of(tree(sharing: true)))
+    }
+
     /// Files that share long runs of bytes but are not equal (two
     /// .so-like files that differ in a few bytes at different offsets, and
     /// one holding most of them after another prefix) store the shared

@@ -48,6 +48,18 @@ public enum ErofsExtraction {
         return String(rest.dropFirst(2))
     }
 
+    /// The packed inode's size as dump.erofs (next to `fsck`) shows it
+    /// (its superblock's packed nid, then that inode), nil without one.
+    public static func packedSize(_ fsck: String, image: String) throws -> UInt64? {
+        let dump = URL(fileURLWithPath: fsck).deletingLastPathComponent().appendingPathComponent("dump.erofs").path
+        func field(_ text: String, _ name: String) -> UInt64? {
+            guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(name) }) else { return nil }
+            return UInt64(line.dropFirst(name.count).drop { $0 == " " }.prefix { $0.isNumber })
+        }
+        guard let nid = field(try Subprocess.run(dump, [image]).text, "Filesystem packed nid:"), nid > 0 else { return nil }
+        return field(try Subprocess.run(dump, ["--nid=\(nid)", image]).text, "Size:")
+    }
+
     /// Whether the superblock sets FRAGMENTS (feature_incompat 0x20).
     public static func hasFragments(_ image: String) throws -> Bool {
         let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: image))
