@@ -31,7 +31,17 @@ import Glibc
 /// lcluster), so its last extent is as short as its bytes leave it: the
 /// packed inode's 1 MiB segments and the segments `SegmentPlan` cuts at
 /// block boundaries.
-/// The cut depends on the segment's bytes and that one bit alone.
+/// A segment that chains into the next (`Segment`) stops before the
+/// extent that would take all of its rest, when that rest is at most
+/// `keep` bytes, or as soon as the rest is no longer than the input of
+/// the pcluster before (not compressed first: it would most likely fit
+/// one pcluster too): those bytes are carried, uncompressed, to the start of
+/// the next segment's input, so its last pcluster is a full one. Each
+/// extent it stores is then one the index allows (a compressed one holds
+/// more than a block of bytes, a PLAIN one a whole block), and the next
+/// segment's first extent starts where it ends.
+/// The cut depends on the segment's bytes (with what it was carried),
+/// those bits and `keep` alone.
 struct Extents {
     /// One extent of a segment: where it starts in the segment, its
     /// pcluster's blocks (from `block` blocks into the output) and, for a
@@ -57,20 +67,27 @@ struct Extents {
     /// (`output` has room for `Geometry.blocks(input.count)` blocks and a
     /// pcluster more: no extent takes more blocks than bytes it holds).
     /// `openEnd`: the segment does not end its file and ends inside a
-    /// block (`Extents.endsInsideBlock`).
+    /// block (`Extents.endsInsideBlock`). `keep`: the most bytes it may
+    /// leave at its end for the next segment of its chain (0: none);
+    /// returns the extents and how many bytes it left.
     func cut(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, fileEnd: Bool,
-             openEnd: Bool) throws(EROFSError) -> [Piece] {
+             openEnd: Bool, keep: Int = 0) throws(EROFSError) -> (pieces: [Piece], carried: Int) {
         var pieces: [Piece] = []
         var at = 0
         let bs = Geometry.blockSize
         var block = 0
         var inLast = false
+        // The input of the last pcluster filled: a rest no longer than it
+        // is carried without compressing it first (it would most likely
+        // take it all, and be compressed again in the next segment).
+        var filled = 0
         while at < input.count {
             let rest = UnsafeRawBufferPointer(rebasing: input[at...])
+            if rest.count <= min(keep, filled) { return (pieces, rest.count) }
             let out = output.baseAddress! + block * bs
             if openEnd, rest.count >= 2 * bs, rest.count < 3 * bs, let last = try finalPiece(rest, into: out, at: at, block: block) {
                 pieces.append(last)
-                break
+                return (pieces, 0)
             }
             var (taken, written, all) = try encode(rest, into: out, fileEnd: fileEnd)
             if openEnd, taken < rest.count, rest.count - taken <= 2 * bs, rest.count >= 3 * bs {
@@ -80,11 +97,14 @@ struct Extents {
             inLast = inLast || all
             let blocks = (written + bs - 1) / bs
             let tail = fileEnd && taken == rest.count && written < taken && blocks == 1
-            if written > 0 && (taken > blocks * bs || tail) {
+            let packs = written > 0 && (taken > blocks * bs || tail)
+            if rest.count <= keep, packs ? taken == rest.count : rest.count <= bs { return (pieces, rest.count) }
+            if packs {
                 let room = blocks * bs
                 memmove(out + (room - written), out, written)
                 memset(out, 0, room - written)
                 pieces.append(Piece(start: at, block: block, blocks: blocks, compressedSize: written, inLast: inLast))
+                filled = taken
                 at += taken
                 block += blocks
             } else {
@@ -96,7 +116,7 @@ struct Extents {
                 block += 1
             }
         }
-        return pieces
+        return (pieces, 0)
     }
 
     /// The last 8192 to 12287 bytes of a segment that does not end its

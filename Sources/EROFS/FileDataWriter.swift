@@ -191,27 +191,30 @@ final class FileDataWriter {
     }
 
     /// Reads item `k` into slots: its segments, or (under a block and not
-    /// inline) its one block to be stored as read.
+    /// inline) its one block to be stored as read. Its shared segments
+    /// (`SegmentPlan`) take part in dedupe; the others chain (`Segment`).
     private func submit(_ k: Int, to pipeline: SegmentPipeline, digest: inout ContentDigest) throws(EROFSError) {
         let size = items[k].file.size
         if size == 0 { return }
         let content = try FileContent(items[k].file, name: items[k].name)
-        let lengths = plan?.segments(k)
+        let cuts = plan?.segments(k)
+        let shared = { (i: Int) in cuts.map { i < $0.count && $0[i].shared } ?? false }
         var offset: UInt64 = 0
         var next = 0
         while offset < size {
             let slot = try pipeline.acquire()
-            let read = lengths.map { $0[next] } ?? Int(min(UInt64(Segment.size), size - offset))
-            next += 1
+            let read = cuts.map { $0[next].length } ?? Int(min(UInt64(Segment.size), size - offset))
             slot.length = read
             try content.read(into: UnsafeMutableRawBufferPointer(rebasing: slot.input[0..<read]), at: offset)
             digest.update(slot.bytes)
             slot.file = k
             slot.offset = offset
             slot.fileEnd = offset + UInt64(slot.length) == size
-            if !slot.fileEnd, let dedupe {
+            slot.chainsOut = !slot.fileEnd && !slot.openEnd && !shared(next) && !shared(next + 1)
+            if !slot.fileEnd, shared(next), let dedupe {
                 (slot.ordinal, slot.original) = try dedupe.register(slot.bytes, openEnd: slot.openEnd, item: k, offset: offset, of: items)
             }
+            next += 1
             pipeline.submit(slot)
             offset += UInt64(slot.length)
         }
@@ -221,7 +224,7 @@ final class FileDataWriter {
     /// Writes a finished slot at the image's end (called in submission
     /// order); after a file's last segment, decides how it is stored.
     private func retire(_ slot: SegmentPipeline.Slot) throws(EROFSError) {
-        guard case .cut(var pieces) = slot.outcome else { return }
+        guard case .cut(var pieces, _) = slot.outcome else { return }
         let isPacked = slot.file == items.count
         // The file's size, once its last segment is in.
         let size = slot.offset + UInt64(slot.length)
@@ -233,7 +236,7 @@ final class FileDataWriter {
         if let original = slot.original {
             if let place = dedupe?.placement(original) {
                 for p in place.pieces {
-                    extents.append(.init(start: slot.offset + UInt64(p.start), block: place.block + UInt32(p.block),
+                    extents.append(.init(start: slot.start + UInt64(p.start), block: place.block + UInt32(p.block),
                                          blocks: UInt32(p.blocks), compressed: p.compressed))
                 }
                 usedDedupe = true
@@ -242,9 +245,8 @@ final class FileDataWriter {
             pieces = try cutHere(slot)
         }
         var tailStart: UInt64? = nil
-        if slot.fileEnd, !isPacked, fragmentLimit > 0, tailBytes <= UInt64(UInt32.max),
-           let f = pieces.firstIndex(where: { $0.inLast }) {
-            tailStart = slot.offset + UInt64(pieces[f].start)
+        if slot.fileEnd, !isPacked, fragmentLimit > 0, tailBytes <= UInt64(UInt32.max), let f = fragmentTail(pieces, slot: slot) {
+            tailStart = slot.start + UInt64(pieces[f].start)
             let estimate = pieces[f...].reduce(0) { $0 + ($1.compressed ? $1.compressedSize : Geometry.blockSize) }
             if tailStart! < UInt64(Geometry.blockSize) {
                 dedupe?.forget(fileOrdinals)
@@ -257,7 +259,7 @@ final class FileDataWriter {
         }
         let first = image.block
         for p in pieces {
-            extents.append(.init(start: slot.offset + UInt64(p.start), block: first + UInt32(p.block),
+            extents.append(.init(start: slot.start + UInt64(p.start), block: first + UInt32(p.block),
                                  blocks: UInt32(p.blocks), compressed: p.compressed))
         }
         let isLast = slot.fileEnd
@@ -270,6 +272,19 @@ final class FileDataWriter {
         }
         guard isLast else { return }
         try settle(slot, size: size, tail: tail, fragmentTail: tailStart)
+    }
+
+    /// The first of a file's last extents that may go to the packed
+    /// inode as its tail: those cut from the rest after the first encoding
+    /// that took all of it (`Extents.Piece.inLast`), when that rest is at
+    /// most `Segment.size` bytes (a chain may carry more into the last
+    /// segment), and the file too when the rest starts in its first block
+    /// (it then goes whole).
+    private func fragmentTail(_ pieces: [Extents.Piece], slot: SegmentPipeline.Slot) -> Int? {
+        guard let f = pieces.firstIndex(where: { $0.inLast }) else { return nil }
+        let from = slot.start + UInt64(pieces[f].start), size = slot.offset + UInt64(slot.length)
+        let most = UInt64(Segment.size)
+        return size - from <= most && (from >= UInt64(Geometry.blockSize) || size <= most) ? f : nil
     }
 
     /// Chooses, for a file whose last segment is written, between its
@@ -285,7 +300,7 @@ final class FileDataWriter {
             if !tail.isEmpty { usedInlinePclusters = true }
             if isPacked { packed = (plan, size) } else { plans[slot.file] = plan }
             if let fragmentTail {
-                let bytes = UnsafeRawBufferPointer(rebasing: slot.bytes[Int(fragmentTail - slot.offset)...])
+                let bytes = UnsafeRawBufferPointer(rebasing: slot.work[Int(fragmentTail - slot.start)...])
                 tails.append((slot.file, fragmentTail, FragmentOrder.anchor(bytes)))
                 tailBytes += size - fragmentTail
             }
@@ -309,7 +324,7 @@ final class FileDataWriter {
     private func inlineTail(_ pieces: [Extents.Piece], slot: SegmentPipeline.Slot, size: UInt64) -> [UInt8] {
         guard let p = pieces.last else { return [] }
         let inodeSize = size > UInt64(UInt32.max) ? ExtendedInode.size : CompactInode.size
-        let length = p.compressed ? p.compressedSize : slot.length - p.start
+        let length = p.compressed ? p.compressedSize : slot.carry + slot.length - p.start
         let lclusters = Int(Geometry.blocks(size))
         let index = scattered ? FullIndex.byteCount(lclusters) : CompactIndex.byteCount(lclusters)
         let record = inodeSize + MapHeader.size + index + length
@@ -346,7 +361,7 @@ final class FileDataWriter {
         if ownExtents == nil, let encoder = try makeEncoder(compression, pclusterSize: pclusterSize) {
             ownExtents = Extents(encoder: encoder, pclusterSize: pclusterSize)
         }
-        return try ownExtents!.cut(slot.bytes, into: slot.output, fileEnd: slot.fileEnd, openEnd: slot.openEnd)
+        return try ownExtents!.cut(slot.bytes, into: slot.output, fileEnd: slot.fileEnd, openEnd: slot.openEnd).pieces
     }
 
     /// A whole file held in memory, flat: full blocks, then the tail

@@ -27,7 +27,7 @@ import SourceTree
 /// the packed inode is a function of the tree alone. Its inode
 /// is a regular file, mode 0644, one link, owner 0:0, like mkfs.erofs's.
 /// Bytes reach the pipeline in full segments from offset 0, as any file's
-/// (`Segment`); the last one ends the file.
+/// (`Segment`), chained; the last one ends the file.
 final class FragmentPacker {
     static let mode: UInt16 = 0o100644
 
@@ -57,7 +57,7 @@ final class FragmentPacker {
         self.pipeline = pipeline
         self.owner = owner
         self.limit = limit
-        // A tail lies within a file's last segment.
+        // A tail is at most Segment.size bytes (FileDataWriter.fragmentTail).
         buffer = .allocate(byteCount: max(Int(limit), Segment.size), alignment: 64)
         other = .allocate(byteCount: max(Int(limit), Segment.size), alignment: 64)
     }
@@ -195,6 +195,7 @@ final class FragmentPacker {
     private func submit(_ s: SegmentPipeline.Slot, end: Bool, digest: inout ContentDigest) {
         digest.update(s.bytes)
         s.fileEnd = end
+        s.chainsOut = !end
         pipeline.submit(s)
     }
 }

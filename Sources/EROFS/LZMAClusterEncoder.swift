@@ -21,8 +21,9 @@ final class LZMAClusterEncoder: ClusterEncoder {
 
     deinit { lzma_end(&stream) }
 
-    /// With 4 KiB pclusters no extent decodes to more than
-    /// `Segment.size`, so a larger window finds nothing more.
+    /// With 4 KiB pclusters hardly any extent decodes to more than
+    /// `Segment.size` (a chain's carried bytes and a segment at most,
+    /// `Segment`), so a larger window finds little more.
     static let defaultDictionary = UInt32(Segment.size)
 
     func encode(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(EROFSError) -> (consumed: Int, written: Int) {

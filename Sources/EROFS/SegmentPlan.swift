@@ -30,6 +30,9 @@ import SourceTree
 /// every `Segment.size` bytes from offset 0. So the segments depend on the
 /// tree alone; a hash collision only makes a chunk its own segment.
 ///
+/// Only shared segments take part in `SegmentDedupe`; the others may chain
+/// (`Segment`).
+///
 /// The planner reads each file once more (2 MiB at a time) before the data
 /// pass; kept: one count per key, then the segment lengths of the files
 /// that have a shared chunk.
@@ -42,8 +45,14 @@ final class SegmentPlan {
 
     static let leftover = Segment.size / 16
 
-    /// Segment lengths by item, for files with a shared chunk.
-    private var lengths: [Int: [Int]] = [:]
+    /// One planned segment: its length, and whether it is a shared run.
+    struct Cut {
+        var length: Int
+        var shared: Bool
+    }
+
+    /// Segments by item, for files with a shared chunk.
+    private var lengths: [Int: [Cut]] = [:]
 
     /// Counts the chunks of the items `taken` (their sizes: compressed
     /// files, not twins) and plans their segments.
@@ -104,9 +113,9 @@ final class SegmentPlan {
         return out
     }
 
-    /// The segment lengths of item `k`, in order; nil: every
-    /// `Segment.size` bytes from offset 0.
-    func segments(_ k: Int) -> [Int]? { lengths[k] }
+    /// The segments of item `k`, in order; nil: every `Segment.size`
+    /// bytes from offset 0, none shared.
+    func segments(_ k: Int) -> [Cut]? { lengths[k] }
 
     /// The file's chunks, read once: `buffer` (2 MiB) holds what is left
     /// of the window and is topped up whenever less than `Segment.size`
@@ -142,8 +151,8 @@ final class SegmentPlan {
     /// joined run is the same chunks wherever it occurs, so it is split
     /// alike); the runs between them cut every `Segment.size` bytes at
     /// block boundaries of the file.
-    private static func segments(_ chunks: [Int], shared: [Bool], joins: [Bool]) -> [Int] {
-        var out: [Int] = []
+    private static func segments(_ chunks: [Int], shared: [Bool], joins: [Bool]) -> [Cut] {
+        var out: [Cut] = []
         var offset = 0
         var run = 0
         func flush() {
@@ -153,7 +162,7 @@ final class SegmentPlan {
                 let reach = at + Segment.size
                 var cut = reach >= end ? end : reach / Geometry.blockSize * Geometry.blockSize
                 if cut < end, end - cut < SegmentPlan.leftover { cut -= SegmentPlan.leftover }
-                out.append(cut - at)
+                out.append(Cut(length: cut - at, shared: false))
                 at = cut
             }
             run = 0
@@ -161,7 +170,11 @@ final class SegmentPlan {
         for (i, n) in chunks.enumerated() {
             if shared[i] {
                 flush()
-                if joins[i], let last = out.last, last + n <= Segment.size { out[out.count - 1] += n } else { out.append(n) }
+                if joins[i], let last = out.last, last.shared, last.length + n <= Segment.size {
+                    out[out.count - 1].length += n
+                } else {
+                    out.append(Cut(length: n, shared: true))
+                }
             } else {
                 run += n
             }

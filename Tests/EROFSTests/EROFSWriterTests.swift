@@ -255,6 +255,38 @@ final class EROFSWriterTests: ScratchTestCase {
         try checkReaders(shared, compression: "fragments", expected: Manifest.of(root))
     }
 
+    /// Segments of a run that shares nothing chain (`Segment`): each
+    /// carries its last, partly filled pcluster's bytes into the next, so
+    /// a 5 MiB file has one partly filled pcluster at its 4 MiB chain end
+    /// and one before its tail, not one at every 1 MiB (4 without chains).
+    /// The bytes stay a function of the tree (1 and 8 threads, where chains
+    /// wait for each other), also where chains meet shared runs (file c
+    /// holds a run of d between unshared bytes) and in the packed inode
+    /// (2.4 MiB of small files); every reader sees the tree.
+    func testUnsharedSegmentsChain() throws {
+        var root = Directory(mode: 0o755)
+        root.entries.append(Entry("a", .file(File(mode: 0o644, bytes: Self.bytes(5 << 20, seed: 51, compressible: true)))))
+        let run = Self.bytes(1_500_000, seed: 52, compressible: true)
+        let c = Self.bytes(2_500_000, seed: 53, compressible: true) + run + Self.bytes(2 << 20, seed: 54, compressible: true)
+        root.entries.append(Entry("c", .file(File(mode: 0o644, bytes: c))))
+        root.entries.append(Entry("d", .file(File(mode: 0o644, bytes: Self.bytes(70_000, seed: 55, compressible: false) + run))))
+        var small = Directory(mode: 0o755)
+        for i in 0..<300 { small.entries.append(Entry("f\(i)", .file(File(mode: 0o644, bytes: Self.bytes(8_000, seed: UInt64(1000 + i), compressible: true))))) }
+        root.entries.append(Entry("small", .directory(small)))
+        for z in ["lz4hc", "lzma"] {
+            let one = try write(root, z, name: "chain-1.erofs", jobs: 1)
+            let eight = try write(root, z, name: "chain-8.erofs", jobs: 8)
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: one)), try Data(contentsOf: URL(fileURLWithPath: eight)), "\(z): 8 threads changed the image")
+            let image = try EROFSImage(range: try ImageFile(path: one).whole)
+            var stored: [String: [StoredChunk]] = [:]
+            for e in try image.entries() where e.type == .file { stored[e.pathString] = try image.chunks(of: e) }
+            let a = try XCTUnwrap(stored["/a"] ?? stored["a"], "no file a in \(stored.keys.sorted())")
+            let partial = a.dropLast().filter { $0.storedSize < 65536 }.count
+            XCTAssertLessThanOrEqual(partial, 2, "\(z): a 5 MiB file has \(partial) partly filled pclusters")
+            try checkReaders(one, compression: "fragments", expected: Manifest.of(root))
+        }
+    }
+
     /// Files that share no run of bytes are cut every 1 MiB from offset 0
     /// with dedupe on, as with it off (`SegmentPlan`: content-defined cuts
     /// only around runs that occur twice, since every cut costs a partly
