@@ -152,8 +152,9 @@ final class DataWriter {
         let grouped = ahead?.take(for: tails) ?? TailOrder.grouped(tails, places: { input.place(ofFile: $0) })
         let order = TailOrder.order(grouped, x86: x86Tails)
         tails = []
-        // The sort's keys lived on this thread's heap; the compressors
-        // allocate in their own threads' arenas and would not reuse them.
+        // The grouping's keys and names are free now (in this thread's
+        // heap or the grouping thread's arena); the compressors allocate in
+        // their own threads' arenas and would not reuse them.
         Posix.releaseFreeMemory()
         Trace.mark("tails sorted: \(order.count)")
         for t in order {

@@ -52,8 +52,6 @@ enum TailOrder {
         var stemLength: UInt16
         var extOffset: UInt16
         var length: UInt16
-        /// Set last, once pass 1 has read the files (see `Grouped`).
-        var machineCode = false
 
         /// `place`'s key, its name stored from `start` of the shared buffer.
         init(_ place: TailPlace, at start: Int) {
@@ -94,22 +92,22 @@ enum TailOrder {
         order(grouped(tails, places: places), x86: x86)
     }
 
-    /// What the order takes from names and places alone: every tail's key,
-    /// its (stem, directory) run and group. Only the machine-code flags are
-    /// left, which need the files' bytes, so this can run while pass 1
-    /// reads them (`DataWriter`).
+    /// What the order takes from names and places alone: the tails in
+    /// similarity order as if none were machine code. Only the machine-code
+    /// flags are left, which need the files' bytes, so this can run while
+    /// pass 1 reads them (`DataWriter`); `order` then moves the x86 tails
+    /// to the front, keeping the order within each part, which is the
+    /// order a sort by (machine code first, then this order) gives.
     struct Grouped {
         /// The tails grouped, in data order.
         let tails: [Int32]
-        fileprivate var keys: [Key]
-        fileprivate var names: [UInt8]
-        /// Positions in `keys`, in (stem, directory, data order).
-        fileprivate var byStem: [Int32]
+        /// Positions in `tails`, by (group, directory, extension, data order).
+        fileprivate var similar: [Int32]
     }
 
     /// Keys, runs and groups of `tails` (file indices in data order).
     static func grouped(_ tails: [Int32], places: (Int) -> TailPlace) -> Grouped {
-        if tails.isEmpty { return Grouped(tails: [], keys: [], names: [], byStem: []) }
+        if tails.isEmpty { return Grouped(tails: [], similar: []) }
         // The names' buffer at its exact size: grown by doubling it could
         // hold twice the bytes at the writer's peak.
         var names: [UInt8] = []
@@ -132,25 +130,9 @@ enum TailOrder {
                 }
             }
             assignGroups(&keys, order: byStem, names: names)
-        }
-        return Grouped(tails: tails, keys: keys, names: names, byStem: byStem)
-    }
-
-    /// `grouped`'s tails in similarity order, those in `x86` first.
-    static func order(_ grouped: consuming Grouped, x86: Set<Int32>) -> [Int32] {
-        let tails = grouped.tails
-        if tails.isEmpty { return [] }
-        var keys = grouped.keys
-        grouped.keys = []
-        for k in keys.indices where x86.contains(tails[k]) { keys[k].machineCode = true }
-        var order = grouped.byStem
-        grouped.byStem = []
-        grouped.names.withUnsafeBufferPointer { names in
-            let names = names.baseAddress!
             keys.withUnsafeBufferPointer { keys in
-                order.sort { p, q in
+                byStem.sort { p, q in
                     let a = keys[Int(p)], b = keys[Int(q)]
-                    if a.machineCode != b.machineCode { return a.machineCode }
                     if a.group != b.group { return a.group < b.group }
                     if a.directory != b.directory { return a.directory < b.directory }
                     let d = compare(names, a.ext, b.ext)
@@ -159,7 +141,19 @@ enum TailOrder {
                 }
             }
         }
-        return order.map { tails[Int($0)] }
+        return Grouped(tails: tails, similar: byStem)
+    }
+
+    /// `grouped`'s tails in similarity order, those in `x86` first.
+    static func order(_ grouped: consuming Grouped, x86: Set<Int32>) -> [Int32] {
+        let tails = grouped.tails
+        var order: [Int32] = []
+        order.reserveCapacity(tails.count)
+        if !x86.isEmpty {
+            for p in grouped.similar where x86.contains(tails[Int(p)]) { order.append(tails[Int(p)]) }
+        }
+        for p in grouped.similar where !x86.contains(tails[Int(p)]) { order.append(tails[Int(p)]) }
+        return order
     }
 
     /// Sets each key's group: the first tail (in data order) of its

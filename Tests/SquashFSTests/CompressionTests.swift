@@ -562,6 +562,10 @@ final class CompressionTests: XCTestCase {
         ]
         let order = TailOrder.similarityOrder(Array(0..<Int32(places.count)), x86: [4], places: { places[$0] })
         XCTAssertEqual(order, [4, 0, 7, 2, 3, 1, 6, 5, 8])
+        // Several x86 tails keep the similarity order among themselves
+        // (not data order: 6 before 4), as do the others after them.
+        let several = TailOrder.similarityOrder(Array(0..<Int32(places.count)), x86: [6, 0, 4], places: { places[$0] })
+        XCTAssertEqual(several, [0, 6, 4, 7, 2, 3, 1, 5, 8])
     }
 
     /// Stems are told apart past their first 8 bytes (which the grouping
