@@ -18,7 +18,7 @@ enum DDIFile {
     /// primary GPT before it, the backup GPT at the end.
     static func wrap(_ fd: Int32, layout: PortableDDI, hashFile: [UInt8]) throws(SystemError) {
         let (head, tail) = layout.gpt().encode()
-        if ftruncate(fd, off_t(layout.diskSize)) != 0 { throw SystemError(.write, errno: .current) }
+        try FileDescriptor.truncate(fd, to: layout.diskSize)
         try FileDescriptor.writeAll(fd, head, at: 0)
         try FileDescriptor.writeAll(fd, hashFile, at: layout.verityOffset)
         try FileDescriptor.writeAll(fd, tail, at: layout.gpt().tailOffset)

@@ -27,8 +27,8 @@ enum ImageFiles {
         do { fd = try FileDescriptor.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY) } catch {
             throw CheckFailure(message: "\(path): cannot open (\(error.errno))")
         }
-        var st = stat()
-        if fstat(fd.raw, &st) != 0 { throw CheckFailure(message: "\(path): cannot read (\(Errno.current))") }
+        let st: stat
+        do { st = try fd.status() } catch { throw CheckFailure(message: "\(path): cannot read (\(error.errno))") }
         guard st.st_mode & S_IFMT == S_IFREG else { throw CheckFailure(message: "\(path): not a regular file") }
         return OpenFile(path: path, fd: fd, size: UInt64(st.st_size))
     }

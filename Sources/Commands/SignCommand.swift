@@ -179,7 +179,7 @@ enum SignCommand {
         } catch {
             throw CheckFailure(message: "\(path): write failed (\(ImageOutput.writeProblem(error.errno)))")
         }
-        if fsync(fd.raw) != 0 { throw CheckFailure(message: "\(path): fsync failed (\(Errno.current))") }
+        do { try fd.sync() } catch { throw CheckFailure(message: "\(path): fsync failed (\(error.errno))") }
     }
 
     /// A new file `name` in `dir` holding `bytes`, synced.
@@ -189,7 +189,7 @@ enum SignCommand {
         do { try fd.writeAll(bytes, at: 0) } catch {
             throw CheckFailure(message: "\(path): write failed (\(ImageOutput.writeProblem(error.errno)))")
         }
-        if fsync(fd.raw) != 0 { throw CheckFailure(message: "\(path): fsync failed (\(Errno.current))") }
+        do { try fd.sync() } catch { throw CheckFailure(message: "\(path): fsync failed (\(error.errno))") }
     }
 
     /// Copies a regular file into `dir` as `name`, in-kernel (a reflink
@@ -203,7 +203,7 @@ enum SignCommand {
         } catch {
             throw CheckFailure(message: "\(to): copy failed (\(ImageOutput.writeProblem(error.errno)))")
         }
-        if fsync(dst.raw) != 0 { throw CheckFailure(message: "\(to): fsync failed (\(Errno.current))") }
+        do { try dst.sync() } catch { throw CheckFailure(message: "\(to): fsync failed (\(error.errno))") }
     }
 
     private static func create(_ name: String, in dir: PendingDirectory) throws(CheckFailure) -> FileDescriptor {

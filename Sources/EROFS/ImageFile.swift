@@ -39,9 +39,8 @@ final class ImageFile {
     /// Cuts the file at the current position (a rewind may have left
     /// bytes past it).
     func finish() throws(EROFSError) {
-        if ftruncate(fd, off_t(base + position)) != 0 {
-            let e = errno
-            throw EROFSError("cannot set the image's size (\(Errno(e)))", kind: .io(e))
+        do { try FileDescriptor.truncate(fd, to: base + position) } catch {
+            throw EROFSError("cannot set the image's size (\(error.errno))", kind: .io(error.errno.code))
         }
     }
 

@@ -23,20 +23,18 @@ public final class ImageFile: @unchecked Sendable {
         } catch {
             throw ImageReadError("cannot open: \(error.errno)", kind: .io(error.errno.code))
         }
-        var st = stat()
-        guard fstat(fd.raw, &st) == 0 else {
-            let code = errno
-            throw ImageReadError("cannot stat: \(Errno(code))", kind: .io(code))
+        let st: stat
+        do { st = try fd.status() } catch {
+            throw ImageReadError("cannot stat: \(error.errno)", kind: .io(error.errno.code))
         }
         let type = st.st_mode & S_IFMT
         guard type == S_IFREG || type == S_IFBLK else {
             throw ImageReadError("not a regular file", kind: .io(EINVAL))
         }
-        _ = fcntl(fd.raw, F_SETFL, fcntl(fd.raw, F_GETFL) & ~O_NONBLOCK)
+        fd.clearNonBlocking()
         var size = UInt64(max(st.st_size, 0))
         if type == S_IFBLK {
-            let end = lseek(fd.raw, 0, SEEK_END)
-            size = end > 0 ? UInt64(end) : 0
+            size = (try? fd.endOffset()) ?? 0
         }
         file = consume fd
         self.size = size

@@ -177,8 +177,9 @@ public final class SourceRoot: @unchecked Sendable {
     private func reopen() throws(SystemError) -> FileDescriptor {
         let noFollow = followed ? 0 : O_NOFOLLOW
         let dir = try Posix.openDeep(path, cposix_O_PATH | O_DIRECTORY | O_CLOEXEC | noFollow)
-        var st = stat()
-        if fstat(dir.raw, &st) != 0 || FileIdentity(st) != identity { throw SystemError(.open, path: String(decoding: path, as: UTF8.self), errno: Errno(ESTALE)) }
+        guard let st = try? dir.status(), FileIdentity(st) == identity else {
+            throw SystemError(.open, path: String(decoding: path, as: UTF8.self), errno: Errno(ESTALE))
+        }
         return dir
     }
 }

@@ -35,8 +35,7 @@ public struct SourceReader: ~Copyable {
         case .path, .entry:
             inline = nil
             let f = try Self.open(file, displayPath: displayPath)
-            var st = stat()
-            if fstat(f.raw, &st) != 0 || (st.st_mode & S_IFMT) != S_IFREG {
+            guard let st = try? f.status(), (st.st_mode & S_IFMT) == S_IFREG else {
                 throw SourceTreeError("\(displayPath()): is no longer a regular file (it was replaced after the scan); do not modify the source while the image is written", kind: .sourceChanged)
             }
             if let scanned = file.identity, scanned != FileIdentity(st) {
@@ -85,9 +84,12 @@ public struct SourceReader: ~Copyable {
     /// reads as zeros. Asks the file system (SEEK_DATA) instead of reading.
     public func isHole(at offset: UInt64, count: Int) -> Bool {
         guard hasHoles, fd >= 0 else { return false }
-        let next = lseek(fd, off_t(offset), cposix_SEEK_DATA)
-        if next < 0 { return errno == ENXIO }  // no data at or after offset
-        return UInt64(next) >= offset + UInt64(count)
+        do {
+            guard let next = try FileDescriptor.nextData(fd, from: offset) else { return true }  // no data at or after offset
+            return next >= offset + UInt64(count)
+        } catch {
+            return false  // read it instead
+        }
     }
 
     /// Fills exactly `count` bytes at `offset`, or throws if the file has
@@ -99,7 +101,7 @@ public struct SourceReader: ~Copyable {
             }
             return
         }
-        let n = try pread(buf, count, at: offset)
+        let n = try readUpTo(buf, count, at: offset)
         if n < count { throw shrank(endingAt: offset + UInt64(n)) }
     }
 
@@ -118,7 +120,7 @@ public struct SourceReader: ~Copyable {
         // does, then look past the end as `checkEnd` does.
         let first: Int
         do {
-            first = try Posix.retryingEINTR(.read) { Glibc.pread(fd, buf, count + 1, off_t(offset)) }
+            first = try FileDescriptor.readOnce(fd, into: buf, count: count + 1, at: offset)
         } catch {
             throw SourceTreeError("\(displayPath): read failed at byte \(offset) (\(error.errno))")
         }
@@ -136,10 +138,10 @@ public struct SourceReader: ~Copyable {
         // A file can hold more than its stated size (procfs, sysfs): one
         // byte past the end must read as end of file.
         var byte: UInt8 = 0
-        if try pread(&byte, 1, at: expectedSize) > 0 { throw overrun() }
+        if try readUpTo(&byte, 1, at: expectedSize) > 0 { throw overrun() }
     }
 
-    private func pread(_ buf: UnsafeMutableRawPointer, _ count: Int, at offset: UInt64) throws(SourceTreeError) -> Int {
+    private func readUpTo(_ buf: UnsafeMutableRawPointer, _ count: Int, at offset: UInt64) throws(SourceTreeError) -> Int {
         do {
             return try Posix.preadFully(fd, buf, count, offset)
         } catch {
@@ -154,8 +156,7 @@ public struct SourceReader: ~Copyable {
     /// Data past the scanned size: the file grew (its size says so), or it
     /// is one whose size does not count its bytes.
     private func overrun() -> SourceTreeError {
-        var st = stat()
-        if fstat(fd, &st) == 0 && UInt64(st.st_size) != expectedSize {
+        if let st = try? FileDescriptor.status(fd), UInt64(st.st_size) != expectedSize {
             return SourceTreeError("\(displayPath): file changed size while being read (expected \(expectedSize) bytes, now \(st.st_size)); do not modify the source while the image is written", kind: .sourceChanged)
         }
         return SourceTreeError("\(displayPath): has more data than its size of \(expectedSize) bytes (a /proc or /sys file, or one still being written); copy it into a regular file first")

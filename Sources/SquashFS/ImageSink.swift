@@ -94,7 +94,7 @@ final class ImageSink {
     /// Flushes and syncs: the image is complete in the file.
     func finish() throws(SquashFSError) {
         try flush()
-        if fsync(fd) != 0 { throw fail(SystemError(.sync, errno: .current), at: position) }
+        do { try FileDescriptor.sync(fd) } catch { throw fail(error, at: position) }
     }
 }
 

@@ -5,7 +5,8 @@ import XCTest
 /// function over 60 lines; O_TMPFILE named in one file and strerror in at
 /// most one; no format library (SquashFS, EROFS, Verity, DiskImage,
 /// SourceTree, ImageReading, Hex) names an option, an MKPORTABLE_ or NIX_
-/// variable or the program, or reads the environment; README.md and docs/
+/// variable or the program, or reads the environment; no module but
+/// SystemIO calls the system calls it wraps (fsync, lseek, ...); README.md and docs/
 /// name no file that is not where they say. A second test holds
 /// the script to finding each break, in a made-up Sources folder whose
 /// comments and strings hold braces that must count for nothing.
@@ -67,7 +68,7 @@ final class SourceRulesTests: XCTestCase {
             """)
         try write("Sources/SystemIO/A.swift", "let flag = O_TMPFILE // and strerror\n")
         try write("Sources/Commands/B.swift", "let name = \"NO_O_TMPFILE\"\n/* strerror */\n")
-        try write("Sources/SystemIO/C.swift", "let s = strerror(1)\n")
+        try write("Sources/SystemIO/C.swift", "let s = strerror(1)\nlet r = fsync(3)\n")
         try write("Sources/Verity/D.swift", "let s = strerror(2)\n")
         try write("Sources/SquashFS/E.swift", """
             // Comments may name --jobs and NIX_BUILD_CORES.
@@ -77,11 +78,23 @@ final class SourceRulesTests: XCTestCase {
             let f = MKPORTABLE_TRACE
 
             """)
+        try write("Sources/EROFS/F.swift", """
+            func finish(_ fd: Int32) {
+                if fsync(fd) != 0 { return }  // fsync(fd) in a comment
+                _ = Glibc.lseek(fd, 0, SEEK_END)
+                let s = "ftruncate(fd, 0)"
+                try? file.sync(); x.fstat(1); y.pread (2)
+            }
+            func pread(_ x: Int) {}
+
+            """)
         try write("README.md", "`Sources/SquashFS/E.swift`, `Missing.swift`, `A.swift`; `Sources/Nowhere/X.swift`\n")
         let r = try runLimited(Self.root + "/scripts/check-sources", ["--root", work.path.string], timeout: 60)
         XCTAssertEqual(r.status, 1, r.summary)
         let message = #""lower --jobs (NIX_BUILD_CORES) \(…) for Mkportable""#
         XCTAssertEqual(r.stdoutText.split(separator: "\n").map(String.init), [
+            "os        Sources/EROFS/F.swift:2 calls fsync, which only SystemIO may: if fsync(fd) != 0 { return }",
+            "os        Sources/EROFS/F.swift:3 calls lseek, which only SystemIO may: _ = Glibc.lseek(fd, 0, SEEK_END)",
             "library   Sources/SquashFS/E.swift:2 names a command-line option: \(message)",
             "library   Sources/SquashFS/E.swift:2 names a Nix variable: \(message)",
             "library   Sources/SquashFS/E.swift:2 names the program's name: \(message)",
