@@ -29,12 +29,6 @@ static inline int cposix_malloc_trim(size_t pad) {
     return malloc_trim(pad);
 }
 
-/* The calling thread's id, which setpriority(2) takes to act on that
- * thread alone. */
-static inline int cposix_gettid(void) {
-    return (int)syscall(SYS_gettid);
-}
-
 static const int cposix_M_MMAP_THRESHOLD = M_MMAP_THRESHOLD;
 static const int cposix_M_TRIM_THRESHOLD = M_TRIM_THRESHOLD;
 

@@ -53,8 +53,6 @@ final class BlockPipeline {
         fileprivate var outcome: Outcome = .pending
         /// The block lies in a hole of the source: zeros, not read.
         var hole = false
-        /// Taken by a worker after `close`: set under the monitor by `take`.
-        fileprivate var afterClose = false
         fileprivate init?(blockSize: Int) {
             guard let b = Posix.allocateBuffer(blockSize) else { return nil }
             buffer = b
@@ -114,11 +112,7 @@ final class BlockPipeline {
         let compressorID = compressor.id
         pool = try WorkerPool(
             count: affordable,
-            take: { [queue] stopping in
-                let next: WorkerPool<Slot, Outcome>.Next = queue.take(stopping: stopping)
-                if queue.closed, case .job(let slot) = next { slot.afterClose = true }
-                return next
-            },
+            take: { [queue] stopping in queue.take(stopping: stopping) },
             finish: { slot, outcome in slot.outcome = outcome },
             makeWork: { (_: Int) throws(SquashFSError) -> (Slot) -> Outcome in
                 guard let scratch = Posix.allocateBuffer(blockSize) else {
@@ -189,11 +183,6 @@ final class BlockPipeline {
     /// No block will be submitted any more: a worker that finds none left
     /// to compress ends, and its compressor's state (a zstd context of
     /// up to 17 MB at 1 MiB blocks) is freed while the others finish.
-    /// A worker that takes a block after this runs at the least priority
-    /// from then on: the blocks left need no order among themselves, while
-    /// the metadata laid out beside them is a chain of blocks each waiting
-    /// for others (`MetadataCompressor`), which would otherwise finish
-    /// alone on one core after the data.
     func close() {
         closed = true
         pool.monitor.locked {
@@ -273,8 +262,6 @@ private final class BlockCompression {
     let worker: any CompressorWorker
     var probe: IncompressibleProbe
     let scratch: UnsafeMutableRawPointer
-    /// This thread runs at the least priority (see `BlockPipeline.close`).
-    var yielded = false
 
     init(blockSize: Int, worker: any CompressorWorker, probe: IncompressibleProbe, scratch: UnsafeMutableRawPointer) {
         self.blockSize = blockSize
@@ -288,10 +275,6 @@ private final class BlockCompression {
     }
 
     func outcome(of slot: BlockPipeline.Slot) -> BlockPipeline.Outcome {
-        if slot.afterClose && !yielded {
-            Posix.yieldPriorityOfThisThread()
-            yielded = true
-        }
         if slot.hole { return .sparse }
         if case .data = slot.kind, slot.length == blockSize, isAllZero(slot.buffer, slot.length) {
             return .sparse

@@ -41,13 +41,6 @@ public enum Posix {
         _ = cposix_mallopt(cposix_M_TRIM_THRESHOLD, 32 << 20)
     }
 
-    /// Gives the calling thread the least scheduling priority (nice 19),
-    /// for work that should only fill a core the process's other threads
-    /// leave idle. Best effort: where the system refuses, nothing changes.
-    public static func yieldPriorityOfThisThread() {
-        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(cposix_gettid()), 19)
-    }
-
     /// Seconds on the monotonic clock, for progress and trace timing.
     public static func monotonicSeconds() -> Double {
         var ts = timespec()
