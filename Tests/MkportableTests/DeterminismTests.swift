@@ -19,6 +19,25 @@ final class DeterminismTests: ImageTestCase {
         }
     }
 
+    /// Packs `root` at one job (read back by `packAndVerify`) and at each
+    /// of `jobs`, and asserts every image is the one-job image's bytes;
+    /// returns the one-job image.
+    @discardableResult
+    func assertSameAtJobs(_ root: RawPath, _ options: PackOptions, _ jobs: [Int], name: String = "",
+                          file: StaticString = #filePath, line: UInt = #line) throws -> RawPath {
+        let prefix = name.isEmpty ? "" : name + "-"
+        var one = options
+        one.jobs = 1
+        let (a, _) = try packAndVerify(root, options: one, name: "\(prefix)jobs1.sqfs", file: file, line: line)
+        for n in jobs {
+            var o = options
+            o.jobs = n
+            let b = try pack(root, options: o, name: "\(prefix)jobs\(n).sqfs")
+            try assertIdentical(a, b, "\(prefix.isEmpty ? "" : name + " files: ")--jobs 1 vs --jobs \(n)", file: file, line: line)
+        }
+        return a
+    }
+
     func assertDifferent(_ a: RawPath, _ b: RawPath, _ what: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let r = try Shell.run("cmp", ["-s", a.string, b.string])
         XCTAssertEqual(r.status, 1, "\(what): images should differ but cmp says \(r.status == 0 ? "identical" : r.summary)", file: file, line: line)
@@ -79,15 +98,7 @@ final class DeterminismTests: ImageTestCase {
             let bytes = TestData.text(40_000 + rng.next(below: 60_000), seed: UInt64(t)) + TestData.random(8_000, seed: UInt64(t))
             try src.file(RawPath("tails/t\(t)"), bytes)
         }
-        var one = PackOptions(comp: "xz", blockSize: "128K")
-        one.jobs = 1
-        let (a, _) = try packAndVerify(src.root, options: one, name: "jobs1.sqfs")
-        for jobs in [2, 3, 8] {
-            var o = one
-            o.jobs = jobs
-            let b = try pack(src.root, options: o, name: "jobs\(jobs).sqfs")
-            try assertIdentical(a, b, "--jobs 1 vs --jobs \(jobs)")
-        }
+        let a = try assertSameAtJobs(src.root, PackOptions(comp: "xz", blockSize: "128K"), [2, 3, 8])
         // The inode table alone must hold more blocks than may wait at once
         // (64): count its stored blocks by their headers.
         let sb = try Superblock.read(a)
@@ -120,15 +131,7 @@ final class DeterminismTests: ImageTestCase {
         }
         try large.file(RawPath("small"), Array("tail\n".utf8))
         for (name, src) in [("small", small), ("large", large)] {
-            var one = PackOptions(comp: "xz", blockSize: "4K")
-            one.jobs = 1
-            let (a, _) = try packAndVerify(src.root, options: one, name: "\(name)-jobs1.sqfs")
-            for jobs in [2, 3, 8] {
-                var o = one
-                o.jobs = jobs
-                let b = try pack(src.root, options: o, name: "\(name)-jobs\(jobs).sqfs")
-                try assertIdentical(a, b, "\(name) files: --jobs 1 vs --jobs \(jobs)")
-            }
+            try assertSameAtJobs(src.root, PackOptions(comp: "xz", blockSize: "4K"), [2, 3, 8], name: name)
         }
     }
 
@@ -153,15 +156,7 @@ final class DeterminismTests: ImageTestCase {
                 }
             }
         }
-        var one = PackOptions(comp: "xz", blockSize: "16K")
-        one.jobs = 1
-        let (a, _) = try packAndVerify(src.root, options: one, name: "jobs1.sqfs")
-        for jobs in [2, 3] {
-            var o = one
-            o.jobs = jobs
-            let b = try pack(src.root, options: o, name: "jobs\(jobs).sqfs")
-            try assertIdentical(a, b, "--jobs 1 vs --jobs \(jobs)")
-        }
+        try assertSameAtJobs(src.root, PackOptions(comp: "xz", blockSize: "16K"), [2, 3])
     }
 
     func testPackingTwiceGivesTheSameImage() throws {
